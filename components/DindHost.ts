@@ -1,0 +1,247 @@
+import { isIP } from "node:net";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { DEFAULT_DIND_IMAGE, storageSchema, tcpEndpointSchema, unixEndpointSchema } from "../stackfile/schema";
+import { DindCertificates } from "./DindCertificates";
+import { defaultDaemonHost, dialAddress, isLocalDaemon, isWildcard, machineAddressOf, tcpUrl } from "./endpoints";
+import { EngineEndpoint, ImagePreload } from "./ImagePreload";
+import { Transform, transformed } from "./transform";
+
+/** Where the inner daemon's TLS files are uploaded inside the DinD container. */
+const TLS_DIR = "/etc/docker/dind-tls";
+/** Where `unix.hostDir` is mounted inside the DinD container. */
+const HOST_SOCKET_DIR = "/run/dind-host";
+/** The inner daemon's TCP port inside the DinD container (Docker's convention). */
+const TLS_PORT = 2376;
+const PLAIN_PORT = 2375;
+
+export interface DindHostArgs {
+    /**
+     * Name of the DinD container on the outer daemon.
+     * @default the component's name
+     */
+    containerName?: string;
+    /**
+     * How this machine reaches the outer daemon (the one `opts.provider` drives): preload reads
+     * images from it, and the TCP endpoint's address and certificate names derive from it.
+     * @default { host: $DOCKER_HOST or "unix:///var/run/docker.sock" }
+     * @example { host: "tcp://10.0.0.5:2376", certPath: "/home/ci/.docker/farm" }
+     */
+    outerDaemon?: EngineEndpoint;
+    /**
+     * The DinD image: its entrypoint must run a `dockerd ...` command, as the official
+     * docker:dind image's does, and it must hold the docker CLI for the readiness check.
+     * @default "docker:27.5.1-dind"
+     */
+    image?: pulumi.Input<string>;
+    /**
+     * The named volume on /var/lib/docker: overlay-on-overlay storage breaks without it, and it
+     * keeps the inner images and containers across container replacement.
+     * @default { volume: "<containerName>-docker", retain: false }
+     * @example { volume: "builder-cache", retain: true }
+     */
+    storage?: z.input<typeof storageSchema>;
+    /**
+     * The TCP endpoint, published on the outer daemon's machine. Mutual TLS unless
+     * `tls: false` and `insecure: true` are both set.
+     * @default none
+     * @example { port: 23760 }  // 127.0.0.1:23760, mutual TLS
+     */
+    tcp?: z.input<typeof tcpEndpointSchema>;
+    /**
+     * The unix endpoint: the inner docker.sock appears in this directory on the outer daemon's machine.
+     * @default none
+     * @example { hostDir: "/var/run/dind/builder" }
+     */
+    unix?: z.input<typeof unixEndpointSchema>;
+    /**
+     * Images copied from the outer daemon into the inner one once it is ready.
+     * @default []
+     * @example ["busybox:1.36"]
+     */
+    preload?: string[];
+    /** Environment of the DinD container. @default {} */
+    env?: Record<string, string>;
+    /** Labels of the DinD container and its volume. @default {} */
+    labels?: Record<string, string>;
+    /**
+     * Seconds to wait for the inner daemon to answer before the create fails.
+     * @default 120
+     */
+    readinessTimeout?: number;
+    /** Adjust the arguments of the resources this component creates. */
+    transform?: {
+        container?: Transform<docker.ContainerArgs>;
+        volume?: Transform<docker.VolumeArgs>;
+        provider?: Transform<docker.ProviderArgs>;
+    };
+}
+
+/** TLS material a client needs for the TCP endpoint. */
+export interface ClientTls {
+    ca: string;
+    cert: string;
+    key: string;
+}
+
+/**
+ * A privileged container running its own dockerd (Docker in Docker), with its storage on a
+ * named volume, TCP (mutual TLS) and unix endpoints, a readiness check that asks the inner
+ * daemon, preloaded images, and a `provider` for creating resources on the inner daemon.
+ */
+export class DindHost extends pulumi.ComponentResource {
+    /** The DinD container on the outer daemon. */
+    readonly container: docker.Container;
+    /** The volume on /var/lib/docker. */
+    readonly volume: docker.Volume;
+    /** The image the container runs, looked up on the outer daemon. */
+    readonly image: docker.RemoteImage;
+    /** The endpoint's CA, server and client certificates (TCP with TLS only). */
+    readonly certificates?: DindCertificates;
+    /** A Docker provider for the inner daemon, configured only once the daemon answers (absent without an endpoint). */
+    readonly provider?: docker.Provider;
+    /** One resource per preloaded image, keyed by image reference. */
+    readonly preloads: Record<string, ImagePreload>;
+    readonly containerId: pulumi.Output<string>;
+    /** tcp://address:port, when there is a TCP endpoint. */
+    readonly tcpEndpoint: pulumi.Output<string | undefined>;
+    /** unix://hostDir/docker.sock, on the outer daemon's machine, when there is a unix endpoint. */
+    readonly unixEndpoint: pulumi.Output<string | undefined>;
+    /** The preferred endpoint (TCP, else unix), for DOCKER_HOST. */
+    readonly dockerHost: pulumi.Output<string | undefined>;
+    /** Client CA, certificate and key for the TCP endpoint (a secret). */
+    readonly clientTls: pulumi.Output<ClientTls | undefined>;
+    /** How this machine reaches the inner daemon's Engine API (a secret: it holds the client key). */
+    readonly innerEndpoint?: pulumi.Output<EngineEndpoint>;
+    /** Preloaded image reference -> image id on the inner daemon. */
+    readonly preloadedImageIds: pulumi.Output<Record<string, string>>;
+
+    constructor(name: string, args: DindHostArgs = {}, opts: pulumi.ComponentResourceOptions = {}) {
+        super("dind:index:DindHost", name, {}, opts);
+        const containerName = args.containerName ?? name;
+        const outerDaemon = args.outerDaemon ?? { host: defaultDaemonHost() };
+        const storage = storageSchema.parse(args.storage ?? {});
+        const tcp = args.tcp && tcpEndpointSchema.parse(args.tcp);
+        const unix = args.unix && unixEndpointSchema.parse(args.unix);
+        if (tcp && !tcp.tls && !tcp.insecure) throw new Error(`DindHost ${name}: tcp.tls false needs tcp.insecure true`);
+        const labels = { "dind-provisioner.role": "dind-host", "dind-provisioner.host": containerName, ...args.labels };
+        const labelList = Object.entries(labels).map(([label, value]) => ({ label, value }));
+
+        this.volume = new docker.Volume(...transformed(args.transform?.volume, `${name}-storage`,
+            { name: storage.volume ?? `${containerName}-docker`, labels: labelList },
+            { parent: this, retainOnDelete: storage.retain }));
+        this.image = new docker.RemoteImage(`${name}-image`, { name: args.image ?? DEFAULT_DIND_IMAGE, keepLocally: true }, { parent: this });
+
+        const dial = tcp && dialAddress(outerDaemon.host, tcp.bind);
+        if (tcp?.tls) {
+            this.certificates = new DindCertificates(`${name}-tls`, serverNames(containerName, outerDaemon.host, tcp), { parent: this });
+        }
+        const certs = this.certificates;
+
+        this.container = new docker.Container(...transformed(args.transform?.container, `${name}-container`, {
+            name: containerName,
+            image: this.image.imageId,
+            // Docker in Docker needs it: this is the only privileged container the project makes.
+            privileged: true,
+            command: dockerdCommand(tcp, unix !== undefined),
+            envs: Object.entries({ ...args.env, DOCKER_TLS_CERTDIR: "" }).map(([k, v]) => `${k}=${v}`),
+            labels: labelList,
+            volumes: [
+                { volumeName: this.volume.name, containerPath: "/var/lib/docker" },
+                ...(unix ? [{ hostPath: unix.hostDir, containerPath: HOST_SOCKET_DIR }] : []),
+            ],
+            ports: tcp ? [{ internal: tcp.tls ? TLS_PORT : PLAIN_PORT, external: tcp.port, ip: tcp.bind }] : [],
+            uploads: certs ? [
+                { file: `${TLS_DIR}/ca.pem`, content: certs.caCert },
+                { file: `${TLS_DIR}/cert.pem`, content: certs.serverCert },
+                { file: `${TLS_DIR}/key.pem`, content: certs.serverKey, permissions: "0600" },
+            ] : [],
+            // Readiness: healthy once the inner daemon answers; `wait` holds the create until then.
+            healthcheck: {
+                tests: ["CMD", "docker", "--host", "unix:///var/run/docker.sock", "version"],
+                interval: "1s",
+                timeout: "10s",
+                retries: 5,
+                startPeriod: `${args.readinessTimeout ?? 120}s`,
+            },
+            wait: true,
+            waitTimeout: args.readinessTimeout ?? 120,
+            restart: "unless-stopped",
+            mustRun: true,
+        }, {
+            parent: this,
+            // A fixed name and host port cannot exist twice: remove the old container first.
+            deleteBeforeReplace: true,
+            additionalSecretOutputs: ["uploads"],
+        }));
+
+        this.containerId = this.container.id;
+        const tcpEndpoint = tcp && tcpUrl(dial!, tcp.port);
+        const unixEndpoint = unix && `unix://${unix.hostDir}/docker.sock`;
+        const preferred = tcpEndpoint ?? unixEndpoint;
+        this.tcpEndpoint = pulumi.output(tcpEndpoint);
+        this.unixEndpoint = pulumi.output(unixEndpoint);
+        this.dockerHost = pulumi.output(preferred);
+        this.clientTls = certs
+            ? pulumi.secret(pulumi.all([certs.caCert, certs.clientCert, certs.clientKey]).apply(([ca, cert, key]) => ({ ca, cert, key })))
+            : pulumi.output(undefined);
+
+        this.preloads = {};
+        if (preferred === undefined) {
+            if (args.preload?.length) throw new Error(`DindHost ${name}: preload needs a tcp or unix endpoint`);
+        } else {
+            // Derived from the container id, the host is unknown until the container exists: a preview
+            // of a fresh stack then leaves the inner provider unconfigured instead of dialing a
+            // daemon that is not there yet (pulumi-docker issue 139).
+            const innerHost = this.container.id.apply(() => preferred);
+            this.innerEndpoint = pulumi.secret(pulumi.all([innerHost, this.clientTls]).apply(([host, tls]) => ({ host, ...tls })));
+            this.provider = new docker.Provider(...transformed(args.transform?.provider, `${name}-inner`, {
+                host: innerHost,
+                caMaterial: certs?.caCert,
+                certMaterial: certs?.clientCert,
+                keyMaterial: certs?.clientKey,
+            }, { parent: this, dependsOn: [this.container] }));
+            for (const image of args.preload ?? []) {
+                this.preloads[image] = new ImagePreload(`${name}-preload-${image}`,
+                    { image, source: outerDaemon, target: this.innerEndpoint }, { parent: this, dependsOn: [this.container] });
+            }
+        }
+        this.preloadedImageIds = pulumi.all(Object.fromEntries(Object.entries(this.preloads).map(([image, p]) => [image, p.imageId])));
+
+        this.registerOutputs({
+            containerId: this.containerId,
+            tcpEndpoint: this.tcpEndpoint,
+            unixEndpoint: this.unixEndpoint,
+            dockerHost: this.dockerHost,
+            clientTls: this.clientTls,
+            preloadedImageIds: this.preloadedImageIds,
+        });
+    }
+}
+
+/** dockerd's listeners: always the in-container socket (the health check's), plus the requested endpoints. */
+function dockerdCommand(tcp: z.infer<typeof tcpEndpointSchema> | undefined, unix: boolean): string[] {
+    const command = ["dockerd", "--host=unix:///var/run/docker.sock"];
+    if (unix) command.push(`--host=unix://${HOST_SOCKET_DIR}/docker.sock`);
+    if (tcp?.tls) {
+        command.push(`--host=tcp://0.0.0.0:${TLS_PORT}`, "--tlsverify",
+            `--tlscacert=${TLS_DIR}/ca.pem`, `--tlscert=${TLS_DIR}/cert.pem`, `--tlskey=${TLS_DIR}/key.pem`);
+    } else if (tcp) {
+        command.push(`--host=tcp://0.0.0.0:${PLAIN_PORT}`, "--tls=false");
+    }
+    return command;
+}
+
+/** Every name the TCP endpoint is reached by: loopback, the bind address, the daemon's machine, extras. */
+function serverNames(containerName: string, daemonHost: string, tcp: z.infer<typeof tcpEndpointSchema>) {
+    const candidates = ["localhost", "127.0.0.1", "::1", containerName, ...tcp.sans];
+    if (!isWildcard(tcp.bind)) candidates.push(tcp.bind);
+    if (!isLocalDaemon(daemonHost)) candidates.push(machineAddressOf(daemonHost));
+    const unique = [...new Set(candidates)];
+    return {
+        commonName: containerName,
+        dnsNames: unique.filter((n) => isIP(n) === 0),
+        ipAddresses: unique.filter((n) => isIP(n) !== 0),
+    };
+}

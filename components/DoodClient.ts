@@ -1,0 +1,91 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { DEFAULT_CLIENT_IMAGE } from "../stackfile/schema";
+import { Transform, transformed } from "./transform";
+
+/** Where the daemon's socket appears inside the client. */
+const CLIENT_SOCKET = "/var/run/docker.sock";
+
+export interface DoodClientArgs {
+    /**
+     * Name of the client container on the daemon.
+     * @default the component's name
+     */
+    containerName?: string;
+    /**
+     * The client image; it should hold the docker CLI.
+     * @default "docker:27.5.1-cli"
+     */
+    image?: pulumi.Input<string>;
+    /**
+     * The command the client runs.
+     * @default the image's
+     * @example ["sleep", "infinity"]
+     */
+    command?: string[];
+    /**
+     * The daemon's socket on its machine, mounted at /var/run/docker.sock inside.
+     * @example "/var/run/docker.sock"
+     */
+    socket: string;
+    /**
+     * Group id that owns the socket on the daemon's machine, added to the client so a
+     * non-root user inside can use the socket.
+     * @default none
+     * @example 998
+     */
+    socketGroup?: number;
+    /**
+     * A host directory mounted at the same absolute path inside: a bind mount the client asks
+     * the daemon for is resolved on the host, so equal paths make it name the same files.
+     * @default none
+     * @example "/srv/ci"
+     */
+    workspace?: string;
+    /** The user the client runs as. @default the image's @example "1000:1000" */
+    user?: string;
+    /** Environment of the client; DOCKER_HOST is set to the mounted socket. @default {} */
+    env?: Record<string, string>;
+    /** Labels of the client container. @default {} */
+    labels?: Record<string, string>;
+    /** Adjust the arguments of the container this component creates. */
+    transform?: { container?: Transform<docker.ContainerArgs> };
+}
+
+/**
+ * Docker outside of Docker: a container driving its daemon through the daemon's own socket.
+ * Whoever controls the client controls the daemon, and so is root-equivalent on its machine.
+ * Not privileged.
+ */
+export class DoodClient extends pulumi.ComponentResource {
+    readonly container: docker.Container;
+    /** The image the container runs, looked up on the daemon. */
+    readonly image: docker.RemoteImage;
+    readonly containerId: pulumi.Output<string>;
+
+    constructor(name: string, args: DoodClientArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("dind:index:DoodClient", name, {}, opts);
+        const containerName = args.containerName ?? name;
+        const labels = { "dind-provisioner.role": "dood-client", "dind-provisioner.client": containerName, ...args.labels };
+        this.image = new docker.RemoteImage(`${name}-image`, { name: args.image ?? DEFAULT_CLIENT_IMAGE, keepLocally: true }, { parent: this });
+        this.container = new docker.Container(...transformed(args.transform?.container, `${name}-container`, {
+            name: containerName,
+            image: this.image.imageId,
+            command: args.command,
+            user: args.user,
+            envs: Object.entries({ ...args.env, DOCKER_HOST: `unix://${CLIENT_SOCKET}` }).map(([k, v]) => `${k}=${v}`),
+            groupAdds: args.socketGroup === undefined ? undefined : [String(args.socketGroup)],
+            volumes: [
+                { hostPath: args.socket, containerPath: CLIENT_SOCKET },
+                ...(args.workspace ? [{ hostPath: args.workspace, containerPath: args.workspace }] : []),
+            ],
+            workingDir: args.workspace,
+            labels: Object.entries(labels).map(([label, value]) => ({ label, value })),
+            privileged: false,
+            restart: "unless-stopped",
+            mustRun: true,
+        }, { parent: this, deleteBeforeReplace: true }));
+        this.containerId = this.container.id;
+        this.registerOutputs({ containerId: this.containerId });
+    }
+}

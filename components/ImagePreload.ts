@@ -1,0 +1,155 @@
+// Copies one image from the outer daemon into a DinD host's inner daemon over the
+// Docker Engine API (GET /images/get, then POST /images/load): a DinD host starts with an
+// empty cache and, air-gapped, cannot pull. Skips the copy when the inner daemon already has
+// the image with the same id, and copies again when the outer image changes.
+import type { IncomingMessage } from "node:http";
+import * as pulumi from "@pulumi/pulumi";
+
+/** How this machine reaches a Docker daemon's Engine API. */
+export interface EngineEndpoint {
+    /** unix:///path/to/docker.sock or tcp://host:port. */
+    host: string;
+    /** A directory holding ca.pem, cert.pem and key.pem for TLS. */
+    certPath?: string;
+    /** PEM CA certificate, client certificate and client key for mutual TLS. */
+    ca?: string;
+    cert?: string;
+    key?: string;
+}
+
+export interface PreloadInputs {
+    image: string;
+    source: EngineEndpoint;
+    target: EngineEndpoint;
+}
+
+export interface PreloadState extends PreloadInputs {
+    /** The image id, the same on both daemons once copied. */
+    imageId: string;
+}
+
+// The functions below also run inside Pulumi's dynamic-provider process (serialized with
+// the provider), so they load their modules with require at call time.
+
+/** Sends one Engine API request; `body` is streamed when given. */
+export function engineRequest(endpoint: EngineEndpoint, method: string, path: string, body?: NodeJS.ReadableStream): Promise<IncomingMessage> {
+    const http: typeof import("node:http") = require("node:http");
+    const https: typeof import("node:https") = require("node:https");
+    const fs: typeof import("node:fs") = require("node:fs");
+    const nodePath: typeof import("node:path") = require("node:path");
+    return new Promise((resolve, reject) => {
+        let options: import("node:https").RequestOptions;
+        let transport: typeof http | typeof https = http;
+        if (endpoint.host.startsWith("unix://")) {
+            options = { socketPath: endpoint.host.slice("unix://".length) };
+        } else if (endpoint.host.startsWith("tcp://")) {
+            const url = new URL(endpoint.host.replace(/^tcp:/, "http:"));
+            options = { host: url.hostname.replace(/^\[(.*)\]$/, "$1"), port: Number(url.port) };
+            const read = (file: string) => fs.readFileSync(nodePath.join(endpoint.certPath!, file), "utf8");
+            const tls = endpoint.certPath ? { ca: read("ca.pem"), cert: read("cert.pem"), key: read("key.pem") } : endpoint;
+            if (tls.ca || tls.cert || tls.key) {
+                transport = https;
+                options = { ...options, ca: tls.ca, cert: tls.cert, key: tls.key };
+            }
+        } else {
+            reject(new Error(`cannot reach ${endpoint.host} over the Engine API: expected unix:// or tcp://`));
+            return;
+        }
+        const request = transport.request({ ...options, method, path, headers: body ? { "Content-Type": "application/x-tar" } : {} }, resolve);
+        request.on("error", (error) => reject(new Error(`${method} ${path} on ${endpoint.host}: ${error.message}`)));
+        if (body) {
+            body.on("error", (error) => request.destroy(error));
+            body.pipe(request);
+        } else {
+            request.end();
+        }
+    });
+}
+
+async function readBody(response: IncomingMessage): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of response) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString("utf8");
+}
+
+function imagePath(image: string): string {
+    return image.split("/").map(encodeURIComponent).join("/");
+}
+
+/** The id of `image` on a daemon, or undefined when the daemon does not have it. */
+export async function inspectImage(endpoint: EngineEndpoint, image: string): Promise<string | undefined> {
+    const response = await engineRequest(endpoint, "GET", `/images/${imagePath(image)}/json`);
+    const body = await readBody(response);
+    if (response.statusCode === 404) return undefined;
+    if (response.statusCode !== 200) throw new Error(`inspecting ${image} on ${endpoint.host}: HTTP ${response.statusCode} ${body.trim()}`);
+    return JSON.parse(body).Id as string;
+}
+
+/** Streams `image` from one daemon into another. */
+export async function copyImage(source: EngineEndpoint, target: EngineEndpoint, image: string): Promise<void> {
+    const saved = await engineRequest(source, "GET", `/images/get?names=${encodeURIComponent(image)}`);
+    if (saved.statusCode !== 200) throw new Error(`saving ${image} from ${source.host}: HTTP ${saved.statusCode} ${(await readBody(saved)).trim()}`);
+    const loaded = await engineRequest(target, "POST", "/images/load?quiet=1", saved);
+    const body = await readBody(loaded);
+    // The load answer is a JSON stream; a failure mid-way arrives as an "error" message with HTTP 200.
+    const failure = body.split("\n").filter(Boolean).map((line) => JSON.parse(line)).find((message) => message.error);
+    if (loaded.statusCode !== 200 || failure) {
+        throw new Error(`loading ${image} into ${target.host}: ${failure?.error ?? `HTTP ${loaded.statusCode} ${body.trim()}`}`);
+    }
+}
+
+/** Makes the target hold `image` with the source's id, copying only when it does not already. */
+export async function preloadImage(inputs: PreloadInputs): Promise<PreloadState> {
+    const sourceId = await inspectImage(inputs.source, inputs.image);
+    if (!sourceId) {
+        throw new Error(`image ${inputs.image} is not on the outer daemon ${inputs.source.host}: build, pull or load it there first (preload copies it from there)`);
+    }
+    if ((await inspectImage(inputs.target, inputs.image)) !== sourceId) {
+        await copyImage(inputs.source, inputs.target, inputs.image);
+        const copiedId = await inspectImage(inputs.target, inputs.image);
+        if (copiedId !== sourceId) throw new Error(`after copying ${inputs.image}, ${inputs.target.host} has id ${copiedId}, expected ${sourceId}`);
+    }
+    return { ...inputs, imageId: sourceId };
+}
+
+export const preloadProvider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: PreloadInputs) {
+        return { id: inputs.image, outs: await preloadImage(inputs) };
+    },
+    async diff(_id: string, olds: PreloadState, news: PreloadInputs) {
+        const { imageId, ...oldInputs } = olds;
+        if (JSON.stringify(oldInputs) !== JSON.stringify({ image: news.image, source: news.source, target: news.target })) {
+            return { changes: true };
+        }
+        // The outer image may have been rebuilt under the same tag since the last copy.
+        return { changes: (await inspectImage(news.source, news.image)) !== imageId };
+    },
+    async update(_id: string, _olds: PreloadState, news: PreloadInputs) {
+        return { outs: await preloadImage(news) };
+    },
+    async read(id: string, props: PreloadState) {
+        // Refresh: an inner daemon that lost the image (or is gone) gets it copied again on the next up.
+        const innerId = await inspectImage(props.target, props.image).catch(() => undefined);
+        return { id, props: { ...props, imageId: innerId === props.imageId ? props.imageId : "" } };
+    },
+};
+
+export interface ImagePreloadArgs {
+    /** The image reference to copy, as the outer daemon knows it. @example "busybox:1.36" */
+    image: pulumi.Input<string>;
+    /** The outer daemon, where the image is. */
+    source: pulumi.Input<EngineEndpoint>;
+    /** The inner daemon, where the image goes. */
+    target: pulumi.Input<EngineEndpoint>;
+}
+
+/** One image copied from the outer daemon into an inner one; `imageId` is its id there. */
+export class ImagePreload extends pulumi.dynamic.Resource {
+    declare readonly image: pulumi.Output<string>;
+    declare readonly imageId: pulumi.Output<string>;
+
+    constructor(name: string, args: ImagePreloadArgs, opts?: pulumi.CustomResourceOptions) {
+        super(preloadProvider, name, { ...args, imageId: undefined },
+            pulumi.mergeOptions(opts, { additionalSecretOutputs: ["target"] }), "dind", "ImagePreload");
+    }
+}

@@ -1,0 +1,187 @@
+// Reads a stack file and returns it typed, with defaults applied, or every problem it has.
+import { readFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { z } from "zod";
+import { defaultDaemonHost } from "../components/endpoints";
+import { crossChecks, formatPath } from "./checks";
+import { clientSchema, DaemonSpec, daemonSchema, DEFAULT_DAEMON, hostSchema, StackFile, stackFileSchema } from "./schema";
+import { KeyPath, parseLocatedYaml, Problem } from "./yaml";
+
+export type { Problem } from "./yaml";
+
+/** Thrown by loadStackFile: carries every problem of the file. */
+export class StackFileError extends Error {
+    constructor(readonly problems: Problem[]) {
+        super(`${problems.length} problem${problems.length === 1 ? "" : "s"} in stack file:\n${problems.map(formatProblem).join("\n")}`);
+        this.name = "StackFileError";
+    }
+}
+
+export function formatProblem(p: Problem): string {
+    return `${p.file}:${p.line}:${p.column}: ${formatPath(p.path)}: ${p.message}`;
+}
+
+/** Reads and validates a stack file; throws StackFileError listing all its problems. */
+export function loadStackFile(file: string, env: NodeJS.ProcessEnv = process.env): StackFile {
+    let source: string;
+    try {
+        source = readFileSync(file, "utf8");
+    } catch (error) {
+        throw new StackFileError([{ file, line: 1, column: 1, path: [], message: `cannot read the file: ${(error as Error).message}` }]);
+    }
+    const result = validateStackSource(source, file, env);
+    if (!result.stack) throw new StackFileError(result.problems);
+    return result.stack;
+}
+
+/** Validates stack-file text. `stack` is set only when there are no problems. */
+export function validateStackSource(source: string, file: string, env: NodeJS.ProcessEnv = process.env): { stack?: StackFile; problems: Problem[] } {
+    const parsed = parseLocatedYaml(source, file);
+    if (!parsed.yaml) return { problems: parsed.problems };
+    const yaml = parsed.yaml;
+    const at = (path: KeyPath, message: string, where: "key" | "value" = "value"): Problem => ({
+        file, ...yaml.locate(path, where), path, message,
+    });
+
+    const raw = withoutExtensionKeys(yaml.value);
+    if (!isMap(raw)) {
+        const message = raw === null || raw === undefined
+            ? "the file is empty: refused, because applying it would remove every resource of the stack (an empty or truncated file must never tear an environment down)"
+            : `expected a map with daemons, hosts and clients, got ${describe(raw)}`;
+        return { problems: [at([], message)] };
+    }
+
+    const problems: Problem[] = [...parsed.problems];
+    if (!hasEntries(raw.hosts) && !hasEntries(raw.clients)) {
+        problems.push(at([], "the file declares no hosts and no clients: refused, because applying it would remove every resource " +
+            "of the stack (an empty or truncated file must never tear an environment down)"));
+    }
+    const result = stackFileSchema.safeParse(raw);
+    if (!result.success) problems.push(...result.error.issues.flatMap((issue) => issueProblems(issue, raw, at)));
+
+    // Cross-field rules run on every entry that is valid on its own, so one bad entry hides no other problem.
+    const stack = result.success ? result.data : validEntries(withoutUnknownKeys(raw, result.error.issues));
+    const declaredDaemons = [...new Set([DEFAULT_DAEMON, ...Object.keys(isMap(raw.daemons) ? raw.daemons : {})])];
+    stack.daemons = withDefaultDaemon(stack.daemons, env);
+    problems.push(...crossChecks(stack, declaredDaemons).map((f) => at(f.path, f.message, f.at)));
+
+    problems.sort((a, b) => a.line - b.line || a.column - b.column);
+    return problems.length === 0 ? { stack, problems } : { problems };
+}
+
+/**
+ * The `local` daemon unless the file declares its own: what the docker CLI would use, that is
+ * $DOCKER_HOST (with $DOCKER_CERT_PATH when $DOCKER_TLS_VERIFY is set), else the default socket.
+ */
+export function withDefaultDaemon(daemons: Record<string, DaemonSpec>, env: NodeJS.ProcessEnv): Record<string, DaemonSpec> {
+    if (daemons[DEFAULT_DAEMON]) return daemons;
+    const host = defaultDaemonHost(env);
+    const tls = Boolean(env.DOCKER_TLS_VERIFY);
+    const tcp = host.startsWith("tcp://");
+    const local = daemonSchema.parse({
+        host,
+        ...(tcp && tls && { certPath: env.DOCKER_CERT_PATH || path.join(os.homedir(), ".docker") }),
+        ...(tcp && !tls && { insecure: true }),
+    });
+    return { [DEFAULT_DAEMON]: local, ...daemons };
+}
+
+function validEntries(raw: Record<string, unknown>): StackFile {
+    const valid = <S extends z.ZodType>(entries: unknown, schema: S): Record<string, z.infer<S>> => {
+        const out: Record<string, z.infer<S>> = {};
+        for (const [name, value] of Object.entries(isMap(entries) ? entries : {})) {
+            const parsed = schema.safeParse(value);
+            if (parsed.success) out[name] = parsed.data;
+        }
+        return out;
+    };
+    return { daemons: valid(raw.daemons, daemonSchema), hosts: valid(raw.hosts, hostSchema), clients: valid(raw.clients, clientSchema) };
+}
+
+/** A copy of `raw` without the keys zod refused as unknown, so the rest of their entry can still be checked. */
+function withoutUnknownKeys(raw: Record<string, unknown>, issues: z.core.$ZodIssue[]): Record<string, unknown> {
+    const copy = structuredClone(raw);
+    for (const issue of issues) {
+        if (issue.code !== "unrecognized_keys") continue;
+        const parent = valueAt(copy, issue.path as KeyPath);
+        if (isMap(parent)) for (const key of issue.keys) delete parent[key];
+    }
+    return copy;
+}
+
+/** Top-level keys starting with x- hold YAML anchors and are ignored, as in Compose files. */
+function withoutExtensionKeys(value: unknown): unknown {
+    if (!isMap(value)) return value;
+    return Object.fromEntries(Object.entries(value).filter(([key]) => !key.startsWith("x-")));
+}
+
+type At = (path: KeyPath, message: string, where?: "key" | "value") => Problem;
+
+function issueProblems(issue: z.core.$ZodIssue, raw: unknown, at: At): Problem[] {
+    const path = issue.path as KeyPath;
+    if (issue.code === "unrecognized_keys") {
+        const allowed = allowedKeys(path);
+        return issue.keys.map((key) => at([...path, key], `unknown key "${key}": expected one of ${allowed.join(", ")}`, "key"));
+    }
+    if (issue.code === "invalid_key") {
+        const inner = issue.issues[0]?.message ?? "invalid key";
+        return [at(path, `${inner}, got "${String(path[path.length - 1])}"`, "key")];
+    }
+    const value = valueAt(raw, path);
+    if (value === undefined && issue.code === "invalid_type") {
+        const parent = path.slice(0, -1);
+        return [at(parent, `missing key "${String(path[path.length - 1])}": ${plainExpectation(issue)}`, parent.length > 0 ? "key" : "value")];
+    }
+    return [at(path, `${plainExpectation(issue)}, got ${describe(value)}`)];
+}
+
+/** Zod's own wording for shapes we gave no message ("Invalid input: expected object…"), in the file's terms. */
+function plainExpectation(issue: z.core.$ZodIssue): string {
+    if (issue.code === "invalid_type" && issue.message.startsWith("Invalid input")) {
+        return issue.expected === "object" ? "expected a map" : issue.expected === "array" ? "expected a list" : `expected ${issue.expected}`;
+    }
+    return issue.message;
+}
+
+/** The keys a strict map at `path` accepts, read from the schema itself. */
+function allowedKeys(path: KeyPath): string[] {
+    let schema: z.core.$ZodType | undefined = stackFileSchema;
+    for (const segment of [...path, null]) {
+        for (;;) {
+            const def = schema?._zod.def as unknown as { type: string; innerType?: z.core.$ZodType };
+            if (!def || !["optional", "default"].includes(def.type)) break;
+            schema = def.innerType;
+        }
+        if (segment === null || !schema) break;
+        const def = schema._zod.def as unknown as { type: string; shape?: Record<string, z.core.$ZodType>; valueType?: z.core.$ZodType; element?: z.core.$ZodType };
+        schema = def.type === "object" ? def.shape?.[String(segment)] : def.type === "record" ? def.valueType : def.type === "array" ? def.element : undefined;
+    }
+    const def = schema?._zod.def as unknown as { type: string; shape?: Record<string, unknown> } | undefined;
+    return def?.type === "object" ? Object.keys(def.shape ?? {}) : [];
+}
+
+function valueAt(root: unknown, path: KeyPath): unknown {
+    let value = root;
+    for (const segment of path) {
+        if (value === null || typeof value !== "object") return undefined;
+        value = (value as Record<string | number, unknown>)[segment];
+    }
+    return value;
+}
+
+function describe(value: unknown): string {
+    if (value === null || value === undefined) return "nothing";
+    if (Array.isArray(value)) return "a list";
+    if (typeof value === "object") return "a map";
+    const text = JSON.stringify(value);
+    return `${typeof value} ${text.length > 60 ? `${text.slice(0, 57)}...` : text}`;
+}
+
+function isMap(value: unknown): value is Record<string, unknown> {
+    return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+function hasEntries(value: unknown): boolean {
+    return isMap(value) && Object.keys(value).length > 0;
+}

@@ -1,0 +1,103 @@
+// Pulumi mocks that record every registered resource, with the options it was created with.
+import * as pulumi from "@pulumi/pulumi";
+
+export interface Registered {
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+    /** The provider reference (urn::id) the engine would use. */
+    provider?: string;
+    urn: string;
+}
+
+export interface Recorder {
+    resources: Registered[];
+    /** Options each child of the component under test was created with, by resource name. */
+    options: Map<string, pulumi.CustomResourceOptions>;
+    /** Pass as the component's `transformations` option to record its children's options. */
+    recordOptions: pulumi.ResourceTransformation;
+    byType(type: string): Registered[];
+    one(type: string, name?: string): Registered;
+}
+
+export const CONTAINER = "docker:index/container:Container";
+export const VOLUME = "docker:index/volume:Volume";
+export const NETWORK = "docker:index/network:Network";
+export const REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage";
+export const DOCKER_PROVIDER = "pulumi:providers:docker";
+export const CERTIFICATES = "pulumi-nodejs:dynamic/dind:Certificates";
+export const PRELOAD = "pulumi-nodejs:dynamic/dind:ImagePreload";
+
+/**
+ * Installs mocks. In `preview` mode, containers get no id, as in a real preview of a fresh
+ * stack, so everything derived from a container id stays unknown.
+ */
+export function installMocks(preview = false): Recorder {
+    const recorder: Recorder = {
+        resources: [],
+        options: new Map(),
+        recordOptions: (args) => {
+            recorder.options.set(args.name, args.opts);
+            return undefined;
+        },
+        byType: (type) => recorder.resources.filter((r) => r.type === type),
+        one: (type, name) => {
+            const found = recorder.byType(type).filter((r) => name === undefined || r.name === name);
+            if (found.length !== 1) throw new Error(`expected one ${type}${name ? ` named ${name}` : ""}, found ${found.length}: ${recorder.resources.map((r) => `${r.type} ${r.name}`).join(", ")}`);
+            return found[0];
+        },
+    };
+    pulumi.runtime.setMocks({
+        newResource(args) {
+            recorder.resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, urn: `urn:${args.type}::${args.name}` });
+            const created = !(preview && args.type === CONTAINER);
+            return { id: created ? `${args.name}-id` : undefined, state: { ...args.inputs, ...fakeOutputs(args.type, args.name, args.inputs) } };
+        },
+        call: (args) => args.inputs,
+    }, "dind-provisioner", "unit", preview);
+    return recorder;
+}
+
+function fakeOutputs(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
+    switch (type) {
+        case REMOTE_IMAGE:
+            return { imageId: `sha256:outer-${inputs.name}` };
+        case CERTIFICATES:
+            return {
+                caCert: `ca-cert-of-${name}`, caKey: `ca-key-of-${name}`,
+                serverCert: `server-cert-of-${name}`, serverKey: `server-key-of-${name}`,
+                clientCert: `client-cert-of-${name}`, clientKey: `client-key-of-${name}`,
+                serverNotAfter: "2030-01-01T00:00:00.000Z",
+            };
+        case PRELOAD:
+            return { imageId: `sha256:preloaded-${inputs.image}` };
+        default:
+            return {};
+    }
+}
+
+/** The value of an output; rejects when it is unknown (as in preview) instead of hanging. */
+export async function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+    const internal = output as unknown as { isKnown: Promise<boolean>; promise(): Promise<T> };
+    if (!(await internal.isKnown)) throw new Error("output is unknown");
+    return internal.promise();
+}
+
+export async function isKnown(output: pulumi.Output<unknown>): Promise<boolean> {
+    return (output as unknown as { isKnown: Promise<boolean> }).isKnown;
+}
+
+export async function isSecret(output: pulumi.Output<unknown>): Promise<boolean> {
+    return (output as unknown as { isSecret: Promise<boolean> }).isSecret;
+}
+
+/** Waits until every given resource is registered, so the recorder has seen it. */
+export async function registered(...resources: (pulumi.Resource | undefined)[]): Promise<void> {
+    await Promise.all(resources.filter((r): r is pulumi.Resource => r !== undefined).map((r) => valueOf(r.urn)));
+}
+
+/** The value inside a secret as the engine receives it; fails when the value was sent in the clear. */
+export function secretValue(wire: any): any {
+    if (wire?.[pulumi.runtime.specialSigKey] !== pulumi.runtime.specialSecretSig) throw new Error(`not sent as a secret: ${JSON.stringify(wire)}`);
+    return wire.value;
+}
