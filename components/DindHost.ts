@@ -163,7 +163,7 @@ export class DindHost extends pulumi.ComponentResource {
                 interval: "1s",
                 timeout: "10s",
                 retries: 5,
-                startPeriod: `${args.readinessTimeout ?? 120}s`,
+                startPeriod: goDuration(args.readinessTimeout ?? 120),
             },
             wait: true,
             waitTimeout: args.readinessTimeout ?? 120,
@@ -244,4 +244,12 @@ function serverNames(containerName: string, daemonHost: string, tcp: z.infer<typ
         dnsNames: unique.filter((n) => isIP(n) === 0),
         ipAddresses: unique.filter((n) => isIP(n) !== 0),
     };
+}
+
+/** Seconds as Go formats a duration ("2m0s"), the form the provider reads back: any other form diffs forever. */
+function goDuration(seconds: number): string {
+    const h = Math.floor(seconds / 3600);
+    const m = Math.floor((seconds % 3600) / 60);
+    const s = seconds % 60;
+    return h > 0 ? `${h}h${m}m${s}s` : m > 0 ? `${m}m${s}s` : `${s}s`;
 }

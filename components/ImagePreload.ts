@@ -117,12 +117,10 @@ export const preloadProvider: pulumi.dynamic.ResourceProvider = {
         return { id: inputs.image, outs: await preloadImage(inputs) };
     },
     async diff(_id: string, olds: PreloadState, news: PreloadInputs) {
-        const { imageId, ...oldInputs } = olds;
-        if (JSON.stringify(oldInputs) !== JSON.stringify({ image: news.image, source: news.source, target: news.target })) {
-            return { changes: true };
-        }
+        const inputsOf = (p: PreloadInputs) => JSON.stringify([p.image, p.source, p.target]);
+        if (inputsOf(olds) !== inputsOf(news)) return { changes: true };
         // The outer image may have been rebuilt under the same tag since the last copy.
-        return { changes: (await inspectImage(news.source, news.image)) !== imageId };
+        return { changes: (await inspectImage(news.source, news.image)) !== olds.imageId };
     },
     async update(_id: string, _olds: PreloadState, news: PreloadInputs) {
         return { outs: await preloadImage(news) };

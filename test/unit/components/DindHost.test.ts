@@ -92,7 +92,7 @@ describe("DindHost", () => {
         assert.ok(container.command.includes("--host=unix:///var/run/docker.sock"));
         assert.equal(container.wait, true);
         assert.equal(container.waitTimeout, 90);
-        assert.equal(container.healthcheck.startPeriod, "90s");
+        assert.equal(container.healthcheck.startPeriod, "1m30s", "Go's duration form, as the provider reads it back");
         assert.deepEqual(mocks.options.get("builder-inner")?.dependsOn, [host.container]);
         assert.deepEqual(mocks.options.get("builder-preload-busybox:local")?.dependsOn, [host.container]);
         assert.equal(mocks.options.get("builder-container")?.deleteBeforeReplace, true);

@@ -1,0 +1,22 @@
+# shellcheck shell=bash disable=SC2034
+# Shared helpers for scripts/bootstrap/*.sh. Source it; do not execute it.
+#
+#   DP_CACHE   machine-local cache, outside the repository:
+#              ${DIND_PROVISIONER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dind-provisioner}
+#   DP_ROOT    repository root (this file lives in scripts/bootstrap/)
+#   log MSG    one progress line on stderr, prefixed with the calling script's name
+#   die MSG    log MSG and exit 1
+#   have CMD   true when CMD is on PATH
+#   elapsed    seconds since the calling script started
+#   since T0   seconds since T0 (a saved $EPOCHREALTIME)
+
+DP_CACHE="${DIND_PROVISIONER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dind-provisioner}"
+DP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+DP_T0="${DP_T0:-${EPOCHREALTIME:-0}}"
+DP_NAME="${DP_NAME:-$(basename "${0%.sh}")}"
+
+log() { printf '[%s] %s\n' "$DP_NAME" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+have() { command -v "$1" >/dev/null 2>&1; }
+since() { awk -v a="$1" -v b="${EPOCHREALTIME:-0}" 'BEGIN { printf "%.1fs", b - a }'; }
+elapsed() { since "$DP_T0"; }

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Brings up what the real lane needs on this machine, then runs the given command with it:
+# a Docker engine, the two local images, the Pulumi CLI and the docker resource plugin.
+# Every step is idempotent and caches outside the repository; a warm run takes a few seconds.
+#
+#   bash scripts/toolchain.sh COMMAND [ARGS...]
+#
+# Each step's time is printed; DIND_PROVISIONER_BOOTSTRAP_TIMES=FILE also appends them there
+# as "step seconds" lines (the benchmarks read it).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+step() { # name command...
+    local name="$1" start="$EPOCHREALTIME"
+    shift
+    "$@"
+    local took
+    took=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+    printf '[toolchain] %s: %ss\n' "$name" "$took" >&2
+    if [ -n "${DIND_PROVISIONER_BOOTSTRAP_TIMES:-}" ]; then echo "$name $took" >>"$DIND_PROVISIONER_BOOTSTRAP_TIMES"; fi
+}
+
+total="$EPOCHREALTIME"
+step engine bash "$here/bootstrap/engine.sh"
+step images bash "$here/bootstrap/images.sh"
+pulumi_bin=""
+cli() { pulumi_bin="$(bash "$here/bootstrap/pulumi-cli.sh")"; }
+step pulumi-cli cli
+step docker-plugin bash "$here/bootstrap/pulumi-docker-plugin.sh"
+printf '[toolchain] ready in %ss\n' "$(awk -v a="$total" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')" >&2
+
+export PATH="$pulumi_bin:$PATH"
+export PULUMI_SKIP_UPDATE_CHECK=true
+exec "$@"

@@ -1,0 +1,109 @@
+// Drives the real engine through the Automation API against the real Docker daemon.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Stack } from "@pulumi/pulumi/automation";
+import { openStack, PROJECT_NAME, REPO_ROOT } from "../../scripts/pulumi-stack";
+
+/** Label the program puts on every outer container and volume of a stack. */
+export const STACK_LABEL = "dind-provisioner.stack";
+
+export interface CommandResult {
+    status: number | null;
+    stdout: string;
+    stderr: string;
+}
+
+/** Runs the docker CLI; `env` selects a daemon (DOCKER_HOST, DOCKER_CERT_PATH, ...). */
+export function docker(args: string[], env: Record<string, string> = {}, input?: string | Buffer): CommandResult {
+    const result = spawnSync("docker", args, { encoding: "utf8", env: { ...process.env, ...env }, input, timeout: 120_000 });
+    return { status: result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? String(result.error ?? "") };
+}
+
+/** Runs the docker CLI and returns its trimmed output, failing with its stderr otherwise. */
+export function dockerOk(args: string[], env: Record<string, string> = {}): string {
+    const result = docker(args, env);
+    if (result.status !== 0) throw new Error(`docker ${args.join(" ")} failed (${result.status}): ${result.stderr.trim()}`);
+    return result.stdout.trim();
+}
+
+/** A stack on a temporary file backend, its program reading a private copy of a stack file. */
+export class StackUnderTest {
+    readonly stackFile: string;
+    private constructor(readonly stack: Stack, readonly dir: string, stackFile: string) {
+        this.stackFile = stackFile;
+    }
+
+    static async create(fixture: string, stackName: string): Promise<StackUnderTest> {
+        const dir = mkdtempSync(path.join(os.tmpdir(), "dind-provisioner-itest-"));
+        const stackFile = path.join(dir, "stack.yaml");
+        writeFileSync(stackFile, readFileSync(fixture));
+        // The engine starts dynamic providers in the work directory: give it the project's modules.
+        const workDir = path.join(dir, "project");
+        mkdirSync(workDir);
+        symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(workDir, "node_modules"));
+        writeFileSync(path.join(workDir, "Pulumi.yaml"), `name: ${PROJECT_NAME}\nruntime: nodejs\n`);
+        mkdirSync(path.join(dir, "state"));
+        const stack = await openStack({
+            stackName,
+            stackFile,
+            workDir,
+            backendUrl: `file://${path.join(dir, "state")}`,
+            env: { PULUMI_CONFIG_PASSPHRASE: "integration-tests" },
+        });
+        return new StackUnderTest(stack, dir, stackFile);
+    }
+
+    /** The state files as the backend keeps them on disk (secrets encrypted). */
+    stateFiles(): string[] {
+        const files: string[] = [];
+        const walk = (dir: string) => {
+            for (const entry of readdirSync(dir, { withFileTypes: true })) {
+                const full = path.join(dir, entry.name);
+                if (entry.isDirectory()) walk(full);
+                else if (entry.name.endsWith(".json")) files.push(full);
+            }
+        };
+        walk(path.join(this.dir, "state"));
+        return files;
+    }
+
+    editStackFile(edit: (text: string) => string) {
+        writeFileSync(this.stackFile, edit(readFileSync(this.stackFile, "utf8")));
+    }
+
+    /** Removes the stack and its temporary directory; the caller destroys resources first. */
+    async dispose() {
+        await this.stack.workspace.removeStack(this.stack.name, { force: true }).catch(() => undefined);
+        rmSync(this.dir, { recursive: true, force: true });
+    }
+
+    get label(): string {
+        return `${STACK_LABEL}=${PROJECT_NAME}/${this.stack.name}`;
+    }
+}
+
+/** Outer containers, volumes and networks carrying a stack's label, as "kind name" lines. */
+export function labelled(label: string): string[] {
+    const list = (kind: string, format: string) => dockerOk([kind, "ls", ...(kind === "container" ? ["-a"] : []), "--filter", `label=${label}`, "--format", format])
+        .split("\n").filter(Boolean).map((name) => `${kind} ${name}`);
+    return [...list("container", "{{.Names}}"), ...list("volume", "{{.Name}}"), ...list("network", "{{.Name}}")];
+}
+
+/** Removes what a stack left behind (only things carrying its label). */
+export function removeLabelled(label: string) {
+    for (const entry of labelled(label)) {
+        const [kind, name] = entry.split(" ");
+        docker(kind === "container" ? ["rm", "-f", "-v", name] : [kind, "rm", name]);
+    }
+}
+
+/** Writes a host's client TLS material where the docker CLI expects it (DOCKER_CERT_PATH). */
+export function writeClientTls(dir: string, tls: { ca: string; cert: string; key: string }): string {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, "ca.pem"), tls.ca);
+    writeFileSync(path.join(dir, "cert.pem"), tls.cert);
+    writeFileSync(path.join(dir, "key.pem"), tls.key, { mode: 0o600 });
+    return dir;
+}

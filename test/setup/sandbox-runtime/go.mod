@@ -1,0 +1,3 @@
+module dind-provisioner/test/setup/sandbox-runtime
+
+go 1.19
