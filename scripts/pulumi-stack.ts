@@ -1,6 +1,7 @@
 // Runs the provisioner through Pulumi's Automation API with the program in this process.
 // This needs the `pulumi` CLI but no Node.js language-host binary, so it works with the
 // toolchain scripts/bootstrap builds offline; with an official install, `pulumi up` works too.
+import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, InlineProgramArgs, LocalWorkspaceOptions, Stack } from "@pulumi/pulumi/automation";
 import { provisionStackFile } from "../program";
@@ -30,6 +31,8 @@ export async function openStack(options: StackOptions): Promise<Stack> {
         PULUMI_SKIP_UPDATE_CHECK: "true",
         ...options.env,
     };
+    // The file backend does not create its directory.
+    if (env.PULUMI_BACKEND_URL.startsWith("file://")) mkdirSync(env.PULUMI_BACKEND_URL.slice("file://".length), { recursive: true });
     if (!process.env.PULUMI_CONFIG_PASSPHRASE && !process.env.PULUMI_CONFIG_PASSPHRASE_FILE && !env.PULUMI_CONFIG_PASSPHRASE) {
         if (options.stackName !== "local") {
             throw new Error(`stack ${options.stackName}: set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) to encrypt its secrets`);
@@ -49,36 +52,48 @@ export async function openStack(options: StackOptions): Promise<Stack> {
     return LocalWorkspace.createOrSelectStack(program, workspace);
 }
 
+/** Writes a host's client TLS material as the docker CLI expects it in DOCKER_CERT_PATH. */
+export function writeClientTls(dir: string, tls: { ca: string; cert: string; key: string }): string {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, "ca.pem"), tls.ca);
+    writeFileSync(path.join(dir, "cert.pem"), tls.cert);
+    writeFileSync(path.join(dir, "key.pem"), tls.key, { mode: 0o600 });
+    return dir;
+}
+
+const USAGE = `usage: pulumi-stack.ts <up|preview|refresh|destroy|outputs> [--stack NAME]
+       pulumi-stack.ts client-tls HOST DIR [--stack NAME]   (default stack: local)`;
+
 async function main(argv: string[]): Promise<number> {
-    const [command, ...rest] = argv;
-    const stackIndex = rest.indexOf("--stack");
-    const stackName = stackIndex >= 0 ? rest[stackIndex + 1] : "local";
-    const commands = ["up", "preview", "refresh", "destroy", "outputs"];
-    if (!commands.includes(command) || !stackName) {
-        console.error(`usage: pulumi-stack.ts <${commands.join("|")}> [--stack NAME]   (default stack: local)`);
+    const stackFlag = argv.indexOf("--stack");
+    const stackName = stackFlag >= 0 ? argv[stackFlag + 1] : "local";
+    const [command, ...args] = stackFlag >= 0 ? [...argv.slice(0, stackFlag), ...argv.slice(stackFlag + 2)] : argv;
+    const onOutput = (out: string) => process.stdout.write(out);
+    const operations: Record<string, (stack: Stack) => Promise<unknown>> = {
+        up: (stack) => stack.up({ onOutput }),
+        preview: (stack) => stack.preview({ onOutput, diff: true }),
+        refresh: (stack) => stack.refresh({ onOutput }),
+        destroy: (stack) => stack.destroy({ onOutput }),
+        outputs: async (stack) => {
+            const outputs = await stack.outputs();
+            const shown = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.secret ? "[secret]" : v.value]));
+            console.log(JSON.stringify(shown, null, 2));
+        },
+        "client-tls": async (stack) => {
+            const [host, dir] = args;
+            const outputs = await stack.outputs();
+            const tls = outputs.clientTls?.value?.[host];
+            if (!tls) throw new Error(`stack ${stackName} has no TLS endpoint for host "${host}" (hosts: ${Object.keys(outputs.hosts?.value ?? {}).join(", ")})`);
+            const certPath = writeClientTls(path.resolve(dir), tls);
+            console.log(`export DOCKER_HOST=${outputs.hosts.value[host].tcpEndpoint} DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=${certPath}`);
+        },
+    };
+    const operation = operations[command];
+    if (!operation || !stackName || (command === "client-tls" && args.length !== 2)) {
+        console.error(USAGE);
         return 2;
     }
-    const stack = await openStack({ stackName });
-    const onOutput = (out: string) => process.stdout.write(out);
-    switch (command) {
-        case "up":
-            await stack.up({ onOutput });
-            break;
-        case "preview":
-            await stack.preview({ onOutput, diff: true });
-            break;
-        case "refresh":
-            await stack.refresh({ onOutput });
-            break;
-        case "destroy":
-            await stack.destroy({ onOutput });
-            break;
-    }
-    if (command !== "destroy") {
-        const outputs = await stack.outputs();
-        const shown = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.secret ? "[secret]" : v.value]));
-        console.log(`\nOutputs of stack ${stackName}:\n${JSON.stringify(shown, null, 2)}`);
-    }
+    await operation(await openStack({ stackName }));
     return 0;
 }
 

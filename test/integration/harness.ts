@@ -98,12 +98,3 @@ export function removeLabelled(label: string) {
         docker(kind === "container" ? ["rm", "-f", "-v", name] : [kind, "rm", name]);
     }
 }
-
-/** Writes a host's client TLS material where the docker CLI expects it (DOCKER_CERT_PATH). */
-export function writeClientTls(dir: string, tls: { ca: string; cert: string; key: string }): string {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(path.join(dir, "ca.pem"), tls.ca);
-    writeFileSync(path.join(dir, "cert.pem"), tls.cert);
-    writeFileSync(path.join(dir, "key.pem"), tls.key, { mode: 0o600 });
-    return dir;
-}

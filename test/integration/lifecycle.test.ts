@@ -3,7 +3,8 @@
 import * as assert from "node:assert/strict";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { docker, dockerOk, labelled, removeLabelled, StackUnderTest, STACK_LABEL, writeClientTls } from "./harness";
+import { writeClientTls } from "../../scripts/pulumi-stack";
+import { docker, dockerOk, labelled, removeLabelled, StackUnderTest, STACK_LABEL } from "./harness";
 
 const FIXTURE = path.join(__dirname, "fixtures", "lifecycle.yaml");
 const SCRATCH = "/tmp/dind-provisioner-itest";
