@@ -1,0 +1,73 @@
+// Where the time of a cold `up` goes, read off the engine's event stream, and the fleet stacks.
+import { EngineEvent } from "@pulumi/pulumi/automation";
+
+export const PHASES = ["engineAndProgramStart", "imagesAndCertificates", "dindReadiness", "preload", "nestedCreation", "finish"] as const;
+export type Phase = (typeof PHASES)[number];
+
+export const PHASE_LABELS: Record<Phase, string> = {
+    engineAndProgramStart: "engine and program start (CLI, program run, plugin load)",
+    imagesAndCertificates: "image lookup, volume, certificates",
+    dindReadiness: "DinD readiness wait (create, start, health check)",
+    preload: "preload",
+    nestedCreation: "nested creation (network, containers)",
+    finish: "finish (state save, CLI exit, Automation API outputs)",
+};
+
+interface Step { pre?: number; done?: number }
+
+/** The type part of a URN: "parent$child" types joined by $. */
+const typeOf = (urn: string) => urn.split("::")[2] ?? "";
+
+/**
+ * Splits a cold up of one DinD host into phases along its critical path: start, what the DinD
+ * container waits for, the container until healthy, the preload, the nested resources, the end.
+ */
+export function phaseDurations(events: { at: number; event: EngineEvent }[], total: number): Record<Phase, number> {
+    const steps = new Map<string, Step>();
+    for (const { at, event } of events) {
+        const pre = event.resourcePreEvent?.metadata;
+        const done = event.resOutputsEvent?.metadata;
+        if (pre) steps.set(pre.urn, { ...steps.get(pre.urn), pre: at });
+        if (done) steps.set(done.urn, { ...steps.get(done.urn), done: at });
+    }
+    const matching = (test: (type: string) => boolean) => [...steps.entries()].filter(([urn]) => test(typeOf(urn))).map(([, s]) => s);
+    const first = (list: Step[], key: keyof Step) => Math.min(...list.map((s) => s[key] ?? Infinity));
+    const last = (list: Step[], key: keyof Step) => Math.max(...list.map((s) => s[key] ?? -Infinity));
+
+    const custom = matching((t) => !t.endsWith("pulumi:pulumi:Stack") && !/(^|\$)dind:index:/.test(t.split("$").pop()!));
+    const dind = matching((t) => t.endsWith("DindHost$docker:index/container:Container"));
+    const preload = matching((t) => t.endsWith("dind:ImagePreload"));
+    const nested = matching((t) => t.includes("DindWorkloads$"));
+    const start = first(custom, "pre");
+    const phases: Record<Phase, number> = {
+        engineAndProgramStart: start,
+        imagesAndCertificates: first(dind, "pre") - start,
+        dindReadiness: last(dind, "done") - first(dind, "pre"),
+        preload: last(preload, "done") - last(dind, "done"),
+        nestedCreation: last(nested, "done") - last(preload, "done"),
+        finish: total - last(nested, "done"),
+    };
+    for (const phase of PHASES) if (!Number.isFinite(phases[phase])) throw new Error(`phase ${phase} not found in the event stream`);
+    return phases;
+}
+
+/** A stack file with N DinD hosts, each with mutual TLS, a preloaded image and three nested web servers. */
+export function fleetStackFile(hosts: number): string {
+    const lines = ["hosts:"];
+    for (let i = 1; i <= hosts; i++) {
+        lines.push(
+            `  bench-fleet-${i}:`,
+            "    image: dind-provisioner/dind:local",
+            `    tcp: { port: ${23810 + i} }`,
+            "    preload: [dind-provisioner/busybox:local]",
+            "    workloads:",
+            "      networks: [app]",
+            "      containers:",
+        );
+        for (let web = 1; web <= 3; web++) {
+            lines.push(`        web-${web}: { image: dind-provisioner/busybox:local, networks: [app], ports: [{ internal: 8080, external: ${8080 + web} }], ` +
+                `command: [sh, -c, "echo web-${web} > /index.html && exec httpd -f -p 8080 -h /"] }`);
+        }
+    }
+    return `${lines.join("\n")}\n`;
+}
