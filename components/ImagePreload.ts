@@ -2,20 +2,10 @@
 // Docker Engine API (GET /images/get, then POST /images/load): a DinD host starts with an
 // empty cache and, air-gapped, cannot pull. Skips the copy when the inner daemon already has
 // the image with the same id, and copies again when the outer image changes.
-import type { IncomingMessage } from "node:http";
 import * as pulumi from "@pulumi/pulumi";
+import { EngineEndpoint, engineRequest, readBody } from "./engineApi";
 
-/** How this machine reaches a Docker daemon's Engine API. */
-export interface EngineEndpoint {
-    /** unix:///path/to/docker.sock or tcp://host:port. */
-    host: string;
-    /** A directory holding ca.pem, cert.pem and key.pem for TLS. */
-    certPath?: string;
-    /** PEM CA certificate, client certificate and client key for mutual TLS. */
-    ca?: string;
-    cert?: string;
-    key?: string;
-}
+export type { EngineEndpoint } from "./engineApi";
 
 export interface PreloadInputs {
     image: string;
@@ -29,48 +19,7 @@ export interface PreloadState extends PreloadInputs {
 }
 
 // The functions below also run inside Pulumi's dynamic-provider process (serialized with
-// the provider), so they load their modules with require at call time.
-
-/** Sends one Engine API request; `body` is streamed when given. */
-export function engineRequest(endpoint: EngineEndpoint, method: string, path: string, body?: NodeJS.ReadableStream): Promise<IncomingMessage> {
-    const http: typeof import("node:http") = require("node:http");
-    const https: typeof import("node:https") = require("node:https");
-    const fs: typeof import("node:fs") = require("node:fs");
-    const nodePath: typeof import("node:path") = require("node:path");
-    return new Promise((resolve, reject) => {
-        let options: import("node:https").RequestOptions;
-        let transport: typeof http | typeof https = http;
-        if (endpoint.host.startsWith("unix://")) {
-            options = { socketPath: endpoint.host.slice("unix://".length) };
-        } else if (endpoint.host.startsWith("tcp://")) {
-            const url = new URL(endpoint.host.replace(/^tcp:/, "http:"));
-            options = { host: url.hostname.replace(/^\[(.*)\]$/, "$1"), port: Number(url.port) };
-            const read = (file: string) => fs.readFileSync(nodePath.join(endpoint.certPath!, file), "utf8");
-            const tls = endpoint.certPath ? { ca: read("ca.pem"), cert: read("cert.pem"), key: read("key.pem") } : endpoint;
-            if (tls.ca || tls.cert || tls.key) {
-                transport = https;
-                options = { ...options, ca: tls.ca, cert: tls.cert, key: tls.key };
-            }
-        } else {
-            reject(new Error(`cannot reach ${endpoint.host} over the Engine API: expected unix:// or tcp://`));
-            return;
-        }
-        const request = transport.request({ ...options, method, path, headers: body ? { "Content-Type": "application/x-tar" } : {} }, resolve);
-        request.on("error", (error) => reject(new Error(`${method} ${path} on ${endpoint.host}: ${error.message}`)));
-        if (body) {
-            body.on("error", (error) => request.destroy(error));
-            body.pipe(request);
-        } else {
-            request.end();
-        }
-    });
-}
-
-async function readBody(response: IncomingMessage): Promise<string> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of response) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString("utf8");
-}
+// the provider), so everything they use is required at call time or serialized with them.
 
 function imagePath(image: string): string {
     return image.split("/").map(encodeURIComponent).join("/");

@@ -6,6 +6,12 @@ import * as path from "node:path";
 import { LocalWorkspace, InlineProgramArgs, LocalWorkspaceOptions, Stack } from "@pulumi/pulumi/automation";
 import { provisionStackFile } from "../program";
 
+// ts-node source-maps every frame of every stack trace, and the Pulumi SDK takes a full stack
+// trace for each resource it registers (for source positions): that made the program run 2.5
+// times slower for a fleet of 4 hosts. V8's own formatting keeps file names; line numbers are
+// then those of the transpiled code.
+if (process.env.DIND_PROVISIONER_SOURCE_MAPPED_STACKS !== "true") delete (Error as { prepareStackTrace?: unknown }).prepareStackTrace;
+
 export const REPO_ROOT = path.resolve(__dirname, "..");
 export const PROJECT_NAME = "dind-provisioner";
 /** Used only for the `local` stack when no passphrase is set: its state never leaves this machine. */

@@ -23,7 +23,10 @@ async function settled(outputs: ReturnType<typeof provisionStack>) {
 describe("program", () => {
     it("provisions a host with its workloads and a client from one stack file", async () => {
         const mocks = installMocks();
-        const source = readFixture("good/full.yaml").replace("workspace: /srv/ci", "workspace: /srv/ci\n    socketGroup: 998");
+        // A daemon socket that does not exist: the unit lane talks to no engine.
+        const source = readFixture("good/full.yaml")
+            .replace("workspace: /srv/ci", "workspace: /srv/ci\n    socketGroup: 998")
+            .replace("local: { host: unix:///var/run/docker.sock }", "local: { host: unix:///nonexistent/docker.sock }");
         const outputs = provisionStack(stackFrom(source));
         await settled(outputs);
         const count = (type: string) => mocks.byType(type).length;
@@ -34,7 +37,7 @@ describe("program", () => {
         assert.equal(count(PRELOAD), 1);
         assert.equal(count(REMOTE_IMAGE), 2, "the DinD and client images on the outer daemon");
         assert.deepEqual(mocks.byType(DOCKER_PROVIDER).map((p) => p.name).sort(), ["builder-inner", "daemon-local"]);
-        assert.equal(mocks.one(DOCKER_PROVIDER, "daemon-local").inputs.host, "unix:///var/run/docker.sock");
+        assert.equal(mocks.one(DOCKER_PROVIDER, "daemon-local").inputs.host, "unix:///nonexistent/docker.sock");
         const privileged = mocks.byType(CONTAINER).filter((c) => c.inputs.privileged === true).map((c) => c.name);
         assert.deepEqual(privileged, ["builder-container"], "privileged only where DinD needs it");
         const dind = mocks.one(CONTAINER, "builder-container").inputs;

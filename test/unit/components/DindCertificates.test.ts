@@ -26,8 +26,8 @@ async function handshake(set: CertificateSet, client: { cert?: string; key?: str
 
 describe("DindCertificates", () => {
     let set: CertificateSet;
-    before(() => {
-        set = issueCertificates(request);
+    before(async () => {
+        set = await issueCertificates(request);
     });
 
     it("issues a server certificate, signed by the CA, naming every way the endpoint is reached", () => {
@@ -56,7 +56,7 @@ describe("DindCertificates", () => {
         // With TLS 1.3 the server's refusal may arrive as an alert or as a closed connection.
         const refused = (attempt: Promise<string>) => attempt.then((data) => `answered ${JSON.stringify(data)}`, (error: Error) => error.message);
         assert.match(await refused(handshake(set, {})), /certificate required|answered ""/);
-        const stranger = issueCertificates(request);
+        const stranger = await issueCertificates(request);
         assert.match(await refused(handshake(set, { cert: stranger.clientCert, key: stranger.clientKey })), /unknown ca|answered ""/);
         assert.match(await refused(handshake(set, { cert: set.clientCert, key: set.clientKey, ca: stranger.caCert })), /certificate signature failure|self-signed certificate/);
     });

@@ -1,9 +1,10 @@
 import * as assert from "node:assert/strict";
 import * as docker from "@pulumi/docker";
-import { DindHost } from "../../../components/DindHost";
+import { DindHost, healthSchedule } from "../../../components/DindHost";
 import {
     CERTIFICATES, CONTAINER, DOCKER_PROVIDER, installMocks, isKnown, isSecret, PRELOAD, registered, REMOTE_IMAGE, secretValue, valueOf, VOLUME,
 } from "../mocks";
+import { startFakeEngine } from "./fakeEngine";
 
 /** The outer daemon's provider; created after the mocks are installed, like every resource. */
 const outer = () => new docker.Provider("outer", { host: "unix:///var/run/docker.sock" });
@@ -15,6 +16,7 @@ function tlsHost(mocks: ReturnType<typeof installMocks>, extra: Partial<Construc
         unix: { hostDir: "/var/run/dind/builder" },
         preload: ["busybox:local"],
         env: { HTTP_PROXY: "http://proxy:3128" },
+        healthCheck: { interval: "1s" },
         ...extra,
     }, { provider: outer(), transformations: [mocks.recordOptions] });
 }
@@ -98,6 +100,28 @@ describe("DindHost", () => {
         assert.equal(mocks.options.get("builder-container")?.deleteBeforeReplace, true);
     });
 
+    it("checks often only while starting, where the outer engine can (Docker 25+), and every second otherwise", async () => {
+        const schedules: Record<string, unknown> = {};
+        for (const apiVersion of ["1.41", "1.44", "1.47"]) {
+            const engine = await startFakeEngine({}, apiVersion);
+            try {
+                const mocks = installMocks();
+                const host = new DindHost("builder", { outerDaemon: { host: `unix://${engine.socket}` } }, { provider: outer() });
+                await registered(host.container);
+                const { interval, startInterval } = mocks.one(CONTAINER).inputs.healthcheck;
+                schedules[apiVersion] = { interval, startInterval };
+            } finally {
+                await engine.close();
+            }
+        }
+        assert.deepEqual(schedules, {
+            "1.41": { interval: "1s", startInterval: undefined },
+            "1.44": { interval: "30s", startInterval: "250ms" },
+            "1.47": { interval: "30s", startInterval: "250ms" },
+        });
+        assert.deepEqual(healthSchedule(undefined), { interval: "30s", startInterval: "250ms" }, "an engine that does not answer is taken as current");
+    });
+
     it("leaves the inner provider unconfigured in a preview where the container does not exist yet", async () => {
         const mocks = installMocks(true);
         const host = tlsHost(mocks);
@@ -123,7 +147,7 @@ describe("DindHost", () => {
 
     it("uses the unix endpoint for the inner provider when there is no TCP endpoint", async () => {
         const mocks = installMocks();
-        const host = new DindHost("solo", { unix: { hostDir: "/run/solo" } }, { provider: outer() });
+        const host = new DindHost("solo", { unix: { hostDir: "/run/solo" }, healthCheck: { interval: "1s" } }, { provider: outer() });
         await registered(host.container, host.provider);
         assert.equal(mocks.byType(CERTIFICATES).length, 0);
         const provider = mocks.one(DOCKER_PROVIDER, "solo-inner").inputs;
@@ -134,7 +158,7 @@ describe("DindHost", () => {
 
     it("serves plain TCP only when tls is off and insecure is on, and says so to dockerd", async () => {
         const mocks = installMocks();
-        const host = new DindHost("plain", { tcp: { port: 2375, tls: false, insecure: true, bind: "0.0.0.0" } }, { provider: outer() });
+        const host = new DindHost("plain", { tcp: { port: 2375, tls: false, insecure: true, bind: "0.0.0.0" }, healthCheck: { interval: "1s" } }, { provider: outer() });
         await registered(host.container, host.provider);
         const container = mocks.one(CONTAINER).inputs;
         assert.ok(container.command.includes("--host=tcp://0.0.0.0:2375"));
@@ -152,6 +176,7 @@ describe("DindHost", () => {
         const host = new DindHost("farm", {
             outerDaemon: { host: "tcp://build-01.example.com:2376", certPath: "/certs" },
             tcp: { port: 23761, bind: "10.0.0.7", sans: ["dind.example.com", "192.168.1.9"] },
+            healthCheck: { interval: "1s" },
         }, { provider: outer() });
         await registered(host.container, host.certificates);
         const certs = mocks.one(CERTIFICATES).inputs;

@@ -6,7 +6,7 @@ import { CONTAINER, DOCKER_PROVIDER, installMocks, NETWORK, registered, REMOTE_I
 
 function hostWithWorkloads(mocks: ReturnType<typeof installMocks>) {
     const outer = new docker.Provider("outer", { host: "unix:///var/run/docker.sock" });
-    const host = new DindHost("builder", { tcp: { port: 23760 }, preload: ["busybox:local"] }, { provider: outer });
+    const host = new DindHost("builder", { tcp: { port: 23760 }, preload: ["busybox:local"], healthCheck: { interval: "1s" } }, { provider: outer });
     const workloads = new DindWorkloads("builder-workloads", {
         host,
         workloads: {
@@ -87,9 +87,9 @@ describe("DindWorkloads", () => {
     it("refuses a host without an endpoint and references to undeclared networks", () => {
         installMocks();
         const outer = new docker.Provider("outer", { host: "unix:///var/run/docker.sock" });
-        const blind = new DindHost("blind", {}, { provider: outer });
+        const blind = new DindHost("blind", { healthCheck: { interval: "1s" } }, { provider: outer });
         assert.throws(() => new DindWorkloads("w", { host: blind, workloads: {} }), /has no tcp or unix endpoint/);
-        const host = new DindHost("seeing", { unix: { hostDir: "/run/seeing" } }, { provider: outer });
+        const host = new DindHost("seeing", { unix: { hostDir: "/run/seeing" }, healthCheck: { interval: "1s" } }, { provider: outer });
         assert.throws(() => new DindWorkloads("w2", { host, workloads: { containers: { web: { image: "busybox:1.36", networks: ["nope"] } } } }),
             /network "nope" is used by a container but not declared/);
     });

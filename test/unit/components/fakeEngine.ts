@@ -14,13 +14,15 @@ export interface FakeEngine {
     close(): Promise<void>;
 }
 
-export async function startFakeEngine(images: Record<string, string> = {}): Promise<FakeEngine> {
+export async function startFakeEngine(images: Record<string, string> = {}, apiVersion = "1.41"): Promise<FakeEngine> {
     const socket = path.join(mkdtempSync(path.join(os.tmpdir(), "fake-engine-")), "docker.sock");
     const engine: FakeEngine = { socket, images: new Map(Object.entries(images)), loads: 0, close: async () => undefined };
     const server = http.createServer((req, res) => {
         const url = new URL(req.url!, "http://engine");
         const inspect = /^\/images\/(.+)\/json$/.exec(url.pathname);
-        if (req.method === "GET" && inspect) {
+        if (req.method === "GET" && url.pathname === "/version") {
+            res.writeHead(200).end(JSON.stringify({ ApiVersion: apiVersion }));
+        } else if (req.method === "GET" && inspect) {
             const id = engine.images.get(decodeURIComponent(inspect[1]));
             res.writeHead(id ? 200 : 404).end(JSON.stringify(id ? { Id: id } : { message: "No such image" }));
         } else if (req.method === "GET" && url.pathname === "/images/get") {
