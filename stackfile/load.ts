@@ -44,7 +44,7 @@ export function validateStackSource(source: string, file: string, env: NodeJS.Pr
         file, ...yaml.locate(path, where), path, message,
     });
 
-    const raw = withoutExtensionKeys(yaml.value);
+    const raw = normalizeTopLevel(yaml.value);
     if (!isMap(raw)) {
         const message = raw === null || raw === undefined
             ? "the file is empty: refused, because applying it would remove every resource of the stack (an empty or truncated file must never tear an environment down)"
@@ -110,10 +110,15 @@ function withoutUnknownKeys(raw: Record<string, unknown>, issues: z.core.$ZodIss
     return copy;
 }
 
-/** Top-level keys starting with x- hold YAML anchors and are ignored, as in Compose files. */
-function withoutExtensionKeys(value: unknown): unknown {
+/**
+ * Top-level keys starting with x- hold YAML anchors and are ignored, as in Compose files; an
+ * empty section (`clients:` with every entry commented out) is an empty map.
+ */
+function normalizeTopLevel(value: unknown): unknown {
     if (!isMap(value)) return value;
-    return Object.fromEntries(Object.entries(value).filter(([key]) => !key.startsWith("x-")));
+    return Object.fromEntries(Object.entries(value)
+        .filter(([key]) => !key.startsWith("x-"))
+        .map(([key, section]) => [key, section === null ? {} : section]));
 }
 
 type At = (path: KeyPath, message: string, where?: "key" | "value") => Problem;
@@ -131,15 +136,16 @@ function issueProblems(issue: z.core.$ZodIssue, raw: unknown, at: At): Problem[]
     const value = valueAt(raw, path);
     if (value === undefined && issue.code === "invalid_type") {
         const parent = path.slice(0, -1);
-        return [at(parent, `missing key "${String(path[path.length - 1])}": ${plainExpectation(issue)}`, parent.length > 0 ? "key" : "value")];
+        return [at(parent, `missing key "${String(path[path.length - 1])}": ${plainExpectation(issue, value)}`, parent.length > 0 ? "key" : "value")];
     }
-    return [at(path, `${plainExpectation(issue)}, got ${describe(value)}`)];
+    return [at(path, `${plainExpectation(issue, value)}, got ${describe(value)}`)];
 }
 
 /** Zod's own wording for shapes we gave no message ("Invalid input: expected object…"), in the file's terms. */
-function plainExpectation(issue: z.core.$ZodIssue): string {
+function plainExpectation(issue: z.core.$ZodIssue, value: unknown): string {
     if (issue.code === "invalid_type" && issue.message.startsWith("Invalid input")) {
-        return issue.expected === "object" ? "expected a map" : issue.expected === "array" ? "expected a list" : `expected ${issue.expected}`;
+        if (issue.expected === "object") return value === null ? "expected a map (write {} to take every default)" : "expected a map";
+        return issue.expected === "array" ? "expected a list" : `expected ${issue.expected}`;
     }
     return issue.message;
 }
@@ -173,6 +179,7 @@ function valueAt(root: unknown, path: KeyPath): unknown {
 function describe(value: unknown): string {
     if (value === null || value === undefined) return "nothing";
     if (Array.isArray(value)) return "a list";
+    if (value instanceof Uint8Array) return "binary data";
     if (typeof value === "object") return "a map";
     const text = JSON.stringify(value);
     return `${typeof value} ${text.length > 60 ? `${text.slice(0, 57)}...` : text}`;

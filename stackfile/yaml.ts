@@ -32,7 +32,7 @@ export function parseLocatedYaml(source: string, file: string): { yaml?: Located
     const problems: Problem[] = doc.errors.map((error) => ({
         file,
         ...position(error.pos[0]),
-        path: pathAtOffset(doc, error.pos[0]),
+        path: error.code === "MULTIPLE_DOCS" ? [] : pathAtOffset(doc, error.pos[0]),
         message: syntaxMessage(error.code, error.message),
     }));
     // A duplicate key leaves a usable document, so the rest of the file is still checked.
@@ -46,7 +46,9 @@ export function parseLocatedYaml(source: string, file: string): { yaml?: Located
                 file,
                 ...position(alias.range?.[0] ?? 0),
                 path: runaway.path,
-                message: `alias *${alias.source} expands this file to more than ${MAX_EXPANDED_NODES} nodes: refused as runaway alias expansion`,
+                message: runaway.cyclic
+                    ? `alias *${alias.source} refers to a node that contains it: its expansion never ends`
+                    : `alias *${alias.source} expands this file to more than ${MAX_EXPANDED_NODES} nodes: refused as runaway alias expansion`,
             }],
         };
     }
@@ -61,6 +63,7 @@ export function parseLocatedYaml(source: string, file: string): { yaml?: Located
 function syntaxMessage(code: string, message: string): string {
     const firstLine = message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
     if (code === "DUPLICATE_KEY") return "duplicate key: each key may appear once in a map";
+    if (code === "MULTIPLE_DOCS") return "a second YAML document (---): a stack file holds exactly one";
     return `YAML syntax error: ${firstLine}`;
 }
 
@@ -134,7 +137,7 @@ function pathAtOffset(doc: Document, offset: number): KeyPath {
 }
 
 /** Follows the largest branch of an oversized document down to the alias that blows it up. */
-function findRunawayAlias(doc: Document): { alias: Alias; path: KeyPath } | undefined {
+function findRunawayAlias(doc: Document): { alias: Alias; path: KeyPath; cyclic: boolean } | undefined {
     const sizes = new Map<unknown, number>();
     const sizeOf = (node: unknown): number => {
         const cached = sizes.get(node);
@@ -163,5 +166,5 @@ function findRunawayAlias(doc: Document): { alias: Alias; path: KeyPath } | unde
         path.push(largest.segment);
         node = largest.node;
     }
-    return { alias: node, path };
+    return { alias: node, path, cyclic: sizeOf(node) === Infinity };
 }
