@@ -203,20 +203,20 @@ export class DindHost extends pulumi.ComponentResource {
         if (preferred === undefined) {
             if (args.preload?.length) throw new Error(`DindHost ${name}: preload needs a tcp or unix endpoint`);
         } else {
-            // Derived from the container id, the host is unknown until the container exists: a preview
-            // of a fresh stack then leaves the inner provider unconfigured instead of dialing a
-            // daemon that is not there yet (pulumi-docker issue 139).
-            const innerHost = this.container.id.apply(() => preferred);
-            this.innerEndpoint = pulumi.secret(pulumi.all([innerHost, this.clientTls]).apply(([host, tls]) => ({ host, ...tls })));
+            this.innerEndpoint = pulumi.secret(this.clientTls.apply((tls) => ({ host: preferred, ...tls })));
+            // Derived from the container id, the provider's host is unknown until the container exists:
+            // a preview of a fresh stack then leaves the inner provider unconfigured instead of dialing
+            // a daemon that is not there yet (pulumi-docker issue 139).
             this.provider = new docker.Provider(...transformed(args.transform?.provider, `${name}-inner`, {
-                host: innerHost,
+                host: this.container.id.apply(() => preferred),
                 caMaterial: certs?.caCert,
                 certMaterial: certs?.clientCert,
                 keyMaterial: certs?.clientKey,
             }, { parent: this, dependsOn: [this.container] }));
             for (const image of args.preload ?? []) {
                 this.preloads[image] = new ImagePreload(`${name}-preload-${image}`,
-                    { image, source: outerDaemon, target: this.innerEndpoint }, { parent: this, dependsOn: [this.container] });
+                    { image, source: outerDaemon, target: this.innerEndpoint, targetContainer: this.container.id },
+                    { parent: this, dependsOn: [this.container] });
             }
         }
         this.preloadedImageIds = pulumi.all(Object.fromEntries(Object.entries(this.preloads).map(([image, p]) => [image, p.imageId])));

@@ -11,6 +11,8 @@ export interface PreloadInputs {
     image: string;
     source: EngineEndpoint;
     target: EngineEndpoint;
+    /** The DinD container the target daemon runs in: a new one may come with an empty image store. */
+    targetContainer?: string;
 }
 
 export interface PreloadState extends PreloadInputs {
@@ -66,7 +68,7 @@ export const preloadProvider: pulumi.dynamic.ResourceProvider = {
         return { id: inputs.image, outs: await preloadImage(inputs) };
     },
     async diff(_id: string, olds: PreloadState, news: PreloadInputs) {
-        const inputsOf = (p: PreloadInputs) => JSON.stringify([p.image, p.source, p.target]);
+        const inputsOf = (p: PreloadInputs) => JSON.stringify([p.image, p.source, p.target, p.targetContainer]);
         if (inputsOf(olds) !== inputsOf(news)) return { changes: true };
         // The outer image may have been rebuilt under the same tag since the last copy.
         return { changes: (await inspectImage(news.source, news.image)) !== olds.imageId };
@@ -88,6 +90,8 @@ export interface ImagePreloadArgs {
     source: pulumi.Input<EngineEndpoint>;
     /** The inner daemon, where the image goes. */
     target: pulumi.Input<EngineEndpoint>;
+    /** The id of the DinD container running the inner daemon: when it changes, the copy is checked again. */
+    targetContainer?: pulumi.Input<string>;
 }
 
 /** One image copied from the outer daemon into an inner one; `imageId` is its id there. */

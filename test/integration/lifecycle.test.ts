@@ -3,6 +3,7 @@
 import * as assert from "node:assert/strict";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+import * as tls from "node:tls";
 import { writeClientTls } from "../../scripts/pulumi-stack";
 import { docker, dockerOk, labelled, removeLabelled, StackUnderTest, STACK_LABEL } from "./harness";
 
@@ -100,6 +101,19 @@ describe("real lane: a stack's life against a real Docker daemon", function () {
         assert.notEqual(viaTcp, dockerOk(["info", "--format", "{{.Name}}"]), "the inner daemon is not the outer one");
         assert.equal(dockerOk(["inspect", "--format", "{{.HostConfig.Privileged}}", "itest-dind"]), "true");
         assert.equal(dockerOk(["inspect", "--format", "{{.HostConfig.Privileged}}", "itest-agent"]), "false");
+    });
+
+    it("2a'. the server certificate names the endpoint's addresses and chains to the stack's CA", async () => {
+        const material = { ca: readFileSync(path.join(tlsDir, "ca.pem")), cert: readFileSync(path.join(tlsDir, "cert.pem")), key: readFileSync(path.join(tlsDir, "key.pem")) };
+        const peer = await new Promise<tls.PeerCertificate>((resolve, reject) => {
+            const socket = tls.connect({ host: "127.0.0.1", port: 23790, ...material }, () => {
+                resolve(socket.getPeerCertificate());
+                socket.end();
+            });
+            socket.on("error", reject);
+        });
+        for (const name of ["DNS:localhost", "DNS:itest-dind", "IP Address:127.0.0.1"]) assert.ok(peer.subjectaltname?.includes(name), `${name} in ${peer.subjectaltname}`);
+        assert.equal(peer.subject.CN, "itest-dind");
     });
 
     it("2b. the preloaded image is inside the DinD host, with the outer image's id", () => {

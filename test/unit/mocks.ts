@@ -25,7 +25,11 @@ export const VOLUME = "docker:index/volume:Volume";
 export const NETWORK = "docker:index/network:Network";
 export const REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage";
 export const DOCKER_PROVIDER = "pulumi:providers:docker";
-export const CERTIFICATES = "pulumi-nodejs:dynamic/dind:Certificates";
+export const CERTIFICATES = "dind:index:DindCertificates";
+export const PRIVATE_KEY = "tls:index/privateKey:PrivateKey";
+export const SELF_SIGNED_CERT = "tls:index/selfSignedCert:SelfSignedCert";
+export const CERT_REQUEST = "tls:index/certRequest:CertRequest";
+export const LOCALLY_SIGNED_CERT = "tls:index/locallySignedCert:LocallySignedCert";
 export const PRELOAD = "pulumi-nodejs:dynamic/dind:ImagePreload";
 
 /**
@@ -62,13 +66,13 @@ function fakeOutputs(type: string, name: string, inputs: Record<string, any>): R
     switch (type) {
         case REMOTE_IMAGE:
             return { imageId: `sha256:outer-${inputs.name}` };
-        case CERTIFICATES:
-            return {
-                caCert: `ca-cert-of-${name}`, caKey: `ca-key-of-${name}`,
-                serverCert: `server-cert-of-${name}`, serverKey: `server-key-of-${name}`,
-                clientCert: `client-cert-of-${name}`, clientKey: `client-key-of-${name}`,
-                serverNotAfter: "2030-01-01T00:00:00.000Z",
-            };
+        case PRIVATE_KEY:
+            return { privateKeyPem: `key-of-${name}` };
+        case SELF_SIGNED_CERT:
+        case LOCALLY_SIGNED_CERT:
+            return { certPem: `cert-of-${name}` };
+        case CERT_REQUEST:
+            return { certRequestPem: `request-of-${name}` };
         case PRELOAD:
             return { imageId: `sha256:preloaded-${inputs.image}` };
         default:

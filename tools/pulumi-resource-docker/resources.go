@@ -4,7 +4,7 @@
 //
 // Both binaries of this module use it:
 //   - cmd/pulumi-tfgen-docker generates the Pulumi schema from it (checked against the
-//     SDK's TypeScript declarations by checker/check-schema.js);
+//     SDK's TypeScript declarations by ../pulumi-bridge-common/check-schema.js);
 //   - cmd/pulumi-resource-docker serves it as the resource plugin, with that schema
 //     embedded.
 //

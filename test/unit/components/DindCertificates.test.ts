@@ -1,84 +1,86 @@
 import * as assert from "node:assert/strict";
-import { X509Certificate } from "node:crypto";
-import * as tls from "node:tls";
-import { CertificateSet, certificateProvider, issueCertificates, needsReissue } from "../../../components/DindCertificates";
+import { DindCertificates } from "../../../components/DindCertificates";
+import {
+    CERT_REQUEST, installMocks, LOCALLY_SIGNED_CERT, PRIVATE_KEY, registered, secretValue, SELF_SIGNED_CERT, valueOf,
+} from "../mocks";
 
-const request = { commonName: "builder", dnsNames: ["localhost", "builder"], ipAddresses: ["127.0.0.1", "::1"] };
+function certificates(mocks?: ReturnType<typeof installMocks>) {
+    return new DindCertificates("tls", { commonName: "builder", dnsNames: ["localhost", "builder"], ipAddresses: ["127.0.0.1", "::1"] },
+        { transformations: mocks ? [mocks.recordOptions] : [] });
+}
 
-/** Starts a TLS server that requires a client certificate, like dockerd --tlsverify, and tries one client. */
-async function handshake(set: CertificateSet, client: { cert?: string; key?: string; ca?: string }, servername = "localhost"): Promise<string> {
-    const server = tls.createServer({ cert: set.serverCert, key: set.serverKey, ca: set.caCert, requestCert: true, rejectUnauthorized: true },
-        (socket) => socket.end("hello\n"));
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const port = (server.address() as { port: number }).port;
-    try {
-        return await new Promise<string>((resolve, reject) => {
-            const socket = tls.connect({ host: "127.0.0.1", port, servername, ca: client.ca ?? set.caCert, cert: client.cert, key: client.key }, () => undefined);
-            let data = "";
-            socket.on("data", (chunk) => (data += chunk));
-            socket.on("end", () => resolve(data));
-            socket.on("error", reject);
-        });
-    } finally {
-        server.close();
-    }
+async function settle(certs: DindCertificates) {
+    await registered(certs.caKey, certs.ca, certs.server.key, certs.server.request, certs.server.certificate,
+        certs.client.key, certs.client.request, certs.client.certificate);
 }
 
 describe("DindCertificates", () => {
-    let set: CertificateSet;
-    before(async () => {
-        set = await issueCertificates(request);
+    it("makes a CA from its own ECDSA P-256 key, valid ten years, that signs certificates only", async () => {
+        const mocks = installMocks();
+        await settle(certificates());
+        assert.deepEqual(mocks.byType(PRIVATE_KEY).map((k) => [k.name, k.inputs.algorithm, k.inputs.ecdsaCurve]), [
+            ["tls-ca-key", "ECDSA", "P256"], ["tls-server-key", "ECDSA", "P256"], ["tls-client-key", "ECDSA", "P256"],
+        ]);
+        const ca = mocks.one(SELF_SIGNED_CERT).inputs;
+        assert.equal(secretValue(ca.privateKeyPem), "key-of-tls-ca-key", "the CA key travels as a secret");
+        assert.equal(ca.isCaCertificate, true);
+        assert.deepEqual(ca.allowedUses, ["cert_signing", "crl_signing"]);
+        assert.deepEqual(ca.subject, { commonName: "builder CA" });
+        assert.equal(ca.validityPeriodHours, 87600);
     });
 
-    it("issues a server certificate, signed by the CA, naming every way the endpoint is reached", () => {
-        const ca = new X509Certificate(set.caCert);
-        const server = new X509Certificate(set.serverCert);
-        assert.ok(ca.ca);
-        assert.ok(server.verify(ca.publicKey));
-        assert.equal(server.ca, false);
-        assert.equal(server.subjectAltName, "DNS:localhost, DNS:builder, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1");
-        assert.ok(server.checkPrivateKey(require("node:crypto").createPrivateKey(set.serverKey)));
-        assert.equal(server.checkIP("127.0.0.1"), "127.0.0.1");
-        assert.equal(server.checkHost("builder"), "builder");
-        assert.ok(server.keyUsage?.includes("1.3.6.1.5.5.7.3.1"), "serverAuth");
-        assert.equal(new Date(set.serverNotAfter).getTime(), new Date(server.validTo).getTime());
+    it("issues a server certificate naming every way the endpoint is reached, for server authentication", async () => {
+        const mocks = installMocks();
+        await settle(certificates());
+        const request = mocks.one(CERT_REQUEST, "tls-server-request").inputs;
+        assert.equal(secretValue(request.privateKeyPem), "key-of-tls-server-key");
+        assert.deepEqual(request.subject, { commonName: "builder" });
+        assert.deepEqual(request.dnsNames, ["localhost", "builder"]);
+        assert.deepEqual(request.ipAddresses, ["127.0.0.1", "::1"]);
+        const cert = mocks.one(LOCALLY_SIGNED_CERT, "tls-server-cert").inputs;
+        assert.equal(cert.certRequestPem, "request-of-tls-server-request");
+        assert.equal(cert.caCertPem, "cert-of-tls-ca");
+        assert.equal(secretValue(cert.caPrivateKeyPem), "key-of-tls-ca-key");
+        assert.deepEqual(cert.allowedUses, ["digital_signature", "key_encipherment", "server_auth"]);
     });
 
-    it("issues a client certificate for client authentication only", () => {
-        const client = new X509Certificate(set.clientCert);
-        assert.ok(client.verify(new X509Certificate(set.caCert).publicKey));
-        assert.deepEqual(client.keyUsage, ["1.3.6.1.5.5.7.3.2"]);
-        assert.ok(client.checkPrivateKey(require("node:crypto").createPrivateKey(set.clientKey)));
+    it("issues a client certificate for client authentication only, with no names", async () => {
+        const mocks = installMocks();
+        await settle(certificates());
+        const request = mocks.one(CERT_REQUEST, "tls-client-request").inputs;
+        assert.deepEqual(request.subject, { commonName: "dind-client" });
+        assert.equal(request.dnsNames, undefined);
+        assert.deepEqual(mocks.one(LOCALLY_SIGNED_CERT, "tls-client-cert").inputs.allowedUses, ["digital_signature", "key_encipherment", "client_auth"]);
     });
 
-    it("completes a mutual TLS handshake with the client certificate and is refused without it", async () => {
-        assert.equal(await handshake(set, { cert: set.clientCert, key: set.clientKey }), "hello\n");
-        // With TLS 1.3 the server's refusal may arrive as an alert or as a closed connection.
-        const refused = (attempt: Promise<string>) => attempt.then((data) => `answered ${JSON.stringify(data)}`, (error: Error) => error.message);
-        assert.match(await refused(handshake(set, {})), /certificate required|answered ""/);
-        const stranger = await issueCertificates(request);
-        assert.match(await refused(handshake(set, { cert: stranger.clientCert, key: stranger.clientKey })), /unknown ca|answered ""/);
-        assert.match(await refused(handshake(set, { cert: set.clientCert, key: set.clientKey, ca: stranger.caCert })), /certificate signature failure|self-signed certificate/);
+    it("renews a leaf from the same CA 30 days before it expires (825 days)", async () => {
+        const mocks = installMocks();
+        await settle(certificates());
+        for (const cert of mocks.byType(LOCALLY_SIGNED_CERT)) {
+            assert.equal(cert.inputs.validityPeriodHours, 825 * 24, cert.name);
+            assert.equal(cert.inputs.earlyRenewalHours, 720, cert.name);
+            assert.equal(secretValue(cert.inputs.caPrivateKeyPem), "key-of-tls-ca-key", cert.name);
+        }
     });
 
-    it("asks for a reissue when the names change or expiry nears, not otherwise", () => {
-        assert.equal(needsReissue(set, request), false);
-        assert.equal(needsReissue(set, { ...request, ipAddresses: ["::1", "127.0.0.1"] }), false, "order does not matter");
-        assert.equal(needsReissue(set, { ...request, dnsNames: ["localhost"] }), true);
-        assert.equal(needsReissue(set, { ...request, ipAddresses: [...request.ipAddresses, "10.0.0.7"] }), true);
-        assert.equal(needsReissue(set, request, Date.parse(set.serverNotAfter) - 29 * 24 * 3600 * 1000), true);
-        assert.equal(needsReissue(set, request, Date.parse(set.serverNotAfter) - 31 * 24 * 3600 * 1000), false);
+    it("keeps every private key secret: in the state, and wherever it is passed on", async () => {
+        const mocks = installMocks();
+        await settle(certificates(mocks));
+        for (const key of ["tls-ca-key", "tls-server-key", "tls-client-key"]) {
+            assert.ok(mocks.options.get(key)?.additionalSecretOutputs?.includes("privateKeyPem"), key);
+        }
+        // The SDK wraps keys it is given as secrets too.
+        assert.equal(secretValue(mocks.one(CERT_REQUEST, "tls-client-request").inputs.privateKeyPem), "key-of-tls-client-key");
     });
 
-    it("reissues the server certificate from the same CA, so existing clients keep working", async () => {
-        const wider = { ...request, ipAddresses: [...request.ipAddresses, "10.0.0.7"] };
-        assert.deepEqual(await certificateProvider.diff!("id", set, wider), { changes: true });
-        const { outs } = await certificateProvider.update!("id", set, wider);
-        const updated = outs as CertificateSet;
-        assert.equal(updated.caCert, set.caCert);
-        assert.equal(updated.caKey, set.caKey);
-        assert.notEqual(updated.serverCert, set.serverCert);
-        assert.equal(new X509Certificate(updated.serverCert).checkIP("10.0.0.7"), "10.0.0.7");
-        assert.equal(await handshake(updated, { cert: set.clientCert, key: set.clientKey }), "hello\n");
+    it("exposes the PEMs a server and a client need", async () => {
+        installMocks();
+        const certs = certificates();
+        await settle(certs);
+        assert.equal(await valueOf(certs.caCert), "cert-of-tls-ca");
+        assert.equal(await valueOf(certs.serverCert), "cert-of-tls-server-cert");
+        assert.equal(await valueOf(certs.serverKey), "key-of-tls-server-key");
+        assert.equal(await valueOf(certs.clientCert), "cert-of-tls-client-cert");
+        assert.equal(await valueOf(certs.clientKey), "key-of-tls-client-key");
     });
 });

@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import * as docker from "@pulumi/docker";
 import { DindHost, healthSchedule } from "../../../components/DindHost";
 import {
-    CERTIFICATES, CONTAINER, DOCKER_PROVIDER, installMocks, isKnown, isSecret, PRELOAD, registered, REMOTE_IMAGE, secretValue, valueOf, VOLUME,
+    CERT_REQUEST, CERTIFICATES, CONTAINER, DOCKER_PROVIDER, installMocks, isKnown, isSecret, PRELOAD, registered, REMOTE_IMAGE, secretValue, valueOf, VOLUME,
 } from "../mocks";
 import { startFakeEngine } from "./fakeEngine";
 
@@ -22,7 +22,8 @@ function tlsHost(mocks: ReturnType<typeof installMocks>, extra: Partial<Construc
 }
 
 async function settle(host: DindHost) {
-    await registered(host.container, host.volume, host.image, host.certificates, host.provider, ...Object.values(host.preloads));
+    await registered(host.container, host.volume, host.image, host.certificates?.server.certificate, host.certificates?.client.certificate,
+        host.provider, ...Object.values(host.preloads));
 }
 
 describe("DindHost", () => {
@@ -56,14 +57,14 @@ describe("DindHost", () => {
         assert.ok(!container.command.includes("--tls=false"));
         assert.deepEqual(container.ports, [{ internal: 2376, external: 23760, ip: "127.0.0.1" }]);
         assert.deepEqual(container.uploads, [
-            { file: "/etc/docker/dind-tls/ca.pem", content: "ca-cert-of-builder-tls" },
-            { file: "/etc/docker/dind-tls/cert.pem", content: "server-cert-of-builder-tls" },
-            { file: "/etc/docker/dind-tls/key.pem", content: "server-key-of-builder-tls", permissions: "0600" },
+            { file: "/etc/docker/dind-tls/ca.pem", content: "cert-of-builder-tls-ca" },
+            { file: "/etc/docker/dind-tls/cert.pem", content: "cert-of-builder-tls-server-cert" },
+            { file: "/etc/docker/dind-tls/key.pem", content: "key-of-builder-tls-server-key", permissions: "0600" },
         ]);
-        const certs = mocks.one(CERTIFICATES).inputs;
-        assert.equal(certs.commonName, "builder");
-        assert.deepEqual(certs.dnsNames, ["localhost", "builder"]);
-        assert.deepEqual(certs.ipAddresses, ["127.0.0.1", "::1"]);
+        const names = mocks.one(CERT_REQUEST, "builder-tls-server-request").inputs;
+        assert.deepEqual(names.subject, { commonName: "builder" });
+        assert.deepEqual(names.dnsNames, ["localhost", "builder"]);
+        assert.deepEqual(names.ipAddresses, ["127.0.0.1", "::1"]);
         assert.equal(await valueOf(host.tcpEndpoint), "tcp://127.0.0.1:23760");
         assert.equal(await valueOf(host.dockerHost), "tcp://127.0.0.1:23760");
     });
@@ -74,13 +75,12 @@ describe("DindHost", () => {
         await settle(host);
         const provider = mocks.one(DOCKER_PROVIDER, "builder-inner").inputs;
         assert.equal(provider.host, "tcp://127.0.0.1:23760");
-        assert.equal(provider.caMaterial, "ca-cert-of-builder-tls");
-        assert.equal(provider.certMaterial, "client-cert-of-builder-tls");
-        assert.equal(provider.keyMaterial, "client-key-of-builder-tls");
-        assert.deepEqual(await valueOf(host.clientTls), { ca: "ca-cert-of-builder-tls", cert: "client-cert-of-builder-tls", key: "client-key-of-builder-tls" });
+        assert.equal(provider.caMaterial, "cert-of-builder-tls-ca");
+        assert.equal(provider.certMaterial, "cert-of-builder-tls-client-cert");
+        assert.equal(provider.keyMaterial, "key-of-builder-tls-client-key");
+        assert.deepEqual(await valueOf(host.clientTls), { ca: "cert-of-builder-tls-ca", cert: "cert-of-builder-tls-client-cert", key: "key-of-builder-tls-client-key" });
         assert.equal(await isSecret(host.clientTls), true);
         assert.equal(await isSecret(host.innerEndpoint!), true);
-        assert.deepEqual(mocks.options.get("builder-tls")?.additionalSecretOutputs, ["caKey", "serverKey", "clientKey"]);
         assert.deepEqual(mocks.options.get("builder-container")?.additionalSecretOutputs, ["uploads"]);
         assert.deepEqual(mocks.options.get("builder-preload-busybox:local")?.additionalSecretOutputs, ["target"]);
     });
@@ -130,7 +130,8 @@ describe("DindHost", () => {
         const provider = mocks.one(DOCKER_PROVIDER, "builder-inner").inputs;
         // The engine receives an unknown host: it cannot dial a daemon that is not there (pulumi-docker#139).
         assert.equal(provider.host?.__pulumiUnknown, true);
-        assert.equal(await isKnown(host.innerEndpoint!), false);
+        // The preload waits for the container it copies into.
+        assert.equal(mocks.one(PRELOAD).inputs.targetContainer?.__pulumiUnknown, true);
         // The endpoint itself is still known, for display.
         assert.equal(await valueOf(host.tcpEndpoint), "tcp://127.0.0.1:23760");
     });
@@ -178,10 +179,10 @@ describe("DindHost", () => {
             tcp: { port: 23761, bind: "10.0.0.7", sans: ["dind.example.com", "192.168.1.9"] },
             healthCheck: { interval: "1s" },
         }, { provider: outer() });
-        await registered(host.container, host.certificates);
-        const certs = mocks.one(CERTIFICATES).inputs;
-        assert.deepEqual(certs.dnsNames, ["localhost", "farm", "dind.example.com", "build-01.example.com"]);
-        assert.deepEqual(certs.ipAddresses, ["127.0.0.1", "::1", "192.168.1.9", "10.0.0.7"]);
+        await registered(host.container, host.certificates?.server.request);
+        const names = mocks.one(CERT_REQUEST, "farm-tls-server-request").inputs;
+        assert.deepEqual(names.dnsNames, ["localhost", "farm", "dind.example.com", "build-01.example.com"]);
+        assert.deepEqual(names.ipAddresses, ["127.0.0.1", "::1", "192.168.1.9", "10.0.0.7"]);
         assert.equal(await valueOf(host.tcpEndpoint), "tcp://build-01.example.com:23761");
     });
 
@@ -192,8 +193,9 @@ describe("DindHost", () => {
         const preloads = mocks.byType(PRELOAD);
         assert.deepEqual(preloads.map((p) => p.inputs.image), ["busybox:local", "alpine:3.20"]);
         assert.deepEqual(preloads[0].inputs.source, { host: "unix:///var/run/docker.sock" });
+        assert.equal(preloads[0].inputs.targetContainer, "builder-container-id", "a new DinD container has the copy checked again");
         assert.deepEqual(secretValue(preloads[0].inputs.target), {
-            host: "tcp://127.0.0.1:23760", ca: "ca-cert-of-builder-tls", cert: "client-cert-of-builder-tls", key: "client-key-of-builder-tls",
+            host: "tcp://127.0.0.1:23760", ca: "cert-of-builder-tls-ca", cert: "cert-of-builder-tls-client-cert", key: "key-of-builder-tls-client-key",
         });
         assert.deepEqual(await valueOf(host.preloadedImageIds), {
             "busybox:local": "sha256:preloaded-busybox:local", "alpine:3.20": "sha256:preloaded-alpine:3.20",

@@ -42,6 +42,17 @@ describe("ImagePreload", () => {
         assert.equal(inner.loads, 2);
     });
 
+    it("checks again in a replaced DinD container, and copies only if its image store lacks the image", async () => {
+        const first = await preloadImage({ ...inputs(), targetContainer: "container-1" });
+        const replaced = { ...inputs(), targetContainer: "container-2" };
+        assert.deepEqual(await preloadProvider.diff!("id", first, replaced), { changes: true });
+        await preloadProvider.update!("id", first, replaced);
+        assert.equal(inner.loads, 1, "same volume, same image: no second copy");
+        inner.images.clear(); // a new, empty image store
+        await preloadProvider.update!("id", first, { ...inputs(), targetContainer: "container-3" });
+        assert.equal(inner.loads, 2);
+    });
+
     it("notices on refresh that the inner daemon lost the image, so the next up copies it again", async () => {
         const state = await preloadImage(inputs());
         inner.images.clear();
