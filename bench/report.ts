@@ -56,7 +56,30 @@ export function renderSvg(results: Results): string {
         `<rect width="100%" height="100%" fill="white"/>\n${body.join("\n")}\n</svg>\n`;
 }
 
-export function renderMarkdown(results: Results, notes: string): string {
+/** Before/after medians of the optimizations, from a run saved as bench/results.before.json. */
+function renderComparison(before: Results | undefined, after: Results): string {
+    if (!before) return "";
+    const row = (label: string, a: number, b: number) => `| ${label} | ${a} | ${b} | ${(b - a >= 0 ? "+" : "") + (b - a).toFixed(2)} |`;
+    const rows = [
+        row("cold up", before.medians.coldUp, after.medians.coldUp),
+        row("no-op preview", before.medians.noopPreview, after.medians.noopPreview),
+        row("no-op up", before.medians.noopUp, after.medians.noopUp),
+        ...Object.keys(before.fleet).filter((n) => n in after.fleet).map((n) => row(`cold up, fleet of ${n}`, before.fleet[n], after.fleet[n])),
+        ...PHASES.map((p) => row(`phase: ${PHASE_LABELS[p]}`, before.phases[p], after.phases[p])),
+    ];
+    return `## Before and after the optimizations
+
+Medians in seconds; "before" is \`bench/results.before.json\` (${before.mode} mode, ${before.date}), taken on the commit
+before the optimizations, "after" is this run. The baseline script took ${before.medians.baselineCli} s and ${after.medians.baselineCli} s in the two runs.
+
+| Measure | Before | After | Change |
+|---|---|---|---|
+${rows.join("\n")}
+
+`;
+}
+
+export function renderMarkdown(results: Results, notes: string, before?: Results): string {
     const m = results.medians;
     const verdict = (name: keyof Results["ratios"]) =>
         `| \`${name}\` | ${results.ratios[name]} | ≤ ${results.targets[name]} | ${results.ratios[name] <= results.targets[name] ? "met" : "**missed**"} |`;
@@ -102,6 +125,6 @@ Fixed costs measured on their own: loading the program in a fresh Node.js proces
 compile, @pulumi/pulumi and dependencies) ${results.startup.programLoad} s; the docker plugin's start
 ${results.startup.dockerPluginStart} s; the Node.js dynamic-provider plugin's start ${results.startup.nodejsPluginStart} s.
 
-${notes.trim()}
+${renderComparison(before, results)}${notes.trim()}
 `;
 }
