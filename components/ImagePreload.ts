@@ -5,8 +5,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { EngineEndpoint, engineRequest, readBody } from "./engineApi";
 
-export type { EngineEndpoint } from "./engineApi";
-
 export interface PreloadInputs {
     image: string;
     source: EngineEndpoint;

@@ -1,6 +1,7 @@
 // A small client for the Docker Engine API over unix:// or tcp:// (with TLS), used by the
 // preload's dynamic provider and by DindHost to learn the outer engine's API version.
 import type { IncomingMessage } from "node:http";
+import { machineAddressOf, socketPathOf } from "./endpoints";
 
 /** How this machine reaches a Docker daemon's Engine API. */
 export interface EngineEndpoint {
@@ -26,11 +27,11 @@ export function engineRequest(endpoint: EngineEndpoint, method: string, path: st
     return new Promise((resolve, reject) => {
         let options: import("node:https").RequestOptions;
         let transport: typeof http | typeof https = http;
-        if (endpoint.host.startsWith("unix://")) {
-            options = { socketPath: endpoint.host.slice("unix://".length) };
+        const socketPath = socketPathOf(endpoint.host);
+        if (socketPath) {
+            options = { socketPath };
         } else if (endpoint.host.startsWith("tcp://")) {
-            const url = new URL(endpoint.host.replace(/^tcp:/, "http:"));
-            options = { host: url.hostname.replace(/^\[(.*)\]$/, "$1"), port: Number(url.port) };
+            options = { host: machineAddressOf(endpoint.host), port: Number(new URL(endpoint.host).port) };
             const read = (file: string) => fs.readFileSync(nodePath.join(endpoint.certPath!, file), "utf8");
             const tls = endpoint.certPath ? { ca: read("ca.pem"), cert: read("cert.pem"), key: read("key.pem") } : endpoint;
             if (tls.ca || tls.cert || tls.key) {
