@@ -1,10 +1,12 @@
 // The Pulumi program: one stack file in, DinD hosts, their workloads and DooD clients out.
+import { spawnSync } from "node:child_process";
 import { statSync } from "node:fs";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { DindHost } from "./components/DindHost";
 import { DindWorkloads } from "./components/DindWorkloads";
 import { DoodClient } from "./components/DoodClient";
+import { sshCommand } from "./components/engineApi";
 import { isLocalDaemon, socketPathOf } from "./components/endpoints";
 import { loadStackFile, StackFileError } from "./stackfile/load";
 import { ClientSpec, DaemonSpec, StackFile } from "./stackfile/schema";
@@ -39,7 +41,7 @@ export function provisionStack(stack: StackFile) {
     const dindHosts = Object.entries(stack.hosts).map(([name, spec]) => {
         const daemon = stack.daemons[spec.daemon];
         const host = new DindHost(name, {
-            outerDaemon: { host: daemon.host, certPath: daemon.certPath },
+            outerDaemon: { host: daemon.host, certPath: daemon.certPath, sshOpts: daemon.sshOpts },
             image: spec.image,
             storage: spec.storage,
             tcp: spec.tcp,
@@ -81,15 +83,28 @@ export function provisionStack(stack: StackFile) {
     return { hosts, clients, clientTls };
 }
 
-/** The socket's group, read from the socket when the daemon runs here; unknown otherwise. */
+/**
+ * The socket's group: read from the socket when the daemon runs here, over ssh on an ssh://
+ * daemon's machine; unknown on a tcp:// daemon (validation asks for socketGroup when it matters).
+ */
 function socketGroupOf(socket: string, daemon: DaemonSpec, client: string): ClientSpec["socketGroup"] {
-    if (!isLocalDaemon(daemon.host)) {
-        pulumi.log.warn(`clients.${client}: ${socket} is on another machine, so its group is not known here; set socketGroup to let a non-root user in the client use it`);
-        return undefined;
-    }
     try {
+        if (daemon.host.startsWith("ssh://")) return remoteSocketGroup(socket, daemon);
+        if (!isLocalDaemon(daemon.host)) return undefined;
         return statSync(socket).gid;
     } catch (error) {
         throw new pulumi.RunError(`clients.${client}.socket: cannot read the group of ${socket}: ${(error as Error).message}`);
     }
+}
+
+/** `stat` on the daemon's machine, over the same ssh connection settings the provider uses. */
+function remoteSocketGroup(socket: string, daemon: DaemonSpec): number {
+    const quoted = `'${socket.replace(/'/g, "'\\''")}'`;
+    const [ssh, ...args] = sshCommand(daemon.host, daemon.sshOpts ?? [], ["stat", "-c", "%g", quoted]);
+    const result = spawnSync(ssh, args, { encoding: "utf8", timeout: 30_000 });
+    const gid = Number(result.stdout.trim());
+    if (result.status !== 0 || result.stdout.trim() === "" || !Number.isInteger(gid)) {
+        throw new Error(`ssh ${daemon.host} stat: ${(result.stderr || String(result.error ?? `status ${result.status}`)).trim()}`);
+    }
+    return gid;
 }

@@ -103,6 +103,8 @@ export interface ClientTls {
 export class DindHost extends pulumi.ComponentResource {
     /** The DinD container on the outer daemon. */
     readonly container: docker.Container;
+    /** What nested resources wait for: the container, healthy once the inner daemon answers. */
+    readonly readiness: pulumi.Resource;
     /** The volume on /var/lib/docker. */
     readonly volume: docker.Volume;
     /** The image the container runs, looked up on the outer daemon. */
@@ -188,6 +190,7 @@ export class DindHost extends pulumi.ComponentResource {
             additionalSecretOutputs: ["uploads"],
         }));
 
+        this.readiness = this.container;
         this.containerId = this.container.id;
         const tcpEndpoint = tcp && tcpUrl(dial!, tcp.port);
         const unixEndpoint = unix && `unix://${unix.hostDir}/docker.sock`;

@@ -2,12 +2,22 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { workloadsSchema } from "../stackfile/schema";
-import { DindHost } from "./DindHost";
+import { ImagePreload } from "./ImagePreload";
 import { Transform, transformed } from "./transform";
+
+/** What nested workloads need of a DinD host (a DindHost or a KubernetesDindHost). */
+export interface InnerDaemonHost {
+    /** The inner daemon's provider: absent when the host has no endpoint this machine reaches. */
+    provider?: docker.Provider;
+    /** The resource that is ready once the inner daemon answers. */
+    readiness: pulumi.Resource;
+    /** The host's preloaded images, by reference. */
+    preloads: Record<string, ImagePreload>;
+}
 
 export interface DindWorkloadsArgs {
     /** The DinD host whose inner daemon runs the workloads; it needs a tcp or unix endpoint. */
-    host: DindHost;
+    host: InnerDaemonHost;
     /**
      * Networks, volumes and containers to create on the inner daemon. A container image that the
      * host preloads is used by id; any other is looked up (or pulled) by the inner daemon.
@@ -42,7 +52,7 @@ export class DindWorkloads extends pulumi.ComponentResource {
         const inner: pulumi.CustomResourceOptions = {
             parent: this,
             provider: host.provider,
-            dependsOn: [host.container, ...Object.values(host.preloads)],
+            dependsOn: [host.readiness, ...Object.values(host.preloads)],
             // Names are fixed: the old one must go before its replacement comes.
             deleteBeforeReplace: true,
         };

@@ -28,10 +28,10 @@ export function isWildcard(address: string): boolean {
     return address === "0.0.0.0" || address === "::";
 }
 
-/** The address to dial for a port bound to `bind` on the daemon's machine. */
+/** The address to dial for a port bound to `bind` on the daemon's machine: a wildcard bind is reached at the machine's address. */
 export function dialAddress(daemonHost: string, bind: string): string {
-    if (!isLocalDaemon(daemonHost)) return machineAddressOf(daemonHost);
-    return isWildcard(bind) ? "127.0.0.1" : bind;
+    if (!isWildcard(bind)) return bind;
+    return isLocalDaemon(daemonHost) ? "127.0.0.1" : machineAddressOf(daemonHost);
 }
 
 /** tcp://host:port, with IPv6 addresses bracketed. */

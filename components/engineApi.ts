@@ -1,11 +1,12 @@
-// A small client for the Docker Engine API over unix:// or tcp:// (with TLS), used by the
-// preload's dynamic provider and by DindHost to learn the outer engine's API version.
+// A small client for the Docker Engine API over unix://, tcp:// (with TLS) or ssh:// (through
+// `docker system dial-stdio` on the remote machine, as the docker CLI and provider do), used by
+// the preload's dynamic provider and by DindHost to learn the outer engine's API version.
 import type { IncomingMessage } from "node:http";
 import { machineAddressOf, socketPathOf } from "./endpoints";
 
 /** How this machine reaches a Docker daemon's Engine API. */
 export interface EngineEndpoint {
-    /** unix:///path/to/docker.sock or tcp://host:port. */
+    /** unix:///path/to/docker.sock, tcp://host:port or ssh://[user@]host[:port]. */
     host: string;
     /** A directory holding ca.pem, cert.pem and key.pem for TLS. */
     certPath?: string;
@@ -13,18 +14,21 @@ export interface EngineEndpoint {
     ca?: string;
     cert?: string;
     key?: string;
+    /** ssh:// only: extra arguments for the ssh client. @example ["-i", "/home/ci/.ssh/farm"] */
+    sshOpts?: string[];
 }
 
 // These functions also run inside Pulumi's dynamic-provider process (serialized with a
 // provider), so they load their modules with require at call time.
 
-/** Sends one Engine API request; `body` is streamed when given. */
+/** Sends one Engine API request; `body` is streamed when given; `timeoutMs` bounds the wait for the answer. */
 export function engineRequest(endpoint: EngineEndpoint, method: string, path: string, body?: NodeJS.ReadableStream, timeoutMs?: number): Promise<IncomingMessage> {
     const http: typeof import("node:http") = require("node:http");
     const https: typeof import("node:https") = require("node:https");
     const fs: typeof import("node:fs") = require("node:fs");
     const nodePath: typeof import("node:path") = require("node:path");
     return new Promise((resolve, reject) => {
+        let ssh: { stream: NodeJS.ReadWriteStream; said: () => Promise<string> } | undefined;
         let options: import("node:https").RequestOptions;
         let transport: typeof http | typeof https = http;
         const socketPath = socketPathOf(endpoint.host);
@@ -38,13 +42,24 @@ export function engineRequest(endpoint: EngineEndpoint, method: string, path: st
                 transport = https;
                 options = { ...options, ca: tls.ca, cert: tls.cert, key: tls.key };
             }
+        } else if (endpoint.host.startsWith("ssh://")) {
+            options = { host: "docker", createConnection: () => (ssh = dialStdio(endpoint.host, endpoint.sshOpts ?? [])).stream as import("node:net").Socket };
         } else {
-            reject(new Error(`cannot reach ${endpoint.host} over the Engine API: expected unix:// or tcp://`));
+            reject(new Error(`cannot reach ${endpoint.host} over the Engine API: expected unix://, tcp:// or ssh://`));
             return;
         }
-        const request = transport.request({ ...options, method, path, headers: body ? { "Content-Type": "application/x-tar" } : {}, timeout: timeoutMs }, resolve);
-        request.on("timeout", () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-        request.on("error", (error) => reject(new Error(`${method} ${path} on ${endpoint.host}: ${error.message}`)));
+        let timer: NodeJS.Timeout | undefined;
+        const request = transport.request({ ...options, method, path, headers: body ? { "Content-Type": "application/x-tar" } : {} }, (response) => {
+            clearTimeout(timer);
+            resolve(response);
+        });
+        if (timeoutMs !== undefined) timer = setTimeout(() => request.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        request.on("error", async (error) => {
+            clearTimeout(timer);
+            // Over ssh, what the client printed (a refused key, an unknown host) says more than the broken stream.
+            const said = ssh ? await ssh.said() : "";
+            reject(new Error(`${method} ${path} on ${endpoint.host}: ${error.message}${said ? ` (ssh: ${said})` : ""}`));
+        });
         if (body) {
             body.on("error", (error) => request.destroy(error));
             body.pipe(request);
@@ -52,6 +67,36 @@ export function engineRequest(endpoint: EngineEndpoint, method: string, path: st
             request.end();
         }
     });
+}
+
+/** The ssh client's argv that runs `remote` (words for the remote shell) on an ssh:// daemon's machine. */
+export function sshCommand(host: string, sshOpts: string[], remote: string[]): string[] {
+    const url = new URL(host);
+    return ["ssh", ...sshOpts, ...(url.username ? ["-l", decodeURIComponent(url.username)] : []), ...(url.port ? ["-p", url.port] : []),
+        "--", url.hostname.replace(/^\[(.*)\]$/, "$1"), ...remote];
+}
+
+/**
+ * A stream to the daemon's socket on another machine (`ssh ... docker system dial-stdio`), and
+ * what the ssh client printed on stderr once it has exited (at most 2 s after it is asked).
+ */
+function dialStdio(host: string, sshOpts: string[]): { stream: NodeJS.ReadWriteStream; said: () => Promise<string> } {
+    const { spawn }: typeof import("node:child_process") = require("node:child_process");
+    const { Duplex }: typeof import("node:stream") = require("node:stream");
+    const [command, ...args] = sshCommand(host, sshOpts, ["docker", "system", "dial-stdio"]);
+    const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
+    const stream = Duplex.from({ readable: child.stdout, writable: child.stdin });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+    const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));
+    child.on("error", (error) => stream.destroy(error));
+    stream.on("close", () => child.kill());
+    const said = async () => {
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000))]);
+        return stderr.trim();
+    };
+    // http.ClientRequest treats its connection as a net.Socket.
+    return { stream: Object.assign(stream, { setTimeout: () => stream, setNoDelay: () => stream, setKeepAlive: () => stream }), said };
 }
 
 export async function readBody(response: IncomingMessage): Promise<string> {

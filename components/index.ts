@@ -1,5 +1,6 @@
 export { DindHost, DindHostArgs, ClientTls } from "./DindHost";
-export { DindWorkloads, DindWorkloadsArgs } from "./DindWorkloads";
+export { DindWorkloads, DindWorkloadsArgs, InnerDaemonHost } from "./DindWorkloads";
+export { KubernetesDindHost, KubernetesDindHostArgs } from "./KubernetesDindHost";
 export { DoodClient, DoodClientArgs } from "./DoodClient";
 export { DindCertificates, DindCertificatesArgs } from "./DindCertificates";
 export { ImagePreload, ImagePreloadArgs } from "./ImagePreload";

@@ -43,6 +43,10 @@ export function crossChecks(stack: StackFile, declaredDaemons = Object.keys(stac
         if (daemon && !client.socket && !socketPathOf(daemon.host)) {
             fail([...path, "daemon"], `daemon "${client.daemon}" is ${daemon.host}, so its socket path is not known here: set socket`);
         }
+        if (daemon?.host.startsWith("tcp://") && client.user && client.socketGroup === undefined) {
+            fail([...path, "user"], `daemon "${client.daemon}" is ${daemon.host}, where the socket's group cannot be read from here ` +
+                "(the Engine API does not tell it): set socketGroup to the group id of the daemon's socket on that machine, so that this user can use it");
+        }
     }
     return failures;
 }
@@ -98,9 +102,6 @@ function checkHost(host: HostSpec, path: KeyPath, daemon: DaemonSpec | undefined
 
 /** The inner daemon is driven from this machine: its endpoint must be reachable from here. */
 function checkInnerReachable(host: HostSpec, path: KeyPath, daemon: DaemonSpec, fail: Fail) {
-    if (daemon.host.startsWith("ssh://") && host.preload.length > 0) {
-        fail([...path, "preload"], `preload copies images over the Docker Engine API, reached over unix:// or tcp:// only; daemon "${host.daemon}" is ${daemon.host}`, "key");
-    }
     if (isLocalDaemon(daemon.host)) return;
     if (host.tcp && LOOPBACK.test(host.tcp.bind)) {
         fail([...path, "tcp", "bind"], `daemon "${host.daemon}" is on another machine, where ${host.tcp.bind} is not reachable from here: ` +

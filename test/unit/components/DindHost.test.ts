@@ -183,7 +183,18 @@ describe("DindHost", () => {
         const names = mocks.one(CERT_REQUEST, "farm-tls-server-request").inputs;
         assert.deepEqual(names.dnsNames, ["localhost", "farm", "dind.example.com", "build-01.example.com"]);
         assert.deepEqual(names.ipAddresses, ["127.0.0.1", "::1", "192.168.1.9", "10.0.0.7"]);
-        assert.equal(await valueOf(host.tcpEndpoint), "tcp://build-01.example.com:23761");
+        // The port is published on 10.0.0.7 only: that is where it answers, whatever the machine's name resolves to.
+        assert.equal(await valueOf(host.tcpEndpoint), "tcp://10.0.0.7:23761");
+    });
+
+    it("dials a wildcard bind on a remote daemon at that daemon's machine", async () => {
+        installMocks();
+        const host = new DindHost("farm", {
+            outerDaemon: { host: "ssh://ci@172.17.0.9", sshOpts: ["-i", "/keys/farm"] },
+            tcp: { port: 23761, bind: "0.0.0.0" },
+            healthCheck: { interval: "1s" },
+        }, { provider: outer() });
+        assert.equal(await valueOf(host.tcpEndpoint), "tcp://172.17.0.9:23761");
     });
 
     it("preloads each image from the outer daemon into the inner one", async () => {

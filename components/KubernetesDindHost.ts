@@ -1,0 +1,232 @@
+// A DinD host on Kubernetes, the shape CI farms use there (actions-runner-controller's dind
+// mode, GitLab Runner's dind service): a StatefulSet of one privileged pod running dockerd, its
+// storage on a PersistentVolumeClaim, its TLS material in a Secret, a readiness probe that asks
+// the inner daemon, and a Service for its mutual-TLS TCP endpoint.
+import { isIP } from "node:net";
+import * as docker from "@pulumi/docker";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { DindCertificates } from "./DindCertificates";
+import { ClientTls } from "./DindHost";
+import { defaultDaemonHost, tcpUrl } from "./endpoints";
+import { EngineEndpoint } from "./engineApi";
+import { ImagePreload } from "./ImagePreload";
+import { Transform, transformed } from "./transform";
+
+/** The DinD image used when a host names none: an official tag, pinned. */
+export const DEFAULT_KUBERNETES_DIND_IMAGE = "docker:27.5.1-dind";
+/** The size of the claim for /var/lib/docker when none is given. */
+export const DEFAULT_STORAGE_SIZE = "20Gi";
+/** The inner daemon's TLS port in the pod and, unless `tcp.port` says otherwise, on the Service. */
+export const DIND_TLS_PORT = 2376;
+const TLS_DIR = "/etc/docker/dind-tls";
+
+export interface KubernetesDindHostArgs {
+    /** The namespace of every object. @example "ci" */
+    namespace: pulumi.Input<string>;
+    /**
+     * Name of the StatefulSet, Service, Secret and (unless storage names it) the claim.
+     * @default the component's name
+     */
+    objectName?: string;
+    /**
+     * The DinD image: its entrypoint must run a `dockerd ...` command, as the official
+     * docker:dind image's does, and it must hold the docker CLI for the readiness probe.
+     * @default "docker:27.5.1-dind"
+     */
+    image?: pulumi.Input<string>;
+    /**
+     * The claim on /var/lib/docker: it keeps the inner images and containers when the pod is replaced.
+     * @default { claim: "<objectName>-docker", size: "20Gi", retain: false, storageClass: the cluster's default }
+     * @example { size: "100Gi", retain: true, storageClass: "fast-ssd" }
+     */
+    storage?: { claim?: string; size?: string; retain?: boolean; storageClass?: string };
+    /**
+     * The Service port of the mutual-TLS endpoint, and extra names for the server certificate
+     * (it always names the Service's in-cluster DNS names and its cluster IP).
+     * @default { port: 2376, sans: [] }
+     * @example { port: 2376, sans: ["builder.ci.example.com"] }
+     */
+    tcp?: { port?: number; sans?: string[] };
+    /**
+     * Images copied into the inner daemon once it is ready, from `preloadSource`.
+     * @default []
+     * @example ["busybox:1.36"]
+     */
+    preload?: string[];
+    /**
+     * The Docker daemon preloaded images are copied from (there is no outer Docker daemon on Kubernetes).
+     * @default { host: $DOCKER_HOST or "unix:///var/run/docker.sock" }
+     */
+    preloadSource?: EngineEndpoint;
+    /**
+     * Make a Docker provider for the inner daemon (its configuration dials the daemon).
+     * @default true
+     */
+    innerProvider?: boolean;
+    /**
+     * Do not wait for the pod to be ready and the Service to have endpoints
+     * (`pulumi.com/skipAwait`): for a cluster where nothing runs pods, such as an API server alone.
+     * @default false
+     */
+    skipAwait?: boolean;
+    /** Environment of the dind container. @default {} */
+    env?: Record<string, string>;
+    /** Labels of every object (the pod selector adds its own). @default {} */
+    labels?: Record<string, string>;
+    /** Adjust the arguments of the resources this component creates. */
+    transform?: {
+        statefulSet?: Transform<k8s.apps.v1.StatefulSetArgs>;
+        service?: Transform<k8s.core.v1.ServiceArgs>;
+        claim?: Transform<k8s.core.v1.PersistentVolumeClaimArgs>;
+        secret?: Transform<k8s.core.v1.SecretArgs>;
+        provider?: Transform<docker.ProviderArgs>;
+    };
+}
+
+/**
+ * A DinD host as a StatefulSet of one privileged pod, with its storage on a claim (kept on destroy
+ * when `retain`), its TLS material in a Secret, a readiness probe asking the inner daemon, a
+ * Service for its mutual-TLS endpoint, preloads, and a `provider` for the inner daemon.
+ */
+export class KubernetesDindHost extends pulumi.ComponentResource {
+    readonly statefulSet: k8s.apps.v1.StatefulSet;
+    readonly service: k8s.core.v1.Service;
+    readonly claim: k8s.core.v1.PersistentVolumeClaim;
+    readonly secret: k8s.core.v1.Secret;
+    readonly certificates: DindCertificates;
+    /** What nested resources wait for: the StatefulSet, ready once the inner daemon answers. */
+    readonly readiness: pulumi.Resource;
+    /** A Docker provider for the inner daemon, through the Service (absent when `innerProvider` is false). */
+    readonly provider?: docker.Provider;
+    /** One resource per preloaded image, keyed by image reference. */
+    readonly preloads: Record<string, ImagePreload> = {};
+    /** tcp://<cluster IP>:<port>: reachable from the cluster's nodes and pods. */
+    readonly tcpEndpoint: pulumi.Output<string>;
+    /** tcp://<name>.<namespace>.svc:<port>: the endpoint's name inside the cluster. */
+    readonly serviceEndpoint: pulumi.Output<string>;
+    readonly clientTls: pulumi.Output<ClientTls>;
+    readonly preloadedImageIds: pulumi.Output<Record<string, string>>;
+
+    constructor(name: string, args: KubernetesDindHostArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("dind:index:KubernetesDindHost", name, {}, opts);
+        const objectName = args.objectName ?? name;
+        const port = args.tcp?.port ?? DIND_TLS_PORT;
+        const selector = { "dind-provisioner.host": objectName };
+        const labels = { "dind-provisioner.role": "dind-host", ...args.labels, ...selector };
+        const metadata = (suffix = "") => ({
+            name: `${objectName}${suffix}`,
+            namespace: args.namespace,
+            labels,
+            annotations: args.skipAwait ? { "pulumi.com/skipAwait": "true" } : undefined,
+        });
+
+        this.service = this.serviceFor(name, args, metadata(), selector, port);
+        const clusterIp = this.service.spec.clusterIP;
+        this.certificates = this.certificatesFor(name, objectName, args, clusterIp);
+        this.secret = new k8s.core.v1.Secret(...transformed(args.transform?.secret, `${name}-tls`, {
+            metadata: metadata("-tls"),
+            type: "Opaque",
+            stringData: { "ca.pem": this.certificates.caCert, "cert.pem": this.certificates.serverCert, "key.pem": this.certificates.serverKey },
+        }, { parent: this, additionalSecretOutputs: ["stringData", "data"] }));
+        this.claim = new k8s.core.v1.PersistentVolumeClaim(...transformed(args.transform?.claim, `${name}-storage`, {
+            metadata: { ...metadata(), name: args.storage?.claim ?? `${objectName}-docker` },
+            spec: {
+                accessModes: ["ReadWriteOnce"],
+                storageClassName: args.storage?.storageClass,
+                resources: { requests: { storage: args.storage?.size ?? DEFAULT_STORAGE_SIZE } },
+            },
+        }, { parent: this, retainOnDelete: args.storage?.retain ?? false }));
+        this.statefulSet = this.statefulSetFor(name, args, metadata(), selector);
+        this.readiness = this.statefulSet;
+
+        const dns = pulumi.interpolate`${objectName}.${args.namespace}.svc`;
+        this.tcpEndpoint = clusterIp.apply((ip) => tcpUrl(ip, port));
+        this.serviceEndpoint = pulumi.interpolate`tcp://${dns}:${port}`;
+        const certs = this.certificates;
+        this.clientTls = pulumi.secret(pulumi.all([certs.caCert, certs.clientCert, certs.clientKey]).apply(([ca, cert, key]) => ({ ca, cert, key })));
+
+        if (args.innerProvider ?? true) {
+            // Like DindHost's: the host is unknown until the StatefulSet exists, so a preview of a fresh stack dials nothing.
+            const host = pulumi.all([this.statefulSet.id, this.tcpEndpoint]).apply(([, endpoint]) => endpoint);
+            this.provider = new docker.Provider(...transformed(args.transform?.provider, `${name}-inner`, {
+                host, caMaterial: certs.caCert, certMaterial: certs.clientCert, keyMaterial: certs.clientKey,
+            }, { parent: this, dependsOn: [this.statefulSet] }));
+            const target = pulumi.secret(pulumi.all([this.tcpEndpoint, this.clientTls]).apply(([host, tls]) => ({ host, ...tls })));
+            for (const image of args.preload ?? []) {
+                this.preloads[image] = new ImagePreload(`${name}-preload-${image}`,
+                    { image, source: args.preloadSource ?? { host: defaultDaemonHost() }, target, targetContainer: this.statefulSet.id },
+                    { parent: this, dependsOn: [this.statefulSet] });
+            }
+        } else if (args.preload?.length) {
+            throw new Error(`KubernetesDindHost ${name}: preload needs the inner provider`);
+        }
+        this.preloadedImageIds = pulumi.all(Object.fromEntries(Object.entries(this.preloads).map(([image, p]) => [image, p.imageId])));
+
+        this.registerOutputs({
+            tcpEndpoint: this.tcpEndpoint,
+            serviceEndpoint: this.serviceEndpoint,
+            clientTls: this.clientTls,
+            preloadedImageIds: this.preloadedImageIds,
+        });
+    }
+
+    private serviceFor(name: string, args: KubernetesDindHostArgs, metadata: k8s.types.input.meta.v1.ObjectMeta, selector: Record<string, string>, port: number) {
+        return new k8s.core.v1.Service(...transformed(args.transform?.service, `${name}-service`, {
+            metadata,
+            spec: { type: "ClusterIP", selector, ports: [{ name: "docker-tls", port, targetPort: DIND_TLS_PORT, protocol: "TCP" }] },
+        }, { parent: this }));
+    }
+
+    /** The server certificate names every way the Service is reached inside the cluster, and its cluster IP. */
+    private certificatesFor(name: string, objectName: string, args: KubernetesDindHostArgs, clusterIp: pulumi.Output<string>) {
+        const ns = pulumi.output(args.namespace);
+        return new DindCertificates(`${name}-tls`, {
+            commonName: objectName,
+            dnsNames: ns.apply((n) => [objectName, `${objectName}.${n}`, `${objectName}.${n}.svc`, `${objectName}.${n}.svc.cluster.local`,
+                ...(args.tcp?.sans ?? []).filter((s) => isIP(s) === 0)]),
+            ipAddresses: clusterIp.apply((ip) => [...(isIP(ip ?? "") ? [ip] : []), ...(args.tcp?.sans ?? []).filter((s) => isIP(s) !== 0)]),
+        }, { parent: this });
+    }
+
+    private statefulSetFor(name: string, args: KubernetesDindHostArgs, metadata: k8s.types.input.meta.v1.ObjectMeta, selector: Record<string, string>) {
+        return new k8s.apps.v1.StatefulSet(...transformed(args.transform?.statefulSet, `${name}-statefulset`, {
+            metadata,
+            spec: {
+                replicas: 1,
+                serviceName: metadata.name!,
+                selector: { matchLabels: selector },
+                template: {
+                    metadata: { labels: metadata.labels },
+                    spec: {
+                        containers: [{
+                            name: "dind",
+                            image: args.image ?? DEFAULT_KUBERNETES_DIND_IMAGE,
+                            // Docker in Docker needs it: the only privileged container the project makes.
+                            securityContext: { privileged: true },
+                            args: ["dockerd", "--host=unix:///var/run/docker.sock", `--host=tcp://0.0.0.0:${DIND_TLS_PORT}`, "--tlsverify",
+                                `--tlscacert=${TLS_DIR}/ca.pem`, `--tlscert=${TLS_DIR}/cert.pem`, `--tlskey=${TLS_DIR}/key.pem`],
+                            env: Object.entries({ ...args.env, DOCKER_TLS_CERTDIR: "" }).map(([k, v]) => ({ name: k, value: v })),
+                            ports: [{ name: "docker-tls", containerPort: DIND_TLS_PORT }],
+                            // Ready once the inner daemon answers on its socket.
+                            readinessProbe: {
+                                exec: { command: ["docker", "--host", "unix:///var/run/docker.sock", "version"] },
+                                periodSeconds: 2,
+                                timeoutSeconds: 10,
+                                failureThreshold: 3,
+                            },
+                            volumeMounts: [
+                                { name: "docker", mountPath: "/var/lib/docker" },
+                                { name: "tls", mountPath: TLS_DIR, readOnly: true },
+                            ],
+                        }],
+                        volumes: [
+                            { name: "docker", persistentVolumeClaim: { claimName: this.claim.metadata.name } },
+                            { name: "tls", secret: { secretName: this.secret.metadata.name, defaultMode: 0o400 } },
+                        ],
+                    },
+                },
+            },
+        }, { parent: this, dependsOn: [this.claim, this.secret] }));
+    }
+}

@@ -1,0 +1,63 @@
+import * as assert from "node:assert/strict";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { engineApiVersion, sshCommand } from "../../../components/engineApi";
+import { preloadImage } from "../../../components/ImagePreload";
+import { FakeEngine, startFakeEngine } from "./fakeEngine";
+
+// Stands in for the ssh client: records its arguments, then does what `docker system dial-stdio`
+// does on the remote machine (joins stdin and stdout to the daemon's socket), here to a fake engine.
+const FAKE_SSH = `#!/usr/bin/env node
+require("fs").appendFileSync(process.env.FAKE_SSH_LOG, JSON.stringify(process.argv.slice(2)) + "\\n");
+if (process.env.FAKE_SSH_FAIL) { process.stderr.write("Permission denied (publickey).\\n"); process.exit(255); }
+const socket = require("net").connect(process.env.FAKE_SSH_SOCKET);
+process.stdin.pipe(socket).pipe(process.stdout);
+`;
+
+describe("Engine API over ssh:// (docker system dial-stdio)", () => {
+    let engine: FakeEngine;
+    let inner: FakeEngine;
+    let dir: string;
+    const saved = { ...process.env };
+
+    beforeEach(async () => {
+        engine = await startFakeEngine({ "busybox:local": "sha256:bbb" }, "1.45");
+        inner = await startFakeEngine();
+        dir = mkdtempSync(path.join(os.tmpdir(), "fake-ssh-"));
+        writeFileSync(path.join(dir, "ssh"), FAKE_SSH);
+        chmodSync(path.join(dir, "ssh"), 0o755);
+        Object.assign(process.env, { PATH: `${dir}:${process.env.PATH}`, FAKE_SSH_LOG: path.join(dir, "log"), FAKE_SSH_SOCKET: engine.socket });
+    });
+    afterEach(async () => {
+        process.env = { ...saved };
+        await engine.close();
+        await inner.close();
+        rmSync(dir, { recursive: true, force: true });
+    });
+    const sshCalls = () => readFileSync(path.join(dir, "log"), "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line));
+
+    it("runs the ssh client with the daemon's user, port and options, and docker system dial-stdio on the remote", () => {
+        assert.deepEqual(sshCommand("ssh://ci@farm-01:2222", ["-i", "/k"], ["docker", "system", "dial-stdio"]),
+            ["ssh", "-i", "/k", "-l", "ci", "-p", "2222", "--", "farm-01", "docker", "system", "dial-stdio"]);
+        assert.deepEqual(sshCommand("ssh://[fd00::5]", [], ["true"]), ["ssh", "--", "fd00::5", "true"]);
+    });
+
+    it("asks the remote daemon for its API version through the ssh client", async () => {
+        assert.equal(await engineApiVersion({ host: "ssh://root@10.0.0.9", sshOpts: ["-o", "BatchMode=yes"] }), "1.45");
+        assert.deepEqual(sshCalls(), [["-o", "BatchMode=yes", "-l", "root", "--", "10.0.0.9", "docker", "system", "dial-stdio"]]);
+    });
+
+    it("preloads an image from an ssh:// outer daemon into the inner one", async () => {
+        const state = await preloadImage({ image: "busybox:local", source: { host: "ssh://root@10.0.0.9" }, target: { host: `unix://${inner.socket}` } });
+        assert.equal(state.imageId, "sha256:bbb");
+        assert.equal(inner.images.get("busybox:local"), "sha256:bbb");
+        assert.ok(sshCalls().length >= 2, "inspect and save each go through ssh");
+    });
+
+    it("reports what the ssh client said when it cannot connect", async () => {
+        process.env.FAKE_SSH_FAIL = "1";
+        await assert.rejects(preloadImage({ image: "busybox:local", source: { host: "ssh://root@10.0.0.9" }, target: { host: `unix://${inner.socket}` } }),
+            /on ssh:\/\/root@10\.0\.0\.9: .*\(ssh: Permission denied \(publickey\)\.\)/);
+    });
+});
