@@ -65,8 +65,9 @@ export interface KubernetesDindHostArgs {
      */
     innerProvider?: boolean;
     /**
-     * Do not wait for the pod to be ready and the Service to have endpoints
-     * (`pulumi.com/skipAwait`): for a cluster where nothing runs pods, such as an API server alone.
+     * For a cluster where no controllers run, such as an API server alone: do not wait for the pod
+     * to be ready (`pulumi.com/skipAwait`), and delete in the background, without waiting for a
+     * garbage collector.
      * @default false
      */
     skipAwait?: boolean;
@@ -118,7 +119,8 @@ export class KubernetesDindHost extends pulumi.ComponentResource {
             name: `${objectName}${suffix}`,
             namespace: args.namespace,
             labels,
-            annotations: args.skipAwait ? { "pulumi.com/skipAwait": "true" } : undefined,
+            // Without controllers, nothing would ever clear a foreground deletion's finalizer.
+            annotations: args.skipAwait ? { "pulumi.com/skipAwait": "true", "pulumi.com/deletionPropagationPolicy": "background" } : undefined,
         });
 
         this.service = this.serviceFor(name, args, metadata(), selector, port);

@@ -32,6 +32,11 @@ export function crossChecks(stack: StackFile, declaredDaemons = Object.keys(stac
         claims.claim(`container name "${name}"`, host.daemon, path, "key");
         claims.claim(`volume "${host.storage.volume ?? `${name}-docker`}"`, host.daemon, [...path, "storage", "volume"],
             host.storage.volume ? "value" : "key");
+        if (daemon?.kubernetes) {
+            // Each host has a Service of its own there: ports do not collide.
+            checkKubernetesHost(host, path, daemon, fail);
+            continue;
+        }
         if (host.tcp) claims.claim(`host port ${host.tcp.port}`, host.daemon, [...path, "tcp", "port"]);
         if (host.unix) claims.claim(`host directory ${host.unix.hostDir}`, host.daemon, [...path, "unix", "hostDir"]);
         checkHost(host, path, daemon, fail);
@@ -40,10 +45,16 @@ export function crossChecks(stack: StackFile, declaredDaemons = Object.keys(stac
         const path = ["clients", name];
         const daemon = checkDaemonRef(client.daemon, path);
         claims.claim(`container name "${name}"`, client.daemon, path, "key");
-        if (daemon && !client.socket && !socketPathOf(daemon.host)) {
+        if (daemon?.kubernetes) {
+            fail([...path, "daemon"], `daemon "${client.daemon}" is a Kubernetes cluster, which has no Docker socket to share ` +
+                "(its nodes' container runtime is not a Docker daemon, and handing a node's runtime to a pod is root on that node): " +
+                "use a DinD host there, or a client on a Docker daemon");
+            continue;
+        }
+        if (daemon?.host && !client.socket && !socketPathOf(daemon.host)) {
             fail([...path, "daemon"], `daemon "${client.daemon}" is ${daemon.host}, so its socket path is not known here: set socket`);
         }
-        if (daemon?.host.startsWith("tcp://") && client.user && client.socketGroup === undefined) {
+        if (daemon?.host?.startsWith("tcp://") && client.user && client.socketGroup === undefined) {
             fail([...path, "user"], `daemon "${client.daemon}" is ${daemon.host}, where the socket's group cannot be read from here ` +
                 "(the Engine API does not tell it): set socketGroup to the group id of the daemon's socket on that machine, so that this user can use it");
         }
@@ -67,6 +78,17 @@ class ClaimRegistry {
 }
 
 function checkDaemon(daemon: DaemonSpec, path: KeyPath, fail: Fail) {
+    if (daemon.kubernetes) {
+        for (const key of ["host", "certPath", "sshOpts"] as const) {
+            if (daemon[key] !== undefined) fail([...path, key], `${key} applies to Docker daemons; this one is a Kubernetes cluster (kubernetes)`, "key");
+        }
+        if (daemon.insecure) fail([...path, "insecure"], "insecure applies to Docker daemons; this one is a Kubernetes cluster (kubernetes)", "key");
+        return;
+    }
+    if (daemon.host === undefined) {
+        fail(path, "a daemon needs host (a Docker daemon URL) or kubernetes (a cluster)", "key");
+        return;
+    }
     const scheme = daemon.host.slice(0, daemon.host.indexOf(":"));
     if (daemon.certPath && scheme !== "tcp") fail([...path, "certPath"], "certPath applies to tcp:// daemons only");
     if (daemon.sshOpts && scheme !== "ssh") fail([...path, "sshOpts"], "sshOpts applies to ssh:// daemons only");
@@ -80,6 +102,7 @@ function checkDaemon(daemon: DaemonSpec, path: KeyPath, fail: Fail) {
 }
 
 function checkHost(host: HostSpec, path: KeyPath, daemon: DaemonSpec | undefined, fail: Fail) {
+    if (host.storage.size) fail([...path, "storage", "size"], "size applies to hosts on a kubernetes daemon (a claim's size); a Docker volume has none");
     const tcp = host.tcp;
     if (tcp && !tcp.tls && !tcp.insecure) {
         fail([...path, "tcp", "tls"], "tls: false would serve the Docker API unencrypted and unauthenticated: " +
@@ -96,13 +119,30 @@ function checkHost(host: HostSpec, path: KeyPath, daemon: DaemonSpec | undefined
     if (needsInnerProvider && !tcp && !host.unix) {
         fail([...path, host.workloads ? "workloads" : "preload"], "preload and workloads need an endpoint to reach the inner daemon: add tcp or unix to this host", "key");
     }
-    if (daemon && needsInnerProvider) checkInnerReachable(host, path, daemon, fail);
+    if (daemon?.host && needsInnerProvider) checkInnerReachable(host, path, daemon.host, fail);
+    if (host.workloads) checkWorkloads(host, path, fail);
+}
+
+/** A DinD host on Kubernetes: a pod behind a Service, always with mutual TLS, no host directory. */
+function checkKubernetesHost(host: HostSpec, path: KeyPath, daemon: DaemonSpec, fail: Fail) {
+    const where = `daemon "${host.daemon}" is a Kubernetes cluster`;
+    if (host.unix) fail([...path, "unix"], `${where}: a pod's socket has no directory on this machine; use the tcp endpoint (a Service)`, "key");
+    if (host.tcp && (!host.tcp.tls || host.tcp.insecure)) {
+        fail([...path, "tcp", "tls"], `${where}: its Service is reachable by every pod in the cluster, so the endpoint always speaks mutual TLS`);
+    }
+    if (host.tcp && host.tcp.bind !== "127.0.0.1") {
+        fail([...path, "tcp", "bind"], `${where}: the endpoint is a Service (tcp.port is its port); there is no address to bind`);
+    }
+    const needsInnerProvider = host.preload.length > 0 || host.workloads !== undefined;
+    if (needsInnerProvider && daemon.kubernetes?.skipAwait) {
+        fail([...path, host.workloads ? "workloads" : "preload"], `${where} with skipAwait: nothing waits for the inner daemon, so preload and workloads cannot run`, "key");
+    }
     if (host.workloads) checkWorkloads(host, path, fail);
 }
 
 /** The inner daemon is driven from this machine: its endpoint must be reachable from here. */
-function checkInnerReachable(host: HostSpec, path: KeyPath, daemon: DaemonSpec, fail: Fail) {
-    if (isLocalDaemon(daemon.host)) return;
+function checkInnerReachable(host: HostSpec, path: KeyPath, daemonHost: string, fail: Fail) {
+    if (isLocalDaemon(daemonHost)) return;
     if (host.tcp && LOOPBACK.test(host.tcp.bind)) {
         fail([...path, "tcp", "bind"], `daemon "${host.daemon}" is on another machine, where ${host.tcp.bind} is not reachable from here: ` +
             "bind an address this machine can reach (workloads and preload use it)");

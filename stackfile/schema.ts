@@ -47,11 +47,26 @@ const env = z
 const command = z.array(z.string({ error: "expected a string" }), { error: "expected a list of strings" });
 const bool = (what: string) => z.boolean({ error: `expected true or false (${what})` });
 
+export const kubernetesSchema = z.strictObject({
+    /** The kubeconfig context. Default: the kubeconfig's current context. */
+    context: z.string({ error: "expected a kubeconfig context name (a string)" }).min(1, { error: "expected a kubeconfig context name" }).optional(),
+    /** The kubeconfig file. Default: $KUBECONFIG, else ~/.kube/config. */
+    kubeconfig: absolutePath.optional(),
+    /** The namespace of every object (it must exist). */
+    namespace: z.string({ error: "expected a namespace name (a string)" }).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, {
+        error: "expected a namespace name: lower-case letters, digits and '-' (a DNS label)",
+    }).max(63, { error: "expected a namespace name of 63 characters at most" }),
+    /** For a cluster without controllers (an API server alone): do not wait for pods, delete in the background. */
+    skipAwait: bool("skipAwait").default(false),
+});
+
 export const daemonSchema = z.strictObject({
-    /** unix:///path/to/docker.sock, tcp://host:port or ssh://[user@]host[:port]. */
+    /** unix:///path/to/docker.sock, tcp://host:port or ssh://[user@]host[:port]. Either host or kubernetes. */
     host: z.string({ error: "expected a daemon URL (a string)" }).regex(DAEMON_URL, {
         error: "expected a daemon URL: unix:///absolute/path, tcp://host:port or ssh://[user@]host",
-    }),
+    }).optional(),
+    /** A Kubernetes cluster instead of a Docker daemon: DinD hosts become StatefulSets there. */
+    kubernetes: kubernetesSchema.optional(),
     /** tcp:// only: a directory holding ca.pem, cert.pem and key.pem for the daemon's TLS. */
     certPath: absolutePath.optional(),
     /** tcp:// only: talk to the daemon without TLS. Refused unless set explicitly. */
@@ -65,6 +80,10 @@ export const storageSchema = z.strictObject({
     volume: name("a volume").optional(),
     /** Keep the volume on destroy. */
     retain: bool("retain").default(false),
+    /** kubernetes daemons only: the size the claim requests. Default: 20Gi. */
+    size: z.string({ error: "expected a size such as 20Gi (a string)" }).regex(/^[1-9][0-9]*(Ki|Mi|Gi|Ti)$/, {
+        error: "expected a size such as 20Gi: a whole number and Ki, Mi, Gi or Ti",
+    }).optional(),
 });
 
 export const tcpEndpointSchema = z.strictObject({
@@ -154,6 +173,7 @@ export const stackFileSchema = z.strictObject({
 
 export type StackFile = z.infer<typeof stackFileSchema>;
 export type DaemonSpec = z.infer<typeof daemonSchema>;
+export type KubernetesSpec = z.infer<typeof kubernetesSchema>;
 export type HostSpec = z.infer<typeof hostSchema>;
 export type ClientSpec = z.infer<typeof clientSchema>;
 export type TcpEndpointSpec = z.infer<typeof tcpEndpointSchema>;

@@ -31,6 +31,12 @@ export const SELF_SIGNED_CERT = "tls:index/selfSignedCert:SelfSignedCert";
 export const CERT_REQUEST = "tls:index/certRequest:CertRequest";
 export const LOCALLY_SIGNED_CERT = "tls:index/locallySignedCert:LocallySignedCert";
 export const PRELOAD = "pulumi-nodejs:dynamic/dind:ImagePreload";
+export const K8S_STATEFUL_SET = "kubernetes:apps/v1:StatefulSet";
+export const K8S_SERVICE = "kubernetes:core/v1:Service";
+export const K8S_CLAIM = "kubernetes:core/v1:PersistentVolumeClaim";
+export const K8S_SECRET = "kubernetes:core/v1:Secret";
+/** The cluster IP the mocked API server gives every Service. */
+export const CLUSTER_IP = "10.96.0.42";
 
 /**
  * Installs mocks. In `preview` mode, containers get no id, as in a real preview of a fresh
@@ -75,6 +81,8 @@ function fakeOutputs(type: string, name: string, inputs: Record<string, any>): R
             return { certRequestPem: `request-of-${name}` };
         case PRELOAD:
             return { imageId: `sha256:preloaded-${inputs.image}` };
+        case K8S_SERVICE:
+            return { spec: { ...inputs.spec, clusterIP: CLUSTER_IP } };
         default:
             return {};
     }
