@@ -4,7 +4,7 @@ export {
 } from "./DindHost";
 export { DindWorkloads, DindWorkloadsArgs, WorkloadsArgs, NestedContainerArgs, NestedPortArgs, NestedVolumeMountArgs } from "./DindWorkloads";
 export { DoodClient, DoodClientArgs } from "./DoodClient";
-export { DindCertificates, DindCertificatesArgs } from "./DindCertificates";
+export { DindCertificates, DindCertificatesArgs, IssuedCertificate } from "./DindCertificates";
 export { ImagePreload, ImagePreloadArgs } from "./ImagePreload";
 export { DindHostRef, PreloadedImageRef } from "./contract";
 export * from "./defaults";

@@ -158,6 +158,3 @@ export type StackFile = z.infer<typeof stackFileSchema>;
 export type DaemonSpec = z.infer<typeof daemonSchema>;
 export type HostSpec = z.infer<typeof hostSchema>;
 export type ClientSpec = z.infer<typeof clientSchema>;
-export type TcpEndpointSpec = z.infer<typeof tcpEndpointSchema>;
-export type WorkloadsSpec = z.infer<typeof workloadsSchema>;
-export type NestedContainerSpec = z.infer<typeof nestedContainerSchema>;
