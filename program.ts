@@ -8,16 +8,19 @@ import { DindHost } from "./components/DindHost";
 import { DindWorkloads } from "./components/DindWorkloads";
 import { DoodClient } from "./components/DoodClient";
 import { KubernetesDindHost } from "./components/KubernetesDindHost";
-import { sshCommand } from "./components/engineApi";
 import { isLocalDaemon, socketPathOf } from "./components/endpoints";
+import { EngineEndpoint, engineApiVersion, sshCommand } from "./components/engineApi";
 import { loadStackFile, StackFileError } from "./stackfile/load";
 import { ClientSpec, DaemonSpec, DEFAULT_DAEMON, HostSpec, KubernetesSpec, StackFile } from "./stackfile/schema";
 
-/** Reads `file` and provisions it; an invalid file fails the program before any resource exists. */
-export function provisionStackFile(file: string) {
+/**
+ * Reads `file` and provisions it; an invalid file fails the program before any resource exists.
+ * `env` supplies the implicit `local` daemon (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH).
+ */
+export function provisionStackFile(file: string, env: NodeJS.ProcessEnv = process.env) {
     let stack: StackFile;
     try {
-        stack = loadStackFile(file);
+        stack = loadStackFile(file, env);
     } catch (error) {
         // A RunError is reported without a stack trace: the problems list is the whole story.
         if (error instanceof StackFileError) throw new pulumi.RunError(error.message);
@@ -29,27 +32,24 @@ export function provisionStackFile(file: string) {
 /** Creates everything a validated stack file declares, and returns the stack outputs. */
 export function provisionStack(stack: StackFile) {
     const labels = { "dind-provisioner.stack": `${pulumi.getProject()}/${pulumi.getStack()}` };
-    // One provider per daemon that something uses; validation made sure each is a Docker daemon (host) or a cluster.
-    const providers = new Map<string, pulumi.ProviderResource>();
-    const providerFor = (name: string) => {
-        let provider = providers.get(name);
-        if (!provider) {
-            const daemon = stack.daemons[name];
-            const cluster = daemon.kubernetes;
-            provider = cluster
-                ? new k8s.Provider(`daemon-${name}`, { context: cluster.context, kubeconfig: cluster.kubeconfig, namespace: cluster.namespace })
-                : new docker.Provider(`daemon-${name}`, { host: daemon.host, certPath: daemon.certPath, sshOpts: daemon.sshOpts });
-            providers.set(name, provider);
-        }
-        return provider;
-    };
+    // Validation made sure each daemon is either a Docker daemon (host) or a cluster (kubernetes).
+    const providerFor = perDaemon((name): pulumi.ProviderResource => {
+        const daemon = stack.daemons[name];
+        const cluster = daemon.kubernetes;
+        return cluster
+            ? new k8s.Provider(`daemon-${name}`, { context: cluster.context, kubeconfig: cluster.kubeconfig, namespace: cluster.namespace })
+            : new docker.Provider(`daemon-${name}`, { host: daemon.host, certPath: daemon.certPath, sshOpts: daemon.sshOpts });
+    });
+    // The outer engine's API version picks the DinD hosts' health-check schedule. It is asked
+    // here, once per daemon rather than per host, because components do no I/O.
+    const apiVersionOf = perDaemon((name) => engineApiVersion(endpointOf(stack.daemons[name])));
 
     const dindHosts = Object.entries(stack.hosts).map(([name, spec]) => {
         const daemon = stack.daemons[spec.daemon];
         const host = daemon.kubernetes
             ? kubernetesHost(name, spec, daemon.kubernetes, stack.daemons[DEFAULT_DAEMON], labels, providerFor(spec.daemon))
             : new DindHost(name, {
-                outerDaemon: { host: daemon.host!, certPath: daemon.certPath, sshOpts: daemon.sshOpts },
+                outerDaemon: endpointOf(daemon),
                 image: spec.image,
                 storage: spec.storage,
                 tcp: spec.tcp,
@@ -57,6 +57,7 @@ export function provisionStack(stack: StackFile) {
                 preload: spec.preload,
                 env: spec.env,
                 labels,
+                engineApiVersion: apiVersionOf(spec.daemon),
             }, { provider: providerFor(spec.daemon) });
         const workloads = spec.workloads && new DindWorkloads(`${name}-workloads`, { host, workloads: spec.workloads }, { parent: host });
         return { name, host, workloads };
@@ -78,7 +79,7 @@ export function provisionStack(stack: StackFile) {
             image: spec.image,
             command: spec.command,
             socket,
-            socketGroup: spec.socketGroup ?? socketGroupOf(socket, daemon.host!, daemon.sshOpts, name),
+            socketGroup: spec.socketGroup ?? socketGroupOf(socket, endpointOf(daemon), name),
             workspace: spec.workspace,
             user: spec.user,
             env: spec.env,
@@ -95,10 +96,10 @@ function kubernetesHost(name: string, spec: HostSpec, cluster: KubernetesSpec, l
     return new KubernetesDindHost(name, {
         namespace: cluster.namespace,
         image: spec.image,
-        storage: { claim: spec.storage.volume, size: spec.storage.size, retain: spec.storage.retain },
+        storage: spec.storage,
         tcp: spec.tcp && { port: spec.tcp.port, sans: spec.tcp.sans },
         preload: spec.preload,
-        preloadSource: { host: local.host!, certPath: local.certPath, sshOpts: local.sshOpts },
+        preloadSource: endpointOf(local),
         innerProvider: spec.preload.length > 0 || spec.workloads !== undefined,
         skipAwait: cluster.skipAwait,
         env: spec.env,
@@ -106,28 +107,42 @@ function kubernetesHost(name: string, spec: HostSpec, cluster: KubernetesSpec, l
     }, { provider });
 }
 
+/** How this machine reaches a Docker daemon's Engine API (validation made sure it has a host). */
+function endpointOf(daemon: DaemonSpec): EngineEndpoint {
+    return { host: daemon.host!, certPath: daemon.certPath, sshOpts: daemon.sshOpts };
+}
+
+/** Makes one thing per daemon name, on first use. */
+function perDaemon<T>(make: (name: string) => T): (name: string) => T {
+    const made = new Map<string, T>();
+    return (name) => {
+        if (!made.has(name)) made.set(name, make(name));
+        return made.get(name)!;
+    };
+}
+
 /**
- * The socket's group: read from the socket when the daemon runs here, over ssh on an ssh://
- * daemon's machine; unknown on a tcp:// daemon (validation asks for socketGroup when it matters).
+ * The socket's group: read from the socket when the daemon runs here, with `stat` over ssh on an
+ * ssh:// daemon's machine; unknown on a tcp:// daemon (validation asks for socketGroup when it matters).
  */
-function socketGroupOf(socket: string, daemonHost: string, sshOpts: string[] | undefined, client: string): ClientSpec["socketGroup"] {
+function socketGroupOf(socket: string, daemon: EngineEndpoint, client: string): ClientSpec["socketGroup"] {
     try {
-        if (daemonHost.startsWith("ssh://")) return remoteSocketGroup(socket, daemonHost, sshOpts ?? []);
-        if (!isLocalDaemon(daemonHost)) return undefined;
+        if (daemon.host.startsWith("ssh://")) return remoteSocketGroup(socket, daemon);
+        if (!isLocalDaemon(daemon.host)) return undefined;
         return statSync(socket).gid;
     } catch (error) {
         throw new pulumi.RunError(`clients.${client}.socket: cannot read the group of ${socket}: ${(error as Error).message}`);
     }
 }
 
-/** `stat` on the daemon's machine, over the same ssh connection settings the provider uses. */
-function remoteSocketGroup(socket: string, daemonHost: string, sshOpts: string[]): number {
+/** `stat` on the daemon's machine, with the same ssh settings the provider uses. */
+function remoteSocketGroup(socket: string, daemon: EngineEndpoint): number {
     const quoted = `'${socket.replace(/'/g, "'\\''")}'`;
-    const [ssh, ...args] = sshCommand(daemonHost, sshOpts, ["stat", "-c", "%g", quoted]);
+    const [ssh, ...args] = sshCommand(daemon.host, daemon.sshOpts ?? [], ["stat", "-c", "%g", quoted]);
     const result = spawnSync(ssh, args, { encoding: "utf8", timeout: 30_000 });
     const gid = Number(result.stdout.trim());
     if (result.status !== 0 || result.stdout.trim() === "" || !Number.isInteger(gid)) {
-        throw new Error(`ssh ${daemonHost} stat: ${(result.stderr || String(result.error ?? `status ${result.status}`)).trim()}`);
+        throw new Error(`ssh ${daemon.host} stat: ${(result.stderr || String(result.error ?? `status ${result.status}`)).trim()}`);
     }
     return gid;
 }

@@ -6,48 +6,87 @@ import { isIP } from "node:net";
 import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { ClientTls, DindHostRef } from "./contract";
 import { DindCertificates } from "./DindCertificates";
-import { ClientTls } from "./DindHost";
-import { defaultDaemonHost, tcpUrl } from "./endpoints";
+import {
+    DEFAULT_CLAIM_SIZE, DEFAULT_DIND_IMAGE, DEFAULT_KUBERNETES_TCP_PORT, DEFAULT_STORAGE_RETAIN, defaultOuterDaemon, defaultStorageVolume,
+} from "./defaults";
+import { tcpUrl } from "./endpoints";
 import { EngineEndpoint } from "./engineApi";
 import { ImagePreload } from "./ImagePreload";
 import { Transform, transformed } from "./transform";
 
-/** The DinD image used when a host names none: an official tag, pinned. */
-export const DEFAULT_KUBERNETES_DIND_IMAGE = "docker:27.5.1-dind";
-/** The size of the claim for /var/lib/docker when none is given. */
-export const DEFAULT_STORAGE_SIZE = "20Gi";
-/** The inner daemon's TLS port in the pod and, unless `tcp.port` says otherwise, on the Service. */
-export const DIND_TLS_PORT = 2376;
+/** Where the Secret with the server's TLS material is mounted in the pod. */
 const TLS_DIR = "/etc/docker/dind-tls";
 
+/** A Kubernetes DinD host's storage: a PersistentVolumeClaim on /var/lib/docker. */
+export interface KubernetesStorageArgs {
+    /**
+     * The claim's name.
+     * @default "<objectName>-docker"
+     * @example "builder-cache"
+     */
+    volume?: string;
+    /**
+     * Keep the claim, and the inner images and containers on its volume, when the host is destroyed.
+     * @default false
+     * @example true
+     */
+    retain?: boolean;
+    /**
+     * The storage the claim requests.
+     * @default "20Gi"
+     * @example "100Gi"
+     */
+    size?: string;
+}
+
+/** A Kubernetes DinD host's mutual-TLS endpoint: a ClusterIP Service. */
+export interface KubernetesTcpEndpointArgs {
+    /**
+     * The Service's port (the pod listens on 2376).
+     * @default 2376
+     * @example 12376
+     */
+    port?: number;
+    /**
+     * Extra DNS names or IP addresses for the server certificate; it always names the Service's
+     * in-cluster DNS names and its cluster IP.
+     * @default []
+     * @example ["builder.ci.example.com"]
+     */
+    sans?: string[];
+}
+
 export interface KubernetesDindHostArgs {
-    /** The namespace of every object. @example "ci" */
+    /** The namespace of every object (it must exist). @default none: required @example "ci" */
     namespace: pulumi.Input<string>;
     /**
      * Name of the StatefulSet, Service, Secret and (unless storage names it) the claim.
      * @default the component's name
+     * @example "builder"
      */
     objectName?: string;
     /**
      * The DinD image: its entrypoint must run a `dockerd ...` command, as the official
      * docker:dind image's does, and it must hold the docker CLI for the readiness probe.
      * @default "docker:27.5.1-dind"
+     * @example "registry.example.com/ci/dind:27"
      */
     image?: pulumi.Input<string>;
     /**
-     * The claim on /var/lib/docker: it keeps the inner images and containers when the pod is replaced.
-     * @default { claim: "<objectName>-docker", size: "20Gi", retain: false, storageClass: the cluster's default }
-     * @example { size: "100Gi", retain: true, storageClass: "fast-ssd" }
+     * The claim on /var/lib/docker (the cluster's default storage class): it keeps the inner
+     * images and containers when the pod is replaced.
+     * @default { volume: "<objectName>-docker", retain: false, size: "20Gi" }
+     * @example { size: "100Gi", retain: true }
      */
-    storage?: { claim?: string; size?: string; retain?: boolean; storageClass?: string };
+    storage?: KubernetesStorageArgs;
     /**
-     * The Service port of the mutual-TLS endpoint, and extra names for the server certificate
-     * (it always names the Service's in-cluster DNS names and its cluster IP).
+     * The mutual-TLS endpoint's Service.
      * @default { port: 2376, sans: [] }
-     * @example { port: 2376, sans: ["builder.ci.example.com"] }
+     * @example { port: 12376, sans: ["builder.ci.example.com"] }
      */
-    tcp?: { port?: number; sans?: string[] };
+    tcp?: KubernetesTcpEndpointArgs;
     /**
      * Images copied into the inner daemon once it is ready, from `preloadSource`.
      * @default []
@@ -56,12 +95,14 @@ export interface KubernetesDindHostArgs {
     preload?: string[];
     /**
      * The Docker daemon preloaded images are copied from (there is no outer Docker daemon on Kubernetes).
-     * @default { host: $DOCKER_HOST or "unix:///var/run/docker.sock" }
+     * @default defaultOuterDaemon(): $DOCKER_HOST (with $DOCKER_CERT_PATH when $DOCKER_TLS_VERIFY is set), else the standard socket
+     * @example { host: "unix:///var/run/docker.sock" }
      */
     preloadSource?: EngineEndpoint;
     /**
      * Make a Docker provider for the inner daemon (its configuration dials the daemon).
      * @default true
+     * @example false
      */
     innerProvider?: boolean;
     /**
@@ -69,11 +110,12 @@ export interface KubernetesDindHostArgs {
      * to be ready (`pulumi.com/skipAwait`), and delete in the background, without waiting for a
      * garbage collector.
      * @default false
+     * @example true
      */
     skipAwait?: boolean;
-    /** Environment of the dind container. @default {} */
+    /** Environment of the dind container. @default {} @example { HTTP_PROXY: "http://proxy:3128" } */
     env?: Record<string, string>;
-    /** Labels of every object (the pod selector adds its own). @default {} */
+    /** Labels of every object (the pod selector adds its own). @default {} @example { team: "ci" } */
     labels?: Record<string, string>;
     /** Adjust the arguments of the resources this component creates. */
     transform?: {
@@ -90,7 +132,7 @@ export interface KubernetesDindHostArgs {
  * when `retain`), its TLS material in a Secret, a readiness probe asking the inner daemon, a
  * Service for its mutual-TLS endpoint, preloads, and a `provider` for the inner daemon.
  */
-export class KubernetesDindHost extends pulumi.ComponentResource {
+export class KubernetesDindHost extends pulumi.ComponentResource implements DindHostRef {
     readonly statefulSet: k8s.apps.v1.StatefulSet;
     readonly service: k8s.core.v1.Service;
     readonly claim: k8s.core.v1.PersistentVolumeClaim;
@@ -112,7 +154,7 @@ export class KubernetesDindHost extends pulumi.ComponentResource {
     constructor(name: string, args: KubernetesDindHostArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("dind:index:KubernetesDindHost", name, {}, opts);
         const objectName = args.objectName ?? name;
-        const port = args.tcp?.port ?? DIND_TLS_PORT;
+        const port = args.tcp?.port ?? DEFAULT_KUBERNETES_TCP_PORT;
         const selector = { "dind-provisioner.host": objectName };
         const labels = { "dind-provisioner.role": "dind-host", ...args.labels, ...selector };
         const metadata = (suffix = "") => ({
@@ -132,13 +174,12 @@ export class KubernetesDindHost extends pulumi.ComponentResource {
             stringData: { "ca.pem": this.certificates.caCert, "cert.pem": this.certificates.serverCert, "key.pem": this.certificates.serverKey },
         }, { parent: this, additionalSecretOutputs: ["stringData", "data"] }));
         this.claim = new k8s.core.v1.PersistentVolumeClaim(...transformed(args.transform?.claim, `${name}-storage`, {
-            metadata: { ...metadata(), name: args.storage?.claim ?? `${objectName}-docker` },
+            metadata: { ...metadata(), name: args.storage?.volume ?? defaultStorageVolume(objectName) },
             spec: {
                 accessModes: ["ReadWriteOnce"],
-                storageClassName: args.storage?.storageClass,
-                resources: { requests: { storage: args.storage?.size ?? DEFAULT_STORAGE_SIZE } },
+                resources: { requests: { storage: args.storage?.size ?? DEFAULT_CLAIM_SIZE } },
             },
-        }, { parent: this, retainOnDelete: args.storage?.retain ?? false }));
+        }, { parent: this, retainOnDelete: args.storage?.retain ?? DEFAULT_STORAGE_RETAIN }));
         this.statefulSet = this.statefulSetFor(name, args, metadata(), selector);
         this.readiness = this.statefulSet;
 
@@ -157,7 +198,7 @@ export class KubernetesDindHost extends pulumi.ComponentResource {
             const target = pulumi.secret(pulumi.all([this.tcpEndpoint, this.clientTls]).apply(([host, tls]) => ({ host, ...tls })));
             for (const image of args.preload ?? []) {
                 this.preloads[image] = new ImagePreload(`${name}-preload-${image}`,
-                    { image, source: args.preloadSource ?? { host: defaultDaemonHost() }, target, targetContainer: this.statefulSet.id },
+                    { image, source: args.preloadSource ?? defaultOuterDaemon(), target, targetContainer: this.statefulSet.id },
                     { parent: this, dependsOn: [this.statefulSet] });
             }
         } else if (args.preload?.length) {
@@ -176,7 +217,7 @@ export class KubernetesDindHost extends pulumi.ComponentResource {
     private serviceFor(name: string, args: KubernetesDindHostArgs, metadata: k8s.types.input.meta.v1.ObjectMeta, selector: Record<string, string>, port: number) {
         return new k8s.core.v1.Service(...transformed(args.transform?.service, `${name}-service`, {
             metadata,
-            spec: { type: "ClusterIP", selector, ports: [{ name: "docker-tls", port, targetPort: DIND_TLS_PORT, protocol: "TCP" }] },
+            spec: { type: "ClusterIP", selector, ports: [{ name: "docker-tls", port, targetPort: DEFAULT_KUBERNETES_TCP_PORT, protocol: "TCP" }] },
         }, { parent: this }));
     }
 
@@ -203,13 +244,13 @@ export class KubernetesDindHost extends pulumi.ComponentResource {
                     spec: {
                         containers: [{
                             name: "dind",
-                            image: args.image ?? DEFAULT_KUBERNETES_DIND_IMAGE,
+                            image: args.image ?? DEFAULT_DIND_IMAGE,
                             // Docker in Docker needs it: the only privileged container the project makes.
                             securityContext: { privileged: true },
-                            args: ["dockerd", "--host=unix:///var/run/docker.sock", `--host=tcp://0.0.0.0:${DIND_TLS_PORT}`, "--tlsverify",
+                            args: ["dockerd", "--host=unix:///var/run/docker.sock", `--host=tcp://0.0.0.0:${DEFAULT_KUBERNETES_TCP_PORT}`, "--tlsverify",
                                 `--tlscacert=${TLS_DIR}/ca.pem`, `--tlscert=${TLS_DIR}/cert.pem`, `--tlskey=${TLS_DIR}/key.pem`],
                             env: Object.entries({ ...args.env, DOCKER_TLS_CERTDIR: "" }).map(([k, v]) => ({ name: k, value: v })),
-                            ports: [{ name: "docker-tls", containerPort: DIND_TLS_PORT }],
+                            ports: [{ name: "docker-tls", containerPort: DEFAULT_KUBERNETES_TCP_PORT }],
                             // Ready once the inner daemon answers on its socket.
                             readinessProbe: {
                                 exec: { command: ["docker", "--host", "unix:///var/run/docker.sock", "version"] },

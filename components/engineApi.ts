@@ -105,10 +105,15 @@ export async function readBody(response: IncomingMessage): Promise<string> {
     return Buffer.concat(chunks).toString("utf8");
 }
 
-/** The daemon's Engine API version ("1.41"), or undefined when it does not answer within 3 s. */
+const VERSION_TIMEOUT_MS = 15_000;
+
+/**
+ * The daemon's Engine API version ("1.41"), or undefined when it does not answer within 15 s
+ * (an ssh handshake alone takes seconds on a busy machine; this is asked once per daemon).
+ */
 export async function engineApiVersion(endpoint: EngineEndpoint): Promise<string | undefined> {
     try {
-        const response = await engineRequest(endpoint, "GET", "/version", undefined, 3000);
+        const response = await engineRequest(endpoint, "GET", "/version", undefined, VERSION_TIMEOUT_MS);
         const body = await readBody(response);
         return response.statusCode === 200 ? (JSON.parse(body).ApiVersion as string) : undefined;
     } catch {

@@ -38,6 +38,9 @@ export const K8S_SECRET = "kubernetes:core/v1:Secret";
 /** The cluster IP the mocked API server gives every Service. */
 export const CLUSTER_IP = "10.96.0.42";
 
+/** The outer daemon components under test are given, so that none falls back to the caller's DOCKER_HOST. */
+export const OUTER_DAEMON = { host: "unix:///var/run/docker.sock" };
+
 /**
  * Installs mocks. In `preview` mode, containers get no id, as in a real preview of a fresh
  * stack, so everything derived from a container id stays unknown.

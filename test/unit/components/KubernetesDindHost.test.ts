@@ -56,7 +56,7 @@ describe("KubernetesDindHost", () => {
         assert.notEqual(mocks.options.get("builder-storage")?.retainOnDelete, true);
 
         mocks = installMocks();
-        await settle(farmHost(mocks, { storage: { claim: "cache", retain: true } }));
+        await settle(farmHost(mocks, { storage: { volume: "cache", retain: true } }));
         assert.equal(mocks.one(K8S_CLAIM).inputs.metadata.name, "cache");
         assert.deepEqual(mocks.one(K8S_CLAIM).inputs.spec.resources.requests, { storage: "20Gi" });
         assert.equal(mocks.options.get("builder-storage")?.retainOnDelete, true);

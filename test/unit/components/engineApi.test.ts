@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { engineApiVersion, sshCommand } from "../../../components/engineApi";
+import { apiAtLeast, engineApiVersion, sshCommand } from "../../../components/engineApi";
 import { preloadImage } from "../../../components/ImagePreload";
 import { FakeEngine, startFakeEngine } from "./fakeEngine";
 
@@ -59,5 +59,24 @@ describe("Engine API over ssh:// (docker system dial-stdio)", () => {
         process.env.FAKE_SSH_FAIL = "1";
         await assert.rejects(preloadImage({ image: "busybox:local", source: { host: "ssh://root@10.0.0.9" }, target: { host: `unix://${inner.socket}` } }),
             /on ssh:\/\/root@10\.0\.0\.9: .*\(ssh: Permission denied \(publickey\)\.\)/);
+    });
+});
+
+describe("engineApi", () => {
+    it("reads the engine's API version, or undefined when nothing answers", async () => {
+        const engine = await startFakeEngine({}, "1.44");
+        try {
+            assert.equal(await engineApiVersion({ host: `unix://${engine.socket}` }), "1.44");
+        } finally {
+            await engine.close();
+        }
+        assert.equal(await engineApiVersion({ host: "unix:///nonexistent/docker.sock" }), undefined);
+    });
+
+    it("compares API versions numerically", () => {
+        assert.equal(apiAtLeast("1.44", "1.44"), true);
+        assert.equal(apiAtLeast("1.100", "1.44"), true);
+        assert.equal(apiAtLeast("1.9", "1.44"), false);
+        assert.equal(apiAtLeast("2.0", "1.44"), true);
     });
 });
