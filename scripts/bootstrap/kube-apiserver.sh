@@ -26,7 +26,7 @@ for arg in "$@"; do
 done
 
 TOOL="$DP_ROOT/tools/kube-apiserver"
-KEY=$( { sha256sum "${BASH_SOURCE[0]}"; (cd "$TOOL" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum); uname -m; } | sha256sum | cut -c1-16)
+KEY=$( { sha256sum <"${BASH_SOURCE[0]}"; (cd "$TOOL" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum); uname -m; } | sha256sum | cut -c1-16)
 ARTIFACT="$DP_CACHE/kube-apiserver/$KEY"
 BIN="$ARTIFACT/kube-apiserver"
 

@@ -34,7 +34,7 @@ TOOL="$DP_ROOT/tools/pulumi-resource-kubernetes"
 SDK_JSON="$DP_ROOT/node_modules/@pulumi/kubernetes/package.json"
 [ -f "$SDK_JSON" ] || die "missing $SDK_JSON: run npm ci first"
 VERSION=$(node -p 'require(process.argv[1]).pulumi.version' "$SDK_JSON")
-KEY=$( { echo "$VERSION"; sha256sum "${BASH_SOURCE[0]}"; (cd "$TOOL" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum); uname -m; } | sha256sum | cut -c1-16)
+KEY=$( { echo "$VERSION"; sha256sum <"${BASH_SOURCE[0]}"; (cd "$TOOL" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum); uname -m; } | sha256sum | cut -c1-16)
 ARTIFACT="$DP_CACHE/pulumi-resource-kubernetes/$KEY"
 if [ -n "${PULUMI_HOME:-}" ]; then PULUMI_DIR="$PULUMI_HOME"; else
   # The engine takes the home directory from the user database, not from $HOME.
