@@ -4,8 +4,8 @@
 # ssh transport's `docker system dial-stdio` needs on the remote) plus Debian's openssh-server.
 #
 # Its entrypoint starts sshd when /etc/remote-daemon/authorized_keys is there (mounted by the
-# test: key authentication for root only, fresh host keys per container), then hands its
-# arguments to the dind entrypoint (`dockerd ...`).
+# test: key authentication for root only, fresh host keys per container, MaxStartups raised for
+# the provider's many parallel connections), then hands its arguments to the dind entrypoint.
 #
 # Usage: remote-daemon-image.sh   (needs dind-provisioner/dind:local: run images.sh first)
 #
@@ -28,6 +28,7 @@ if [ "$(docker image inspect -f "{{index .Config.Labels \"$LABEL_KEY\"}}" "$TAG"
 fi
 
 log "building $TAG from $BASE + openssh-server"
+previous=$(docker image inspect -f '{{.Id}}' "$TAG" 2>/dev/null || true)
 builder="dind-provisioner-remote-daemon-build-$$"
 trap 'docker rm -f "$builder" >/dev/null 2>&1 || true' EXIT
 entrypoint='#!/bin/sh
@@ -38,7 +39,10 @@ if [ -f /etc/remote-daemon/authorized_keys ]; then
   install -m 0600 /etc/remote-daemon/authorized_keys /root/.ssh/authorized_keys
   ssh-keygen -A >/dev/null
   mkdir -p /run/sshd
-  /usr/sbin/sshd -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no -o PermitRootLogin=prohibit-password
+  # The docker provider opens an ssh connection per operation, many at once: above sshd'"'"'s default
+  # MaxStartups (10 unauthenticated connections) it drops some at random.
+  /usr/sbin/sshd -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no -o PermitRootLogin=prohibit-password \
+    -o MaxStartups=200:30:400
 fi
 exec /usr/local/bin/dockerd-entrypoint.sh "$@"'
 docker run --name "$builder" --entrypoint sh -e DEBIAN_FRONTEND=noninteractive "$BASE" -c '
@@ -54,4 +58,6 @@ docker commit -m "dind-provisioner remote daemon ($RECIPE)" \
   -c "LABEL $LABEL_KEY=$RECIPE" \
   -c 'ENTRYPOINT ["/usr/local/bin/remote-daemon-entrypoint.sh"]' -c 'CMD []' \
   "$builder" "$TAG" >/dev/null || die "docker commit failed"
+# The image this one replaces, unless a container still uses it.
+if [ -n "$previous" ]; then docker image rm "$previous" >/dev/null 2>&1 || true; fi
 log "built $TAG ($(elapsed))"
