@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Brings up what the real lane needs on this machine, then runs the given command with it:
-# a Docker engine, the local images (and the remote-daemon tests' image), the Pulumi CLI and the
-# docker and tls resource plugins.
+# a Docker engine, the local images (and the remote-daemon tests' image), the Pulumi CLI, the
+# docker, tls and kubernetes resource plugins, and a Kubernetes API server (the Kubernetes tests').
 # Every step is idempotent and caches outside the repository; a warm run takes a few seconds.
 #
 #   bash scripts/toolchain.sh COMMAND [ARGS...]
@@ -30,6 +30,8 @@ cli() { pulumi_bin="$(bash "$here/bootstrap/pulumi-cli.sh")"; }
 step pulumi-cli cli
 step docker-plugin bash "$here/bootstrap/pulumi-docker-plugin.sh"
 step tls-plugin bash "$here/bootstrap/pulumi-tls-plugin.sh"
+step kubernetes-plugin bash "$here/bootstrap/pulumi-kubernetes-plugin.sh"
+step kube-apiserver bash "$here/bootstrap/kube-apiserver.sh"
 printf '[toolchain] ready in %ss\n' "$(awk -v a="$total" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')" >&2
 
 export PATH="$pulumi_bin:$PATH"

@@ -9,6 +9,9 @@
 #   have CMD   true when CMD is on PATH
 #   elapsed    seconds since the calling script started
 #   since T0   seconds since T0 (a saved $EPOCHREALTIME)
+#   print_path_args ARGS...   sets print_path=1 when ARGS is --print-path, dies on anything else
+#   tool_key DIR WORDS...     16 hex digits over the calling script's contents, every file under
+#                             DIR (a tools/ module), WORDS and the machine: a build's cache key
 
 DP_CACHE="${DIND_PROVISIONER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dind-provisioner}"
 DP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -20,3 +23,18 @@ die() { log "error: $*"; exit 1; }
 have() { command -v "$1" >/dev/null 2>&1; }
 since() { awk -v a="$1" -v b="${EPOCHREALTIME:-0}" 'BEGIN { printf "%.1fs", b - a }'; }
 elapsed() { since "$DP_T0"; }
+print_path_args() {
+  print_path=0
+  for arg in "$@"; do
+    case "$arg" in
+      --print-path) print_path=1 ;;
+      *) die "unknown argument: $arg" ;;
+    esac
+  done
+}
+tool_key() {
+  local dir=$1
+  shift
+  { sha256sum <"$0"; (cd "$dir" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum); uname -m; printf '%s\n' "$@"; } |
+    sha256sum | cut -c1-16
+}

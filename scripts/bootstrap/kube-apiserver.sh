@@ -17,16 +17,10 @@ DP_NAME=kube-apiserver
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 readonly KUBE_VERSION=v1.34.3
-print_path=0
-for arg in "$@"; do
-  case "$arg" in
-    --print-path) print_path=1 ;;
-    *) die "unknown argument: $arg" ;;
-  esac
-done
+print_path_args "$@"
 
 TOOL="$DP_ROOT/tools/kube-apiserver"
-KEY=$( { sha256sum <"${BASH_SOURCE[0]}"; (cd "$TOOL" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum); uname -m; } | sha256sum | cut -c1-16)
+KEY=$(tool_key "$TOOL")
 ARTIFACT="$DP_CACHE/kube-apiserver/$KEY"
 BIN="$ARTIFACT/kube-apiserver"
 

@@ -22,19 +22,13 @@ DP_NAME=pulumi-kubernetes-plugin
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 readonly PROVIDER_MODULE=github.com/pulumi/pulumi-kubernetes/provider/v4
-print_path=0
-for arg in "$@"; do
-  case "$arg" in
-    --print-path) print_path=1 ;;
-    *) die "unknown argument: $arg" ;;
-  esac
-done
+print_path_args "$@"
 
 TOOL="$DP_ROOT/tools/pulumi-resource-kubernetes"
 SDK_JSON="$DP_ROOT/node_modules/@pulumi/kubernetes/package.json"
 [ -f "$SDK_JSON" ] || die "missing $SDK_JSON: run npm ci first"
 VERSION=$(node -p 'require(process.argv[1]).pulumi.version' "$SDK_JSON")
-KEY=$( { echo "$VERSION"; sha256sum <"${BASH_SOURCE[0]}"; (cd "$TOOL" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum); uname -m; } | sha256sum | cut -c1-16)
+KEY=$(tool_key "$TOOL" "$VERSION")
 ARTIFACT="$DP_CACHE/pulumi-resource-kubernetes/$KEY"
 if [ -n "${PULUMI_HOME:-}" ]; then PULUMI_DIR="$PULUMI_HOME"; else
   # The engine takes the home directory from the user database, not from $HOME.
