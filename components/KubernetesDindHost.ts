@@ -16,6 +16,8 @@ import { EngineEndpoint } from "./engineApi";
 import { ImagePreload } from "./ImagePreload";
 import { Transform, transformed } from "./transform";
 
+/** What Kubernetes takes as a label value. */
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 /** Where the Secret with the server's TLS material is mounted in the pod. */
 const TLS_DIR = "/etc/docker/dind-tls";
 
@@ -115,7 +117,12 @@ export interface KubernetesDindHostArgs {
     skipAwait?: boolean;
     /** Environment of the dind container. @default {} @example { HTTP_PROXY: "http://proxy:3128" } */
     env?: Record<string, string>;
-    /** Labels of every object (the pod selector adds its own). @default {} @example { team: "ci" } */
+    /**
+     * Labels of every object (the pod selector adds its own). A value Kubernetes does not take as a
+     * label value (such as "project/stack") is kept as an annotation instead.
+     * @default {}
+     * @example { team: "ci" }
+     */
     labels?: Record<string, string>;
     /** Adjust the arguments of the resources this component creates. */
     transform?: {
@@ -156,13 +163,18 @@ export class KubernetesDindHost extends pulumi.ComponentResource implements Dind
         const objectName = args.objectName ?? name;
         const port = args.tcp?.port ?? DEFAULT_KUBERNETES_TCP_PORT;
         const selector = { "dind-provisioner.host": objectName };
-        const labels = { "dind-provisioner.role": "dind-host", ...args.labels, ...selector };
+        const given = Object.entries(args.labels ?? {});
+        const labels = { "dind-provisioner.role": "dind-host", ...Object.fromEntries(given.filter(([, v]) => LABEL_VALUE.test(v))), ...selector };
+        const annotations = {
+            ...Object.fromEntries(given.filter(([, v]) => !LABEL_VALUE.test(v))),
+            // Without controllers, nothing would ever clear a foreground deletion's finalizer.
+            ...(args.skipAwait && { "pulumi.com/skipAwait": "true", "pulumi.com/deletionPropagationPolicy": "background" }),
+        };
         const metadata = (suffix = "") => ({
             name: `${objectName}${suffix}`,
             namespace: args.namespace,
             labels,
-            // Without controllers, nothing would ever clear a foreground deletion's finalizer.
-            annotations: args.skipAwait ? { "pulumi.com/skipAwait": "true", "pulumi.com/deletionPropagationPolicy": "background" } : undefined,
+            annotations: Object.keys(annotations).length > 0 ? annotations : undefined,
         });
 
         this.service = this.serviceFor(name, args, metadata(), selector, port);

@@ -15,7 +15,7 @@ function farmHost(mocks: ReturnType<typeof installMocks>, extra: Partial<Constru
         storage: { size: "50Gi" },
         tcp: { port: 2376, sans: ["builder.ci.example.com", "192.0.2.7"] },
         env: { HTTP_PROXY: "http://proxy:3128" },
-        labels: { team: "ci" },
+        labels: { team: "ci", "dind-provisioner.stack": "dind-provisioner/unit" },
         ...extra,
     }, { provider: cluster(), transformations: [mocks.recordOptions] });
 }
@@ -40,7 +40,9 @@ describe("KubernetesDindHost", () => {
         assert.deepEqual(dind.readinessProbe.exec.command, ["docker", "--host", "unix:///var/run/docker.sock", "version"]);
         assert.ok(dind.args.includes("--tlsverify") && dind.args.includes("--host=tcp://0.0.0.0:2376"), dind.args.join(" "));
         assert.deepEqual(dind.env, [{ name: "HTTP_PROXY", value: "http://proxy:3128" }, { name: "DOCKER_TLS_CERTDIR", value: "" }]);
-        assert.equal(set.metadata.annotations, undefined, "waits for readiness by default");
+        assert.deepEqual(set.metadata.annotations, { "dind-provisioner.stack": "dind-provisioner/unit" }, "waits for readiness by default");
+        assert.deepEqual(set.metadata.labels, { "dind-provisioner.role": "dind-host", team: "ci", "dind-provisioner.host": "builder" },
+            "a value Kubernetes refuses as a label is an annotation");
         assert.equal(mocks.byType(CONTAINER).length, 0, "no Docker container on a cluster");
     });
 
@@ -108,7 +110,8 @@ describe("KubernetesDindHost", () => {
         const host = farmHost(mocks, { skipAwait: true, innerProvider: false });
         await settle(host);
         for (const type of [K8S_STATEFUL_SET, K8S_SERVICE, K8S_CLAIM, K8S_SECRET]) {
-            assert.deepEqual(mocks.one(type).inputs.metadata.annotations, { "pulumi.com/skipAwait": "true", "pulumi.com/deletionPropagationPolicy": "background" }, type);
+            assert.deepEqual(mocks.one(type).inputs.metadata.annotations,
+                { "dind-provisioner.stack": "dind-provisioner/unit", "pulumi.com/skipAwait": "true", "pulumi.com/deletionPropagationPolicy": "background" }, type);
         }
         assert.equal(host.provider, undefined);
         assert.equal(mocks.byType(DOCKER_PROVIDER).length, 0);
