@@ -10,6 +10,8 @@
 #   elapsed    seconds since the calling script started
 #   since T0   seconds since T0 (a saved $EPOCHREALTIME)
 #   print_path_args ARGS...   sets print_path=1 when ARGS is --print-path, dies on anything else
+#   hold_lock NAME            waits for and holds $DP_CACHE/locks/NAME.lock (fd 9) until exit
+#   find_go WHAT              sets GO_BIN to the Go toolchain, or dies saying WHAT needs it
 #   tool_key DIR WORDS...     16 hex digits over the calling script's contents, every file under
 #                             DIR (a tools/ module), WORDS and the machine: a build's cache key
 
@@ -37,4 +39,13 @@ tool_key() {
   shift
   { sha256sum <"$0"; (cd "$dir" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum); uname -m; printf '%s\n' "$@"; } |
     sha256sum | cut -c1-16
+}
+hold_lock() {
+  mkdir -p "$DP_CACHE/locks"
+  exec 9>"$DP_CACHE/locks/$1.lock"
+  flock 9
+}
+find_go() {
+  GO_BIN=$(command -v go || echo /usr/local/go/bin/go)
+  [ -x "$GO_BIN" ] || die "Go is required to build $1"
 }

@@ -24,14 +24,9 @@ KEY=$(tool_key "$TOOL")
 ARTIFACT="$DP_CACHE/kube-apiserver/$KEY"
 BIN="$ARTIFACT/kube-apiserver"
 
+if [ ! -f "$ARTIFACT/.complete" ]; then hold_lock kube-apiserver; fi
 if [ ! -f "$ARTIFACT/.complete" ]; then
-  mkdir -p "$DP_CACHE/locks"
-  exec 9>"$DP_CACHE/locks/kube-apiserver.lock"
-  flock 9
-fi
-if [ ! -f "$ARTIFACT/.complete" ]; then
-  GO_BIN=$(command -v go || echo /usr/local/go/bin/go)
-  [ -x "$GO_BIN" ] || die "Go is required to build kube-apiserver"
+  find_go kube-apiserver
   log "building kube-apiserver $KUBE_VERSION (cold: several minutes on 2 cores)"
   t0=$EPOCHREALTIME
   rm -rf "$ARTIFACT.tmp" && mkdir -p "$ARTIFACT.tmp"

@@ -41,12 +41,9 @@ installed() { [ -x "$PLUGIN_BIN" ] && [ ! -e "$PLUGIN_DIR.partial" ] && cmp -s "
 finish() { if [ "$print_path" = 1 ]; then printf '%s\n' "$PLUGIN_BIN"; fi; exit 0; }
 if [ -f "$ARTIFACT/.complete" ] && installed; then log "up to date: $PLUGIN_BIN"; finish; fi
 
-mkdir -p "$DP_CACHE/locks"
-exec 9>"$DP_CACHE/locks/pulumi-kubernetes-plugin.lock"
-flock 9
+hold_lock pulumi-kubernetes-plugin
 if [ ! -f "$ARTIFACT/.complete" ]; then
-  GO_BIN=$(command -v go || echo /usr/local/go/bin/go)
-  [ -x "$GO_BIN" ] || die "Go is required to build the kubernetes plugin"
+  find_go "the kubernetes plugin"
   export GOCACHE="$DP_CACHE/go-build-kubernetes-plugin" GOFLAGS="-mod=readonly -buildvcs=false" GOWORK=off CGO_ENABLED=0
   t0=$EPOCHREALTIME
   upstream_version=$(sed -n "s|^\(require\)\{0,1\}[[:space:]]*$PROVIDER_MODULE \(v[^ ]*\).*|\2|p" "$TOOL/go.mod")
