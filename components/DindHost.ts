@@ -4,9 +4,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { DEFAULT_DIND_IMAGE, storageSchema, tcpEndpointSchema, unixEndpointSchema } from "../stackfile/schema";
 import { DindCertificates } from "./DindCertificates";
-import { defaultDaemonHost, dialAddress, isLocalDaemon, isWildcard, machineAddressOf, tcpUrl } from "./endpoints";
+import { defaultDaemonHost, dialAddress, isLocalDaemon, isWildcard, LOOPBACK, machineAddressOf, tcpUrl } from "./endpoints";
 import { apiAtLeast, EngineEndpoint, engineApiVersion } from "./engineApi";
 import { ImagePreload } from "./ImagePreload";
+import { DIND_HOST_ROLE, DIND_HOST_TYPE, INSECURE_LABEL, PUBLIC_BIND_LABEL, ROLE_LABEL } from "./markers";
 import { Transform, transformed } from "./transform";
 
 /** Where the inner daemon's TLS files are uploaded inside the DinD container. */
@@ -128,14 +129,14 @@ export class DindHost extends pulumi.ComponentResource {
     readonly preloadedImageIds: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: DindHostArgs = {}, opts: pulumi.ComponentResourceOptions = {}) {
-        super("dind:index:DindHost", name, {}, opts);
+        super(DIND_HOST_TYPE, name, {}, opts);
         const containerName = args.containerName ?? name;
         const outerDaemon = args.outerDaemon ?? { host: defaultDaemonHost() };
         const storage = storageSchema.parse(args.storage ?? {});
         const tcp = args.tcp && tcpEndpointSchema.parse(args.tcp);
         const unix = args.unix && unixEndpointSchema.parse(args.unix);
         if (tcp && !tcp.tls && !tcp.insecure) throw new Error(`DindHost ${name}: tcp.tls false needs tcp.insecure true`);
-        const labels = { "dind-provisioner.role": "dind-host", "dind-provisioner.host": containerName, ...args.labels };
+        const labels = { ...args.labels, ...roleLabels(containerName, tcp) };
         const labelList = Object.entries(labels).map(([label, value]) => ({ label, value }));
 
         this.volume = new docker.Volume(...transformed(args.transform?.volume, `${name}-storage`,
@@ -230,6 +231,16 @@ export class DindHost extends pulumi.ComponentResource {
             preloadedImageIds: this.preloadedImageIds,
         });
     }
+}
+
+/** What the policy pack reads: the role, and the plain-TCP and beyond-loopback choices the arguments made. */
+function roleLabels(containerName: string, tcp: z.infer<typeof tcpEndpointSchema> | undefined): Record<string, string> {
+    return {
+        [ROLE_LABEL]: DIND_HOST_ROLE,
+        "dind-provisioner.host": containerName,
+        ...(tcp && !tcp.tls ? { [INSECURE_LABEL]: "true" } : {}),
+        ...(tcp && !LOOPBACK.test(tcp.bind) ? { [PUBLIC_BIND_LABEL]: "true" } : {}),
+    };
 }
 
 /** dockerd's listeners: always the in-container socket (the health check's), plus the requested endpoints. */
