@@ -78,6 +78,7 @@ if [ ! -x "$out/$HOST" ]; then
     trap 'rm -rf "$tmp"' EXIT
     rm -rf "$tmp" && mkdir -p "$tmp"
     start=$EPOCHREALTIME
+    # The flags of pulumi-cli.sh's build, so both share the Go build cache's compiled packages.
     (cd "$MODDIR" && CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -mod=readonly" "$GO" build -trimpath \
         -ldflags "-s -w -X $SDK/go/common/version.Version=v$VERSION" -o "$tmp/$HOST" .) >&2 \
         || die "go build of $MODDIR failed (see above)"
