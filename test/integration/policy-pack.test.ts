@@ -6,7 +6,7 @@ import * as assert from "node:assert/strict";
 import { copyFileSync } from "node:fs";
 import * as path from "node:path";
 import { REPO_ROOT } from "../../scripts/pulumi-stack";
-import { dockerOk } from "./harness";
+import { dockerOk } from "../../scripts/harness";
 import { ScratchProject } from "./pulumiCli";
 
 const STACK = "lh-policy";

@@ -5,7 +5,7 @@ import * as assert from "node:assert/strict";
 import { copyFileSync, mkdirSync } from "node:fs";
 import * as path from "node:path";
 import { openStack, PROJECT_NAME, REPO_ROOT, writeClientTls } from "../../scripts/pulumi-stack";
-import { docker, dockerOk, labelled, removeLabelled, STACK_LABEL } from "./harness";
+import { docker, dockerOk, labelled, removeLabelled, STACK_LABEL } from "../../scripts/harness";
 import { PASSPHRASE, ScratchProject } from "./pulumiCli";
 
 const STACK = "lh-cli";

@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
 import { REPO_ROOT } from "../../scripts/pulumi-stack";
-import type { CommandResult } from "./harness";
+import type { CommandResult } from "../../scripts/harness";
 
 export const PASSPHRASE = "integration-tests";
 
