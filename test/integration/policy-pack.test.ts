@@ -28,7 +28,7 @@ describe("guardrails policy pack under the Pulumi CLI", function () {
         const preview = cli.pulumi(["preview", "--policy-pack", path.join(REPO_ROOT, "policy")]);
         const output = preview.stdout + preview.stderr;
         assert.notEqual(preview.status, 0, output);
-        assert.match(output, /Policy Violations:/);
+        assert.match(output, /Policies:\s+❌ dind-provisioner-guardrails@v0\.1\.0/);
         for (const expected of [
             "container lh-privileged is privileged, but only DinD hosts (DindHost) may be",
             "container lh-socket mounts the Docker socket (/var/run/docker.sock), but only DooD clients (DoodClient) may",
@@ -37,8 +37,9 @@ describe("guardrails policy pack under the Pulumi CLI", function () {
         ]) {
             assert.ok(output.includes(expected), `"${expected}" missing from:\n${output}`);
         }
-        for (const policy of ["privileged-only-dind-hosts", "docker-socket-only-dood-clients", "tcp-endpoints-need-tls", "loopback-binds-unless-declared"]) {
-            assert.match(output, new RegExp(`\\[mandatory\\]\\s+dind-provisioner-guardrails v0\\.1\\.0\\s+${policy}`));
+        for (const [policy, name] of [["privileged-only-dind-hosts", "lh-privileged"], ["docker-socket-only-dood-clients", "lh-socket"],
+            ["tcp-endpoints-need-tls", "lh-plain-tcp"], ["loopback-binds-unless-declared", "lh-public"]]) {
+            assert.ok(output.includes(`[mandatory]  ${policy}  (docker:index:Container: ${name})`), `${policy} on ${name} missing from:\n${output}`);
         }
         assert.equal(dockerOk(["ps", "-a", "--filter", "name=^/lh-(privileged|socket|plain-tcp|public)", "--format", "{{.Names}}"]), "");
     });
@@ -47,6 +48,6 @@ describe("guardrails policy pack under the Pulumi CLI", function () {
         const preview = cli.pulumi(["preview"]);
         assert.equal(preview.status, 0, preview.stdout + preview.stderr);
         assert.match(preview.stdout, /\+ \d+ to create/);
-        assert.doesNotMatch(preview.stdout, /Policy Violations/);
+        assert.doesNotMatch(preview.stdout, /Policies:|\[mandatory\]/);
     });
 });
