@@ -69,8 +69,10 @@ if [ -x "$BIN/$HOST" ] && [ -f "$STAMP" ] && [ "$(<"$STAMP")" = "$KEY" ]; then
 fi
 
 # 3. Build (serialised: concurrent cold runs wait for the first).
-exec 9>"$DP_CACHE/.$HOST.lock"
-flock 9
+if have flock; then
+    exec 9>"$DP_CACHE/.$HOST.lock"
+    flock 9
+fi
 out="$DP_CACHE/$HOST/$KEY"
 if [ ! -x "$out/$HOST" ]; then
     log "building $HOST ($KEY) from the Go module proxy with $("$GO" env GOVERSION)"
