@@ -43,7 +43,15 @@ export function engineRequest(endpoint: EngineEndpoint, method: string, path: st
             return;
         }
         const request = transport.request({ ...options, method, path, headers: body ? { "Content-Type": "application/x-tar" } : {}, timeout: timeoutMs }, resolve);
-        request.on("timeout", () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+        // The idle timer can fire before pending I/O is handled when this process was busy (ts-node
+        // compiling the program under `pulumi up`): give up only if a turn of I/O moves nothing.
+        const progress = () => (request.socket?.bytesRead ?? 0) + (request.socket?.bytesWritten ?? 0);
+        request.on("timeout", () => {
+            const before = progress();
+            setImmediate(() => {
+                if (progress() === before) request.destroy(new Error(`no answer within ${timeoutMs} ms`));
+            });
+        });
         request.on("error", (error) => reject(new Error(`${method} ${path} on ${endpoint.host}: ${error.message}`)));
         if (body) {
             body.on("error", (error) => request.destroy(error));
