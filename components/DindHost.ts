@@ -155,11 +155,11 @@ export interface DindHostArgs {
     /**
      * The outer engine's Engine API version, which picks the readiness check's schedule (see
      * `healthCheck`). The component does no I/O itself: the caller asks the engine (once per
-     * daemon, e.g. with `engineApiVersion()` from engineApi.ts) and passes the answer in.
+     * daemon, e.g. with `await engineApiVersion(outerDaemon)` from engineApi.ts) and passes the answer in.
      * @default unknown, taken as a current engine (Docker 25+)
      * @example "1.47"
      */
-    engineApiVersion?: pulumi.Input<string | undefined>;
+    engineApiVersion?: string;
     /**
      * How often the readiness health check asks the inner daemon. Each check is an exec into the
      * container (measured here: 13% of a core per host at one a second), so it should run often
@@ -272,7 +272,7 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
                 unix: args.unix,
                 labels: { "dind-provisioner.role": "dind-host", "dind-provisioner.host": containerName, ...args.labels },
                 readinessTimeout,
-                schedule: args.healthCheck ? pulumi.output(args.healthCheck) : pulumi.output(args.engineApiVersion).apply(healthSchedule),
+                schedule: args.healthCheck ?? healthSchedule(args.engineApiVersion),
             };
         }
 
