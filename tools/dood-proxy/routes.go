@@ -1,0 +1,270 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+)
+
+// routes is every endpoint the proxy forwards; anything else is refused (default deny):
+// plugins, swarm, services, tasks, secrets, configs, nodes, BuildKit's session and gRPC
+// endpoints, websocket attach and the build cache.
+var routes []route
+
+func init() {
+	add := func(method, pattern string, h handler) {
+		routes = append(routes, route{method, strings.Split(pattern, "/")[1:], h})
+	}
+	for _, p := range []string{"/_ping", "/version", "/info"} {
+		add(http.MethodGet, p, pass)
+	}
+	add(http.MethodPost, "/auth", pass)
+	add(http.MethodGet, "/events", ownFilter)
+	add(http.MethodGet, "/system/df", scopeAllOnly("system df lists every client's objects"))
+
+	add(http.MethodGet, "/containers/json", ownFilter)
+	add(http.MethodPost, "/containers/create", withJSONBody(func(x *Proxy, c *call, body map[string]any) *Refusal {
+		if name := c.query.Get("name"); name != "" {
+			c.query.Set("name", x.policy.prefixed(strings.TrimPrefix(name, "/")))
+		}
+		return x.checkContainerCreate(body)
+	}))
+	add(http.MethodPost, "/containers/prune", ownFilter)
+	for _, op := range []string{"json", "top", "logs", "changes", "export", "stats", "archive"} {
+		add(http.MethodGet, "/containers/{id}/"+op, ownContainerAt(1))
+	}
+	add(http.MethodPut, "/containers/{id}/archive", ownContainerAt(1))
+	for _, op := range []string{"start", "stop", "restart", "kill", "pause", "unpause", "wait", "resize", "attach"} {
+		add(http.MethodPost, "/containers/{id}/"+op, ownContainerAt(1))
+	}
+	add(http.MethodDelete, "/containers/{id}", ownContainerAt(1))
+	add(http.MethodPost, "/containers/{id}/update", then(ownContainerAt(1), withJSONBody(func(x *Proxy, _ *call, body map[string]any) *Refusal {
+		return x.checkContainerUpdate(body)
+	})))
+	add(http.MethodPost, "/containers/{id}/rename", then(ownContainerAt(1), func(x *Proxy, c *call) *Refusal {
+		c.query.Set("name", x.policy.prefixed(strings.TrimPrefix(c.query.Get("name"), "/")))
+		return nil
+	}))
+	add(http.MethodPost, "/containers/{id}/exec", then(ownContainerAt(1), withJSONBody(func(x *Proxy, _ *call, body map[string]any) *Refusal {
+		return x.checkExecCreate(body)
+	})))
+	add(http.MethodPost, "/commit", func(x *Proxy, c *call) *Refusal {
+		o, r := x.ownContainer(c.query.Get("container"))
+		if r == nil {
+			c.query.Set("container", o.ID)
+		}
+		return r
+	})
+
+	add(http.MethodPost, "/exec/{id}/start", ownExec)
+	add(http.MethodPost, "/exec/{id}/resize", ownExec)
+	add(http.MethodGet, "/exec/{id}/json", ownExec)
+
+	// Images are shared: a job uses what others pulled, built or loaded; it removes only its own builds.
+	for _, p := range []string{"/images/json", "/images/search", "/images/get", "/images/{name+}/json", "/images/{name+}/history", "/images/{name+}/get", "/distribution/{name+}/json"} {
+		add(http.MethodGet, p, pass)
+	}
+	for _, p := range []string{"/images/create", "/images/load", "/images/{name+}/tag", "/images/{name+}/push"} {
+		add(http.MethodPost, p, pass)
+	}
+	add(http.MethodPost, "/images/prune", ownFilter)
+	add(http.MethodDelete, "/images/{name+}", ownImage)
+	add(http.MethodPost, "/build", checkBuild)
+
+	add(http.MethodGet, "/volumes", ownFilter)
+	add(http.MethodPost, "/volumes/create", withJSONBody(func(x *Proxy, _ *call, body map[string]any) *Refusal {
+		return x.checkVolumeCreate(body)
+	}))
+	add(http.MethodPost, "/volumes/prune", ownFilter)
+	add(http.MethodGet, "/volumes/{id}", ownVolumeAt(1))
+	add(http.MethodDelete, "/volumes/{id}", ownVolumeAt(1))
+
+	add(http.MethodGet, "/networks", ownFilter)
+	add(http.MethodPost, "/networks/create", withJSONBody(func(x *Proxy, _ *call, body map[string]any) *Refusal {
+		return x.checkNetworkCreate(body)
+	}))
+	add(http.MethodPost, "/networks/prune", ownFilter)
+	add(http.MethodGet, "/networks/{id}", ownNetworkAt(1))
+	add(http.MethodDelete, "/networks/{id}", ownNetworkAt(1))
+	for _, op := range []string{"connect", "disconnect"} {
+		add(http.MethodPost, "/networks/{id}/"+op, then(ownNetworkAt(1), withJSONBody(func(x *Proxy, _ *call, body map[string]any) *Refusal {
+			ref, r := stringField(body, "Container")
+			if r != nil {
+				return r
+			}
+			o, r := x.ownContainer(ref)
+			if r == nil {
+				setField(body, "Container", o.ID)
+			}
+			return r
+		})))
+	}
+}
+
+func pass(*Proxy, *call) *Refusal { return nil }
+
+func then(handlers ...handler) handler {
+	return func(x *Proxy, c *call) *Refusal {
+		for _, h := range handlers {
+			if r := h(x, c); r != nil {
+				return r
+			}
+		}
+		return nil
+	}
+}
+
+func scopeAllOnly(why string) handler {
+	return func(x *Proxy, _ *call) *Refusal {
+		if x.policy.own() {
+			return x.policy.deny(ruleScope, "%s", why)
+		}
+		return nil
+	}
+}
+
+// ownContainerAt resolves the container named by path segment i, rewriting it to the id.
+func ownContainerAt(i int) handler {
+	return func(x *Proxy, c *call) *Refusal {
+		if !x.policy.own() {
+			return nil
+		}
+		o, r := x.ownContainer(c.segs[i])
+		if r == nil {
+			c.segs[i] = o.ID
+		}
+		return r
+	}
+}
+
+func ownNetworkAt(i int) handler {
+	return func(x *Proxy, c *call) *Refusal {
+		if !x.policy.own() {
+			return nil
+		}
+		if predefinedNetworks[c.segs[i]] && c.r.Method == http.MethodGet {
+			return nil
+		}
+		o, r := x.own("networks", c.segs[i], x.labelled)
+		if r == nil && o == nil {
+			return &Refusal{http.StatusNotFound, "network " + c.segs[i] + " not found"}
+		}
+		if r == nil {
+			c.segs[i] = o.ID
+		}
+		return r
+	}
+}
+
+func ownVolumeAt(i int) handler {
+	return func(x *Proxy, c *call) *Refusal {
+		if !x.policy.own() {
+			return nil
+		}
+		o, r := x.own("volumes", c.segs[i], x.ownedVolume)
+		if r == nil && o == nil {
+			return &Refusal{http.StatusNotFound, "get " + c.segs[i] + ": no such volume"}
+		}
+		if r == nil {
+			c.segs[i] = o.Name
+		}
+		return r
+	}
+}
+
+// ownExec allows an exec instance only in a container of this client.
+func ownExec(x *Proxy, c *call) *Refusal {
+	if !x.policy.own() {
+		return nil
+	}
+	id := c.segs[1]
+	e, r := x.inspect("exec", id)
+	if r != nil {
+		return r
+	}
+	if e == nil {
+		return notFound("exec instance", id)
+	}
+	if _, r := x.ownContainerAlways(e.ContainerID); r != nil {
+		return notFound("exec instance", id)
+	}
+	return nil
+}
+
+func ownImage(x *Proxy, c *call) *Refusal {
+	if !x.policy.own() {
+		return nil
+	}
+	image, r := x.inspect("images", c.name)
+	if r != nil || image == nil || image.owner() == x.policy.Client {
+		return r
+	}
+	return x.policy.deny(ruleScope, "image %s is shared with other clients: only images this client built can be removed", c.name)
+}
+
+// ownFilter adds the owner label to a list, prune or events request's filters.
+func ownFilter(x *Proxy, c *call) *Refusal {
+	if !x.policy.own() {
+		return nil
+	}
+	filters := map[string]map[string]bool{}
+	if raw := c.query.Get("filters"); raw != "" {
+		if err := json.Unmarshal([]byte(raw), &filters); err != nil {
+			var legacy map[string][]string
+			if err := json.Unmarshal([]byte(raw), &legacy); err != nil {
+				return badRequest("filters: %v", err)
+			}
+			filters = map[string]map[string]bool{}
+			for key, values := range legacy {
+				filters[key] = map[string]bool{}
+				for _, v := range values {
+					filters[key][v] = true
+				}
+			}
+		}
+	}
+	if filters["label"] == nil {
+		filters["label"] = map[string]bool{}
+	}
+	filters["label"][OwnerLabel+"="+x.policy.Client] = true
+	data, _ := json.Marshal(filters)
+	c.query.Set("filters", string(data))
+	return nil
+}
+
+// checkBuild checks POST /build's query (its body, the context, streams through unread).
+func checkBuild(x *Proxy, c *call) *Refusal {
+	p := x.policy
+	if c.query.Get("version") == "2" {
+		return p.deny("default deny", "BuildKit builds are not allowed: their gRPC session cannot be checked; use the classic builder (DOCKER_BUILDKIT=0)")
+	}
+	if parent := c.query.Get("cgroupparent"); parent != "" && !p.Privileged {
+		return p.deny(rulePrivileged, "a cgroup parent (%s) is not allowed", parent)
+	}
+	switch mode := c.query.Get("networkmode"); {
+	case mode == "host" && !p.HostNamespaces:
+		return p.deny(ruleHostNS, "the host's namespace (networkmode: host) is not allowed")
+	case strings.HasPrefix(mode, "container:"):
+		o, r := x.ownContainer(strings.TrimPrefix(mode, "container:"))
+		if r != nil {
+			return r
+		}
+		c.query.Set("networkmode", "container:"+o.ID)
+	case mode != "":
+		name, r := x.ownNetworkName(mode)
+		if r != nil {
+			return r
+		}
+		c.query.Set("networkmode", name)
+	}
+	labels := map[string]string{}
+	if raw := c.query.Get("labels"); raw != "" {
+		if err := json.Unmarshal([]byte(raw), &labels); err != nil {
+			return badRequest("labels: %v", err)
+		}
+	}
+	labels[OwnerLabel] = p.Client
+	data, _ := json.Marshal(labels)
+	c.query.Set("labels", string(data))
+	return nil
+}
