@@ -5,3 +5,4 @@ export { DindCertificates, DindCertificatesArgs } from "./DindCertificates";
 export { ImagePreload, ImagePreloadArgs } from "./ImagePreload";
 export { EngineEndpoint } from "./engineApi";
 export { Transform } from "./transform";
+export { DoodPolicyProxy, DoodPolicyProxyArgs, DoodPolicy } from "./DoodPolicyProxy";

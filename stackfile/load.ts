@@ -134,6 +134,11 @@ function issueProblems(issue: z.core.$ZodIssue, raw: unknown, at: At): Problem[]
         return [at(path, `${inner}, got "${String(path[path.length - 1])}"`, "key")];
     }
     const value = valueAt(raw, path);
+    // A map given where either a word or a map is accepted (access: full | {...}): report the map's own problems.
+    if (issue.code === "invalid_union" && isMap(value)) {
+        const mapBranch = issue.errors.find((branch) => branch.some((i) => i.path.length > 0 || i.code === "unrecognized_keys"));
+        if (mapBranch) return mapBranch.flatMap((i) => issueProblems({ ...i, path: [...path, ...i.path] } as z.core.$ZodIssue, raw, at));
+    }
     if (value === undefined && issue.code === "invalid_type") {
         const parent = path.slice(0, -1);
         return [at(parent, `missing key "${String(path[path.length - 1])}": ${plainExpectation(issue, value)}`, parent.length > 0 ? "key" : "value")];
@@ -155,9 +160,10 @@ function allowedKeys(path: KeyPath): string[] {
     let schema: z.core.$ZodType | undefined = stackFileSchema;
     for (const segment of [...path, null]) {
         for (;;) {
-            const def = schema?._zod.def as unknown as { type: string; innerType?: z.core.$ZodType };
-            if (!def || !["optional", "default"].includes(def.type)) break;
-            schema = def.innerType;
+            const def = schema?._zod.def as unknown as { type: string; innerType?: z.core.$ZodType; options?: z.core.$ZodType[] };
+            if (def?.type === "union") schema = def.options?.find((o) => o._zod.def.type === "object");
+            else if (def && ["optional", "default"].includes(def.type)) schema = def.innerType;
+            else break;
         }
         if (segment === null || !schema) break;
         const def = schema._zod.def as unknown as { type: string; shape?: Record<string, z.core.$ZodType>; valueType?: z.core.$ZodType; element?: z.core.$ZodType };
