@@ -453,6 +453,16 @@ func TestLegitimate(t *testing.T) {
 				wantJSON(t, []any{hc["NetworkMode"], hc["PidMode"], hc["VolumesFrom"], hc["Links"]}, `["agent.net","container:c1mine",["c1mine:ro"],["agent.mine:db"]]`)
 				wantJSON(t, body["NetworkingConfig"], `{"EndpointsConfig":{"agent.net":{"Aliases":["web"]}}}`)
 			}},
+		{name: "create: the chosen name stays an alias on the client's network", method: "POST", path: create + "?name=db",
+			body: `{"HostConfig":{"NetworkMode":"net"},"NetworkingConfig":{"EndpointsConfig":{"net":{"Aliases":["database"]}}}}`, status: 200,
+			check: func(t *testing.T, got *recorded) {
+				wantJSON(t, forwardedBody(t, got)["NetworkingConfig"], `{"EndpointsConfig":{"agent.net":{"Aliases":["database","db"]}}}`)
+			}},
+		{name: "create: the chosen name as alias without an endpoint config", method: "POST", path: create + "?name=db",
+			body: hostConfig(`{"NetworkMode":"net"}`), status: 200,
+			check: func(t *testing.T, got *recorded) {
+				wantJSON(t, forwardedBody(t, got)["NetworkingConfig"], `{"EndpointsConfig":{"agent.net":{"Aliases":["db"]}}}`)
+			}},
 		{name: "create: the default bridge", method: "POST", path: create, body: hostConfig(`{"NetworkMode":"bridge"}`), status: 200},
 		{name: "list: owner filter added to the client's own", method: "GET", path: `/v1.41/containers/json?all=1&filters={"label":{"` + OwnerLabel + `=other":true}}`, status: 200,
 			check: func(t *testing.T, got *recorded) {

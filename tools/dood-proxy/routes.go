@@ -24,10 +24,11 @@ func init() {
 
 	add(http.MethodGet, "/containers/json", ownFilter)
 	add(http.MethodPost, "/containers/create", withJSONBody(func(x *Proxy, c *call, body map[string]any) *Refusal {
-		if name := c.query.Get("name"); name != "" {
-			c.query.Set("name", x.policy.prefixed(strings.TrimPrefix(name, "/")))
+		name := strings.TrimPrefix(c.query.Get("name"), "/")
+		if name != "" {
+			c.query.Set("name", x.policy.prefixed(name))
 		}
-		return x.checkContainerCreate(body)
+		return x.checkContainerCreate(body, name)
 	}))
 	add(http.MethodPost, "/containers/prune", ownFilter)
 	for _, op := range []string{"json", "top", "logs", "changes", "export", "stats", "archive"} {

@@ -306,7 +306,8 @@ func (x *Proxy) checkVolumeDriver(driver string, options map[string]any) *Refusa
 }
 
 // checkContainerCreate checks POST /containers/create and labels the container as the client's.
-func (x *Proxy) checkContainerCreate(body map[string]any) *Refusal {
+// name is the name the client chose (the daemon gets it prefixed).
+func (x *Proxy) checkContainerCreate(body map[string]any, name string) *Refusal {
 	hc, r := objectField(body, "HostConfig")
 	if r != nil {
 		return r
@@ -324,7 +325,46 @@ func (x *Proxy) checkContainerCreate(body map[string]any) *Refusal {
 	if r := x.checkEndpoints(body); r != nil {
 		return r
 	}
+	if r := x.aliasChosenName(body, hc, name); r != nil {
+		return r
+	}
 	return x.policy.withOwnerLabel(body, "Labels")
+}
+
+// aliasChosenName keeps the name the client chose resolvable on its own networks, as without
+// the prefix: a container it named "db" answers to "db" for its other containers (compose style).
+func (x *Proxy) aliasChosenName(body, hc map[string]any, name string) *Refusal {
+	mode, _ := stringField(hc, "NetworkMode")
+	if name == "" || x.policy.prefixed(name) == name || mode == "" || predefinedNetworks[mode] || strings.HasPrefix(mode, "container:") {
+		return nil
+	}
+	nc, r := objectField(body, "NetworkingConfig")
+	if r != nil {
+		return r
+	}
+	if nc == nil {
+		nc = map[string]any{}
+		setField(body, "NetworkingConfig", nc)
+	}
+	endpoints, r := objectField(nc, "EndpointsConfig")
+	if r != nil {
+		return r
+	}
+	if endpoints == nil {
+		endpoints = map[string]any{}
+		setField(nc, "EndpointsConfig", endpoints)
+	}
+	endpoint, ok := endpoints[mode].(map[string]any)
+	if !ok {
+		endpoint = map[string]any{}
+		endpoints[mode] = endpoint
+	}
+	aliases, r := stringListField(endpoint, "Aliases")
+	if r != nil {
+		return r
+	}
+	setField(endpoint, "Aliases", append(aliases, name))
+	return nil
 }
 
 func (x *Proxy) checkLinks(hc map[string]any) *Refusal {
