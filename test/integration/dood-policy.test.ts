@@ -65,7 +65,6 @@ const ATTACKS: [string, string, RegExp][] = [
     ["SELinux labels off", `docker run --rm --security-opt label=disable ${BUSYBOX} true`, /label=disable/],
     ["system paths unmasked", `docker run --rm --security-opt systempaths=unconfined ${BUSYBOX} true`, /MaskedPaths \(systempaths=unconfined\)/],
     ["a cgroup parent", `docker run --rm --cgroup-parent / ${BUSYBOX} true`, /a cgroup parent \(\/\) is not allowed/],
-    ["a host sysctl", `docker run --rm --sysctl kernel.core_pattern=/tmp/x ${BUSYBOX} true`, /sysctl kernel\.core_pattern is not namespaced/],
     ["another runtime", `docker run --rm --runtime io.containerd.runc.v2 ${BUSYBOX} true`, /runtime "io\.containerd\.runc\.v2" is not allowed/],
     ["host pid namespace", `docker run --rm --pid host ${BUSYBOX} true`, /the host's namespace \(PidMode: host\) is not allowed \(access\.hostNamespaces: false\)/],
     ["host network", `docker run --rm --network host ${BUSYBOX} true`, /NetworkMode: host/],
@@ -91,14 +90,15 @@ const ATTACKS: [string, string, RegExp][] = [
     ["volumes of the host's container", `docker run --rm --volumes-from ${HOST_JOB} ${BUSYBOX} true`, /No such container: dood-hostjob/],
     ["a link to the host's container", `docker run --rm --link ${HOST_JOB}:x ${BUSYBOX} true`, /No such container: dood-hostjob/],
     ["build on the host network", `mkdir -p atk && echo 'FROM ${BUSYBOX}' > atk/Dockerfile && docker build --network host atk`, /networkmode: host/],
-    ["a BuildKit build", `mkdir -p atk && echo 'FROM ${BUSYBOX}' > atk/Dockerfile && DOCKER_BUILDKIT=1 docker build atk`, /not an endpoint this proxy allows \(default deny\)|BuildKit builds are not allowed/],
+    // The CLI does not show the refusal's text here: BuildKit's session dial gets a 403.
+    ["a BuildKit build", `mkdir -p atk && echo 'FROM ${BUSYBOX}' > atk/Dockerfile && DOCKER_BUILDKIT=1 docker build atk`, /received 403/],
     ["exec into the host's container", `docker exec ${HOST_JOB} true`, /No such container: dood-hostjob/],
     ["inspect the host's container", `docker inspect ${HOST_JOB}`, /No such (container|object): dood-hostjob/],
     ["logs of the host's container", `docker logs ${HOST_JOB}`, /No such container: dood-hostjob/],
     ["stop the host's container", `docker stop ${HOST_JOB}`, /No such container: dood-hostjob/],
     ["kill the host's container", `docker kill ${HOST_JOB}`, /No such container: dood-hostjob/],
     ["remove the host's container", `docker rm -f ${HOST_JOB}`, /No such container: dood-hostjob/],
-    ["copy files out of the host's container", `docker cp ${HOST_JOB}:/etc/hostname .`, /No such container:? ?dood-hostjob/],
+    ["copy files out of the host's container", `docker cp ${HOST_JOB}:/etc/hostname .`, /No such container(:path)?: dood-hostjob/],
     ["export the host's container", `docker export ${HOST_JOB} > /dev/null`, /No such container: dood-hostjob/],
     ["commit the host's container", `docker commit ${HOST_JOB} dood-stolen`, /No such container: dood-hostjob/],
     ["top of the host's container", `docker top ${HOST_JOB}`, /No such container: dood-hostjob/],
@@ -116,6 +116,7 @@ const ATTACKS: [string, string, RegExp][] = [
 
 // [what, method, path, body, expected status, expected message]; sent on the client's socket.
 const RAW_ATTACKS: [string, string, string, string | undefined, number, RegExp][] = [
+    ["a host sysctl (the CLI refuses it itself)", "POST", "/v1.41/containers/create?name=dood-atk-raw", `{"Image":"${BUSYBOX}","HostConfig":{"Sysctls":{"kernel.core_pattern":"|/tmp/x"}}}`, 403, /sysctl kernel\.core_pattern is not namespaced/],
     ["a doubled slash", "POST", "/v1.41//containers/create?name=dood-atk-raw", '{"Image":"x","HostConfig":{"Privileged":true}}', 400, /not in canonical form/],
     ["a .. segment", "GET", `/v1.41/containers/x/../${HOST_JOB}/json`, undefined, 400, /not in canonical form/],
     ["percent-encoding", "POST", "/v1.41/%63ontainers/create?name=dood-atk-raw", '{"Image":"x","HostConfig":{"Privileged":true}}', 400, /encoded/],

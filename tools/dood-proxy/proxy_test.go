@@ -361,6 +361,7 @@ func TestAttacks(t *testing.T) {
 		refused("build cache prune", "POST", "/build/prune", "", "default deny"),
 		refused("plugin install", "POST", "/plugins/pull?remote=evil", "[]", "default deny"),
 		refused("plugin list", "GET", "/v1.41/plugins", "", "default deny"),
+		missing("plugin inspect", "GET", "/v1.41/plugins/vieux/sshfs:latest/json", "", "plugin vieux/sshfs:latest not found"),
 		refused("swarm init", "POST", "/swarm/init", `{}`, "default deny"),
 		refused("service create", "POST", "/services/create", `{}`, "default deny"),
 		refused("secrets", "GET", "/secrets", "", "default deny"),

@@ -21,6 +21,10 @@ func init() {
 	add(http.MethodPost, "/auth", pass)
 	add(http.MethodGet, "/events", ownFilter)
 	add(http.MethodGet, "/system/df", scopeAllOnly("system df lists every client's objects"))
+	// No plugin exists for a client: `docker inspect NAME` tries plugins last and says "No such object".
+	add(http.MethodGet, "/plugins/{name+}/json", func(_ *Proxy, c *call) *Refusal {
+		return &Refusal{http.StatusNotFound, "plugin " + c.name + " not found"}
+	})
 
 	add(http.MethodGet, "/containers/json", ownFilter)
 	add(http.MethodPost, "/containers/create", withJSONBody(func(x *Proxy, c *call, body map[string]any) *Refusal {
