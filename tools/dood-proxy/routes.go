@@ -142,36 +142,30 @@ func ownContainerAt(i int) handler {
 	}
 }
 
+// ownNetworkAt and ownVolumeAt resolve the network or volume named by path segment i (the
+// predefined networks are everyone's to inspect), rewriting it to the daemon's reference.
 func ownNetworkAt(i int) handler {
-	return func(x *Proxy, c *call) *Refusal {
-		if !x.policy.own() {
-			return nil
-		}
-		if predefinedNetworks[c.segs[i]] && c.r.Method == http.MethodGet {
-			return nil
-		}
-		o, r := x.own("networks", c.segs[i], x.labelled)
-		if r == nil && o == nil {
-			return &Refusal{http.StatusNotFound, "network " + c.segs[i] + " not found"}
-		}
-		if r == nil {
-			c.segs[i] = o.ID
-		}
-		return r
-	}
+	return ownObjectAt(i, "networks", (*Proxy).labelled, func(ref string) string { return "network " + ref + " not found" },
+		func(o *object) string { return o.ID })
 }
 
 func ownVolumeAt(i int) handler {
+	return ownObjectAt(i, "volumes", (*Proxy).ownedVolume, func(ref string) string { return "get " + ref + ": no such volume" },
+		func(o *object) string { return o.Name })
+}
+
+func ownObjectAt(i int, kind string, owned func(*Proxy, *object) bool, missing func(string) string, daemonRef func(*object) string) handler {
 	return func(x *Proxy, c *call) *Refusal {
-		if !x.policy.own() {
+		ref := c.segs[i]
+		if !x.policy.own() || (kind == "networks" && predefinedNetworks[ref] && c.r.Method == http.MethodGet) {
 			return nil
 		}
-		o, r := x.own("volumes", c.segs[i], x.ownedVolume)
+		o, r := x.own(kind, ref, func(o *object) bool { return owned(x, o) })
 		if r == nil && o == nil {
-			return &Refusal{http.StatusNotFound, "get " + c.segs[i] + ": no such volume"}
+			return &Refusal{http.StatusNotFound, missing(ref)}
 		}
 		if r == nil {
-			c.segs[i] = o.Name
+			c.segs[i] = daemonRef(o)
 		}
 		return r
 	}
