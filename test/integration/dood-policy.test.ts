@@ -41,8 +41,8 @@ function raw(method: string, requestPath: string, body?: string, headers: Record
 }
 
 function ownedOnDaemon(client: string): string[] {
-    const list = (kind: string) => dockerOk([kind, "ls", ...(kind === "container" ? ["-a"] : []), "--filter", `label=${OWNER}=${client}`, "--format", "{{.Names}}"
-        .replace("Names", kind === "container" ? "Names" : "Name")]).split("\n").filter(Boolean).map((n) => `${kind} ${n}`);
+    const list = (kind: string) => dockerOk([kind, "ls", ...(kind === "container" ? ["-a"] : []), "--filter", `label=${OWNER}=${client}`,
+        "--format", kind === "container" ? "{{.Names}}" : "{{.Name}}"]).split("\n").filter(Boolean).map((n) => `${kind} ${n}`);
     return [...list("container"), ...list("volume"), ...list("network")];
 }
 
@@ -77,7 +77,7 @@ const ATTACKS: [string, string, RegExp][] = [
     ["bind /", `docker run --rm -v /:/host ${BUSYBOX} true`, /bind mount of host path \/ is outside the allowed host paths \(\/tmp\/dind-provisioner-dood\/workspace\) \(access\.binds\)/],
     ["bind the daemon's socket", `docker run --rm -v /var/run/docker.sock:/s ${BUSYBOX} true`, /host path \/var\/run\/docker\.sock is outside/],
     ["bind /etc read-only", `docker run --rm -v /etc:/etc2:ro ${BUSYBOX} true`, /host path \/etc is outside/],
-    ["bind out of the workspace with ..", `docker run --rm -v "$PWD/../..:/x" ${BUSYBOX} true`, /workspace\/\.\.\/\.\. is outside/],
+    ["bind out of the workspace with ..", `docker run --rm -v "$PWD/../..:/x" ${BUSYBOX} true`, /host path \S+ is outside the allowed host paths/],
     ["bind a sibling sharing the workspace's prefix", `docker run --rm -v "$PWD-evil:/x" ${BUSYBOX} true`, /workspace-evil is outside/],
     ["bind a symlink in the workspace to /", `ln -sfn / escape && docker run --rm -v "$PWD/escape:/x" ${BUSYBOX} true`, /workspace\/escape is outside/],
     ["mount type=bind of /", `docker run --rm --mount type=bind,src=/,dst=/host ${BUSYBOX} true`, /host path \/ is outside/],
@@ -92,6 +92,8 @@ const ATTACKS: [string, string, RegExp][] = [
     ["build on the host network", `mkdir -p atk && echo 'FROM ${BUSYBOX}' > atk/Dockerfile && docker build --network host atk`, /networkmode: host/],
     // The CLI does not show the refusal's text here: BuildKit's session dial gets a 403.
     ["a BuildKit build", `mkdir -p atk && echo 'FROM ${BUSYBOX}' > atk/Dockerfile && DOCKER_BUILDKIT=1 docker build atk`, /received 403/],
+    ["privileged exec into its own container", `docker run -d --name victim ${BUSYBOX} sleep 60 >/dev/null && docker exec --privileged victim true; rc=$?; docker rm -f victim >/dev/null; exit $rc`,
+        /privileged exec is not allowed \(access\.privileged: false\)/],
     ["exec into the host's container", `docker exec ${HOST_JOB} true`, /No such container: dood-hostjob/],
     ["inspect the host's container", `docker inspect ${HOST_JOB}`, /No such (container|object): dood-hostjob/],
     ["logs of the host's container", `docker logs ${HOST_JOB}`, /No such container: dood-hostjob/],
@@ -129,7 +131,7 @@ const RAW_ATTACKS: [string, string, string, string | undefined, number, RegExp][
     ["a body over 1 MiB", "POST", "/v1.41/containers/create?name=dood-atk-raw", `{"Image":"${BUSYBOX}","Env":["${"A".repeat(1 << 20)}"]}`, 413, /larger than 1 MiB/],
     ["privileged exec", "POST", `/v1.41/containers/${HOST_JOB}/exec`, '{"Cmd":["true"],"Privileged":true}', 404, /No such container/],
     ["BuildKit's session", "POST", "/v1.41/session", undefined, 403, /default deny/],
-    ["an unknown endpoint", "GET", "/v1.41/distribution/x/../../plugins", undefined, 400, /canonical/],
+    ["a .. from an allowed endpoint to a refused one", "GET", "/v1.41/distribution/x/../../plugins", undefined, 400, /canonical/],
 ];
 
 describe("real lane: DooD through a policy proxy", function () {
@@ -139,11 +141,12 @@ describe("real lane: DooD through a policy proxy", function () {
     before(async () => {
         for (const name of ["dood-agent", "dood-other", "dood-agent-dood-proxy", "dood-other-dood-proxy", HOST_JOB]) {
             const label = docker(["inspect", "--format", "{{index .Config.Labels \"dind-provisioner.stack\"}}", name]);
-            if (label.status === 0 && name !== HOST_JOB && !label.stdout.startsWith("dind-provisioner/dood-")) {
+            if (label.status !== 0) continue;
+            if (name !== HOST_JOB && !label.stdout.startsWith("dind-provisioner/dood-")) {
                 throw new Error(`a container named ${name} exists and is not this suite's: remove it or free the name`);
             }
+            docker(["rm", "-f", name]);
         }
-        docker(["rm", "-f", HOST_JOB]);
         ["dood-agent", "dood-other"].forEach(removeClientObjects);
         rmSync(SCRATCH, { recursive: true, force: true });
         mkdirSync(WORKSPACE, { recursive: true });
