@@ -1,13 +1,9 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import {
+    DEFAULT_DOOD_HOST_NAMESPACES, DEFAULT_DOOD_PRIVILEGED, DEFAULT_DOOD_PROXY_IMAGE, DEFAULT_DOOD_SCOPE, defaultProxyContainerName, defaultProxySocketDir,
+} from "./defaults";
 import { Transform, transformed } from "./transform";
-
-/** The proxy's image, made by scripts/bootstrap/dood-proxy-image.sh from tools/dood-proxy. */
-export const DEFAULT_DOOD_PROXY_IMAGE = "dind-provisioner/dood-proxy:local";
-/** The host directory holding a client's proxied socket, when its args name none. */
-export const defaultProxySocketDir = (client: string) => `/run/dind-provisioner/dood/${client}`;
-/** The proxy's container name, when its args name none. */
-export const defaultProxyContainerName = (client: string) => `${client}-dood-proxy`;
 /** Where the socket directory appears inside the proxy and the client. */
 export const PROXY_SOCKET_DIR = "/run/dood";
 
@@ -95,10 +91,10 @@ export class DoodPolicyProxy extends pulumi.ComponentResource {
         super("dind:index:DoodPolicyProxy", name, {}, opts);
         const policy = {
             client: args.client,
-            privileged: args.policy?.privileged ?? false,
-            hostNamespaces: args.policy?.hostNamespaces ?? false,
+            privileged: args.policy?.privileged ?? DEFAULT_DOOD_PRIVILEGED,
+            hostNamespaces: args.policy?.hostNamespaces ?? DEFAULT_DOOD_HOST_NAMESPACES,
             binds: args.policy?.binds ?? [],
-            scope: args.policy?.scope ?? "own",
+            scope: args.policy?.scope ?? DEFAULT_DOOD_SCOPE,
         };
         this.socketDir = args.socketDir ?? defaultProxySocketDir(args.client);
         this.image = new docker.RemoteImage(...transformed(args.transform?.image, `${name}-image`, {

@@ -1,7 +1,7 @@
 // Rules that span several keys: references resolve, names and ports are unique
 // per daemon, TLS is on unless explicitly waived, workloads have an endpoint.
 import { isIP } from "node:net";
-import { defaultProxyContainerName, defaultProxySocketDir } from "../components/DoodPolicyProxy";
+import { defaultProxyContainerName, defaultProxySocketDir } from "../components/defaults";
 import { isLocalDaemon, LOOPBACK, socketPathOf } from "../components/endpoints";
 import { DaemonSpec, HostSpec, StackFile } from "./schema";
 import { KeyPath } from "./yaml";

@@ -5,7 +5,7 @@ import * as assert from "node:assert/strict";
 import * as http from "node:http";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { docker, dockerOk, removeLabelled, StackUnderTest } from "./harness";
+import { docker, dockerOk, removeLabelled, StackUnderTest } from "../../scripts/harness";
 
 const FIXTURE = path.join(__dirname, "fixtures", "dood-policy.yaml");
 const SCRATCH = "/tmp/dind-provisioner-dood";
@@ -42,7 +42,7 @@ function raw(method: string, requestPath: string, body?: string, headers: Record
 
 function ownedOnDaemon(client: string): string[] {
     const list = (kind: string) => dockerOk([kind, "ls", ...(kind === "container" ? ["-a"] : []), "--filter", `label=${OWNER}=${client}`,
-        "--format", kind === "container" ? "{{.Names}}" : "{{.Name}}"]).split("\n").filter(Boolean).map((n) => `${kind} ${n}`);
+        "--format", kind === "container" ? "{{.Names}}" : "{{.Name}}"]).split("\n").filter(Boolean).map((n: string) => `${kind} ${n}`);
     return [...list("container"), ...list("volume"), ...list("network")];
 }
 
