@@ -233,6 +233,11 @@ func missing(name, method, path, body, message string) tc {
 	return tc{name: name, method: method, path: path, body: body, status: 404, message: message}
 }
 
+// badRef is a reference inside a create body to something the client may not see: a 400.
+func badRef(name, method, path, body, message string) tc {
+	return tc{name: name, method: method, path: path, body: body, status: 400, message: message}
+}
+
 func bad(name, method, path, body, message string) tc {
 	return tc{name: name, method: method, path: path, body: body, status: 400, message: message}
 }
@@ -277,11 +282,11 @@ func TestAttacks(t *testing.T) {
 		refusedCreate("UsernsMode host", `{"UsernsMode":"host"}`, "UsernsMode: host"),
 		refusedCreate("CgroupnsMode host", `{"CgroupnsMode":"host"}`, "CgroupnsMode: host"),
 		refusedCreate("network endpoint host", `{},"NetworkingConfig":{"EndpointsConfig":{"host":{}}}`, "the host's network"),
-		missing("PidMode of another client's container", "POST", create, hostConfig(`{"PidMode":"container:theirs"}`), "No such container: theirs"),
-		missing("NetworkMode of the host's container", "POST", create, hostConfig(`{"NetworkMode":"container:hostjob"}`), "No such container: hostjob"),
-		missing("IpcMode by id of another's", "POST", create, hostConfig(`{"IpcMode":"container:c2theirs"}`), "No such container"),
-		missing("joining another client's network", "POST", create, hostConfig(`{"NetworkMode":"theirnet"}`), "network theirnet not found"),
-		missing("endpoint on another client's network", "POST", create, `{"NetworkingConfig":{"EndpointsConfig":{"theirnet":{}}}}`, "network theirnet not found"),
+		badRef("PidMode of another client's container", "POST", create, hostConfig(`{"PidMode":"container:theirs"}`), "No such container: theirs"),
+		badRef("NetworkMode of the host's container", "POST", create, hostConfig(`{"NetworkMode":"container:hostjob"}`), "No such container: hostjob"),
+		badRef("IpcMode by id of another's", "POST", create, hostConfig(`{"IpcMode":"container:c2theirs"}`), "No such container"),
+		badRef("joining another client's network", "POST", create, hostConfig(`{"NetworkMode":"theirnet"}`), "network theirnet not found"),
+		badRef("endpoint on another client's network", "POST", create, `{"NetworkingConfig":{"EndpointsConfig":{"theirnet":{}}}}`, "network theirnet not found"),
 		// binds and mounts
 		refusedCreate("bind /", `{"Binds":["/:/host"]}`, "bind mount of host path / is outside the allowed host paths (/srv/ci) (access.binds)"),
 		refusedCreate("bind /etc read-only", `{"Binds":["/etc:/etc:ro"]}`, "host path /etc"),
@@ -298,9 +303,9 @@ func TestAttacks(t *testing.T) {
 		refusedCreate("Mounts volume nfs", `{"Mounts":[{"Type":"volume","Source":"v","Target":"/x","VolumeOptions":{"DriverConfig":{"Options":{"type":"nfs","o":"addr=10.0.0.1","device":":/export"}}}}]}`, `type="nfs"`),
 		refusedCreate("Mounts volume plugin driver", `{"Mounts":[{"Type":"volume","Source":"v","Target":"/x","VolumeOptions":{"DriverConfig":{"Name":"rexray"}}}]}`, `volume driver "rexray"`),
 		refusedCreate("Mounts npipe", `{"Mounts":[{"Type":"npipe","Source":"x","Target":"/x"}]}`, `type "npipe"`),
-		missing("VolumesFrom another client's container", "POST", create, hostConfig(`{"VolumesFrom":["theirs:ro"]}`), "No such container: theirs"),
-		missing("VolumesFrom a container named with the prefix but not labelled", "POST", create, hostConfig(`{"VolumesFrom":["agent.spoof"]}`), "No such container: agent.spoof"),
-		missing("Links to another's container", "POST", create, hostConfig(`{"Links":["theirs:db"]}`), "No such container: theirs"),
+		badRef("VolumesFrom another client's container", "POST", create, hostConfig(`{"VolumesFrom":["theirs:ro"]}`), "No such container: theirs"),
+		badRef("VolumesFrom a container named with the prefix but not labelled", "POST", create, hostConfig(`{"VolumesFrom":["agent.spoof"]}`), "No such container: agent.spoof"),
+		badRef("Links to another's container", "POST", create, hostConfig(`{"Links":["theirs:db"]}`), "No such container: theirs"),
 		// exec
 		refused("privileged exec", "POST", "/v1.41/containers/mine/exec", `{"Cmd":["sh"],"Privileged":true}`, "privileged exec is not allowed (access.privileged: false)"),
 		missing("exec in another client's container", "POST", "/v1.41/containers/theirs/exec", `{"Cmd":["sh"]}`, "No such container: theirs"),
@@ -550,7 +555,7 @@ func TestScopeAllStillChecksBodies(t *testing.T) {
 		{name: "system df", method: "GET", path: "/system/df", status: 200},
 		refusedCreate("still no privileged", `{"Privileged":true}`, "dood policy (client admin): privileged containers are not allowed"),
 		refusedCreate("still no bind outside", `{"Binds":["/etc:/etc"]}`, "access.binds"),
-		missing("VolumesFrom someone else's (their binds were never checked)", "POST", create, hostConfig(`{"VolumesFrom":["theirs"]}`), "No such container"),
+		badRef("VolumesFrom someone else's (their binds were never checked)", "POST", create, hostConfig(`{"VolumesFrom":["theirs"]}`), "No such container"),
 	})
 }
 

@@ -32,7 +32,7 @@ func init() {
 		if name != "" {
 			c.query.Set("name", x.policy.prefixed(name))
 		}
-		return x.checkContainerCreate(body, name)
+		return referenceError(x.checkContainerCreate(body, name))
 	}))
 	add(http.MethodPost, "/containers/prune", ownFilter)
 	for _, op := range []string{"json", "top", "logs", "changes", "export", "stats", "archive"} {
@@ -107,6 +107,15 @@ func init() {
 }
 
 func pass(*Proxy, *call) *Refusal { return nil }
+
+// referenceError turns "No such container" about a reference inside a request into a 400: the
+// CLI takes a 404 from container create for a missing image and tries to pull it.
+func referenceError(r *Refusal) *Refusal {
+	if r != nil && r.Status == http.StatusNotFound {
+		return &Refusal{http.StatusBadRequest, r.Message}
+	}
+	return r
+}
 
 func then(handlers ...handler) handler {
 	return func(x *Proxy, c *call) *Refusal {
