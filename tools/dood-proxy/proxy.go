@@ -35,6 +35,9 @@ func NewProxy(policy Policy, upstream string) *Proxy {
 			return (&net.Dialer{}).DialContext(ctx, "unix", upstream)
 		},
 		MaxIdleConnsPerHost: 16,
+		// Uploads (load, build contexts) go out in large writes, not 4 KiB ones.
+		WriteBufferSize: 256 << 10,
+		ReadBufferSize:  256 << 10,
 	}
 	x := &Proxy{policy: policy, upstream: upstream, lookups: &http.Client{Transport: transport}, resolve: resolveHostPath}
 	x.forward = &httputil.ReverseProxy{
