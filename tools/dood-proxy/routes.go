@@ -76,21 +76,21 @@ func init() {
 	add(http.MethodDelete, "/images/{name+}", ownImage)
 	add(http.MethodPost, "/build", checkBuild)
 
-	add(http.MethodGet, "/volumes", ownFilter)
-	add(http.MethodPost, "/volumes/create", withJSONBody(func(x *Proxy, _ *call, body map[string]any) *Refusal {
-		return x.checkVolumeCreate(body)
-	}))
-	add(http.MethodPost, "/volumes/prune", ownFilter)
-	add(http.MethodGet, "/volumes/{id}", ownVolumeAt(1))
-	add(http.MethodDelete, "/volumes/{id}", ownVolumeAt(1))
-
-	add(http.MethodGet, "/networks", ownFilter)
-	add(http.MethodPost, "/networks/create", withJSONBody(func(x *Proxy, _ *call, body map[string]any) *Refusal {
-		return x.checkNetworkCreate(body)
-	}))
-	add(http.MethodPost, "/networks/prune", ownFilter)
-	add(http.MethodGet, "/networks/{id}", ownNetworkAt(1))
-	add(http.MethodDelete, "/networks/{id}", ownNetworkAt(1))
+	for kind, object := range map[string]struct {
+		create func(*Proxy, map[string]any) *Refusal
+		at     handler
+	}{
+		"volumes":  {(*Proxy).checkVolumeCreate, ownVolumeAt(1)},
+		"networks": {(*Proxy).checkNetworkCreate, ownNetworkAt(1)},
+	} {
+		add(http.MethodGet, "/"+kind, ownFilter)
+		add(http.MethodPost, "/"+kind+"/create", withJSONBody(func(x *Proxy, _ *call, body map[string]any) *Refusal {
+			return object.create(x, body)
+		}))
+		add(http.MethodPost, "/"+kind+"/prune", ownFilter)
+		add(http.MethodGet, "/"+kind+"/{id}", object.at)
+		add(http.MethodDelete, "/"+kind+"/{id}", object.at)
+	}
 	for _, op := range []string{"connect", "disconnect"} {
 		add(http.MethodPost, "/networks/{id}/"+op, then(ownNetworkAt(1), withJSONBody(func(x *Proxy, _ *call, body map[string]any) *Refusal {
 			ref, r := stringField(body, "Container")
