@@ -5,8 +5,8 @@
 # script>; an image with the right label is left alone (warm run: one `docker image inspect`).
 # Otherwise: with a Go toolchain (on PATH or /usr/local/go), build a static binary
 # (CGO_ENABLED=0) and import it as a one-file image (what FROM scratch + COPY makes), which
-# needs no registry; without
-# one, build tools/dood-proxy/Dockerfile (golang builder, then scratch), which needs a registry.
+# needs no registry; without one, build tools/dood-proxy/Dockerfile (golang builder, then
+# scratch), which needs a registry. Also tagged with the recipe; earlier recipes' tags are removed.
 set -euo pipefail
 # shellcheck disable=SC2034 # read by common.sh
 DP_NAME=dood-proxy-image
@@ -38,4 +38,8 @@ else
   log "no Go toolchain: building $SRC/Dockerfile (needs the golang image from a registry)"
   docker build -q --label "dind-provisioner.recipe=$RECIPE" -t "$TAG" -t "dind-provisioner/dood-proxy:$RECIPE" "$SRC" >/dev/null
 fi
+# Earlier builds' tags go: only the current recipe's image is kept.
+for tag in $(docker images dind-provisioner/dood-proxy --format '{{.Tag}}'); do
+  [ "$tag" = local ] || [ "$tag" = "$RECIPE" ] || docker rmi "dind-provisioner/dood-proxy:$tag" >/dev/null 2>&1 || true
+done
 log "built $TAG ($RECIPE) in $(elapsed)"
