@@ -39,7 +39,7 @@ func NewProxy(policy Policy, upstream string) *Proxy {
 		WriteBufferSize: 256 << 10,
 		ReadBufferSize:  256 << 10,
 	}
-	x := &Proxy{policy: policy, upstream: upstream, lookups: &http.Client{Transport: transport}, resolve: resolveHostPath}
+	x := &Proxy{policy: policy, upstream: upstream, lookups: &http.Client{Transport: transport, CheckRedirect: noRedirects}, resolve: resolveHostPath}
 	x.forward = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme, pr.Out.URL.Host, pr.Out.Host = "http", "docker", "docker"
@@ -52,6 +52,9 @@ func NewProxy(policy Policy, upstream string) *Proxy {
 	}
 	return x
 }
+
+// noRedirects keeps a lookup on the path it asked for (the daemon redirects unclean paths).
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // call is one request on its way through: its path split after the version prefix, its query.
 type call struct {

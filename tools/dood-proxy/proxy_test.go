@@ -305,6 +305,8 @@ func TestAttacks(t *testing.T) {
 		refusedCreate("Mounts npipe", `{"Mounts":[{"Type":"npipe","Source":"x","Target":"/x"}]}`, `type "npipe"`),
 		badRef("VolumesFrom another client's container", "POST", create, hostConfig(`{"VolumesFrom":["theirs:ro"]}`), "No such container: theirs"),
 		badRef("VolumesFrom a container named with the prefix but not labelled", "POST", create, hostConfig(`{"VolumesFrom":["agent.spoof"]}`), "No such container: agent.spoof"),
+		badRef("a container reference that is a path", "POST", create, hostConfig(`{"PidMode":"container:../../images/built:1"}`), "No such container: ../../images/built:1"),
+		badRef("a container reference with a query", "POST", create, hostConfig(`{"IpcMode":"container:mine?x=1"}`), "No such container"),
 		badRef("Links to another's container", "POST", create, hostConfig(`{"Links":["theirs:db"]}`), "No such container: theirs"),
 		// exec
 		refused("privileged exec", "POST", "/v1.41/containers/mine/exec", `{"Cmd":["sh"],"Privileged":true}`, "privileged exec is not allowed (access.privileged: false)"),

@@ -26,6 +26,10 @@ func (o *object) owner() string {
 
 // inspect asks the daemon about an object; nil when there is none.
 func (x *Proxy) inspect(kind, ref string) (*object, *Refusal) {
+	// Only an image name holds a '/'; anything else that does would make the lookup another path.
+	if ref == "" || strings.ContainsAny(ref, "?#%\\") || (kind != "images" && strings.Contains(ref, "/")) || strings.Contains("/"+ref+"/", "/../") {
+		return nil, nil
+	}
 	target := url.URL{Scheme: "http", Host: "docker", Path: "/" + kind + "/" + ref + "/json"}
 	if kind == "volumes" || kind == "networks" {
 		target.Path = "/" + kind + "/" + ref
