@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DindHost } from "./components/DindHost";
 import { DindWorkloads } from "./components/DindWorkloads";
 import { DoodClient } from "./components/DoodClient";
+import { DoodPolicyProxy } from "./components/DoodPolicyProxy";
 import { isLocalDaemon, socketPathOf } from "./components/endpoints";
 import { EngineEndpoint, engineApiVersion } from "./components/engineApi";
 import { loadStackFile, StackFileError } from "./stackfile/load";
@@ -85,11 +86,21 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
     const clients = Object.fromEntries(Object.entries(stack.clients).map(([name, spec]) => {
         const daemon = stack.daemons[spec.daemon];
         const socket = spec.socket ?? socketPathOf(daemon.host)!;
+        const socketGroup = spec.socketGroup ?? socketGroupOf(socket, daemon, name);
+        const policyProxy = spec.access === "full" ? undefined : new DoodPolicyProxy(`${name}-dood-proxy`, {
+            client: name,
+            policy: { privileged: spec.access.privileged, hostNamespaces: spec.access.hostNamespaces, scope: spec.access.scope, binds: bindRoots(spec) },
+            daemonSocket: socket,
+            socketDir: spec.access.socketDir,
+            socketGroup,
+            labels,
+        }, { provider: providerFor(spec.daemon) });
         const client = new DoodClient(name, {
             image: spec.image,
             command: spec.command,
             socket,
-            socketGroup: spec.socketGroup ?? socketGroupOf(socket, daemon, name),
+            policyProxy,
+            socketGroup,
             workspace: spec.workspace,
             user: spec.user,
             env: spec.env,
@@ -99,6 +110,12 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
     }));
 
     return { hosts, clients, clientTls };
+}
+
+/** The host paths a restricted client may bind: `workspace` is its own workspace (nothing when it has none). */
+function bindRoots(spec: ClientSpec): string[] {
+    if (spec.access === "full") return [];
+    return [...new Set(spec.access.binds.flatMap((root) => (root === "workspace" ? (spec.workspace ? [spec.workspace] : []) : [root])))];
 }
 
 /** How this machine reaches a daemon's Engine API. */
