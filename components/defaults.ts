@@ -30,6 +30,23 @@ export const DEFAULT_CLAIM_SIZE = "20Gi";
 /** A Kubernetes DinD host's TCP endpoint: Docker's TLS port, in the pod and on its Service. */
 export const DEFAULT_KUBERNETES_TCP_PORT = 2376;
 
+/** The DooD policy proxy's image, made by scripts/bootstrap/dood-proxy-image.sh from tools/dood-proxy. */
+export const DEFAULT_DOOD_PROXY_IMAGE = "dind-provisioner/dood-proxy:local";
+/** A DooD client's policy where it says nothing: no privileged, no host namespaces, only its own objects. */
+export const DEFAULT_DOOD_PRIVILEGED = false;
+export const DEFAULT_DOOD_HOST_NAMESPACES = false;
+export const DEFAULT_DOOD_SCOPE = "own";
+
+/** The host directory holding a DooD client's proxied socket when it names none. */
+export function defaultProxySocketDir(client: string): string {
+    return `/run/dind-provisioner/dood/${client}`;
+}
+
+/** The container name of a DooD client's policy proxy when it names none. */
+export function defaultProxyContainerName(client: string): string {
+    return `${client}-dood-proxy`;
+}
+
 /** The named volume holding a DinD host's /var/lib/docker when it names none. */
 export function defaultStorageVolume(containerName: string): string {
     return `${containerName}-docker`;

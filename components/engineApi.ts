@@ -48,14 +48,21 @@ export function engineRequest(endpoint: EngineEndpoint, method: string, path: st
             reject(new Error(`cannot reach ${endpoint.host} over the Engine API: expected unix://, tcp:// or ssh://`));
             return;
         }
-        let timer: NodeJS.Timeout | undefined;
-        const request = transport.request({ ...options, method, path, headers: body ? { "Content-Type": "application/x-tar" } : {} }, (response) => {
-            clearTimeout(timer);
-            resolve(response);
+        const request = transport.request({ ...options, method, path, headers: body ? { "Content-Type": "application/x-tar" } : {}, timeout: timeoutMs }, resolve);
+        // The idle timer can fire before pending I/O is handled when this process was busy (ts-node
+        // compiling the program under `pulumi up`): give up only if a turn of I/O moves nothing.
+        const progress = () => (request.socket?.bytesRead ?? 0) + (request.socket?.bytesWritten ?? 0);
+        request.on("timeout", () => {
+            const before = progress();
+            setImmediate(() => {
+                if (progress() === before) request.destroy(new Error(`no answer within ${timeoutMs} ms`));
+            });
         });
-        if (timeoutMs !== undefined) timer = setTimeout(() => request.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        // The ssh stream has no idle timer of its own: over ssh, the answer must come within timeoutMs.
+        const sshTimer = ssh && timeoutMs !== undefined ? setTimeout(() => request.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs) : undefined;
+        request.on("response", () => clearTimeout(sshTimer));
         request.on("error", async (error) => {
-            clearTimeout(timer);
+            clearTimeout(sshTimer);
             // Over ssh, what the client printed (a refused key, an unknown host) says more than the broken stream.
             const said = ssh ? await ssh.said() : "";
             reject(new Error(`${method} ${path} on ${endpoint.host}: ${error.message}${said ? ` (ssh: ${said})` : ""}`));
@@ -105,11 +112,12 @@ export async function readBody(response: IncomingMessage): Promise<string> {
     return Buffer.concat(chunks).toString("utf8");
 }
 
-const VERSION_TIMEOUT_MS = 15_000;
+const VERSION_TIMEOUT_MS = 10_000;
 
 /**
- * The daemon's Engine API version ("1.41"), or undefined when it does not answer within 15 s
- * (an ssh handshake alone takes seconds on a busy machine; this is asked once per daemon).
+ * The daemon's Engine API version ("1.41"), or undefined when it does not answer within 10 s.
+ * Generous: a loaded daemon was measured taking 4-6 s, and a wrong answer picks a health check
+ * that an old engine refuses; a daemon that is not there fails at once.
  */
 export async function engineApiVersion(endpoint: EngineEndpoint): Promise<string | undefined> {
     try {

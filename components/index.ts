@@ -11,3 +11,4 @@ export { ClientTls, DindHostRef, PreloadedImageRef } from "./contract";
 export * from "./defaults";
 export { EngineEndpoint, engineApiVersion } from "./engineApi";
 export { Transform } from "./transform";
+export { DoodPolicyProxy, DoodPolicyProxyArgs, DoodPolicy } from "./DoodPolicyProxy";
