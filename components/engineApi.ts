@@ -89,10 +89,13 @@ export function sshCommand(host: string, sshOpts: string[], remote: string[]): s
  */
 function dialStdio(host: string, sshOpts: string[]): { stream: NodeJS.ReadWriteStream; said: () => Promise<string> } {
     const { spawn }: typeof import("node:child_process") = require("node:child_process");
-    const { Duplex }: typeof import("node:stream") = require("node:stream");
+    const { Duplex, Writable }: typeof import("node:stream") = require("node:stream");
     const [command, ...args] = sshCommand(host, sshOpts, ["docker", "system", "dial-stdio"]);
     const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
-    const stream = Duplex.from({ readable: child.stdout, writable: child.stdin });
+    // The request's end must not reach the remote as end of input: the daemon would take the
+    // half-closed connection for a client gone, and cut a streamed answer (an image being saved).
+    const input = new Writable({ write: (chunk, encoding, done) => child.stdin.write(chunk, encoding, done), final: (done) => done() });
+    const stream = Duplex.from({ readable: child.stdout, writable: input });
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
     const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));
