@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { DEFAULT_DIND_IMAGE, storageSchema, tcpEndpointSchema, unixEndpointSchema } from "../stackfile/schema";
 import { DindCertificates } from "./DindCertificates";
+import { DindReadiness } from "./DindReadiness";
 import { defaultDaemonHost, dialAddress, isLocalDaemon, isWildcard, machineAddressOf, tcpUrl } from "./endpoints";
 import { apiAtLeast, EngineEndpoint, engineApiVersion } from "./engineApi";
 import { ImagePreload } from "./ImagePreload";
@@ -16,6 +17,76 @@ const HOST_SOCKET_DIR = "/run/dind-host";
 /** The inner daemon's TCP port inside the DinD container (Docker's convention). */
 const TLS_PORT = 2376;
 const PLAIN_PORT = 2375;
+/** Where dockerd reads its configuration file. */
+const DAEMON_JSON = "/etc/docker/daemon.json";
+/** Where dockerd looks for the CA of a registry host:port. */
+const CERTS_DIR = "/etc/docker/certs.d";
+/** Network driver option that sets a network's MTU. */
+export const MTU_OPTION = "com.docker.network.driver.mtu";
+
+/**
+ * daemon.json options this component sets itself (through dockerd flags or the container), so
+ * a dockerd configuration may not: dockerd refuses an option given both ways, and changing
+ * these would cut the project off from the daemon it manages.
+ */
+export const MANAGED_DOCKERD_OPTIONS: Record<string, string> = {
+    hosts: "the listeners come from tcp and unix (and the in-container socket the readiness check uses)",
+    tls: "TLS is set by tcp.tls",
+    tlsverify: "TLS is set by tcp.tls",
+    tlscacert: "the endpoint's certificates are issued by the stack",
+    tlscert: "the endpoint's certificates are issued by the stack",
+    tlskey: "the endpoint's certificates are issued by the stack",
+    "data-root": "the inner daemon's data lives on the storage volume mounted at /var/lib/docker",
+    pidfile: "the entrypoint removes a stale pidfile at its default path on restart",
+};
+
+/**
+ * The inner daemon's daemon.json: options exactly as Docker documents them (see
+ * https://docs.docker.com/reference/cli/dockerd/#daemon-configuration-file). A few get help here.
+ */
+export interface DockerdConfig {
+    /**
+     * MTU of the inner default bridge and of every network the host's workloads create.
+     * `auto`: the DinD container's own eth0 MTU, read when the container starts.
+     * @default dockerd's (1500)
+     * @example "auto"
+     */
+    mtu?: number | "auto";
+    /**
+     * Registry mirrors (URLs); a `DindRegistry`'s `mirrorUrl` fits here.
+     * @default []
+     * @example ["https://hub-cache:5000"]
+     */
+    "registry-mirrors"?: pulumi.Input<string>[];
+    /** @default [] @example ["registry.internal:5000"] */
+    "insecure-registries"?: string[];
+    /** Address pools for networks the inner daemon creates. @default dockerd's (172.17.0.0/16 ...) @example [{ base: "10.199.0.0/16", size: 24 }] */
+    "default-address-pools"?: { base: string; size: number }[];
+    /** @default "info" @example "warn" */
+    "log-level"?: string;
+    /** Any other documented option, with its documented value. */
+    [option: string]: unknown;
+}
+
+/** Credentials for one registry the inner daemon pulls from. */
+export interface RegistryCredentials {
+    /** The registry, as image names spell it. @example "registry.internal:5000" */
+    address: string;
+    /** @example "ci" */
+    username: string;
+    /** Held as a secret wherever it goes. @example pulumi.secret(process.env.REGISTRY_TOKEN!) */
+    password: pulumi.Input<string>;
+}
+
+/** Limits of the DinD container. */
+export interface DindResources {
+    /** CPUs it may use. @default unlimited @example 2 */
+    cpus?: number;
+    /** Memory limit, a number of bytes with an optional b, k, m or g suffix. @default unlimited @example "4g" */
+    memory?: string;
+    /** Processes it may run. @default unlimited @example 4096 */
+    pids?: number;
+}
 
 export interface DindHostArgs {
     /**
@@ -80,6 +151,45 @@ export interface DindHostArgs {
      * @example { interval: "5s" }
      */
     healthCheck?: { interval: string; startInterval?: string };
+    /**
+     * The inner daemon's configuration (daemon.json). Options in MANAGED_DOCKERD_OPTIONS are refused.
+     * @default {}
+     * @example { mtu: "auto", "registry-mirrors": ["https://hub-cache:5000"], "log-level": "warn" }
+     */
+    dockerd?: DockerdConfig;
+    /**
+     * Credentials the inner provider uses to pull images for nested resources.
+     * @default []
+     * @example [{ address: "registry.internal:5000", username: "ci", password: config.requireSecret("registryToken") }]
+     */
+    registryAuth?: RegistryCredentials[];
+    /**
+     * CA certificates (PEM) the inner daemon trusts per registry host:port, written to
+     * /etc/docker/certs.d/<host:port>/ca.crt in the DinD container.
+     * @default {}
+     * @example { "registry.internal:5000": readFileSync("/etc/ssl/internal-ca.pem", "utf8") }
+     */
+    registryCAs?: Record<string, pulumi.Input<string>>;
+    /**
+     * Limits of the DinD container.
+     * @default none
+     * @example { cpus: 2, memory: "4g", pids: 4096 }
+     */
+    resources?: DindResources;
+    /**
+     * The OCI runtime of the DinD container. Any runtime but runc is taken to isolate Docker in
+     * Docker itself (sysbox-runc does), so the container is then not privileged.
+     * @default the outer daemon's default runtime, privileged
+     * @example "sysbox-runc"
+     */
+    runtime?: string;
+    /**
+     * Outer networks the DinD container joins besides the default bridge (a `DindRegistry`'s
+     * network, to reach it by name).
+     * @default []
+     * @example [registry.networkName]
+     */
+    networks?: pulumi.Input<string>[];
     /** Adjust the arguments of the resources this component creates. */
     transform?: {
         container?: Transform<docker.ContainerArgs>;
@@ -124,6 +234,10 @@ export class DindHost extends pulumi.ComponentResource {
     readonly clientTls: pulumi.Output<ClientTls | undefined>;
     /** How this machine reaches the inner daemon's Engine API (a secret: it holds the client key). */
     readonly innerEndpoint?: pulumi.Output<EngineEndpoint>;
+    /** The start-up step that waits for the inner daemon (absent on an ssh:// outer daemon, where the container waits). */
+    readonly readiness?: DindReadiness;
+    /** MTU of the inner default bridge, for the networks nested in it (undefined: dockerd's default). */
+    readonly mtu: pulumi.Output<number | undefined>;
     /** Preloaded image reference -> image id on the inner daemon. */
     readonly preloadedImageIds: pulumi.Output<Record<string, string>>;
 
@@ -150,35 +264,57 @@ export class DindHost extends pulumi.ComponentResource {
         }
         const certs = this.certificates;
 
+        const dockerd = args.dockerd ?? {};
+        const managed = Object.keys(dockerd).filter((option) => option in MANAGED_DOCKERD_OPTIONS);
+        if (managed.length > 0) {
+            throw new pulumi.ResourceError(`DindHost ${name}: dockerd.${managed[0]} is managed by this component: ${MANAGED_DOCKERD_OPTIONS[managed[0]]}`, this);
+        }
+        const autoMtu = dockerd.mtu === "auto";
+        const resources = args.resources ?? {};
+        // Any runtime but runc isolates Docker in Docker itself (sysbox-runc); otherwise DinD needs privileges.
+        const privileged = args.runtime === undefined || args.runtime === "runc";
+        // An ssh:// outer daemon is not reachable over the Engine API from here: there the provider waits for health.
+        const watched = !outerDaemon.host.startsWith("ssh://");
+        const timeout = args.readinessTimeout ?? 120;
+
         this.container = new docker.Container(...transformed(args.transform?.container, `${name}-container`, {
             name: containerName,
             image: this.image.imageId,
             // Docker in Docker needs it: this is the only privileged container the project makes.
-            privileged: true,
-            command: dockerdCommand(tcp, unix !== undefined),
+            privileged,
+            runtime: args.runtime,
+            command: autoMtu ? withAutoMtu(dockerdCommand(tcp, unix !== undefined)) : dockerdCommand(tcp, unix !== undefined),
             envs: Object.entries({ ...args.env, DOCKER_TLS_CERTDIR: "" }).map(([k, v]) => `${k}=${v}`),
             labels: labelList,
             volumes: [
                 { volumeName: this.volume.name, containerPath: "/var/lib/docker" },
                 ...(unix ? [{ hostPath: unix.hostDir, containerPath: HOST_SOCKET_DIR }] : []),
             ],
+            // Joining a network by name: stay on the default bridge too (published ports, the outer machine).
+            networksAdvanced: args.networks?.length ? [{ name: "bridge" }, ...args.networks.map((network) => ({ name: network }))] : undefined,
             ports: tcp ? [{ internal: tcp.tls ? TLS_PORT : PLAIN_PORT, external: tcp.port, ip: tcp.bind }] : [],
-            uploads: certs ? [
-                { file: `${TLS_DIR}/ca.pem`, content: certs.caCert },
-                { file: `${TLS_DIR}/cert.pem`, content: certs.serverCert },
-                { file: `${TLS_DIR}/key.pem`, content: certs.serverKey, permissions: "0600" },
-            ] : [],
-            // Readiness: healthy once the inner daemon answers; `wait` holds the create until then.
+            cpus: resources.cpus === undefined ? undefined : String(resources.cpus),
+            memory: resources.memory === undefined ? undefined : memoryMegabytes(resources.memory),
+            uploads: [
+                ...(certs ? [
+                    { file: `${TLS_DIR}/ca.pem`, content: certs.caCert },
+                    { file: `${TLS_DIR}/cert.pem`, content: certs.serverCert },
+                    { file: `${TLS_DIR}/key.pem`, content: certs.serverKey, permissions: "0600" },
+                ] : []),
+                ...(Object.keys(dockerd).length > 0 ? [{ file: DAEMON_JSON, content: daemonJson(dockerd) }] : []),
+                ...Object.entries(args.registryCAs ?? {}).map(([registry, ca]) => ({ file: `${CERTS_DIR}/${registry}/ca.crt`, content: ca })),
+            ],
+            // Readiness: healthy once the inner daemon answers (DindReadiness watches it, or `wait` on ssh:// daemons).
             healthcheck: {
                 tests: ["CMD", "docker", "--host", "unix:///var/run/docker.sock", "version"],
                 interval: schedule.interval,
                 startInterval: schedule.startInterval,
                 timeout: "10s",
                 retries: 5,
-                startPeriod: goDuration(args.readinessTimeout ?? 120),
+                startPeriod: goDuration(timeout),
             },
-            wait: true,
-            waitTimeout: args.readinessTimeout ?? 120,
+            wait: !watched,
+            waitTimeout: watched ? undefined : timeout,
             restart: "unless-stopped",
             mustRun: true,
         }, {
@@ -196,27 +332,45 @@ export class DindHost extends pulumi.ComponentResource {
         this.unixEndpoint = pulumi.output(unixEndpoint);
         this.dockerHost = pulumi.output(preferred);
         this.clientTls = certs
-            ? pulumi.secret(pulumi.all([certs.caCert, certs.clientCert, certs.clientKey]).apply(([ca, cert, key]) => ({ ca, cert, key })))
+            ? pulumi.secret(pulumi.all([certs.caCert, certs.clientCert!, certs.clientKey!]).apply(([ca, cert, key]) => ({ ca, cert, key })))
             : pulumi.output(undefined);
+
+        this.innerEndpoint = preferred === undefined ? undefined : pulumi.secret(this.clientTls.apply((tls) => ({ host: preferred, ...tls })));
+        if (resources.pids !== undefined && !watched) {
+            throw new pulumi.ResourceError(`DindHost ${name}: resources.pids is applied over the Engine API, which an ssh:// outer daemon does not offer here`, this);
+        }
+        if (watched) {
+            this.readiness = new DindReadiness(`${name}-readiness`, {
+                host: containerName,
+                outer: outerDaemon,
+                containerId: this.container.id,
+                timeoutSeconds: timeout,
+                pidsLimit: resources.pids,
+                inner: autoMtu ? this.innerEndpoint : undefined,
+            }, { parent: this, dependsOn: [this.container] });
+        }
+        const ready: pulumi.Resource = this.readiness ?? this.container;
+        const readyId = this.readiness?.containerId ?? this.container.id;
+        this.mtu = autoMtu ? (this.readiness && this.innerEndpoint ? this.readiness.mtu : pulumi.output(undefined)) : pulumi.output(dockerd.mtu as number | undefined);
 
         this.preloads = {};
         if (preferred === undefined) {
             if (args.preload?.length) throw new Error(`DindHost ${name}: preload needs a tcp or unix endpoint`);
         } else {
-            this.innerEndpoint = pulumi.secret(this.clientTls.apply((tls) => ({ host: preferred, ...tls })));
-            // Derived from the container id, the provider's host is unknown until the container exists:
+            // Derived from the ready container's id, the provider's host is unknown until the daemon answers:
             // a preview of a fresh stack then leaves the inner provider unconfigured instead of dialing
             // a daemon that is not there yet (pulumi-docker issue 139).
             this.provider = new docker.Provider(...transformed(args.transform?.provider, `${name}-inner`, {
-                host: this.container.id.apply(() => preferred),
+                host: readyId.apply(() => preferred),
                 caMaterial: certs?.caCert,
                 certMaterial: certs?.clientCert,
                 keyMaterial: certs?.clientKey,
-            }, { parent: this, dependsOn: [this.container] }));
+                registryAuth: args.registryAuth?.map((auth) => ({ address: auth.address, username: auth.username, password: pulumi.secret(auth.password) })),
+            }, { parent: this, dependsOn: [ready] }));
             for (const image of args.preload ?? []) {
                 this.preloads[image] = new ImagePreload(`${name}-preload-${image}`,
-                    { image, source: outerDaemon, target: this.innerEndpoint, targetContainer: this.container.id },
-                    { parent: this, dependsOn: [this.container] });
+                    { image, source: outerDaemon, target: this.innerEndpoint!, targetContainer: readyId },
+                    { parent: this, dependsOn: [ready] });
             }
         }
         this.preloadedImageIds = pulumi.all(Object.fromEntries(Object.entries(this.preloads).map(([image, p]) => [image, p.imageId])));
@@ -244,6 +398,27 @@ function dockerdCommand(tcp: z.infer<typeof tcpEndpointSchema> | undefined, unix
     }
     return command;
 }
+
+/** Runs the dockerd command through sh, adding --mtu with the DinD container's own eth0 MTU. */
+function withAutoMtu(command: string[]): string[] {
+    return ["sh", "-c", 'exec dockerd-entrypoint.sh "$@" --mtu="$(cat /sys/class/net/eth0/mtu)"', "dockerd-auto-mtu", ...command];
+}
+
+/** daemon.json text; `mtu: auto` is a flag instead (the value is only known inside the container). */
+function daemonJson(dockerd: DockerdConfig): pulumi.Output<string> {
+    const { mtu, ...rest } = dockerd;
+    return pulumi.output({ ...rest, ...(mtu === "auto" ? {} : { mtu }) }).apply((config) => JSON.stringify(config, null, 2));
+}
+
+/** "4g" -> 4096: the Docker provider takes megabytes. */
+export function memoryMegabytes(memory: string): number {
+    const match = MEMORY.exec(memory);
+    if (!match) throw new Error(`expected a memory size such as 4g, 512m or 1073741824, got "${memory}"`);
+    const bytes = Number(match[1]) * 1024 ** "bkmg".indexOf(match[2]?.toLowerCase() ?? "b");
+    return Math.max(1, Math.ceil(bytes / 1024 ** 2));
+}
+/** A memory size as docker run's --memory takes it. */
+export const MEMORY = /^([0-9]+)([bkmgBKMG])?$/;
 
 /** Every name the TCP endpoint is reached by: loopback, the bind address, the daemon's machine, extras. */
 function serverNames(containerName: string, daemonHost: string, tcp: z.infer<typeof tcpEndpointSchema>) {

@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { workloadsSchema } from "../stackfile/schema";
-import { DindHost } from "./DindHost";
+import { DindHost, MTU_OPTION } from "./DindHost";
 import { Transform, transformed } from "./transform";
 
 export interface DindWorkloadsArgs {
@@ -42,13 +42,16 @@ export class DindWorkloads extends pulumi.ComponentResource {
         const inner: pulumi.CustomResourceOptions = {
             parent: this,
             provider: host.provider,
-            dependsOn: [host.container, ...Object.values(host.preloads)],
+            dependsOn: [host.readiness ?? host.container, ...Object.values(host.preloads)],
             // Names are fixed: the old one must go before its replacement comes.
             deleteBeforeReplace: true,
         };
 
+        // The host's MTU (given or read from the DinD container) applies to these networks too: dockerd's
+        // own setting covers only its default bridge.
+        const options = host.mtu.apply((mtu) => (mtu === undefined ? undefined : { [MTU_OPTION]: String(mtu) }));
         for (const network of workloads.networks) {
-            this.networks[network] = new docker.Network(...transformed(args.transform?.network, `${name}-network-${network}`, { name: network }, inner));
+            this.networks[network] = new docker.Network(...transformed(args.transform?.network, `${name}-network-${network}`, { name: network, options }, inner));
         }
         for (const volume of workloads.volumes) {
             this.volumes[volume] = new docker.Volume(...transformed(args.transform?.volume, `${name}-volume-${volume}`, { name: volume }, inner));

@@ -22,7 +22,7 @@ function tlsHost(mocks: ReturnType<typeof installMocks>, extra: Partial<Construc
 }
 
 async function settle(host: DindHost) {
-    await registered(host.container, host.volume, host.image, host.certificates?.server.certificate, host.certificates?.client.certificate,
+    await registered(host.container, host.volume, host.image, host.certificates?.server.certificate, host.certificates?.client?.certificate,
         host.provider, ...Object.values(host.preloads));
 }
 

@@ -1,0 +1,147 @@
+// The start-up step of a DinD host: waits until its inner daemon answers, watching the DinD
+// container on the outer daemon. The container exits when dockerd exits, so a daemon that
+// refuses its settings is noticed within a second or two (not at the readiness timeout), and
+// the error quotes the last lines of the container's log: the daemon's own complaint.
+import * as pulumi from "@pulumi/pulumi";
+import { EngineEndpoint, engineRequest, readBody } from "./engineApi";
+
+/** How many log lines a start-up failure quotes. */
+export const FAILURE_LOG_LINES = 20;
+/** How often the container is looked at while the inner daemon starts. */
+const POLL_MS = 250;
+
+export interface ReadinessInputs {
+    /** The DinD host's name, for messages. */
+    host: string;
+    /** The outer daemon, where the DinD container runs. */
+    outer: EngineEndpoint;
+    containerId: string;
+    timeoutSeconds: number;
+    /** Limit on processes in the DinD container, applied here (the Docker provider has no such argument). */
+    pidsLimit?: number;
+    /** The inner daemon: when given, the MTU its default bridge uses is read back. */
+    inner?: EngineEndpoint;
+}
+
+export interface ReadinessState extends ReadinessInputs {
+    /** The inner default bridge's MTU (0 when no inner endpoint was given). */
+    mtu: number;
+}
+
+// The functions below also run inside Pulumi's dynamic-provider process (serialized with the
+// provider), so everything they use is required at call time or serialized with them.
+
+interface ContainerState {
+    Status: string;
+    Running: boolean;
+    Restarting: boolean;
+    ExitCode: number;
+    Error?: string;
+    Health?: { Status: string };
+}
+
+async function inspectContainer(outer: EngineEndpoint, id: string): Promise<{ State: ContainerState; RestartCount: number }> {
+    const response = await engineRequest(outer, "GET", `/containers/${encodeURIComponent(id)}/json`, undefined, 10_000);
+    const body = await readBody(response);
+    if (response.statusCode !== 200) throw new Error(`inspecting container ${id}: HTTP ${response.statusCode} ${body.trim()}`);
+    return JSON.parse(body);
+}
+
+/** The last lines of a container's log; the stream is multiplexed (8-byte frame headers) without a TTY. */
+export async function containerLogTail(outer: EngineEndpoint, id: string, lines: number): Promise<string> {
+    const response = await engineRequest(outer, "GET", `/containers/${encodeURIComponent(id)}/logs?stdout=1&stderr=1&tail=${lines}`, undefined, 10_000);
+    const chunks: Buffer[] = [];
+    for await (const chunk of response) chunks.push(chunk as Buffer);
+    return demultiplex(Buffer.concat(chunks)).trimEnd();
+}
+
+export function demultiplex(raw: Buffer): string {
+    const multiplexed = raw.length >= 8 && raw[0] <= 2 && raw[1] === 0 && raw[2] === 0 && raw[3] === 0;
+    if (!multiplexed) return raw.toString("utf8");
+    const parts: Buffer[] = [];
+    for (let offset = 0; offset + 8 <= raw.length;) {
+        const size = raw.readUInt32BE(offset + 4);
+        parts.push(raw.subarray(offset + 8, offset + 8 + size));
+        offset += 8 + size;
+    }
+    return Buffer.concat(parts).toString("utf8");
+}
+
+/** Why the inner daemon is not coming up, or undefined while it still may. */
+export function startFailure(info: { State: ContainerState; RestartCount: number }): string | undefined {
+    const state = info.State;
+    if (state.Restarting || info.RestartCount > 0 || ["exited", "dead"].includes(state.Status)) {
+        return `its DinD container exited (exit code ${state.ExitCode}${state.Error ? `, ${state.Error}` : ""}): the inner daemon stopped`;
+    }
+    if (state.Health?.Status === "unhealthy") return "its DinD container is unhealthy: the inner daemon does not answer";
+    return undefined;
+}
+
+async function innerBridgeMtu(inner: EngineEndpoint): Promise<number> {
+    const response = await engineRequest(inner, "GET", "/networks/bridge", undefined, 10_000);
+    const body = await readBody(response);
+    if (response.statusCode !== 200) throw new Error(`inspecting the inner bridge network: HTTP ${response.statusCode} ${body.trim()}`);
+    return Number(JSON.parse(body).Options?.["com.docker.network.driver.mtu"] ?? 1500);
+}
+
+/** Applies the pids limit, then waits for a healthy container or fails fast with its log. */
+export async function awaitInnerDaemon(inputs: ReadinessInputs): Promise<ReadinessState> {
+    const { outer, containerId } = inputs;
+    if (inputs.pidsLimit !== undefined) {
+        const response = await engineRequest(outer, "POST", `/containers/${encodeURIComponent(containerId)}/update`,
+            require("node:stream").Readable.from([JSON.stringify({ PidsLimit: inputs.pidsLimit })]), 10_000, "application/json");
+        const body = await readBody(response);
+        if (response.statusCode !== 200) throw new Error(`setting the pids limit of ${inputs.host}: HTTP ${response.statusCode} ${body.trim()}`);
+    }
+    const deadline = Date.now() + inputs.timeoutSeconds * 1000;
+    for (;;) {
+        const info = await inspectContainer(outer, containerId);
+        if (info.State.Health?.Status === "healthy") break;
+        const failure = startFailure(info) ?? (Date.now() > deadline ? `its inner daemon did not answer within ${inputs.timeoutSeconds} s` : undefined);
+        if (failure) {
+            const log = await containerLogTail(outer, containerId, FAILURE_LOG_LINES).catch((error) => `(cannot read it: ${error.message})`);
+            throw new Error(`DinD host ${inputs.host} did not start: ${failure}. Last lines of its log (docker logs ${inputs.host}):\n${log}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+    return { ...inputs, mtu: inputs.inner ? await innerBridgeMtu(inputs.inner) : 0 };
+}
+
+export const readinessProvider: pulumi.dynamic.ResourceProvider = {
+    async create(inputs: ReadinessInputs) {
+        return { id: inputs.containerId, outs: await awaitInnerDaemon(inputs) };
+    },
+    async diff(_id: string, olds: ReadinessState, news: ReadinessInputs) {
+        const changed = olds.containerId !== news.containerId || olds.pidsLimit !== news.pidsLimit || Boolean(olds.inner) !== Boolean(news.inner);
+        return { changes: changed, replaces: changed ? ["containerId"] : [], deleteBeforeReplace: true };
+    },
+    async read(id: string, props: ReadinessState) {
+        return { id, props };
+    },
+};
+
+export interface DindReadinessArgs {
+    /** The DinD host's name, used in messages. */
+    host: pulumi.Input<string>;
+    /** The outer daemon (unix:// or tcp://), where the DinD container runs. */
+    outer: pulumi.Input<EngineEndpoint>;
+    /** The DinD container: a new one is waited for again. */
+    containerId: pulumi.Input<string>;
+    /** Seconds to wait for the inner daemon to answer. @default 120 */
+    timeoutSeconds: pulumi.Input<number>;
+    /** Processes allowed in the DinD container. @default unlimited @example 4096 */
+    pidsLimit?: pulumi.Input<number>;
+    /** The inner daemon's endpoint, to read back its bridge MTU. @default none (mtu output 0) */
+    inner?: pulumi.Input<EngineEndpoint>;
+}
+
+/** Done once the DinD host's inner daemon answers; `mtu` is its default bridge's MTU. */
+export class DindReadiness extends pulumi.dynamic.Resource {
+    declare readonly containerId: pulumi.Output<string>;
+    declare readonly mtu: pulumi.Output<number>;
+
+    constructor(name: string, args: DindReadinessArgs, opts?: pulumi.CustomResourceOptions) {
+        super(readinessProvider, name, { ...args, mtu: undefined },
+            pulumi.mergeOptions(opts, { additionalSecretOutputs: ["inner"] }), "dind", "DindReadiness");
+    }
+}
