@@ -2,7 +2,8 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { workloadsSchema } from "../stackfile/schema";
-import { DindHost, MTU_OPTION } from "./DindHost";
+import { DindHost } from "./DindHost";
+import { MTU_OPTION } from "./dockerd";
 import { Transform, transformed } from "./transform";
 
 export interface DindWorkloadsArgs {

@@ -1,4 +1,5 @@
-export { DindHost, DindHostArgs, ClientTls, DockerdConfig, DindResources, RegistryCredentials } from "./DindHost";
+export { DindHost, DindHostArgs, ClientTls, RegistryCredentials } from "./DindHost";
+export { DockerdConfig, DindResources } from "./dockerd";
 export { DindWorkloads, DindWorkloadsArgs } from "./DindWorkloads";
 export { DoodClient, DoodClientArgs } from "./DoodClient";
 export { DindCertificates, DindCertificatesArgs } from "./DindCertificates";

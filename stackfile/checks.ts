@@ -2,7 +2,7 @@
 // per daemon, TLS is on unless explicitly waived, workloads have an endpoint.
 import { isIP } from "node:net";
 import { isLocalDaemon, LOOPBACK, socketPathOf } from "../components/endpoints";
-import { DaemonSpec, HostSpec, StackFile } from "./schema";
+import { DaemonSpec, HostSpec, SecretRef, StackFile } from "./schema";
 import { KeyPath } from "./yaml";
 
 export interface CheckFailure {
@@ -12,7 +12,7 @@ export interface CheckFailure {
     message: string;
 }
 
-export function crossChecks(stack: StackFile, declaredDaemons = Object.keys(stack.daemons)): CheckFailure[] {
+export function crossChecks(stack: StackFile, declaredDaemons = Object.keys(stack.daemons), env: NodeJS.ProcessEnv = process.env): CheckFailure[] {
     const failures: CheckFailure[] = [];
     const fail = (path: KeyPath, message: string, at: "key" | "value" = "value") => failures.push({ path, message, at });
 
@@ -26,9 +26,24 @@ export function crossChecks(stack: StackFile, declaredDaemons = Object.keys(stac
         return stack.daemons[ref];
     };
 
+    const checkSecret = (ref: SecretRef | undefined, path: KeyPath) => {
+        if (ref && "env" in ref && env[ref.env] === undefined) fail(path, `environment variable ${ref.env} is not set (it holds this secret)`);
+    };
+    for (const [name, registry] of Object.entries(stack.registries)) {
+        const path = ["registries", name];
+        checkDaemonRef(registry.daemon, path);
+        claims.claim(`container name "${name}"`, registry.daemon, path, "key");
+        claims.claim(`volume "${registry.storage.volume ?? `${name}-data`}"`, registry.daemon, [...path, "storage", "volume"],
+            registry.storage.volume ? "value" : "key");
+        claims.claim(`host port ${registry.port}`, registry.daemon, [...path, "port"]);
+        checkSecret(registry.proxy?.password, [...path, "proxy", "password"]);
+    }
+
     for (const [name, host] of Object.entries(stack.hosts)) {
         const path = ["hosts", name];
         const daemon = checkDaemonRef(host.daemon, path);
+        host.registryAuth.forEach((auth, i) => checkSecret(auth.password, [...path, "registryAuth", i, "password"]));
+        checkMirrors(stack, name, fail);
         claims.claim(`container name "${name}"`, host.daemon, path, "key");
         claims.claim(`volume "${host.storage.volume ?? `${name}-docker`}"`, host.daemon, [...path, "storage", "volume"],
             host.storage.volume ? "value" : "key");
@@ -48,6 +63,22 @@ export function crossChecks(stack: StackFile, declaredDaemons = Object.keys(stac
 }
 
 type Fail = (path: KeyPath, message: string, at?: "key" | "value") => void;
+
+/** A mirror is a URL, or a registry of this stack on the host's own daemon (they share a network there). */
+function checkMirrors(stack: StackFile, hostName: string, fail: Fail) {
+    const host = stack.hosts[hostName];
+    (host.dockerd?.["registry-mirrors"] ?? []).forEach((mirror, i) => {
+        const path = ["hosts", hostName, "dockerd", "registry-mirrors", i];
+        if (/^https?:\/\/[^\s/]+\/?$/.test(mirror)) return;
+        const registry = stack.registries[mirror];
+        const declared = Object.keys(stack.registries);
+        if (!registry) {
+            fail(path, `"${mirror}" is neither a URL (http:// or https://) nor a registry declared under registries (${listOrNone(declared)})`);
+        } else if (registry.daemon !== host.daemon) {
+            fail(path, `registry "${mirror}" runs on daemon "${registry.daemon}" and this host on "${host.daemon}": a host reaches a registry of the stack over a network of their shared daemon`);
+        }
+    });
+}
 
 /** Remembers who took a name or port on a daemon and reports the second taker. */
 class ClaimRegistry {

@@ -5,7 +5,8 @@ import * as path from "node:path";
 import { z } from "zod";
 import { defaultDaemonHost } from "../components/endpoints";
 import { crossChecks, formatPath } from "./checks";
-import { clientSchema, DaemonSpec, daemonSchema, DEFAULT_DAEMON, hostSchema, StackFile, stackFileSchema } from "./schema";
+import { MANAGED_DOCKERD_OPTIONS } from "../components/dockerd";
+import { clientSchema, DaemonSpec, daemonSchema, DEFAULT_DAEMON, hostSchema, registrySchema, StackFile, stackFileSchema } from "./schema";
 import { KeyPath, parseLocatedYaml, Problem } from "./yaml";
 
 export type { Problem } from "./yaml";
@@ -64,7 +65,7 @@ export function validateStackSource(source: string, file: string, env: NodeJS.Pr
     const stack = result.success ? result.data : validEntries(withoutUnknownKeys(raw, result.error.issues));
     const declaredDaemons = [...new Set([DEFAULT_DAEMON, ...Object.keys(isMap(raw.daemons) ? raw.daemons : {})])];
     stack.daemons = withDefaultDaemon(stack.daemons, env);
-    problems.push(...crossChecks(stack, declaredDaemons).map((f) => at(f.path, f.message, f.at)));
+    problems.push(...crossChecks(stack, declaredDaemons, env).map((f) => at(f.path, f.message, f.at)));
 
     problems.sort((a, b) => a.line - b.line || a.column - b.column);
     return problems.length === 0 ? { stack, problems } : { problems };
@@ -96,7 +97,12 @@ function validEntries(raw: Record<string, unknown>): StackFile {
         }
         return out;
     };
-    return { daemons: valid(raw.daemons, daemonSchema), hosts: valid(raw.hosts, hostSchema), clients: valid(raw.clients, clientSchema) };
+    return {
+        daemons: valid(raw.daemons, daemonSchema),
+        hosts: valid(raw.hosts, hostSchema),
+        clients: valid(raw.clients, clientSchema),
+        registries: valid(raw.registries, registrySchema),
+    };
 }
 
 /** A copy of `raw` without the keys zod refused as unknown, so the rest of their entry can still be checked. */
@@ -125,6 +131,9 @@ type At = (path: KeyPath, message: string, where?: "key" | "value") => Problem;
 
 function issueProblems(issue: z.core.$ZodIssue, raw: unknown, at: At): Problem[] {
     const path = issue.path as KeyPath;
+    if (issue.code === "unrecognized_keys" && path[path.length - 1] === "dockerd") {
+        return issue.keys.map((key) => at([...path, key], `unknown key "${key}": not a daemon.json option Docker documents${closest(key, allowedKeys(path))}`, "key"));
+    }
     if (issue.code === "unrecognized_keys") {
         const allowed = allowedKeys(path);
         return issue.keys.map((key) => at([...path, key], `unknown key "${key}": expected one of ${allowed.join(", ")}`, "key"));
@@ -133,6 +142,8 @@ function issueProblems(issue: z.core.$ZodIssue, raw: unknown, at: At): Problem[]
         const inner = issue.issues[0]?.message ?? "invalid key";
         return [at(path, `${inner}, got "${String(path[path.length - 1])}"`, "key")];
     }
+    // Messages that stand alone: a refused key, or a secret whose value must not be quoted.
+    if (issue.code === "custom" && issue.params?.plain) return [at(path, issue.message, issue.params.at ?? "value")];
     const value = valueAt(raw, path);
     if (value === undefined && issue.code === "invalid_type") {
         const parent = path.slice(0, -1);
@@ -164,7 +175,23 @@ function allowedKeys(path: KeyPath): string[] {
         schema = def.type === "object" ? def.shape?.[String(segment)] : def.type === "record" ? def.valueType : def.type === "array" ? def.element : undefined;
     }
     const def = schema?._zod.def as unknown as { type: string; shape?: Record<string, unknown> } | undefined;
-    return def?.type === "object" ? Object.keys(def.shape ?? {}) : [];
+    const keys = def?.type === "object" ? Object.keys(def.shape ?? {}) : [];
+    return path[path.length - 1] === "dockerd" ? keys.filter((key) => !(key in MANAGED_DOCKERD_OPTIONS)) : keys;
+}
+
+/** " (did you mean log-level?)" for a key one or two edits away from an allowed one. */
+function closest(key: string, allowed: string[]): string {
+    const distance = (a: string, b: string) => {
+        let row = Array.from({ length: b.length + 1 }, (_, i) => i);
+        for (let i = 1; i <= a.length; i++) {
+            const next = [i];
+            for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+            row = next;
+        }
+        return row[b.length];
+    };
+    const best = allowed.map((candidate) => ({ candidate, d: distance(key, candidate) })).sort((x, y) => x.d - y.d)[0];
+    return best && best.d <= 2 ? ` (did you mean ${best.candidate}?)` : "";
 }
 
 function valueAt(root: unknown, path: KeyPath): unknown {

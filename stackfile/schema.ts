@@ -2,6 +2,8 @@
 // Cross-field rules (references, uniqueness, the TLS rule) live in checks.ts.
 import { isIP } from "node:net";
 import { z } from "zod";
+import { MANAGED_DOCKERD_OPTIONS, MEMORY } from "../components/dockerd";
+import { DEFAULT_REGISTRY_IMAGE } from "../components/DindRegistry";
 
 /** The DinD image used when a host names none: an official tag, pinned. */
 export const DEFAULT_DIND_IMAGE = "docker:27.5.1-dind";
@@ -116,6 +118,132 @@ export const workloadsSchema = z.strictObject({
     containers: z.record(name("a container"), nestedContainerSchema, { error: "expected a map of containers" }).default({}),
 });
 
+/**
+ * A secret given by reference, never by value: an environment variable of the process that runs
+ * Pulumi, or a key of the stack's Pulumi secret configuration. Its issues never quote the value.
+ */
+export type SecretRef = { env: string } | { secret: string };
+const SECRET_REF_MESSAGE = "expected { env: NAME } or { secret: KEY } (a Pulumi secret config key): a secret is never written in the file";
+export const secretRefSchema = z.custom<SecretRef>((value) => {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+    const keys = Object.keys(value);
+    const ref = value as Record<string, unknown>;
+    return keys.length === 1 && ((keys[0] === "env" && typeof ref.env === "string" && ENV_NAME.test(ref.env))
+        || (keys[0] === "secret" && typeof ref.secret === "string" && ref.secret.length > 0));
+}, { error: SECRET_REF_MESSAGE, params: { plain: true } });
+
+/** A key dockerd would accept but this project sets itself: refused with the reason. */
+const managedOption = (option: string) => z.custom<never>(() => false, {
+    error: `"${option}" is managed by dind-provisioner: ${MANAGED_DOCKERD_OPTIONS[option]}`, params: { plain: true, at: "key" },
+}).optional();
+const text = z.string({ error: "expected a string" });
+const texts = z.array(text, { error: "expected a list of strings" });
+const integer = z.number({ error: "expected an integer" }).int({ error: "expected an integer" });
+const options = z.record(z.string(), z.unknown(), { error: "expected a map" });
+const CIDR = /^[0-9a-fA-F.:]+\/[0-9]{1,3}$/;
+
+/**
+ * dockerd's daemon.json, as Docker documents it for Linux
+ * (https://docs.docker.com/reference/cli/dockerd/#daemon-configuration-file), with types.
+ */
+export const dockerdSchema = z.strictObject({
+    ...Object.fromEntries(Object.keys(MANAGED_DOCKERD_OPTIONS).map((option) => [option, managedOption(option)])),
+    "allow-nondistributable-artifacts": texts.optional(),
+    "api-cors-header": text.optional(),
+    "authorization-plugins": texts.optional(),
+    bip: text.optional(),
+    bridge: text.optional(),
+    builder: options.optional(),
+    "cdi-spec-dirs": texts.optional(),
+    "cgroup-parent": text.optional(),
+    containerd: text.optional(),
+    "containerd-namespace": text.optional(),
+    "containerd-plugins-namespace": text.optional(),
+    debug: bool("debug").optional(),
+    "default-address-pools": z.array(z.strictObject({
+        base: z.string({ error: "expected a CIDR such as 10.199.0.0/16" }).regex(CIDR, { error: "expected a CIDR such as 10.199.0.0/16" }),
+        size: integer.min(1, { error: "expected a prefix length (1-128)" }).max(128, { error: "expected a prefix length (1-128)" }),
+    }), { error: "expected a list of { base, size }" }).optional(),
+    "default-cgroupns-mode": z.enum(["private", "host"], { error: "expected private or host" }).optional(),
+    "default-gateway": text.optional(),
+    "default-gateway-v6": text.optional(),
+    "default-ipc-mode": z.enum(["private", "shareable"], { error: "expected private or shareable" }).optional(),
+    "default-network-opts": options.optional(),
+    "default-runtime": text.optional(),
+    "default-shm-size": text.optional(),
+    "default-ulimits": options.optional(),
+    dns: texts.optional(),
+    "dns-opts": texts.optional(),
+    "dns-search": texts.optional(),
+    "exec-opts": texts.optional(),
+    "exec-root": text.optional(),
+    experimental: bool("experimental").optional(),
+    features: options.optional(),
+    "fixed-cidr": text.optional(),
+    "fixed-cidr-v6": text.optional(),
+    group: text.optional(),
+    "host-gateway-ip": text.optional(),
+    icc: bool("icc").optional(),
+    init: bool("init").optional(),
+    "init-path": text.optional(),
+    "insecure-registries": texts.optional(),
+    ip: text.optional(),
+    "ip-forward": bool("ip-forward").optional(),
+    "ip-masq": bool("ip-masq").optional(),
+    ip6tables: bool("ip6tables").optional(),
+    iptables: bool("iptables").optional(),
+    ipv6: bool("ipv6").optional(),
+    labels: texts.optional(),
+    "live-restore": bool("live-restore").optional(),
+    "log-driver": text.optional(),
+    "log-format": z.enum(["text", "json"], { error: "expected text or json" }).optional(),
+    "log-level": z.enum(["debug", "info", "warn", "error", "fatal"], { error: "expected one of debug, info, warn, error, fatal" }).optional(),
+    "log-opts": options.optional(),
+    "max-concurrent-downloads": integer.min(1, { error: "expected a positive integer" }).optional(),
+    "max-concurrent-uploads": integer.min(1, { error: "expected a positive integer" }).optional(),
+    "max-download-attempts": integer.min(1, { error: "expected a positive integer" }).optional(),
+    "metrics-addr": text.optional(),
+    mtu: z.union([
+        z.literal("auto"),
+        integer.min(68, { error: "expected an MTU (68-65535) or auto" }).max(65535, { error: "expected an MTU (68-65535) or auto" }),
+    ], { error: "expected an MTU (68-65535) or auto (the DinD container's own interface MTU)" }).optional(),
+    "no-new-privileges": bool("no-new-privileges").optional(),
+    "node-generic-resources": texts.optional(),
+    "oom-score-adjust": integer.optional(),
+    proxies: options.optional(),
+    "raw-logs": bool("raw-logs").optional(),
+    /** URLs, or names under the top-level `registries`. */
+    "registry-mirrors": z.array(z.string({ error: "expected a registry name or URL" }), { error: "expected a list of registry names or URLs" }).optional(),
+    runtimes: options.optional(),
+    "seccomp-profile": text.optional(),
+    "selinux-enabled": bool("selinux-enabled").optional(),
+    "shutdown-timeout": integer.optional(),
+    "storage-driver": text.optional(),
+    "storage-opts": texts.optional(),
+    "swarm-default-advertise-addr": text.optional(),
+    "userland-proxy": bool("userland-proxy").optional(),
+    "userland-proxy-path": text.optional(),
+    "userns-remap": text.optional(),
+});
+
+// A registry as image names spell it: host[:port].
+const REGISTRY_ADDRESS = /^[a-zA-Z0-9]([a-zA-Z0-9-.]*[a-zA-Z0-9])?(:[0-9]+)?$/;
+const registryAddress = z.string({ error: "expected a registry host[:port]" }).regex(REGISTRY_ADDRESS, {
+    error: "expected a registry host[:port] such as registry.internal:5000",
+});
+
+export const resourcesSchema = z.strictObject({
+    cpus: z.number({ error: "expected a number of CPUs such as 2 or 1.5" }).positive({ error: "expected a positive number of CPUs" }).optional(),
+    memory: z.string({ error: "expected a memory size such as 4g (a string)" }).regex(MEMORY, { error: "expected a memory size such as 4g, 512m or 1073741824" }).optional(),
+    pids: integer.min(1, { error: "expected a positive number of processes" }).optional(),
+});
+
+export const registryAuthSchema = z.strictObject({
+    address: registryAddress,
+    username: text,
+    password: secretRefSchema,
+});
+
 export const hostSchema = z.strictObject({
     daemon: name("a daemon").default(DEFAULT_DAEMON),
     image: imageRef.default(DEFAULT_DIND_IMAGE),
@@ -125,6 +253,34 @@ export const hostSchema = z.strictObject({
     preload: z.array(imageRef, { error: "expected a list of image references" }).default([]),
     env,
     workloads: workloadsSchema.optional(),
+    /** The inner daemon's daemon.json. */
+    dockerd: dockerdSchema.optional(),
+    /** Credentials for nested image pulls. */
+    registryAuth: z.array(registryAuthSchema, { error: "expected a list of { address, username, password }" }).default([]),
+    /** Registry host:port -> CA file on this machine. */
+    registryCAs: z.record(registryAddress, absolutePath, { error: "expected a map of registry host:port to a CA file path" }).default({}),
+    resources: resourcesSchema.optional(),
+    /** An OCI runtime of the outer daemon; any but runc makes the container unprivileged. */
+    runtime: z.string({ error: "expected a runtime name such as sysbox-runc" }).regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, {
+        error: "expected a runtime name such as sysbox-runc",
+    }).optional(),
+});
+
+export const registrySchema = z.strictObject({
+    daemon: name("a daemon").default(DEFAULT_DAEMON),
+    image: imageRef.default(DEFAULT_REGISTRY_IMAGE),
+    port,
+    bind: ipAddress.default("127.0.0.1"),
+    proxy: z.strictObject({
+        remote: z.string({ error: "expected a registry URL (http:// or https://)" }).regex(/^https?:\/\/[^\s/]+\/?$/, {
+            error: "expected a registry URL such as https://registry-1.docker.io",
+        }),
+        username: text.optional(),
+        password: secretRefSchema.optional(),
+    }).optional(),
+    storage: storageSchema.default({ retain: false }),
+    /** Plain HTTP instead of TLS. */
+    insecure: bool("insecure").default(false),
 });
 
 export const clientSchema = z.strictObject({
@@ -150,6 +306,7 @@ export const stackFileSchema = z.strictObject({
     daemons: z.record(name("a daemon"), daemonSchema, { error: "expected a map of daemons" }).default({}),
     hosts: z.record(name("a host"), hostSchema, { error: "expected a map of DinD hosts" }).default({}),
     clients: z.record(name("a client"), clientSchema, { error: "expected a map of DooD clients" }).default({}),
+    registries: z.record(name("a registry"), registrySchema, { error: "expected a map of registries" }).default({}),
 });
 
 export type StackFile = z.infer<typeof stackFileSchema>;
@@ -158,4 +315,6 @@ export type HostSpec = z.infer<typeof hostSchema>;
 export type ClientSpec = z.infer<typeof clientSchema>;
 export type TcpEndpointSpec = z.infer<typeof tcpEndpointSchema>;
 export type WorkloadsSpec = z.infer<typeof workloadsSchema>;
+export type RegistrySpec = z.infer<typeof registrySchema>;
+export type DockerdSpec = z.infer<typeof dockerdSchema>;
 export type NestedContainerSpec = z.infer<typeof nestedContainerSchema>;

@@ -60,7 +60,7 @@ describe("DindWorkloads", () => {
         await settle(made);
         for (const name of ["builder-workloads-network-app", "builder-workloads-volume-data", "builder-workloads-container-web"]) {
             const options = mocks.options.get(name)!;
-            assert.deepEqual(options.dependsOn, [made.host.container, made.host.preloads["busybox:local"]], name);
+            assert.deepEqual(options.dependsOn, [made.host.readiness, made.host.preloads["busybox:local"]], name);
             assert.equal(options.deleteBeforeReplace, true, name);
         }
     });
