@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { formatProblem, loadStackFile, validateStackSource } from "../../../stackfile/load";
+import { DEFAULT_REGISTRY_IMAGE } from "../../../components/DindRegistry";
 import { DEFAULT_CLIENT_IMAGE, DEFAULT_DIND_IMAGE } from "../../../stackfile/schema";
 
 const fixtures = path.join(__dirname, "fixtures");
@@ -39,6 +40,8 @@ describe("stack file validation", () => {
                 tcp: { port: 23760, bind: "127.0.0.1", tls: true, insecure: false, sans: [] },
                 preload: [],
                 env: {},
+                registryAuth: [],
+                registryCAs: {},
             });
             assert.deepEqual(stack!.clients.agent, { daemon: "local", image: DEFAULT_CLIENT_IMAGE, env: {} });
         });
@@ -53,6 +56,25 @@ describe("stack file validation", () => {
                 { host: "tcp://127.0.0.1:2375", insecure: true });
             const declared = `daemons:\n  local: { host: "unix:///run/user/1000/docker.sock" }\n${source}`;
             assert.equal(validateStackSource(declared, "f.yaml", env).stack!.daemons.local.host, "unix:///run/user/1000/docker.sock");
+        });
+
+        it("accepts a secret from a variable that is set, and fills in a registry's defaults", () => {
+            const source = "registries:\n  hub-cache: { port: 5000, proxy: { remote: https://registry-1.docker.io } }\n" +
+                "hosts:\n  builder:\n    registryAuth: [{ address: registry.internal:5000, username: ci, password: { env: REGISTRY_TOKEN } }]\n";
+            const { stack, problems } = validateStackSource(source, "f.yaml", { REGISTRY_TOKEN: "t0ken" });
+            assert.deepEqual(problems, []);
+            assert.deepEqual(stack!.hosts.builder.registryAuth, [{ address: "registry.internal:5000", username: "ci", password: { env: "REGISTRY_TOKEN" } }]);
+            assert.deepEqual(stack!.registries["hub-cache"], {
+                daemon: "local", image: DEFAULT_REGISTRY_IMAGE, port: 5000, bind: "127.0.0.1",
+                proxy: { remote: "https://registry-1.docker.io" }, storage: { retain: false }, insecure: false,
+            });
+        });
+
+        it("never quotes a password written in the file", () => {
+            const source = "hosts:\n  builder:\n    registryAuth: [{ address: r:5000, username: ci, password: { env: X, value: hunter2 } }]\n";
+            const messages = validateStackSource(source, "f.yaml", {}).problems.map(formatProblem).join("\n");
+            assert.match(messages, /registryAuth\[0\]\.password: expected \{ env: NAME \} or \{ secret: KEY \}/);
+            assert.doesNotMatch(messages, /hunter2/);
         });
 
         it("ignores x- keys and applies merge keys", () => {
