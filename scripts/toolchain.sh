@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Brings up what the real lane needs on this machine, then runs the given command with it:
-# a Docker engine, the two local images, the Pulumi CLI and the docker and tls resource plugins.
+# a Docker engine, the local images (DinD, busybox, registry), the Pulumi CLI and the docker and tls resource plugins.
 # Every step is idempotent and caches outside the repository; a warm run takes a few seconds.
 #
 #   bash scripts/toolchain.sh COMMAND [ARGS...]
@@ -23,6 +23,7 @@ step() { # name command...
 total="$EPOCHREALTIME"
 step engine bash "$here/bootstrap/engine.sh"
 step images bash "$here/bootstrap/images.sh"
+step registry-image bash "$here/bootstrap/registry-image.sh"
 pulumi_bin=""
 cli() { pulumi_bin="$(bash "$here/bootstrap/pulumi-cli.sh")"; }
 step pulumi-cli cli
