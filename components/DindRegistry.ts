@@ -9,11 +9,12 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { DindCertificates } from "./DindCertificates";
+import {
+    DEFAULT_REGISTRY_BIND, DEFAULT_REGISTRY_IMAGE, DEFAULT_REGISTRY_INSECURE, DEFAULT_STORAGE_RETAIN, defaultRegistryVolume,
+} from "./defaults";
 import { isWildcard } from "./endpoints";
 import { Transform, transformed } from "./transform";
 
-/** The registry image used when none is named: the official distribution registry, pinned. */
-export const DEFAULT_REGISTRY_IMAGE = "registry:2.8.3";
 /** The port the registry listens on inside its container (the image's convention). */
 export const REGISTRY_PORT = 5000;
 /** Where the registry keeps its data inside the container. */
@@ -97,8 +98,8 @@ export class DindRegistry extends pulumi.ComponentResource {
     constructor(name: string, args: DindRegistryArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("dind:index:DindRegistry", name, {}, opts);
         const containerName = args.containerName ?? name;
-        const bind = args.bind ?? "127.0.0.1";
-        const insecure = args.insecure ?? false;
+        const bind = args.bind ?? DEFAULT_REGISTRY_BIND;
+        const insecure = args.insecure ?? DEFAULT_REGISTRY_INSECURE;
         const labels = Object.entries({ "dind-provisioner.role": "registry", "dind-provisioner.registry": containerName, ...args.labels })
             .map(([label, value]) => ({ label, value }));
 
@@ -109,7 +110,7 @@ export class DindRegistry extends pulumi.ComponentResource {
             { name: args.network ?? `${containerName}-net`, labels }, { parent: this }));
         this.networkName = this.network.name;
         this.volume = new docker.Volume(...transformed(args.transform?.volume, `${name}-storage`,
-            { name: args.storage?.volume ?? `${containerName}-data`, labels }, { parent: this, retainOnDelete: args.storage?.retain ?? false }));
+            { name: args.storage?.volume ?? defaultRegistryVolume(containerName), labels }, { parent: this, retainOnDelete: args.storage?.retain ?? DEFAULT_STORAGE_RETAIN }));
         this.image = new docker.RemoteImage(`${name}-image`, { name: args.image ?? DEFAULT_REGISTRY_IMAGE, keepLocally: true }, { parent: this });
         if (!insecure) {
             const ips = ["127.0.0.1", ...(isWildcard(bind) || bind === "127.0.0.1" ? [] : [bind])];

@@ -1,6 +1,7 @@
 // Rules that span several keys: references resolve, names and ports are unique
 // per daemon, TLS is on unless explicitly waived, workloads have an endpoint.
 import { isIP } from "node:net";
+import { defaultRegistryVolume } from "../components/defaults";
 import { isLocalDaemon, LOOPBACK, socketPathOf } from "../components/endpoints";
 import { DaemonSpec, HostSpec, SecretRef, StackFile } from "./schema";
 import { KeyPath } from "./yaml";
@@ -33,7 +34,7 @@ export function crossChecks(stack: StackFile, declaredDaemons = Object.keys(stac
         const path = ["registries", name];
         checkDaemonRef(registry.daemon, path);
         claims.claim(`container name "${name}"`, registry.daemon, path, "key");
-        claims.claim(`volume "${registry.storage.volume ?? `${name}-data`}"`, registry.daemon, [...path, "storage", "volume"],
+        claims.claim(`volume "${registry.storage.volume ?? defaultRegistryVolume(name)}"`, registry.daemon, [...path, "storage", "volume"],
             registry.storage.volume ? "value" : "key");
         claims.claim(`host port ${registry.port}`, registry.daemon, [...path, "port"]);
         checkSecret(registry.proxy?.password, [...path, "proxy", "password"]);

@@ -36,6 +36,9 @@ export const REGISTRY = "dind:index:DindRegistry";
 /** The inner bridge MTU the mocked readiness step reads back. */
 export const READ_BACK_MTU = 1450;
 
+/** The outer daemon components under test are given, so that none falls back to the caller's DOCKER_HOST. */
+export const OUTER_DAEMON = { host: "unix:///var/run/docker.sock" };
+
 /**
  * Installs mocks. In `preview` mode, containers get no id, as in a real preview of a fresh
  * stack, so everything derived from a container id stays unknown.

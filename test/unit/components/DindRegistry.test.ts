@@ -1,7 +1,8 @@
 import * as assert from "node:assert/strict";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_REGISTRY_IMAGE, DindRegistry, DindRegistryArgs } from "../../../components/DindRegistry";
+import { DEFAULT_REGISTRY_IMAGE } from "../../../components/defaults";
+import { DindRegistry, DindRegistryArgs } from "../../../components/DindRegistry";
 import { CERT_REQUEST, CONTAINER, installMocks, LOCALLY_SIGNED_CERT, NETWORK, registered, REMOTE_IMAGE, secretValue, valueOf, VOLUME } from "../mocks";
 
 function registry(mocks: ReturnType<typeof installMocks>, args: Partial<DindRegistryArgs> = {}) {

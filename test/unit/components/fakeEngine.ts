@@ -1,6 +1,6 @@
-// A stand-in for the Docker Engine API's image, container and network endpoints, on a unix
-// socket, for unit tests of the preload's and the readiness step's HTTP exchanges. The real
-// daemon is exercised by the integration suite.
+// A stand-in for the Docker Engine API's image, version, container and network endpoints, on a
+// unix socket, for unit tests of the preload's and the readiness step's HTTP exchanges and of the
+// program's version lookup. The real daemon is exercised by the integration suite.
 import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -10,6 +10,8 @@ export interface FakeEngine {
     socket: string;
     images: Map<string, string>;
     loads: number;
+    /** How many times /version was asked. */
+    versionRequests: number;
     /** When set, /images/load answers HTTP 200 with this error in its JSON stream, as dockerd does. */
     loadError?: string;
     /** Container id -> the states successive inspects return (the last one repeats), and its log. */
@@ -31,7 +33,8 @@ function multiplexed(text: string): Buffer {
 export async function startFakeEngine(images: Record<string, string> = {}, apiVersion = "1.41"): Promise<FakeEngine> {
     const socket = path.join(mkdtempSync(path.join(os.tmpdir(), "fake-engine-")), "docker.sock");
     const engine: FakeEngine = {
-        socket, images: new Map(Object.entries(images)), loads: 0, containers: new Map(), bridgeOptions: {}, close: async () => undefined,
+        socket, images: new Map(Object.entries(images)), loads: 0, versionRequests: 0, containers: new Map(), bridgeOptions: {},
+        close: async () => undefined,
     };
     const server = http.createServer((req, res) => {
         const url = new URL(req.url!, "http://engine");
@@ -39,6 +42,7 @@ export async function startFakeEngine(images: Record<string, string> = {}, apiVe
         const container = /^\/containers\/([^/]+)\/(json|logs|update)$/.exec(url.pathname);
         const fake = container && engine.containers.get(container[1]);
         if (req.method === "GET" && url.pathname === "/version") {
+            engine.versionRequests++;
             res.writeHead(200).end(JSON.stringify({ ApiVersion: apiVersion }));
         } else if (req.method === "GET" && inspect) {
             const id = engine.images.get(decodeURIComponent(inspect[1]));
