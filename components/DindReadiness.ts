@@ -37,6 +37,8 @@ interface ContainerState {
     Restarting: boolean;
     ExitCode: number;
     Error?: string;
+    /** When the last run ended (RFC 3339; year 1 while the first run goes on). */
+    FinishedAt?: string;
     Health?: { Status: string };
 }
 
@@ -47,12 +49,26 @@ async function inspectContainer(outer: EngineEndpoint, id: string): Promise<{ St
     return JSON.parse(body);
 }
 
-/** The last lines of a container's log; the stream is multiplexed (8-byte frame headers) without a TTY. */
-export async function containerLogTail(outer: EngineEndpoint, id: string, lines: number): Promise<string> {
-    const response = await engineRequest(outer, "GET", `/containers/${encodeURIComponent(id)}/logs?stdout=1&stderr=1&tail=${lines}`, undefined, 10_000);
+/**
+ * The last lines of a container's log, up to `until` ("seconds.nanoseconds") when given: the
+ * restart policy starts the daemon again at once, and its complaint is at the end of the run that
+ * failed, not of the one that follows. The stream is multiplexed (8-byte frame headers) without a TTY.
+ */
+export async function containerLogTail(outer: EngineEndpoint, id: string, lines: number, until?: string): Promise<string> {
+    // Docker applies `tail` before `until`, so with `until` the whole log is read and cut here.
+    const query = until === undefined ? `tail=${lines}` : `until=${until}`;
+    const response = await engineRequest(outer, "GET", `/containers/${encodeURIComponent(id)}/logs?stdout=1&stderr=1&${query}`, undefined, 10_000);
     const chunks: Buffer[] = [];
     for await (const chunk of response) chunks.push(chunk as Buffer);
-    return demultiplex(Buffer.concat(chunks)).trimEnd();
+    return demultiplex(Buffer.concat(chunks)).trimEnd().split("\n").slice(-lines).join("\n");
+}
+
+/** When the container's last run ended, as "seconds.nanoseconds" since the epoch; undefined while its first run goes on. */
+export function lastExit(state: ContainerState): string | undefined {
+    const match = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(state.FinishedAt ?? "");
+    const seconds = match ? Date.parse(`${match[1]}${match[3]}`) / 1000 : NaN;
+    if (Number.isNaN(seconds) || seconds <= 0) return undefined;
+    return `${seconds}.${(match![2] ?? "").padEnd(9, "0").slice(0, 9)}`;
 }
 
 export function demultiplex(raw: Buffer): string {
@@ -70,8 +86,11 @@ export function demultiplex(raw: Buffer): string {
 /** Why the inner daemon is not coming up, or undefined while it still may. */
 export function startFailure(info: { State: ContainerState; RestartCount: number }): string | undefined {
     const state = info.State;
-    if (state.Restarting || info.RestartCount > 0 || ["exited", "dead"].includes(state.Status)) {
+    if (["exited", "dead"].includes(state.Status)) {
         return `its DinD container exited (exit code ${state.ExitCode}${state.Error ? `, ${state.Error}` : ""}): the inner daemon stopped`;
+    }
+    if (state.Restarting || info.RestartCount > 0) {
+        return `its DinD container exited and its restart policy started it again (${info.RestartCount} restart${info.RestartCount === 1 ? "" : "s"}): the inner daemon stopped`;
     }
     if (state.Health?.Status === "unhealthy") return "its DinD container is unhealthy: the inner daemon does not answer";
     return undefined;
@@ -99,7 +118,7 @@ export async function awaitInnerDaemon(inputs: ReadinessInputs): Promise<Readine
         if (info.State.Health?.Status === "healthy") break;
         const failure = startFailure(info) ?? (Date.now() > deadline ? `its inner daemon did not answer within ${inputs.timeoutSeconds} s` : undefined);
         if (failure) {
-            const log = await containerLogTail(outer, containerId, FAILURE_LOG_LINES).catch((error) => `(cannot read it: ${error.message})`);
+            const log = await containerLogTail(outer, containerId, FAILURE_LOG_LINES, lastExit(info.State)).catch((error) => `(cannot read it: ${error.message})`);
             throw new Error(`DinD host ${inputs.host} did not start: ${failure}. Last lines of its log (docker logs ${inputs.host}):\n${log}`);
         }
         await new Promise((resolve) => setTimeout(resolve, POLL_MS));

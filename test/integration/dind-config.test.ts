@@ -57,7 +57,7 @@ function runRegistry(name: string, port: number, volume: string, config: object,
     dockerOk(["run", "-d", "--name", name, "--label", "dind-provisioner.test=reg", "--network", "host",
         "-v", `${volume}:/var/lib/registry`, "-v", `${file}:/etc/docker/registry/config.yml:ro`, ...extraMounts, "dind-provisioner/registry:local"]);
     for (let i = 0; i < 50; i++) {
-        if (spawnSync("sh", ["-c", `exec 3<>/dev/tcp/127.0.0.1/${port}`]).status === 0) return;
+        if (spawnSync("bash", ["-c", `exec 3<>/dev/tcp/127.0.0.1/${port}`]).status === 0) return;
         spawnSync("sleep", ["0.2"]);
     }
     throw new Error(`${name} did not listen on ${port}: ${docker(["logs", name]).stderr}`);
@@ -125,12 +125,12 @@ describe("real lane: inner-daemon settings, registries and start-up failures", f
         runRegistry(TRUSTED.name, TRUSTED.port, SEED.volume, { http: { tls: { certificate: "/conf/server.pem", key: "/conf/server.key" } } },
             ["-v", `${CONF}/server.pem:/conf/server.pem:ro`, "-v", `${CONF}/server.key:/conf/server.key:ro`]);
         // Without credentials the private registry refuses: the pull below needs registryAuth.
-        const anonymous = spawnSync("sh", ["-c", `exec 3<>/dev/tcp/127.0.0.1/${AUTH.port}; printf 'GET /v2/ HTTP/1.0\\r\\n\\r\\n' >&3; head -n 1 <&3`], { encoding: "utf8" });
+        const anonymous = spawnSync("bash", ["-c", `exec 3<>/dev/tcp/127.0.0.1/${AUTH.port}; printf 'GET /v2/ HTTP/1.0\\r\\n\\r\\n' >&3; head -n 1 <&3`], { encoding: "utf8" });
         assert.match(anonymous.stdout, /401/);
 
         process.env.REG_AUTH_PASSWORD = password;
         sut = await StackUnderTest.create(path.join(FIXTURES, "dind-config.yaml"), "reg-config");
-        sut.editStackFile((text) => text.replaceAll("GATEWAY", gateway).replace("CA_FILE", `${CONF}/ca.pem`));
+        sut.editStackFile((text) => text.replaceAll("GATEWAY", gateway).replaceAll("CA_FILE", `${CONF}/ca.pem`));
     });
 
     after(async () => {

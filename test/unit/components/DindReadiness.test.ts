@@ -5,7 +5,7 @@ import { FakeEngine, startFakeEngine } from "./fakeEngine";
 const starting = { State: { Status: "running", Running: true, Restarting: false, ExitCode: 0, Health: { Status: "starting" } }, RestartCount: 0 };
 const healthy = { ...starting, State: { ...starting.State, Health: { Status: "healthy" } } };
 const exited = { State: { Status: "exited", Running: false, Restarting: false, ExitCode: 1, Health: { Status: "starting" } }, RestartCount: 0 };
-const restarting = { State: { ...exited.State, Status: "restarting", Restarting: true }, RestartCount: 1 };
+const restarting = { State: { ...exited.State, Status: "restarting", Restarting: true, FinishedAt: "2026-11-28T04:23:39.412345678Z" }, RestartCount: 1 };
 
 describe("DindReadiness", () => {
     let engine: FakeEngine;
@@ -40,8 +40,15 @@ describe("DindReadiness", () => {
         assert.ok(Date.now() - started < 5000, "well before the 30 s timeout");
     });
 
-    it("takes a restart loop for an exit, and says when the daemon did not answer in time", async () => {
-        assert.match(startFailure(restarting)!, /exited \(exit code 1\)/);
+    it("takes a restart for an exit, quoting the log of the run that failed (up to its end), not of the next", async () => {
+        assert.match(startFailure(restarting)!, /exited and its restart policy started it again \(1 restart\)/);
+        const logQueries: string[] = [];
+        engine.containers.set("c1", { states: [starting, restarting], log: "failed to start daemon: bad setting", updates: [], logQueries });
+        await assert.rejects(awaitInnerDaemon(inputs()), /restart policy started it again[^]*failed to start daemon: bad setting$/);
+        assert.deepEqual(logQueries, ["?stdout=1&stderr=1&until=1795839819.412345678"]);
+    });
+
+    it("says when the daemon did not answer in time", async () => {
         assert.equal(startFailure(starting), undefined);
         engine.containers.set("c1", { states: [starting], log: "waiting", updates: [] });
         await assert.rejects(awaitInnerDaemon(inputs({ timeoutSeconds: 0.5 })), /did not answer within 0\.5 s\. Last lines of its log \(docker logs builder\):\nwaiting$/);

@@ -15,7 +15,7 @@ export interface FakeEngine {
     /** When set, /images/load answers HTTP 200 with this error in its JSON stream, as dockerd does. */
     loadError?: string;
     /** Container id -> the states successive inspects return (the last one repeats), and its log. */
-    containers: Map<string, { states: object[]; log: string; updates: object[] }>;
+    containers: Map<string, { states: object[]; log: string; updates: object[]; logQueries?: string[] }>;
     /** Options of the bridge network. */
     bridgeOptions: Record<string, string>;
     close(): Promise<void>;
@@ -52,7 +52,8 @@ export async function startFakeEngine(images: Record<string, string> = {}, apiVe
         } else if (fake && container![2] === "json") {
             res.writeHead(200).end(JSON.stringify(fake.states.length > 1 ? fake.states.shift() : fake.states[0]));
         } else if (fake && container![2] === "logs") {
-            const tail = Number(url.searchParams.get("tail"));
+            fake.logQueries?.push(url.search);
+            const tail = Number(url.searchParams.get("tail") ?? Infinity);
             res.writeHead(200).end(multiplexed(`${fake.log.trimEnd().split("\n").slice(-tail).join("\n")}\n`));
         } else if (fake && container![2] === "update") {
             let body = "";
