@@ -128,11 +128,14 @@ export async function awaitInnerDaemon(inputs: ReadinessInputs): Promise<Readine
 
 export const readinessProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: ReadinessInputs) {
-        return { id: inputs.containerId, outs: await awaitInnerDaemon(inputs) };
+        return { id: inputs.host, outs: await awaitInnerDaemon(inputs) };
     },
     async diff(_id: string, olds: ReadinessState, news: ReadinessInputs) {
-        const changed = olds.containerId !== news.containerId || olds.pidsLimit !== news.pidsLimit || Boolean(olds.inner) !== Boolean(news.inner);
-        return { changes: changed, replaces: changed ? ["containerId"] : [], deleteBeforeReplace: true };
+        // A new container (or limit) is waited for again: an update, so a replaced host counts once.
+        return { changes: olds.containerId !== news.containerId || olds.pidsLimit !== news.pidsLimit || Boolean(olds.inner) !== Boolean(news.inner) };
+    },
+    async update(_id: string, _olds: ReadinessState, news: ReadinessInputs) {
+        return { outs: await awaitInnerDaemon(news) };
     },
     async read(id: string, props: ReadinessState) {
         return { id, props };

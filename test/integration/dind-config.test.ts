@@ -200,6 +200,7 @@ describe("real lane: inner-daemon settings, registries and start-up failures", f
         sut.editStackFile((text) => `${text.trimEnd()}\n${readFileSync(path.join(FIXTURES, "dind-config-second-host.yaml"), "utf8").split("\n").filter((l) => !l.startsWith("#")).join("\n")}`);
         const up = await sut.stack.up({ onOutput: (text) => logs.push(text) });
         assert.equal(up.summary.result, "succeeded");
+        assert.deepEqual(Object.keys(up.summary.resourceChanges ?? {}).sort(), ["create", "same"], "the first host is left alone");
         assert.deepEqual(dockerOk(["ps", "--format", "{{.Names}}"], innerOf("reg-b")).split("\n"), ["reg-hub"]);
         assert.deepEqual(dockerOk(["images", "--format", "{{.Repository}}:{{.Tag}}"], innerOf("reg-b")).split("\n"), ["reg-bb:1"]);
         const after = await settledBlobFetches();
@@ -219,7 +220,12 @@ describe("real lane: inner-daemon settings, registries and start-up failures", f
         assert.match(dockerOk(["exec", "reg-b", "sh", "-c", "tr '\\0' ' ' </proc/1/cmdline"]), new RegExp(`--mtu=${own}\\b`));
     });
 
-    it("5. the registry password is nowhere in the state files, the outputs or the up logs", async () => {
+    it("5. a further up changes nothing (the readiness steps and the registry included)", async () => {
+        const up = await sut.stack.up({ onOutput: (text) => logs.push(text) });
+        assert.deepEqual(Object.keys(up.summary.resourceChanges ?? {}), ["same"], JSON.stringify(up.summary.resourceChanges));
+    });
+
+    it("6. the registry password is nowhere in the state files, the outputs or the up logs", async () => {
         assert.ok(logs.join("").length > 0);
         assert.ok(!logs.join("").includes(password), "up logs");
         const outputs = await sut.stack.outputs();
@@ -232,7 +238,7 @@ describe("real lane: inner-daemon settings, registries and start-up failures", f
         }
     });
 
-    it("6. a dockerd setting only the daemon can refuse fails up in seconds, with the daemon's own complaint", async () => {
+    it("7. a dockerd setting only the daemon can refuse fails up in seconds, with the daemon's own complaint", async () => {
         const bad = await StackUnderTest.create(path.join(FIXTURES, "dind-config-bad.yaml"), "reg-bad");
         try {
             const started = Date.now();

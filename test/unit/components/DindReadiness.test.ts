@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { awaitInnerDaemon, demultiplex, FAILURE_LOG_LINES, startFailure } from "../../../components/DindReadiness";
+import { awaitInnerDaemon, demultiplex, FAILURE_LOG_LINES, readinessProvider, startFailure } from "../../../components/DindReadiness";
 import { FakeEngine, startFakeEngine } from "./fakeEngine";
 
 const starting = { State: { Status: "running", Running: true, Restarting: false, ExitCode: 0, Health: { Status: "starting" } }, RestartCount: 0 };
@@ -52,6 +52,13 @@ describe("DindReadiness", () => {
         assert.equal(startFailure(starting), undefined);
         engine.containers.set("c1", { states: [starting], log: "waiting", updates: [] });
         await assert.rejects(awaitInnerDaemon(inputs({ timeoutSeconds: 0.5 })), /did not answer within 0\.5 s\. Last lines of its log \(docker logs builder\):\nwaiting$/);
+    });
+
+    it("waits again (an update, not a replacement) for a new container, and is a no-op otherwise", async () => {
+        const olds = { ...inputs(), mtu: 0 };
+        assert.deepEqual(await readinessProvider.diff!("builder", olds, inputs()), { changes: false });
+        assert.deepEqual(await readinessProvider.diff!("builder", olds, inputs({ containerId: "c2" })), { changes: true });
+        assert.deepEqual(await readinessProvider.diff!("builder", olds, inputs({ pidsLimit: 100 })), { changes: true });
     });
 
     it("reads a log with or without stream headers", () => {
