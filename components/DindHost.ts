@@ -398,6 +398,9 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
                 ports: tcp ? [{ internal: tcp.tls ? TLS_PORT : PLAIN_PORT, external: tcp.port, ip: tcp.bind }] : [],
                 cpus: resources.cpus === undefined ? undefined : String(resources.cpus),
                 memory: resources.memory === undefined ? undefined : memoryMegabytes(resources.memory),
+                // Memory and swap together: no swap on top of the limit (Docker's own default doubles it, and the
+                // provider would then see a difference from its inputs on the next up).
+                memorySwap: resources.memory === undefined ? undefined : memoryMegabytes(resources.memory),
                 uploads: [
                     ...(certs ? [
                         { file: `${TLS_DIR}/ca.pem`, content: certs.caCert },

@@ -18,7 +18,7 @@ const AUTH = { name: "reg-auth", port: 23822 };
 const TRUSTED = { name: "reg-ca", port: 23824 };
 const SEED = { name: "reg-seed", port: 23825, volume: "reg-seed-data" };
 const USERNAME = "reg-ci";
-const OWN_CONTAINERS = [REMOTE.name, AUTH.name, TRUSTED.name, SEED.name];
+const OWN_CONTAINERS = [REMOTE.name, AUTH.name, TRUSTED.name, SEED.name, "reg-marker"];
 const OWN_VOLUMES = [REMOTE.volume, SEED.volume];
 const STACK_CONTAINERS = ["reg-a", "reg-b", "reg-bad", "reg-cache"];
 
@@ -63,8 +63,15 @@ function runRegistry(name: string, port: number, volume: string, config: object,
     throw new Error(`${name} did not listen on ${port}: ${docker(["logs", name]).stderr}`);
 }
 
-function pushAs(image: string) {
-    dockerOk(["tag", "dind-provisioner/busybox:local", image]);
+/** Pushes busybox under `image`; `marker` makes an image of its own, whose layer no other image shares. */
+function pushAs(image: string, marker?: string) {
+    if (marker) {
+        dockerOk(["run", "--name", "reg-marker", "--label", "dind-provisioner.test=reg", "dind-provisioner/busybox:local", "sh", "-c", `echo ${marker} > /marker`]);
+        spawnSync("sh", ["-c", `docker export reg-marker | docker import -c 'CMD ["sh"]' - ${image}`]);
+        docker(["rm", "reg-marker"]);
+    } else {
+        dockerOk(["tag", "dind-provisioner/busybox:local", image]);
+    }
     dockerOk(["push", image]);
     dockerOk(["rmi", image]);
 }
@@ -133,8 +140,9 @@ describe("real lane: inner-daemon settings, registries and start-up failures", f
         runRegistry(REMOTE.name, REMOTE.port, REMOTE.volume, {});
         pushAs(`127.0.0.1:${REMOTE.port}/library/reg-bb:1`);
         runRegistry(SEED.name, SEED.port, SEED.volume, {});
-        pushAs(`127.0.0.1:${SEED.port}/reg-private:1`);
-        pushAs(`127.0.0.1:${SEED.port}/reg-trusted:1`);
+        // Layers of their own: a layer the host already has would not be pulled through the cache.
+        pushAs(`127.0.0.1:${SEED.port}/reg-private:1`, "private");
+        pushAs(`127.0.0.1:${SEED.port}/reg-trusted:1`, "trusted");
         docker(["rm", "-f", SEED.name]);
         runRegistry(AUTH.name, AUTH.port, SEED.volume, { auth: { htpasswd: { realm: "reg", path: "/conf/htpasswd" } } },
             ["-v", `${CONF}/htpasswd:/conf/htpasswd:ro`]);
@@ -191,16 +199,25 @@ describe("real lane: inner-daemon settings, registries and start-up failures", f
     });
 
     it("3. resources are the DinD container's limits in docker inspect", () => {
-        const [nanoCpus, memory, pids] = dockerOk(["inspect", "reg-a", "--format", "{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}"]).split(" ");
-        assert.deepEqual({ nanoCpus, memory, pids }, { nanoCpus: "1500000000", memory: String(2 * 1024 ** 3), pids: "2048" });
+        const [nanoCpus, memory, swap, pids] = dockerOk(["inspect", "reg-a", "--format",
+            "{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.PidsLimit}}"]).split(" ");
+        assert.deepEqual({ nanoCpus, memory, swap, pids }, { nanoCpus: "1500000000", memory: String(2 * 1024 ** 3), swap: String(2 * 1024 ** 3), pids: "2048" });
     });
 
     it("4. a second host pulls the same image through the cache: the stand-in serves no blob again; mtu auto", async () => {
         const before = await settledBlobFetches();
         sut.editStackFile((text) => `${text.trimEnd()}\n${readFileSync(path.join(FIXTURES, "dind-config-second-host.yaml"), "utf8").split("\n").filter((l) => !l.startsWith("#")).join("\n")}`);
-        const up = await sut.stack.up({ onOutput: (text) => logs.push(text) });
+        const updated: string[] = [];
+        const up = await sut.stack.up({
+            onOutput: (text) => logs.push(text),
+            onEvent: (event) => {
+                const step = event.resOutputsEvent?.metadata;
+                if (step && step.op !== "same" && step.op !== "create") updated.push(`${step.op} ${step.urn.split("::").pop()} ${(step.diffs ?? []).join(",")}`.trim());
+            },
+        });
         assert.equal(up.summary.result, "succeeded");
-        assert.deepEqual(Object.keys(up.summary.resourceChanges ?? {}).sort(), ["create", "same"], "the first host is left alone");
+        // The first host and the registry are left alone (the stack's own outputs list the new host).
+        assert.deepEqual(updated.filter((step) => !step.startsWith("update dind-provisioner-reg-config")), []);
         assert.deepEqual(dockerOk(["ps", "--format", "{{.Names}}"], innerOf("reg-b")).split("\n"), ["reg-hub"]);
         assert.deepEqual(dockerOk(["images", "--format", "{{.Repository}}:{{.Tag}}"], innerOf("reg-b")).split("\n"), ["reg-bb:1"]);
         const after = await settledBlobFetches();

@@ -310,6 +310,7 @@ describe("DindHost: the inner daemon's settings, registries, limits and runtime"
         const container = mocks.one(CONTAINER).inputs;
         assert.equal(container.cpus, "1.5");
         assert.equal(container.memory, 4096, "megabytes, as the provider takes them");
+        assert.equal(container.memorySwap, 4096, "no swap on top of the limit");
         assert.equal(mocks.one(READINESS).inputs.pidsLimit, 4096);
         assert.equal(container.privileged, true);
     });
