@@ -171,11 +171,11 @@ export interface DindHostArgs {
     /**
      * The outer engine's Engine API version, which picks the readiness check's schedule (see
      * `healthCheck`). The component does no I/O itself: the caller asks the engine (once per
-     * daemon, e.g. with `engineApiVersion()` from engineApi.ts) and passes the answer in.
+     * daemon, e.g. with `await engineApiVersion(outerDaemon)` from engineApi.ts) and passes the answer in.
      * @default unknown, taken as a current engine (Docker 25+)
      * @example "1.47"
      */
-    engineApiVersion?: pulumi.Input<string | undefined>;
+    engineApiVersion?: string;
     /**
      * How often the readiness health check asks the inner daemon. Each check is an exec into the
      * container (measured here: 13% of a core per host at one a second), so it should run often
@@ -281,27 +281,24 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
         super("dind:index:DindHost", name, {}, opts);
         const parent = this;
         const { containerName, outerDaemon, storage, tcp, unix, labels, readinessTimeout, schedule, dockerd, resources, watched } = normalizeArgs();
+        const { tcpEndpoint, unixEndpoint, preferred } = endpoints();
         this.volume = createVolume();
         this.image = createImage();
         this.certificates = createCertificates();
         this.container = createContainer();
-        this.containerId = this.container.id;
-
-        const tcpEndpoint = tcp && tcpUrl(dialAddress(outerDaemon.host, tcp.bind), tcp.port);
-        const unixEndpoint = unix && `unix://${unix.hostDir}/docker.sock`;
-        const preferred = tcpEndpoint ?? unixEndpoint;
-        this.tcpEndpoint = pulumi.output(tcpEndpoint);
-        this.unixEndpoint = pulumi.output(unixEndpoint);
-        this.dockerHost = pulumi.output(preferred);
         this.clientTls = createClientTls();
-        if (preferred !== undefined) this.innerEndpoint = pulumi.secret(this.clientTls.apply((tls) => ({ host: preferred, ...tls })));
+        this.innerEndpoint = preferred === undefined ? undefined : pulumi.secret(this.clientTls.apply((tls) => ({ host: preferred, ...tls })));
         this.readiness = createReadiness();
         this.ready = this.readiness ?? this.container;
         this.mtu = innerMtu();
-        if (preferred !== undefined) this.provider = createInnerProvider(preferred);
+        this.provider = createInnerProvider();
         this.preloads = createPreloads();
-        this.preloadedImageIds = pulumi.all(Object.fromEntries(Object.entries(this.preloads).map(([image, p]) => [image, p.imageId])));
 
+        this.containerId = this.container.id;
+        this.tcpEndpoint = pulumi.output(tcpEndpoint);
+        this.unixEndpoint = pulumi.output(unixEndpoint);
+        this.dockerHost = pulumi.output(preferred);
+        this.preloadedImageIds = pulumi.all(Object.fromEntries(Object.entries(this.preloads).map(([image, p]) => [image, p.imageId])));
         this.registerOutputs({
             containerId: this.containerId,
             tcpEndpoint: this.tcpEndpoint,
@@ -350,11 +347,18 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
                 unix: args.unix,
                 labels: { "dind-provisioner.role": "dind-host", "dind-provisioner.host": containerName, ...args.labels },
                 readinessTimeout,
-                schedule: args.healthCheck ? pulumi.output(args.healthCheck) : pulumi.output(args.engineApiVersion).apply(healthSchedule),
+                schedule: args.healthCheck ?? healthSchedule(args.engineApiVersion),
                 dockerd,
                 resources: args.resources ?? {},
                 watched,
             };
+        }
+
+        /** Where this machine reaches the inner daemon: TCP (at the outer daemon's machine), unix, and the preferred one. */
+        function endpoints() {
+            const tcpEndpoint = tcp && tcpUrl(dialAddress(outerDaemon.host, tcp.bind), tcp.port);
+            const unixEndpoint = unix && `unix://${unix.hostDir}/docker.sock`;
+            return { tcpEndpoint, unixEndpoint, preferred: tcpEndpoint ?? unixEndpoint };
         }
 
         function labelList() {
@@ -464,13 +468,14 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
             return parent.readiness?.containerId ?? parent.container.id;
         }
 
-        function createInnerProvider(endpoint: string) {
+        function createInnerProvider() {
+            if (preferred === undefined) return undefined;
             const certs = parent.certificates;
             // Derived from the ready container's id, the provider's host is unknown until the daemon answers:
             // a preview of a fresh stack then leaves the inner provider unconfigured instead of dialing
             // a daemon that is not there yet (pulumi-docker issue 139).
             return new docker.Provider(...transformed(args.transform?.provider, `${name}-inner`, {
-                host: readyContainerId().apply(() => endpoint),
+                host: readyContainerId().apply(() => preferred),
                 caMaterial: certs?.caCert,
                 certMaterial: certs?.clientCert,
                 keyMaterial: certs?.clientKey,

@@ -1,7 +1,7 @@
 // Rules that span several keys: references resolve, names and ports are unique
 // per daemon, TLS is on unless explicitly waived, workloads have an endpoint.
 import { isIP } from "node:net";
-import { defaultRegistryVolume } from "../components/defaults";
+import { defaultRegistryVolume, defaultStorageVolume } from "../components/defaults";
 import { isLocalDaemon, LOOPBACK, socketPathOf } from "../components/endpoints";
 import { DaemonSpec, HostSpec, SecretRef, StackFile } from "./schema";
 import { KeyPath } from "./yaml";
@@ -46,7 +46,7 @@ export function crossChecks(stack: StackFile, declaredDaemons = Object.keys(stac
         host.registryAuth.forEach((auth, i) => checkSecret(auth.password, [...path, "registryAuth", i, "password"]));
         checkMirrors(stack, name, fail);
         claims.claim(`container name "${name}"`, host.daemon, path, "key");
-        claims.claim(`volume "${host.storage.volume ?? `${name}-docker`}"`, host.daemon, [...path, "storage", "volume"],
+        claims.claim(`volume "${host.storage.volume ?? defaultStorageVolume(name)}"`, host.daemon, [...path, "storage", "volume"],
             host.storage.volume ? "value" : "key");
         if (host.tcp) claims.claim(`host port ${host.tcp.port}`, host.daemon, [...path, "tcp", "port"]);
         if (host.unix) claims.claim(`host directory ${host.unix.hostDir}`, host.daemon, [...path, "unix", "hostDir"]);
