@@ -88,7 +88,7 @@ export class DindRegistry extends pulumi.ComponentResource {
     readonly address: string;
     /** The URL for a DinD host's `registry-mirrors`, e.g. "https://hub-cache:5000". */
     readonly mirrorUrl: string;
-    /** The network's name, for a DinD host's `networks`. */
+    /** The network's name, for a DinD host's `networks`; known once the registry runs, so a host joining it waits for it. */
     readonly networkName: pulumi.Output<string>;
     /** The CA that issued the registry's certificate, for a DinD host's `registryCAs` (undefined when insecure). */
     readonly caCert: pulumi.Output<string | undefined>;
@@ -108,7 +108,6 @@ export class DindRegistry extends pulumi.ComponentResource {
         this.publishedAddress = `${isWildcard(bind) ? "127.0.0.1" : bind}:${args.port}`;
         this.network = new docker.Network(...transformed(args.transform?.network, `${name}-network`,
             { name: args.network ?? `${containerName}-net`, labels }, { parent: this }));
-        this.networkName = this.network.name;
         this.volume = new docker.Volume(...transformed(args.transform?.volume, `${name}-storage`,
             { name: args.storage?.volume ?? defaultRegistryVolume(containerName), labels }, { parent: this, retainOnDelete: args.storage?.retain ?? DEFAULT_STORAGE_RETAIN }));
         this.image = new docker.RemoteImage(`${name}-image`, { name: args.image ?? DEFAULT_REGISTRY_IMAGE, keepLocally: true }, { parent: this });
@@ -143,6 +142,7 @@ export class DindRegistry extends pulumi.ComponentResource {
             additionalSecretOutputs: ["uploads"],
         }));
 
+        this.networkName = pulumi.all([this.network.name, this.container.id]).apply(([network]) => network);
         this.registerOutputs({ mirrorUrl: this.mirrorUrl, networkName: this.networkName, caCert: this.caCert, publishedAddress: this.publishedAddress });
     }
 }

@@ -3,7 +3,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_REGISTRY_IMAGE } from "../../../components/defaults";
 import { DindRegistry, DindRegistryArgs } from "../../../components/DindRegistry";
-import { CERT_REQUEST, CONTAINER, installMocks, LOCALLY_SIGNED_CERT, NETWORK, registered, REMOTE_IMAGE, secretValue, valueOf, VOLUME } from "../mocks";
+import { CERT_REQUEST, CONTAINER, installMocks, isKnown, LOCALLY_SIGNED_CERT, NETWORK, registered, REMOTE_IMAGE, secretValue, valueOf, VOLUME } from "../mocks";
 
 function registry(mocks: ReturnType<typeof installMocks>, args: Partial<DindRegistryArgs> = {}) {
     const outer = new docker.Provider("outer", { host: "unix:///var/run/docker.sock" });
@@ -63,6 +63,12 @@ describe("DindRegistry", () => {
         assert.deepEqual(JSON.parse(upload.content).proxy, { remoteurl: "https://registry-1.docker.io", username: "ci", password: "hub-token" });
         assert.equal(mocks.one(VOLUME).inputs.name, "hub-cache");
         assert.equal(mocks.options.get("hub-cache-storage")?.retainOnDelete, true);
+    });
+
+    it("names its network only once the registry container exists, so a host that joins it waits for the registry", async () => {
+        const mocks = installMocks(true);
+        const made = await registry(mocks);
+        assert.equal(await isKnown(made.networkName), false);
     });
 
     it("serves plain HTTP only with insecure: true, and then issues no certificate", async () => {
