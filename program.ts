@@ -7,6 +7,7 @@ import { DockerdConfig } from "./components/dockerd";
 import { DindRegistry } from "./components/DindRegistry";
 import { DindWorkloads } from "./components/DindWorkloads";
 import { DoodClient } from "./components/DoodClient";
+import { DoodPolicyProxy } from "./components/DoodPolicyProxy";
 import { isLocalDaemon, socketPathOf } from "./components/endpoints";
 import { EngineEndpoint, engineApiVersion } from "./components/engineApi";
 import { loadStackFile, StackFileError } from "./stackfile/load";
@@ -107,11 +108,21 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
     const clients = Object.fromEntries(Object.entries(stack.clients).map(([name, spec]) => {
         const daemon = stack.daemons[spec.daemon];
         const socket = spec.socket ?? socketPathOf(daemon.host)!;
+        const socketGroup = spec.socketGroup ?? socketGroupOf(socket, daemon, name);
+        const policyProxy = spec.access === "full" ? undefined : new DoodPolicyProxy(`${name}-dood-proxy`, {
+            client: name,
+            policy: { privileged: spec.access.privileged, hostNamespaces: spec.access.hostNamespaces, scope: spec.access.scope, binds: bindRoots(spec) },
+            daemonSocket: socket,
+            socketDir: spec.access.socketDir,
+            socketGroup,
+            labels,
+        }, { provider: providerFor(spec.daemon) });
         const client = new DoodClient(name, {
             image: spec.image,
             command: spec.command,
             socket,
-            socketGroup: spec.socketGroup ?? socketGroupOf(socket, daemon, name),
+            policyProxy,
+            socketGroup,
             workspace: spec.workspace,
             user: spec.user,
             env: spec.env,
@@ -158,6 +169,12 @@ function readCAs(host: string, spec: HostSpec): Record<string, string> {
             throw new pulumi.RunError(`hosts.${host}.registryCAs.${registry}: cannot read ${file}: ${(error as Error).message}`);
         }
     }));
+}
+
+/** The host paths a restricted client may bind: `workspace` is its own workspace (nothing when it has none). */
+function bindRoots(spec: ClientSpec): string[] {
+    if (spec.access === "full") return [];
+    return [...new Set(spec.access.binds.flatMap((root) => (root === "workspace" ? (spec.workspace ? [spec.workspace] : []) : [root])))];
 }
 
 /** How this machine reaches a daemon's Engine API. */

@@ -9,9 +9,10 @@ import {
     DEFAULT_DIND_IMAGE, DEFAULT_READINESS_TIMEOUT, DEFAULT_STORAGE_RETAIN, DEFAULT_TCP_BIND, DEFAULT_TCP_INSECURE, DEFAULT_TCP_TLS,
     defaultOuterDaemon, defaultStorageVolume,
 } from "./defaults";
-import { dialAddress, isLocalDaemon, isWildcard, machineAddressOf, tcpUrl } from "./endpoints";
+import { dialAddress, isLocalDaemon, isWildcard, LOOPBACK, machineAddressOf, tcpUrl } from "./endpoints";
 import { apiAtLeast, EngineEndpoint } from "./engineApi";
 import { ImagePreload } from "./ImagePreload";
+import { DIND_HOST_ROLE, DIND_HOST_TYPE, INSECURE_LABEL, PUBLIC_BIND_LABEL, ROLE_LABEL } from "./markers";
 import { Transform, transformed } from "./transform";
 
 /** Where the inner daemon's TLS files are uploaded inside the DinD container. */
@@ -278,7 +279,7 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
     readonly preloadedImageIds: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: DindHostArgs = {}, opts: pulumi.ComponentResourceOptions = {}) {
-        super("dind:index:DindHost", name, {}, opts);
+        super(DIND_HOST_TYPE, name, {}, opts);
         const parent = this;
         const { containerName, outerDaemon, storage, tcp, unix, labels, readinessTimeout, schedule, dockerd, resources, watched } = normalizeArgs();
         const { tcpEndpoint, unixEndpoint, preferred } = endpoints();
@@ -345,7 +346,14 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
                 },
                 tcp,
                 unix: args.unix,
-                labels: { "dind-provisioner.role": "dind-host", "dind-provisioner.host": containerName, ...args.labels },
+                // The markers the policy pack reads come last: arguments cannot fake or hide them.
+                labels: {
+                    ...args.labels,
+                    [ROLE_LABEL]: DIND_HOST_ROLE,
+                    "dind-provisioner.host": containerName,
+                    ...(tcp && !tcp.tls ? { [INSECURE_LABEL]: "true" } : {}),
+                    ...(tcp && !LOOPBACK.test(tcp.bind) ? { [PUBLIC_BIND_LABEL]: "true" } : {}),
+                },
                 readinessTimeout,
                 schedule: args.healthCheck ?? healthSchedule(args.engineApiVersion),
                 dockerd,

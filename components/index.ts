@@ -14,3 +14,4 @@ export { RegistryCredentials } from "./DindHost";
 export { DindRegistry, DindRegistryArgs, RegistryProxy } from "./DindRegistry";
 export { DindReadiness, DindReadinessArgs } from "./DindReadiness";
 export { DockerdConfig, DindResources, MTU_OPTION, MANAGED_DOCKERD_OPTIONS } from "./dockerd";
+export { DoodPolicyProxy, DoodPolicyProxyArgs, DoodPolicy } from "./DoodPolicyProxy";

@@ -8,8 +8,10 @@ import type { NestedContainerArgs, NestedPortArgs, NestedVolumeMountArgs, Worklo
 import type { DindRegistryArgs } from "../components/DindRegistry";
 import type { DindResources } from "../components/dockerd";
 import type { DoodClientArgs } from "../components/DoodClient";
+import type { DoodPolicy, DoodPolicyProxyArgs } from "../components/DoodPolicyProxy";
 import {
-    clientSchema, hostSchema, nestedContainerSchema, registrySchema, resourcesSchema, storageSchema, tcpEndpointSchema, unixEndpointSchema, workloadsSchema,
+    accessPolicySchema, clientSchema, hostSchema, nestedContainerSchema, registrySchema, resourcesSchema, storageSchema, tcpEndpointSchema, unixEndpointSchema,
+    workloadsSchema,
 } from "./schema";
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
@@ -58,8 +60,12 @@ export type StackFileMirrorsComponents = [
     Expect<Equal<Exclude<keyof PassedOn<typeof hostSchema, HostResolved>, keyof DindHostArgs>, never>>,
     Expect<[PassedOn<typeof registrySchema, RegistryResolved>] extends [DindRegistryArgs] ? true : false>,
     Expect<Equal<Exclude<keyof PassedOn<typeof registrySchema, RegistryResolved>, keyof DindRegistryArgs>, never>>,
-    Expect<[PassedOn<typeof clientSchema, "daemon">] extends [Partial<DoodClientArgs>] ? true : false>,
-    Expect<Equal<Exclude<keyof PassedOn<typeof clientSchema, "daemon">, keyof DoodClientArgs>, never>>,
+    Expect<[PassedOn<typeof clientSchema, "daemon" | "access">] extends [Partial<DoodClientArgs>] ? true : false>,
+    Expect<Equal<Exclude<keyof PassedOn<typeof clientSchema, "daemon" | "access">, keyof DoodClientArgs>, never>>,
+    // A restricted client's access is its proxy's policy (with `workspace` in binds resolved) and socket directory.
+    Expect<[Omit<z.output<typeof accessPolicySchema>, "socketDir">] extends [Required<DoodPolicy>] ? true : false>,
+    Expect<Equal<keyof z.output<typeof accessPolicySchema>, keyof DoodPolicy | "socketDir">>,
+    Expect<[z.output<typeof accessPolicySchema>["socketDir"]] extends [DoodPolicyProxyArgs["socketDir"]] ? true : false>,
 ];
 
 /** The check fails when the two sides differ: each line below must be a compile error. */

@@ -138,6 +138,11 @@ function issueProblems(issue: z.core.$ZodIssue, raw: unknown, at: At): Problem[]
     // Messages that stand alone: a refused key, or a secret whose value must not be quoted.
     if (issue.code === "custom" && issue.params?.plain) return [at(path, issue.message, issue.params.at ?? "value")];
     const value = valueAt(raw, path);
+    // A map given where either a word or a map is accepted (access: full | {...}): report the map's own problems.
+    if (issue.code === "invalid_union" && isMap(value)) {
+        const mapBranch = issue.errors.find((branch) => branch.some((i) => i.path.length > 0 || i.code === "unrecognized_keys"));
+        if (mapBranch) return mapBranch.flatMap((i) => issueProblems({ ...i, path: [...path, ...i.path] } as z.core.$ZodIssue, raw, at));
+    }
     if (value === undefined && issue.code === "invalid_type") {
         const parent = path.slice(0, -1);
         return [at(parent, `missing key "${String(path[path.length - 1])}": ${plainExpectation(issue, value)}`, parent.length > 0 ? "key" : "value")];
@@ -169,10 +174,13 @@ function allowedKeys(path: KeyPath): string[] {
     return path[path.length - 1] === "dockerd" ? keys.filter((key) => !(key in MANAGED_DOCKERD_OPTIONS)) : keys;
 }
 
-/** The schema inside optional and default wrappers. */
+/** The schema inside optional and default wrappers, and the map among a union's options (access: full | {...}). */
 function unwrapped(schema: z.ZodType | undefined): z.ZodType | undefined {
-    while (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault) schema = schema.unwrap() as z.ZodType;
-    return schema;
+    for (;;) {
+        if (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault) schema = schema.unwrap() as z.ZodType;
+        else if (schema instanceof z.ZodUnion) schema = (schema.options as z.ZodType[]).find((o) => o instanceof z.ZodObject);
+        else return schema;
+    }
 }
 
 /** " (did you mean log-level?)" for a key one or two edits away from an allowed one. */

@@ -42,7 +42,10 @@ describe("stack file validation", () => {
                 registryAuth: [],
                 registryCAs: {},
             });
-            assert.deepEqual(stack!.clients.agent, { daemon: "local", image: DEFAULT_CLIENT_IMAGE, env: {} });
+            assert.deepEqual(stack!.clients.agent, {
+                daemon: "local", image: DEFAULT_CLIENT_IMAGE, env: {},
+                access: { privileged: false, hostNamespaces: false, binds: ["workspace"], scope: "own" },
+            });
         });
 
         it("takes the local daemon from DOCKER_HOST, unless the file declares it", () => {
