@@ -29,9 +29,9 @@ const CERTS_DIR = "/etc/docker/certs.d";
 
 /** Credentials for one registry the inner daemon pulls from. */
 export interface RegistryCredentials {
-    /** The registry, as image names spell it. @example "registry.internal:5000" */
+    /** The registry, as image names spell it (required). @example "registry.internal:5000" */
     address: string;
-    /** @example "ci" */
+    /** The user name (required). @example "ci" */
     username: string;
     /** Held as a secret wherever it goes. @example pulumi.secret(process.env.REGISTRY_TOKEN!) */
     password: pulumi.Input<string>;

@@ -143,17 +143,17 @@ export const readinessProvider: pulumi.dynamic.ResourceProvider = {
 };
 
 export interface DindReadinessArgs {
-    /** The DinD host's name, used in messages. */
+    /** The DinD host's name, used in messages (required). @example "builder" */
     host: pulumi.Input<string>;
-    /** The outer daemon (unix:// or tcp://), where the DinD container runs. */
+    /** The outer daemon (unix:// or tcp://), where the DinD container runs (required). @example { host: "unix:///var/run/docker.sock" } */
     outer: pulumi.Input<EngineEndpoint>;
-    /** The DinD container: a new one is waited for again. */
+    /** The DinD container: a new one is waited for again (required). @example host.container.id */
     containerId: pulumi.Input<string>;
-    /** Seconds to wait for the inner daemon to answer. @default 120 */
+    /** Seconds to wait for the inner daemon to answer (required; DindHost passes its readinessTimeout, 120 by default). @example 300 */
     timeoutSeconds: pulumi.Input<number>;
     /** Processes allowed in the DinD container. @default unlimited @example 4096 */
     pidsLimit?: pulumi.Input<number>;
-    /** The inner daemon's endpoint, to read back its bridge MTU. @default none (mtu output 0) */
+    /** The inner daemon's endpoint, to read back its bridge MTU. @default none (mtu output 0) @example host.innerEndpoint */
     inner?: pulumi.Input<EngineEndpoint>;
 }
 

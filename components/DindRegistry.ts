@@ -25,7 +25,7 @@ const TLS_DIR = "/etc/docker/registry/tls";
 
 /** The registry a pull-through cache fetches from, and how it logs in there. */
 export interface RegistryProxy {
-    /** @example "https://registry-1.docker.io" */
+    /** The remote registry's URL (required). @example "https://registry-1.docker.io" */
     remote: string;
     /** @default none (anonymous) @example "ci" */
     username?: string;
@@ -34,7 +34,7 @@ export interface RegistryProxy {
 }
 
 export interface DindRegistryArgs {
-    /** Name of the registry container on the outer daemon, and its DNS name for DinD hosts. @default the component's name */
+    /** Name of the registry container on the outer daemon, and its DNS name for DinD hosts. @default the component's name @example "hub-cache" */
     containerName?: string;
     /**
      * The registry image: it must read /etc/docker/registry/config.yml, as the official one does.
@@ -42,9 +42,9 @@ export interface DindRegistryArgs {
      * @example "dind-provisioner/registry:local"
      */
     image?: pulumi.Input<string>;
-    /** Port published on the outer daemon's machine. @example 5000 */
+    /** Port published on the outer daemon's machine (required). @example 5000 */
     port: number;
-    /** Address the published port is bound to. @default "127.0.0.1" */
+    /** Address the published port is bound to. @default "127.0.0.1" @example "0.0.0.0" */
     bind?: string;
     /**
      * Make it a pull-through cache of this registry.
@@ -62,13 +62,14 @@ export interface DindRegistryArgs {
      * Serve plain HTTP instead of TLS with a certificate the stack issues. Hosts that mirror it
      * then list it as an insecure registry.
      * @default false
+     * @example true
      */
     insecure?: boolean;
-    /** The outer network the registry and the hosts that mirror it share. @default "<containerName>-net" */
+    /** The outer network the registry and the hosts that mirror it share. @default "<containerName>-net" @example "ci-registries" */
     network?: string;
-    /** Labels of the container, its volume and network. @default {} */
+    /** Labels of the container, its volume and network. @default {} @example { team: "ci" } */
     labels?: Record<string, string>;
-    /** Adjust the arguments of the resources this component creates. */
+    /** Adjust the arguments of the resources this component creates. @default none @example { container: { memory: 512 } } */
     transform?: {
         container?: Transform<docker.ContainerArgs>;
         volume?: Transform<docker.VolumeArgs>;
