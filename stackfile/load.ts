@@ -1,11 +1,13 @@
 // Reads a stack file and returns it typed, with defaults applied, or every problem it has.
-import { readFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { z } from "zod";
-import { defaultDaemonHost } from "../components/endpoints";
-import { crossChecks, formatPath } from "./checks";
-import { clientSchema, DaemonSpec, daemonSchema, DEFAULT_DAEMON, hostSchema, StackFile, stackFileSchema } from "./schema";
+import { crossChecks } from "./checks";
+import { daemonUrlFromDockerHost } from "./docker-grammar";
+import { clientSchema, DaemonSpec, daemonSchema, DEFAULT_DAEMON, EXTENSION_KEY, hostSchema, StackFile, stackFileSchema } from "./schema";
+import { decodeSource, MAX_FILE_BYTES } from "./source";
+import { describe, formatPath, nonAsciiNote, quote } from "./text";
 import { KeyPath, parseLocatedYaml, Problem } from "./yaml";
 
 export type { Problem } from "./yaml";
@@ -24,20 +26,52 @@ export function formatProblem(p: Problem): string {
 
 /** Reads and validates a stack file; throws StackFileError listing all its problems. */
 export function loadStackFile(file: string, env: NodeJS.ProcessEnv = process.env): StackFile {
-    let source: string;
-    try {
-        source = readFileSync(file, "utf8");
-    } catch (error) {
-        throw new StackFileError([{ file, line: 1, column: 1, path: [], message: `cannot read the file: ${(error as Error).message}` }]);
-    }
-    const result = validateStackSource(source, file, env);
+    const result = validateStackSource(readSource(file), file, env);
     if (!result.stack) throw new StackFileError(result.problems);
     return result.stack;
 }
 
-/** Validates stack-file text. `stack` is set only when there are no problems. */
-export function validateStackSource(source: string, file: string, env: NodeJS.ProcessEnv = process.env): { stack?: StackFile; problems: Problem[] } {
-    const parsed = parseLocatedYaml(source, file);
+/** The file's bytes, or the problem of reading them (an oversized file is not read at all). */
+function readSource(file: string): Uint8Array | Problem {
+    const problem = (message: string): Problem => ({ file, line: 1, column: 1, path: [], message });
+    let fd: number | undefined;
+    try {
+        fd = openSync(file, "r");
+        const stat = fstatSync(fd);
+        if (!stat.isFile()) return problem("cannot read the file: not a regular file");
+        if (stat.size > MAX_FILE_BYTES) return problem(`the file is ${stat.size} bytes long: stack files are refused above ${MAX_FILE_BYTES} bytes`);
+        return readFileSync(fd);
+    } catch (error) {
+        return problem(`cannot read the file: ${(error as Error).message}`);
+    } finally {
+        if (fd !== undefined) closeSync(fd);
+    }
+}
+
+/**
+ * Validates a stack file's bytes or text. `stack` is set only when there are no problems. Whatever
+ * the input, the answer is a list of located problems: an exception here is a bug, and is reported
+ * as a problem of the file so that the other files are still checked.
+ */
+export function validateStackSource(source: string | Uint8Array | Problem, file: string, env: NodeJS.ProcessEnv = process.env): { stack?: StackFile; problems: Problem[] } {
+    try {
+        if (isProblem(source)) return { problems: [source] };
+        return validateText(source, file, env);
+    } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        return { problems: [{ file, line: 1, column: 1, path: [], message: `internal error while checking this file (please report it): ${message.split("\n")[0]}` }] };
+    }
+}
+
+function isProblem(value: unknown): value is Problem {
+    return typeof value === "object" && value !== null && !(value instanceof Uint8Array) && "message" in value;
+}
+
+/** The fixed pipeline: decode, parse YAML, the schema, the cross-field rules. */
+function validateText(source: string | Uint8Array, file: string, env: NodeJS.ProcessEnv): { stack?: StackFile; problems: Problem[] } {
+    const decoded = decodeSource(source);
+    if ("problem" in decoded) return { problems: [{ file, line: decoded.line, column: decoded.column, path: [], message: decoded.problem }] };
+    const parsed = parseLocatedYaml(decoded.text, file);
     if (!parsed.yaml) return { problems: parsed.problems };
     const yaml = parsed.yaml;
     const at = (path: KeyPath, message: string, where: "key" | "value" = "value"): Problem => ({
@@ -62,29 +96,50 @@ export function validateStackSource(source: string, file: string, env: NodeJS.Pr
 
     // Cross-field rules run on every entry that is valid on its own, so one bad entry hides no other problem.
     const stack = result.success ? result.data : validEntries(withoutUnknownKeys(raw, result.error.issues));
-    const declaredDaemons = [...new Set([DEFAULT_DAEMON, ...Object.keys(isMap(raw.daemons) ? raw.daemons : {})])];
-    stack.daemons = withDefaultDaemon(stack.daemons, env);
-    problems.push(...crossChecks(stack, declaredDaemons).map((f) => at(f.path, f.message, f.at)));
+    const fileDaemons = Object.keys(isMap(raw.daemons) ? raw.daemons : {});
+    const declaredDaemons = [...new Set([DEFAULT_DAEMON, ...fileDaemons])];
+    const local = withDefaultDaemon(stack.daemons, env);
+    stack.daemons = local.daemons;
+    const localUser = local.problem && firstUserOfLocal(raw);
+    if (local.problem && localUser) {
+        problems.push(at(localUser, `${local.problem}; this entry uses the local daemon: fix DOCKER_HOST or declare daemons.local`, "key"));
+    }
+    problems.push(...crossChecks(stack, declaredDaemons, fileDaemons).map((f) => at(f.path, f.message, f.at)));
 
     problems.sort((a, b) => a.line - b.line || a.column - b.column);
     return problems.length === 0 ? { stack, problems } : { problems };
+}
+
+/** The first host or client that runs on the implicit local daemon. */
+function firstUserOfLocal(raw: Record<string, unknown>): KeyPath | undefined {
+    for (const section of ["hosts", "clients"]) {
+        for (const [name, entry] of Object.entries(isMap(raw[section]) ? raw[section] : {})) {
+            const daemon = isMap(entry) ? entry.daemon : undefined;
+            if (daemon === undefined) return [section, name];
+            if (daemon === DEFAULT_DAEMON) return [section, name, "daemon"];
+        }
+    }
+    return undefined;
 }
 
 /**
  * The `local` daemon unless the file declares its own: what the docker CLI would use, that is
  * $DOCKER_HOST (with $DOCKER_CERT_PATH when $DOCKER_TLS_VERIFY is set), else the default socket.
  */
-export function withDefaultDaemon(daemons: Record<string, DaemonSpec>, env: NodeJS.ProcessEnv): Record<string, DaemonSpec> {
-    if (daemons[DEFAULT_DAEMON]) return daemons;
-    const host = defaultDaemonHost(env);
+export function withDefaultDaemon(daemons: Record<string, DaemonSpec>, env: NodeJS.ProcessEnv): { daemons: Record<string, DaemonSpec>; problem?: string } {
+    if (Object.hasOwn(daemons, DEFAULT_DAEMON)) return { daemons };
+    const fromEnv = daemonUrlFromDockerHost(env.DOCKER_HOST ?? "");
+    if ("problem" in fromEnv) return { daemons, problem: fromEnv.problem };
+    const host = fromEnv.url;
     const tls = Boolean(env.DOCKER_TLS_VERIFY);
     const tcp = host.startsWith("tcp://");
-    const local = daemonSchema.parse({
+    const local = daemonSchema.safeParse({
         host,
         ...(tcp && tls && { certPath: env.DOCKER_CERT_PATH || path.join(os.homedir(), ".docker") }),
         ...(tcp && !tls && { insecure: true }),
     });
-    return { [DEFAULT_DAEMON]: local, ...daemons };
+    if (!local.success) return { daemons, problem: `DOCKER_HOST=${quote(host)} with DOCKER_CERT_PATH=${quote(env.DOCKER_CERT_PATH ?? "")} cannot be used: ${local.error.issues[0].message}` };
+    return { daemons: { [DEFAULT_DAEMON]: local.data, ...daemons } };
 }
 
 function validEntries(raw: Record<string, unknown>): StackFile {
@@ -117,7 +172,7 @@ function withoutUnknownKeys(raw: Record<string, unknown>, issues: z.core.$ZodIss
 function normalizeTopLevel(value: unknown): unknown {
     if (!isMap(value)) return value;
     return Object.fromEntries(Object.entries(value)
-        .filter(([key]) => !key.startsWith("x-"))
+        .filter(([key]) => !EXTENSION_KEY.test(key))
         .map(([key, section]) => [key, section === null ? {} : section]));
 }
 
@@ -127,11 +182,12 @@ function issueProblems(issue: z.core.$ZodIssue, raw: unknown, at: At): Problem[]
     const path = issue.path as KeyPath;
     if (issue.code === "unrecognized_keys") {
         const allowed = allowedKeys(path);
-        return issue.keys.map((key) => at([...path, key], `unknown key "${key}": expected one of ${allowed.join(", ")}`, "key"));
+        return issue.keys.map((key) => at([...path, key], `unknown key ${quote(key)}${nonAsciiNote(key, allowed)}: expected one of ${allowed.join(", ")}`, "key"));
     }
     if (issue.code === "invalid_key") {
         const inner = issue.issues[0]?.message ?? "invalid key";
-        return [at(path, `${inner}, got "${String(path[path.length - 1])}"`, "key")];
+        const key = String(path[path.length - 1]);
+        return [at(path, `${inner}, got ${quote(key)}${nonAsciiNote(key)}`, "key")];
     }
     const value = valueAt(raw, path);
     if (value === undefined && issue.code === "invalid_type") {
@@ -161,7 +217,7 @@ function allowedKeys(path: KeyPath): string[] {
         }
         if (segment === null || !schema) break;
         const def = schema._zod.def as unknown as { type: string; shape?: Record<string, z.core.$ZodType>; valueType?: z.core.$ZodType; element?: z.core.$ZodType };
-        schema = def.type === "object" ? def.shape?.[String(segment)] : def.type === "record" ? def.valueType : def.type === "array" ? def.element : undefined;
+        schema = def.type === "object" ? (def.shape && Object.hasOwn(def.shape, segment) ? def.shape[segment] : undefined) : def.type === "record" ? def.valueType : def.type === "array" ? def.element : undefined;
     }
     const def = schema?._zod.def as unknown as { type: string; shape?: Record<string, unknown> } | undefined;
     return def?.type === "object" ? Object.keys(def.shape ?? {}) : [];
@@ -170,19 +226,10 @@ function allowedKeys(path: KeyPath): string[] {
 function valueAt(root: unknown, path: KeyPath): unknown {
     let value = root;
     for (const segment of path) {
-        if (value === null || typeof value !== "object") return undefined;
+        if (value === null || typeof value !== "object" || !Object.hasOwn(value, segment)) return undefined;
         value = (value as Record<string | number, unknown>)[segment];
     }
     return value;
-}
-
-function describe(value: unknown): string {
-    if (value === null || value === undefined) return "nothing";
-    if (Array.isArray(value)) return "a list";
-    if (value instanceof Uint8Array) return "binary data";
-    if (typeof value === "object") return "a map";
-    const text = JSON.stringify(value);
-    return `${typeof value} ${text.length > 60 ? `${text.slice(0, 57)}...` : text}`;
 }
 
 function isMap(value: unknown): value is Record<string, unknown> {
