@@ -159,7 +159,7 @@ export function parseDaemonUrl(url: string): DaemonUrl | { problem: string } {
     if (port === undefined && scheme === "tcp") return { problem: `${expected}; a tcp:// URL needs a port (2376 is Docker's TLS port)` };
     const number = port === undefined ? 22 : Number(port);
     if (port !== undefined && (!/^[0-9]{1,5}$/.test(port) || number < 1 || number > 65535)) {
-        return { problem: `${expected}; the port must be a number from 1 to 65535, got "${port.slice(0, 20)}"` };
+        return { problem: `${expected}; the port must be a number from 1 to 65535` };
     }
     return { scheme: scheme as "tcp" | "ssh", key: `${scheme}://${user ? `${user}@` : ""}${address}:${number}` };
 }

@@ -65,7 +65,6 @@ export function parseLocatedYaml(source: string, file: string): { yaml?: Located
 }
 
 function syntaxProblems(doc: Document, source: string): Found[] {
-    let untabbed: Document | undefined;
     const found = doc.errors.slice(0, MAX_SYNTAX_PROBLEMS).map((error): Found => {
         const offset = error.pos[0];
         const firstLine = error.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
@@ -76,8 +75,8 @@ function syntaxProblems(doc: Document, source: string): Found[] {
                 return { offset, path: pathAtOffset(doc, offset), message: `nesting too deep to read: a stack file nests at most ${MAX_DEPTH} levels` };
             case "TAB_AS_INDENT":
                 // The tab broke the structure here; read with spaces, the file shows where the key really is.
-                untabbed ??= parseDocument(source.replace(/\t/g, " "), PARSE_OPTIONS);
-                return { offset, path: pathAtOffset(untabbed, error.pos[1]), message: "tabs are not allowed as indentation: indent with spaces" };
+                const expanded = expandTabs(source, error.pos[1]);
+                return { offset, path: pathAtOffset(parseDocument(expanded.text, PARSE_OPTIONS), expanded.offset), message: "tabs are not allowed as indentation: indent with spaces" };
             default:
                 return { offset, path: pathAtOffset(doc, offset), message: `YAML syntax error: ${firstLine}` };
         }
@@ -194,18 +193,44 @@ function inspectTree(doc: Document): Tree {
 }
 
 function duplicateMessage(first: Pair, second: Pair): string {
-    const source = (pair: Pair) => (isScalar(pair.key) ? pair.key.source ?? String(pair.key.value) : "?");
-    const spelledAlike = source(first) === source(second) && (first.key as Scalar).type === (second.key as Scalar).type;
-    return spelledAlike
+    const written = (pair: Pair) => {
+        const key = pair.key as Scalar;
+        const text = key.source ?? String(key.value);
+        return key.type === "PLAIN" ? text : JSON.stringify(text);
+    };
+    return written(first) === written(second)
         ? "duplicate key: each key may appear once in a map"
-        : `duplicate key: ${JSON.stringify(source(second))} is read as the same key as ${JSON.stringify(source(first))} ` +
-            "written earlier in this map (each key may appear once in a map)";
+        : `duplicate key: ${written(second)} is the same key as ${written(first)} once read (each key may appear once in a map)`;
 }
 
 function nodeKind(node: unknown): string {
     if (isSeq(node)) return "a list";
-    if (isScalar(node)) return node.value === null ? "nothing" : `${typeof node.value} ${quote(String(node.value))}`;
+    if (isScalar(node)) return typeof node.value === "string" ? `string ${quote(node.value)}` : node.value === null ? "nothing" : `${typeof node.value} ${String(node.value)}`;
     return "nothing";
+}
+
+/**
+ * The text with tabs expanded to the next multiple of 8 columns, as an editor shows them, and where
+ * `offset` lands in it: a tab-indented file read the way its author saw it.
+ */
+function expandTabs(source: string, offset: number): { text: string; offset: number } {
+    let column = 0;
+    let shift = 0;
+    const text = source.replace(/[\t\n]|[^\t\n]+/g, (piece, at: number) => {
+        if (piece === "\n") {
+            column = 0;
+            return piece;
+        }
+        if (piece !== "\t") {
+            column += piece.length;
+            return piece;
+        }
+        const width = 8 - (column % 8);
+        column += width;
+        if (at < offset) shift += width - 1;
+        return " ".repeat(width);
+    });
+    return { text, offset: offset + shift };
 }
 
 /** Sizes after alias expansion, memoized per node so that shared subtrees are counted once each. */
