@@ -12,6 +12,9 @@ import { KeyPath, parseLocatedYaml, Problem } from "./yaml";
 
 export type { Problem } from "./yaml";
 
+/** Past this many problems a file is listed no further: the rest are counted. */
+const MAX_PROBLEMS = 100;
+
 /** Thrown by loadStackFile: carries every problem of the file. */
 export class StackFileError extends Error {
     constructor(readonly problems: Problem[]) {
@@ -107,7 +110,14 @@ function validateText(source: string | Uint8Array, file: string, env: NodeJS.Pro
     problems.push(...crossChecks(stack, declaredDaemons, fileDaemons).map((f) => at(f.path, f.message, f.at)));
 
     problems.sort((a, b) => a.line - b.line || a.column - b.column);
-    return problems.length === 0 ? { stack, problems } : { problems };
+    return problems.length === 0 ? { stack, problems } : { problems: atMost(MAX_PROBLEMS, problems) };
+}
+
+/** The first `max` problems, and a last line counting the rest. */
+function atMost(max: number, problems: Problem[]): Problem[] {
+    if (problems.length <= max) return problems;
+    const next = problems[max];
+    return [...problems.slice(0, max), { ...next, path: [], message: `and ${problems.length - max} more problems from here on (the first ${max} are listed)` }];
 }
 
 /** The first host or client that runs on the implicit local daemon. */

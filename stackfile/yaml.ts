@@ -57,11 +57,11 @@ export function parseLocatedYaml(source: string, file: string): { yaml?: Located
 
     const index = new Map<YAMLMap, Map<string, Pair>>();
     const locate = (path: KeyPath, at: "key" | "value" = "value") => {
-        const node = findNode(doc, index, path, at);
+        const node = findNode(doc, tree.resolve, index, path, at);
         const { line, col } = lineCounter.linePos(node?.range?.[0] ?? doc.contents?.range?.[0] ?? 0);
         return { line, column: col };
     };
-    return { yaml: { value: toPlain(doc, doc.contents, new Map()), locate }, problems: [] };
+    return { yaml: { value: toPlain(tree.resolve, doc.contents, new Map()), locate }, problems: [] };
 }
 
 function syntaxProblems(doc: Document, source: string): Found[] {
@@ -95,8 +95,8 @@ function syntaxProblems(doc: Document, source: string): Found[] {
 }
 
 /** The JavaScript key a YAML key becomes: `1` and `"1"` are one key there. */
-function keyText(doc: Document, key: unknown): string | undefined {
-    const node = isAlias(key) ? key.resolve(doc) : key;
+function keyText(resolve: Resolve, key: unknown): string | undefined {
+    const node = resolve(key);
     if (!isScalar(node) || node.value === null || typeof node.value === "symbol" || typeof node.value === "object") return undefined;
     return String(node.value);
 }
@@ -105,11 +105,23 @@ function isMergeKey(key: unknown): boolean {
     return isScalar(key) && (typeof key.value === "symbol" || (key.source === "<<" && key.type === "PLAIN"));
 }
 
-interface Tree { problems: Found[]; written: number; aliases: { alias: Alias; path: KeyPath }[] }
+/** An alias's target (the node itself for anything else). */
+type Resolve = (node: unknown) => unknown;
+
+interface Tree { problems: Found[]; written: number; aliases: { alias: Alias; path: KeyPath }[]; resolve: Resolve }
 
 /** One pass over the written document: every per-node rule, the written size and every alias. */
 function inspectTree(doc: Document): Tree {
-    const tree: Tree = { problems: [], written: 0, aliases: [] };
+    // The yaml package's Alias.resolve searches the whole document on every call: anchors are
+    // bound here instead, in document order, as YAML binds them (the latest definition wins).
+    const anchors = new Map<string, unknown>();
+    const targets = new Map<unknown, unknown>();
+    const resolve: Resolve = (node) => (isAlias(node) ? targets.get(node) : node);
+    const bind = (node: unknown) => {
+        if (isAlias(node)) targets.set(node, anchors.get(node.source));
+        else if ((node as Node | null)?.anchor) anchors.set((node as Node).anchor!, node);
+    };
+    const tree: Tree = { problems: [], written: 0, aliases: [], resolve };
     const report = (node: unknown, path: KeyPath, message: string) =>
         tree.problems.push({ offset: (node as Node | null)?.range?.[0] ?? 0, path, message });
     const ancestors = new Set<unknown>();
@@ -122,8 +134,9 @@ function inspectTree(doc: Document): Tree {
             tooDeep = true;
             return;
         }
+        bind(node);
         if (isAlias(node)) {
-            const target = node.resolve(doc);
+            const target = resolve(node);
             if (ancestors.has(target)) report(node, path, `alias *${node.source} refers to a node that contains it: its expansion never ends`);
             else tree.aliases.push({ alias: node, path });
             return;
@@ -152,7 +165,8 @@ function inspectTree(doc: Document): Tree {
                 visit(pair.value, path, depth + 1);
                 continue;
             }
-            const key = keyText(doc, pair.key);
+            bind(pair.key);
+            const key = keyText(resolve, pair.key);
             if (key === undefined) {
                 report(pair.key ?? pair.value, path, isScalar(pair.key) || pair.key === null
                     ? "a key is missing here (an empty or null key)"
@@ -172,7 +186,7 @@ function inspectTree(doc: Document): Tree {
     const checkMergeSources = (value: unknown, path: KeyPath) => {
         const sources = isSeq(value) ? value.items : [value];
         for (const source of sources) {
-            const resolved = isAlias(source) ? source.resolve(doc) : source;
+            const resolved = resolve(source);
             if (!isMap(resolved)) {
                 report(source ?? value, path, `a merge key (<<) takes a map, an alias of a map (*anchor) or a list of them; got ${nodeKind(resolved)}`);
                 return;
@@ -235,13 +249,14 @@ function expandTabs(source: string, offset: number): { text: string; offset: num
 
 /** Sizes after alias expansion, memoized per node so that shared subtrees are counted once each. */
 function runawayAlias(doc: Document, tree: Tree): Found | undefined {
+    const { resolve } = tree;
     if (tree.aliases.length === 0) return undefined;
     const sizes = new Map<unknown, number>();
     const sizeOf = (node: unknown): number => {
         let size = sizes.get(node);
         if (size !== undefined) return size;
         size = 1;
-        if (isAlias(node)) size = sizeOf(node.resolve(doc));
+        if (isAlias(node)) size = sizeOf(resolve(node));
         else if (isMap(node)) for (const pair of node.items) size += 1 + sizeOf(pair.value);
         else if (isSeq(node)) for (const item of node.items) size += sizeOf(item);
         sizes.set(node, size);
@@ -270,15 +285,15 @@ function runawayAlias(doc: Document, tree: Tree): Found | undefined {
  * The document as plain data: maps without prototypes, merge keys applied (keys written in the
  * map win, then earlier sources over later ones), each anchored node built once and shared.
  */
-function toPlain(doc: Document, node: unknown, built: Map<unknown, unknown>): unknown {
-    if (isAlias(node)) return toPlain(doc, node.resolve(doc), built);
+function toPlain(resolve: Resolve, node: unknown, built: Map<unknown, unknown>): unknown {
+    if (isAlias(node)) return toPlain(resolve, resolve(node), built);
     if (isScalar(node)) return node.value;
     const done = built.get(node);
     if (done !== undefined) return done;
     if (isSeq(node)) {
         const list: unknown[] = [];
         built.set(node, list);
-        for (const item of node.items) list.push(toPlain(doc, item, built));
+        for (const item of node.items) list.push(toPlain(resolve, item, built));
         return list;
     }
     if (!isMap(node)) return null;
@@ -287,10 +302,10 @@ function toPlain(doc: Document, node: unknown, built: Map<unknown, unknown>): un
     const merges: unknown[] = [];
     for (const pair of node.items) {
         if (isMergeKey(pair.key)) merges.push(...(isSeq(pair.value) ? pair.value.items : [pair.value]));
-        else map[keyText(doc, pair.key)!] = toPlain(doc, pair.value, built);
+        else map[keyText(resolve, pair.key)!] = toPlain(resolve, pair.value, built);
     }
     for (const source of merges) {
-        for (const [key, value] of Object.entries(toPlain(doc, source, built) as Record<string, unknown>)) {
+        for (const [key, value] of Object.entries(toPlain(resolve, source, built) as Record<string, unknown>)) {
             if (!Object.hasOwn(map, key)) map[key] = value;
         }
     }
@@ -298,13 +313,13 @@ function toPlain(doc: Document, node: unknown, built: Map<unknown, unknown>): un
 }
 
 /** Resolves a key path to its node, following merge keys (`<<: *anchor`) and aliases; `index` caches each map's keys. */
-function findNode(doc: Document, index: Map<YAMLMap, Map<string, Pair>>, path: KeyPath, at: "key" | "value"): Node | undefined {
+function findNode(doc: Document, resolve: Resolve, index: Map<YAMLMap, Map<string, Pair>>, path: KeyPath, at: "key" | "value"): Node | undefined {
     const entryOf = (map: YAMLMap, key: string): Pair | undefined => {
         let entries = index.get(map);
         if (!entries) {
             entries = new Map();
             for (const pair of map.items) {
-                const text = isMergeKey(pair.key) ? undefined : keyText(doc, pair.key);
+                const text = isMergeKey(pair.key) ? undefined : keyText(resolve, pair.key);
                 if (text !== undefined && !entries.has(text)) entries.set(text, pair);
             }
             index.set(map, entries);
@@ -312,7 +327,7 @@ function findNode(doc: Document, index: Map<YAMLMap, Map<string, Pair>>, path: K
         return entries.get(key);
     };
     const childOf = (node: unknown, segment: string | number): { key?: Node; value?: Node } | undefined => {
-        node = isAlias(node) ? node.resolve(doc) : node;
+        node = resolve(node);
         if (isSeq(node) && typeof segment === "number") {
             const item = node.items[segment] as Node | undefined;
             return item ? { key: item, value: item } : undefined;
@@ -351,7 +366,7 @@ function pathAtOffset(doc: Document, offset: number): KeyPath {
             for (const pair of node.items) {
                 const start = (pair.key as Node | null)?.range?.[0];
                 const end = (pair.value as Node | null)?.range?.[2] ?? (pair.key as Node | null)?.range?.[2];
-                const key = keyText(doc, pair.key);
+                const key = keyText((node) => node, pair.key);
                 if (start !== undefined && end !== undefined && start <= offset && offset <= end && key !== undefined) {
                     next = { segment: key, node: pair.value };
                 }
