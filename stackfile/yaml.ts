@@ -161,8 +161,8 @@ function inspectTree(doc: Document): Tree {
         for (const pair of map.items) {
             tree.written++;
             if (isMergeKey(pair.key)) {
-                checkMergeSources(pair.value, path);
                 visit(pair.value, path, depth + 1);
+                checkMergeSources(pair.value, path);
                 continue;
             }
             bind(pair.key);

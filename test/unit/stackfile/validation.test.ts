@@ -61,7 +61,7 @@ describe("stack file validation", () => {
         });
 
         it("takes DOCKER_HOST the way the docker CLI does: bare host:port, no port (2375), no host, unix:// alone", () => {
-            const local = (DOCKER_HOST: string) => validateStackSource("clients:\n  agent: {}\n", "f.yaml", { DOCKER_HOST }).stack?.daemons.local.host;
+            const local = (DOCKER_HOST: string) => validateStackSource("hosts:\n  builder: {}\n", "f.yaml", { DOCKER_HOST }).stack?.daemons.local.host;
             assert.equal(local("tcp://build-01.example.com"), "tcp://build-01.example.com:2375");
             assert.equal(local("build-01.example.com:2376"), "tcp://build-01.example.com:2376");
             assert.equal(local("tcp://:2376"), "tcp://localhost:2376");
@@ -113,7 +113,7 @@ describe("stack file validation", () => {
             assert.equal(({} as Record<string, unknown>).polluted, undefined);
             // A daemon named like an Object.prototype member is an unknown daemon, not a crash.
             assert.deepEqual(problemsOf("hosts:\n  b1: { daemon: toString, tcp: { port: 1 }, preload: [busybox] }\n"), [
-                "f.yaml:2:22: hosts.b1.daemon: unknown daemon \"toString\": expected one of local (declare it under daemons)",
+                "f.yaml:2:17: hosts.b1.daemon: unknown daemon \"toString\": expected one of local (declare it under daemons)",
             ]);
         });
 
