@@ -1,8 +1,7 @@
 // Reads a stack file and returns it typed, with defaults applied, or every problem it has.
 import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { z } from "zod";
+import { defaultOuterDaemon } from "../components/defaults";
 import { crossChecks } from "./checks";
 import { daemonUrlFromDockerHost } from "./docker-grammar";
 import { clientSchema, DaemonSpec, daemonSchema, DEFAULT_DAEMON, EXTENSION_KEY, hostSchema, StackFile, stackFileSchema } from "./schema";
@@ -133,22 +132,18 @@ function firstUserOfLocal(raw: Record<string, unknown>): KeyPath | undefined {
 }
 
 /**
- * The `local` daemon unless the file declares its own: what the docker CLI would use, that is
- * $DOCKER_HOST (with $DOCKER_CERT_PATH when $DOCKER_TLS_VERIFY is set), else the default socket.
+ * The `local` daemon unless the file declares its own: the components' default outer daemon,
+ * which is what the docker CLI would use. A tcp:// one without TLS is marked insecure, as the
+ * file would have to say: the docker CLI talks plain TCP there too.
  */
-export function withDefaultDaemon(daemons: Record<string, DaemonSpec>, env: NodeJS.ProcessEnv): { daemons: Record<string, DaemonSpec>; problem?: string } {
+function withDefaultDaemon(daemons: Record<string, DaemonSpec>, env: NodeJS.ProcessEnv): { daemons: Record<string, DaemonSpec>; problem?: string } {
     if (Object.hasOwn(daemons, DEFAULT_DAEMON)) return { daemons };
+    // DOCKER_HOST as the docker CLI reads it (tcp://host is tcp://host:2375), or why this program cannot use it.
     const fromEnv = daemonUrlFromDockerHost(env.DOCKER_HOST ?? "");
     if ("problem" in fromEnv) return { daemons, problem: fromEnv.problem };
-    const host = fromEnv.url;
-    const tls = Boolean(env.DOCKER_TLS_VERIFY);
-    const tcp = host.startsWith("tcp://");
-    const local = daemonSchema.safeParse({
-        host,
-        ...(tcp && tls && { certPath: env.DOCKER_CERT_PATH || path.join(os.homedir(), ".docker") }),
-        ...(tcp && !tls && { insecure: true }),
-    });
-    if (!local.success) return { daemons, problem: `DOCKER_HOST=${quote(host)} with DOCKER_CERT_PATH=${quote(env.DOCKER_CERT_PATH ?? "")} cannot be used: ${local.error.issues[0].message}` };
+    const { host, certPath } = defaultOuterDaemon({ ...env, DOCKER_HOST: fromEnv.url });
+    const local = daemonSchema.safeParse({ host, ...(certPath ? { certPath } : host.startsWith("tcp://") && { insecure: true }) });
+    if (!local.success) return { daemons, problem: `DOCKER_HOST=${quote(host)} cannot be used: ${local.error.issues[0].message}` };
     return { daemons: { [DEFAULT_DAEMON]: local.data, ...daemons } };
 }
 
@@ -216,21 +211,24 @@ function plainExpectation(issue: z.core.$ZodIssue, value: unknown): string {
     return issue.message;
 }
 
-/** The keys a strict map at `path` accepts, read from the schema itself. */
+/** The keys a strict map at `path` accepts, read from the schema itself (through zod's public API). */
 function allowedKeys(path: KeyPath): string[] {
-    let schema: z.core.$ZodType | undefined = stackFileSchema;
-    for (const segment of [...path, null]) {
-        for (;;) {
-            const def = schema?._zod.def as unknown as { type: string; innerType?: z.core.$ZodType };
-            if (!def || !["optional", "default"].includes(def.type)) break;
-            schema = def.innerType;
-        }
-        if (segment === null || !schema) break;
-        const def = schema._zod.def as unknown as { type: string; shape?: Record<string, z.core.$ZodType>; valueType?: z.core.$ZodType; element?: z.core.$ZodType };
-        schema = def.type === "object" ? (def.shape && Object.hasOwn(def.shape, segment) ? def.shape[segment] : undefined) : def.type === "record" ? def.valueType : def.type === "array" ? def.element : undefined;
+    let schema: z.ZodType | undefined = stackFileSchema;
+    for (const segment of path) {
+        schema = unwrapped(schema);
+        schema = schema instanceof z.ZodObject ? (Object.hasOwn(schema.shape, segment) ? schema.shape[String(segment)] : undefined)
+            : schema instanceof z.ZodRecord ? schema.valueType
+            : schema instanceof z.ZodArray ? schema.element
+            : undefined;
     }
-    const def = schema?._zod.def as unknown as { type: string; shape?: Record<string, unknown> } | undefined;
-    return def?.type === "object" ? Object.keys(def.shape ?? {}) : [];
+    const map = schema && unwrapped(schema);
+    return map instanceof z.ZodObject ? Object.keys(map.shape) : [];
+}
+
+/** The schema inside optional and default wrappers. */
+function unwrapped(schema: z.ZodType | undefined): z.ZodType | undefined {
+    while (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault) schema = schema.unwrap() as z.ZodType;
+    return schema;
 }
 
 function valueAt(root: unknown, path: KeyPath): unknown {
