@@ -4,7 +4,7 @@ import { DEFAULT_CLIENT_IMAGE } from "./defaults";
 import { Transform, transformed } from "./transform";
 
 /** Where the daemon's socket appears inside the client. */
-const CLIENT_SOCKET = "/var/run/docker.sock";
+export const CLIENT_SOCKET = "/var/run/docker.sock";
 
 export interface DoodClientArgs {
     /**

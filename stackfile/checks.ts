@@ -1,16 +1,14 @@
 // Rules that span several keys: references resolve, names and ports are unique
 // per daemon, TLS is on unless explicitly waived, workloads have an endpoint.
 import { isIP } from "node:net";
+import { defaultOuterDaemon, defaultStorageVolume } from "../components/defaults";
+import { CLIENT_SOCKET } from "../components/DoodClient";
 import { isLocalDaemon, socketPathOf } from "../components/endpoints";
-import { defaultVolumeName, MAX_VOLUME_NAME, normalizedImageReference, parseDaemonUrl } from "./docker-grammar";
+import { MAX_VOLUME_NAME, normalizedImageReference, parseDaemonUrl } from "./docker-grammar";
 import { directoryKey, isLoopbackAddress, normalizePath, systemDirectoryProblem } from "./host-safety";
 import { ClientSpec, DaemonSpec, HostSpec, StackFile } from "./schema";
 import { formatPath, KeyPath } from "./text";
 
-/** Where a DooD client gets the daemon's socket; nothing else may be mounted there. */
-const CLIENT_SOCKET_TARGET = "/var/run/docker.sock";
-/** The socket an outer daemon most likely has when its URL does not say (tcp://, ssh://). */
-const USUAL_DAEMON_SOCKET = "/var/run/docker.sock";
 
 export interface CheckFailure {
     path: KeyPath;
@@ -50,11 +48,11 @@ export function crossChecks(stack: StackFile, declaredDaemons = Object.keys(stac
     for (const [name, host] of Object.entries(stack.hosts)) {
         const path = ["hosts", name];
         const daemon = checkDaemonRef(host.daemon, path);
-        const volume = host.storage.volume ?? defaultVolumeName(name);
+        const volume = host.storage.volume ?? defaultStorageVolume(name);
         claims.claim(`container name "${name}"`, host.daemon, path, "key");
         claims.claim(`volume "${volume}"`, host.daemon, [...path, "storage", "volume"], host.storage.volume ? "value" : "key");
         if (volume.length > MAX_VOLUME_NAME) {
-            fail(path, `the storage volume's default name ${defaultVolumeName("<host>")} would be ${volume.length} characters long: ` +
+            fail(path, `the storage volume's default name ${defaultStorageVolume("<host>")} would be ${volume.length} characters long: ` +
                 `Docker allows ${MAX_VOLUME_NAME}; shorten the host name or set storage.volume`, "key");
         }
         if (host.tcp) claims.claim(`host port ${host.tcp.port}`, host.daemon, [...path, "tcp", "port"]);
@@ -84,16 +82,17 @@ function daemonKey(daemon: DaemonSpec): string {
     return "problem" in parsed ? daemon.host : parsed.key;
 }
 
+/** The outer daemon's socket, and the usual one, which a tcp:// or ssh:// daemon most likely has too. */
 function daemonSockets(daemon: DaemonSpec | undefined): string[] {
-    return [USUAL_DAEMON_SOCKET, ...(daemon && socketPathOf(daemon.host) ? [socketPathOf(daemon.host)!] : [])];
+    return [defaultOuterDaemon({}).host, daemon?.host].flatMap((host) => (host && socketPathOf(host) ? [socketPathOf(host)!] : []));
 }
 
 function checkClient(client: ClientSpec, path: KeyPath, daemon: DaemonSpec | undefined, fail: Fail) {
     if (!client.workspace) return;
     const unsafe = systemDirectoryProblem(client.workspace, daemonSockets(daemon));
     if (unsafe) fail([...path, "workspace"], unsafe);
-    else if (normalizePath(client.workspace) === CLIENT_SOCKET_TARGET) {
-        fail([...path, "workspace"], `the daemon's socket is mounted at ${CLIENT_SOCKET_TARGET} in the client: the workspace cannot be mounted there too`);
+    else if (normalizePath(client.workspace) === CLIENT_SOCKET) {
+        fail([...path, "workspace"], `the daemon's socket is mounted at ${CLIENT_SOCKET} in the client: the workspace cannot be mounted there too`);
     }
 }
 

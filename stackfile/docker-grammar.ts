@@ -1,14 +1,13 @@
 // Docker's own grammars and limits, so that a file that validates is one Docker accepts at `up`.
 // Each *Problem function returns what is wrong with a value in the stack file's terms, or undefined.
 import { isIP } from "node:net";
+import { defaultOuterDaemon } from "../components/defaults";
 import { canonicalAddress, normalizePath } from "./host-safety";
 
 /** Container and volume names (moby's RestrictedNamePattern). */
 export const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 /** The local volume driver keeps each volume in a directory named after it: NAME_MAX bytes. */
 export const MAX_VOLUME_NAME = 255;
-/** The storage volume a host gets by default. */
-export const defaultVolumeName = (host: string) => `${host}-docker`;
 /** Networks every daemon has already: creating one of these fails. */
 export const PREDEFINED_NETWORKS = ["bridge", "host", "none"];
 /** sun_path is 108 bytes on Linux, the terminating NUL included. */
@@ -184,13 +183,13 @@ function canonicalHost(host: string): string | { problem: string } {
 export function daemonUrlFromDockerHost(value: string): { url: string } | { problem: string } {
     const trimmed = value.trim();
     const refuse = (why: string) => ({ problem: `DOCKER_HOST=${JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value)} ${why}` });
-    if (trimmed === "") return { url: "unix:///var/run/docker.sock" };
+    if (trimmed === "") return { url: defaultOuterDaemon({}).host };
     const sep = trimmed.indexOf("://");
     const scheme = sep < 0 ? "tcp" : trimmed.slice(0, sep);
     const rest = sep < 0 ? trimmed : trimmed.slice(sep + 3);
     let url: string;
     if (scheme === "unix") {
-        url = `unix://${rest === "" ? "/var/run/docker.sock" : rest}`;
+        url = rest === "" ? defaultOuterDaemon({}).host : `unix://${rest}`;
     } else if (scheme === "tcp") {
         const hostPort = /^(\[[^\]]*\]|[^:/]*)(?::([^/]*))?(\/?)$/.exec(rest);
         if (!hostPort) return refuse("is not an address the docker CLI accepts (tcp://host:port, without a path)");
