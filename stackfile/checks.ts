@@ -25,21 +25,24 @@ export function crossChecks(stack: StackFile, declaredDaemons = Object.keys(stac
     const failures: CheckFailure[] = [];
     const fail = (path: KeyPath, message: string, at: "key" | "value" = "value") => failures.push({ path, message, at });
 
+    const declared = new Set(declaredDaemons);
+    const inFile = new Set(fileDaemons);
     const daemonKeys = new Map<string, string>();
+    const declaredAs = new Map<string, string>();
     for (const [name, daemon] of Object.entries(stack.daemons)) {
         checkDaemon(daemon, ["daemons", name], fail);
         const key = daemonKey(daemon);
-        // The implicit local daemon may well be one the file declares: claims are per daemon, not per name, anyway.
-        const first = [...daemonKeys].find(([other, k]) => k === key && fileDaemons.includes(other))?.[0];
-        if (first && fileDaemons.includes(name)) {
-            fail(["daemons", name, "host"], `daemon "${name}" is the same daemon as "${first}" (${key}): declare it once and use one name`);
-        }
         daemonKeys.set(name, key);
+        // The implicit local daemon may well be one the file declares: claims are per daemon, not per name, anyway.
+        if (!inFile.has(name)) continue;
+        const first = declaredAs.get(key);
+        if (first) fail(["daemons", name, "host"], `daemon "${name}" is the same daemon as "${first}" (${key}): declare it once and use one name`);
+        else declaredAs.set(key, name);
     }
 
     const claims = new ClaimRegistry(fail, daemonKeys);
     const checkDaemonRef = (ref: string, path: KeyPath): DaemonSpec | undefined => {
-        if (!declaredDaemons.includes(ref)) {
+        if (!declared.has(ref)) {
             fail([...path, "daemon"], `unknown daemon "${ref}": expected one of ${declaredDaemons.join(", ")} (declare it under daemons)`);
         }
         return Object.hasOwn(stack.daemons, ref) ? stack.daemons[ref] : undefined;
