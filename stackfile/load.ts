@@ -58,7 +58,8 @@ function readSource(file: string): Uint8Array | Problem {
 export function validateStackSource(source: string | Uint8Array | Problem, file: string, env: NodeJS.ProcessEnv = process.env): { stack?: StackFile; problems: Problem[] } {
     try {
         if (isProblem(source)) return { problems: [source] };
-        return validateText(source, file, env);
+        const result = validateText(source, file, env);
+        return result.stack ? result : { problems: atMost(MAX_PROBLEMS, result.problems) };
     } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         return { problems: [{ file, line: 1, column: 1, path: [], message: `internal error while checking this file (please report it): ${message.split("\n")[0]}` }] };
@@ -109,7 +110,7 @@ function validateText(source: string | Uint8Array, file: string, env: NodeJS.Pro
     problems.push(...crossChecks(stack, declaredDaemons, fileDaemons).map((f) => at(f.path, f.message, f.at)));
 
     problems.sort((a, b) => a.line - b.line || a.column - b.column);
-    return problems.length === 0 ? { stack, problems } : { problems: atMost(MAX_PROBLEMS, problems) };
+    return problems.length === 0 ? { stack, problems } : { problems };
 }
 
 /** The first `max` problems, and a last line counting the rest. */

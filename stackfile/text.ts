@@ -25,7 +25,7 @@ export function formatPath(path: KeyPath): string {
     if (path.length <= MAX_PATH_SEGMENTS) return path.map(segment).join("");
     const head = path.slice(0, 4).map(segment).join("");
     const tail = path.slice(-2).map((s, i) => segment(s, i + 1)).join("");
-    return `${head}...(${path.length - 6} levels)...${tail}`;
+    return `${head}...(${path.length - 6} levels)${tail}`;
 }
 
 /** "nothing", "a list", "string \"x\"", "the special float .nan". */
