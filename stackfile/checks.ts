@@ -1,5 +1,7 @@
-// Rules that span several keys: references resolve, names and ports are unique
-// per daemon, TLS is on unless explicitly waived, workloads have an endpoint.
+// Rules that span several keys: references resolve, names, ports and directories are unique
+// per daemon (under any of its names and spellings), TLS is on unless explicitly waived,
+// workloads have an endpoint, shared host directories are not the host's own, nothing is
+// listed twice.
 import { isIP } from "node:net";
 import { defaultOuterDaemon, defaultStorageVolume } from "../components/defaults";
 import { CLIENT_SOCKET } from "../components/DoodClient";
@@ -8,7 +10,6 @@ import { MAX_VOLUME_NAME, normalizedImageReference, parseDaemonUrl } from "./doc
 import { directoryKey, isLoopbackAddress, normalizePath, systemDirectoryProblem } from "./host-safety";
 import { ClientSpec, DaemonSpec, HostSpec, StackFile } from "./schema";
 import { formatPath, KeyPath } from "./text";
-
 
 export interface CheckFailure {
     path: KeyPath;
@@ -54,6 +55,7 @@ export function crossChecks(stack: StackFile, declaredDaemons = Object.keys(stac
         const volume = host.storage.volume ?? defaultStorageVolume(name);
         claims.claim(`container name "${name}"`, host.daemon, path, "key");
         claims.claim(`volume "${volume}"`, host.daemon, [...path, "storage", "volume"], host.storage.volume ? "value" : "key");
+        // An explicit volume name is held to the limit by the schema; the derived one is checked here.
         if (volume.length > MAX_VOLUME_NAME) {
             fail(path, `the storage volume's default name ${defaultStorageVolume("<host>")} would be ${volume.length} characters long: ` +
                 `Docker allows ${MAX_VOLUME_NAME}; shorten the host name or set storage.volume`, "key");
