@@ -73,10 +73,13 @@ function syntaxProblems(doc: Document, source: string): Found[] {
                 return { offset, path: [], message: "a second YAML document (---): a stack file holds exactly one" };
             case "RESOURCE_EXHAUSTION":
                 return { offset, path: pathAtOffset(doc, offset), message: `nesting too deep to read: a stack file nests at most ${MAX_DEPTH} levels` };
-            case "TAB_AS_INDENT":
-                // The tab broke the structure here; read with spaces, the file shows where the key really is.
+            case "TAB_AS_INDENT": {
+                // The tab broke the structure here; read with tabs expanded as an editor shows them,
+                // the file says which key the author meant.
                 const expanded = expandTabs(source, error.pos[1]);
-                return { offset, path: pathAtOffset(parseDocument(expanded.text, PARSE_OPTIONS), expanded.offset), message: "tabs are not allowed as indentation: indent with spaces" };
+                const path = pathAtOffset(parseDocument(expanded.text, PARSE_OPTIONS), expanded.offset);
+                return { offset, path, message: "tabs are not allowed as indentation: indent with spaces" };
+            }
             default:
                 return { offset, path: pathAtOffset(doc, offset), message: `YAML syntax error: ${firstLine}` };
         }
