@@ -11,11 +11,11 @@ export const MAX_VOLUME_NAME = 255;
 /** Networks every daemon has already: creating one of these fails. */
 export const PREDEFINED_NETWORKS = ["bridge", "host", "none"];
 /** sun_path is 108 bytes on Linux, the terminating NUL included. */
-export const MAX_SOCKET_PATH_BYTES = 107;
+const MAX_SOCKET_PATH_BYTES = 107;
 /** Linux ids are 32-bit; 2^32-1 is (uid_t)-1, "no id". */
 export const MAX_ID = 2 ** 32 - 2;
 /** What the docker CLI dials for a tcp:// DOCKER_HOST without a port (opts.ParseTCPAddr, defaultTCPHost). */
-export const DOCKER_CLI_DEFAULT_TCP_PORT = 2375;
+const DOCKER_CLI_DEFAULT_TCP_PORT = 2375;
 
 // distribution/reference's grammar, piece by piece (reference/regexp.go).
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
@@ -129,7 +129,7 @@ export function mountTargetProblem(target: string): string | undefined {
 }
 
 /** A daemon URL, parsed: `key` is the same for every spelling of one daemon. */
-export interface DaemonUrl { scheme: "unix" | "tcp" | "ssh"; key: string; socketPath?: string }
+interface DaemonUrl { scheme: "unix" | "tcp" | "ssh"; key: string; socketPath?: string }
 
 const HOSTNAME = /^(?=.{1,253}$)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*\.?$/;
 const SSH_USER = /^[a-zA-Z0-9_.][a-zA-Z0-9_.-]{0,31}$/;

@@ -4,12 +4,12 @@ import { isIP } from "node:net";
 import * as posix from "node:path/posix";
 
 /** Directories that hold the host's own files: neither they nor anything below them may be shared. */
-export const SYSTEM_TREES = [
+const SYSTEM_TREES = [
     "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/root", "/sbin", "/sys", "/usr",
     "/var/lib/docker", "/var/lib/containerd", "/run/docker", "/run/containerd",
 ];
 /** Directories whose subdirectories are fine but which may not be shared themselves. */
-export const SYSTEM_DIRECTORIES = [
+const SYSTEM_DIRECTORIES = [
     "/", "/home", "/media", "/mnt", "/opt", "/run", "/run/user", "/srv", "/tmp", "/var", "/var/lib", "/var/log", "/var/tmp",
 ];
 

@@ -6,9 +6,9 @@ import { isUtf8 } from "node:buffer";
 export const MAX_FILE_BYTES = 32 * 1024 * 1024;
 
 /** Characters no stack file needs and that can hide text: C0/C1 controls (tab and line ends aside), DEL, bidi overrides. */
-export const CONTROL_IN_SOURCE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
+const CONTROL_IN_SOURCE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
 
-export type Decoded = { text: string } | { problem: string; line: number; column: number };
+type Decoded = { text: string } | { problem: string; line: number; column: number };
 
 export function decodeSource(input: string | Uint8Array): Decoded {
     if (typeof input !== "string") {
@@ -66,7 +66,7 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
     return bytes.length - 1;
 }
 
-export function lineAndColumn(text: string, index: number): { line: number; column: number } {
+function lineAndColumn(text: string, index: number): { line: number; column: number } {
     let line = 1;
     let lineStart = 0;
     for (let i = text.indexOf("\n"); i >= 0 && i < index; i = text.indexOf("\n", i + 1)) {

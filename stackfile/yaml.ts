@@ -23,9 +23,9 @@ export interface LocatedYaml {
 }
 
 /** Deeper nesting is refused: the deepest key of a stack file is 8 levels down. */
-export const MAX_DEPTH = 32;
+const MAX_DEPTH = 32;
 /** What aliases may add beyond the written document, in nodes (a "billion laughs" guard). */
-export const MAX_ALIAS_GROWTH = 250_000;
+const MAX_ALIAS_GROWTH = 250_000;
 /** Past this many syntax errors a file is garbage: the rest are counted, not listed. */
 const MAX_SYNTAX_PROBLEMS = 20;
 /** Keys that name object internals in JavaScript. */
