@@ -1,10 +1,9 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_CLIENT_IMAGE } from "./defaults";
+import { CLIENT_SOCKET } from "./endpoints";
 import { Transform, transformed } from "./transform";
 
-/** Where the daemon's socket appears inside the client. */
-export const CLIENT_SOCKET = "/var/run/docker.sock";
 
 export interface DoodClientArgs {
     /**

@@ -51,6 +51,9 @@ function build() {
     fs.renameSync(temporary, bundle);
     fs.writeFileSync(`${manifestFile}.${process.pid}.tmp`, JSON.stringify({ inputs }));
     fs.renameSync(`${manifestFile}.${process.pid}.tmp`, manifestFile);
+    for (const old of fs.readdirSync(cacheDir)) {
+        if (/^validate-[0-9a-f]+\.js$/.test(old) && path.join(cacheDir, old) !== bundle) fs.rmSync(path.join(cacheDir, old), { force: true });
+    }
     return bundle;
 }
 

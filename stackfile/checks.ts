@@ -4,8 +4,7 @@
 // listed twice.
 import { isIP } from "node:net";
 import { defaultOuterDaemon, defaultStorageVolume } from "../components/defaults";
-import { CLIENT_SOCKET } from "../components/DoodClient";
-import { isLocalDaemon, socketPathOf } from "../components/endpoints";
+import { CLIENT_SOCKET, isLocalDaemon, socketPathOf } from "../components/endpoints";
 import { MAX_VOLUME_NAME, normalizedImageReference, parseDaemonUrl } from "./docker-grammar";
 import { directoryKey, isLoopbackAddress, normalizePath, systemDirectoryProblem } from "./host-safety";
 import { ClientSpec, DaemonSpec, HostSpec, StackFile } from "./schema";

@@ -170,6 +170,14 @@ describe("stack file validation", () => {
             assert.deepEqual(result.stderr.trim().split("\n"), [...expected, "1 of 2 files invalid"]);
         });
 
+        it("starts from a bundle without the Pulumi SDK, so that start-up stays fast", () => {
+            assert.equal(run(path.join(fixtures, "good", "full.yaml")).status, 0);
+            const manifest = path.join(repo, "node_modules", ".cache", "dind-provisioner", "validate.manifest.json");
+            const inputs: string[] = JSON.parse(readFileSync(manifest, "utf8")).inputs;
+            assert.ok(inputs.includes("stackfile/cli.ts"));
+            assert.deepEqual(inputs.filter((input) => input.includes("@pulumi/")), []);
+        });
+
         it("exits 2 without files", () => {
             assert.equal(run().status, 2);
         });
