@@ -2,8 +2,8 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_CLIENT_IMAGE } from "./defaults";
 import { CLIENT_SOCKET } from "./endpoints";
+import { DOOD_CLIENT_ROLE, DOOD_CLIENT_TYPE, ROLE_LABEL } from "./markers";
 import { Transform, transformed } from "./transform";
-
 
 export interface DoodClientArgs {
     /**
@@ -63,9 +63,9 @@ export class DoodClient extends pulumi.ComponentResource {
     readonly containerId: pulumi.Output<string>;
 
     constructor(name: string, args: DoodClientArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        super("dind:index:DoodClient", name, {}, opts);
+        super(DOOD_CLIENT_TYPE, name, {}, opts);
         const containerName = args.containerName ?? name;
-        const labels = { "dind-provisioner.role": "dood-client", "dind-provisioner.client": containerName, ...args.labels };
+        const labels = { ...args.labels, [ROLE_LABEL]: DOOD_CLIENT_ROLE, "dind-provisioner.client": containerName };
         this.image = new docker.RemoteImage(`${name}-image`, { name: args.image ?? DEFAULT_CLIENT_IMAGE, keepLocally: true }, { parent: this });
         this.container = new docker.Container(...transformed(args.transform?.container, `${name}-container`, {
             name: containerName,

@@ -76,7 +76,7 @@ export const daemonSchema = z.strictObject({
 });
 
 export const storageSchema = z.strictObject({
-    /** The named volume on /var/lib/docker. Default: `<host>-docker`. */
+    /** The named volume on /var/lib/docker. Default: defaultStorageVolume(<host>), applied by DindHost. */
     volume: volumeName.optional(),
     /** Keep the volume on destroy. */
     retain: bool("retain").default(DEFAULT_STORAGE_RETAIN),

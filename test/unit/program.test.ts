@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { provisionStack, provisionStackFile } from "../../program";
+import { outerApiVersions, provisionStack, provisionStackFile } from "../../program";
 import { validateStackSource } from "../../stackfile/load";
 import { startFakeEngine } from "./components/fakeEngine";
 import { CERTIFICATES, CONTAINER, DOCKER_PROVIDER, installMocks, isSecret, NETWORK, PRELOAD, REMOTE_IMAGE, valueOf, VOLUME } from "./mocks";
@@ -50,17 +50,23 @@ describe("program", () => {
         assert.equal(await isSecret(outputs.hosts.builder.dockerHost), false);
     });
 
-    it("asks each outer engine for its API version once, and picks every host's health-check schedule from it", async () => {
+    it("asks each outer engine running a DinD host for its API version once, before any resource", async () => {
         const engine = await startFakeEngine({}, "1.41");
         try {
-            const mocks = installMocks();
-            await settled(provisionStack(stackFrom(`daemons:\n  local: { host: "unix://${engine.socket}" }\nhosts:\n  one: {}\n  two: {}\n`)));
-            assert.deepEqual(mocks.byType(CONTAINER).map((c) => [c.name, c.inputs.healthcheck.interval, c.inputs.healthcheck.startInterval]),
-                [["one-container", "1s", undefined], ["two-container", "1s", undefined]], "an engine before Docker 25 has one interval only");
+            const stack = stackFrom(`daemons:\n  local: { host: "unix://${engine.socket}" }\n  idle: { host: "unix:///nonexistent/docker.sock" }\nhosts:\n  one: {}\n  two: {}\n`);
+            assert.deepEqual(await outerApiVersions(stack), { local: "1.41" }, "a daemon without hosts is not asked");
             assert.equal(engine.versionRequests, 1);
         } finally {
             await engine.close();
         }
+    });
+
+    it("picks every host's health-check schedule from its outer engine's API version", async () => {
+        const mocks = installMocks();
+        const stack = stackFrom("daemons:\n  old: { host: unix:///run/old.sock }\nhosts:\n  one: { daemon: old }\n  two: {}\n");
+        await settled(provisionStack(stack, { old: "1.41", local: "1.47" }));
+        assert.deepEqual(mocks.byType(CONTAINER).map((c) => [c.name, c.inputs.healthcheck.interval, c.inputs.healthcheck.startInterval]),
+            [["one-container", "1s", undefined], ["two-container", "30s", "250ms"]], "an engine before Docker 25 has one interval only");
     });
 
     it("reads the socket's group when the daemon is on this machine", async () => {
@@ -74,15 +80,15 @@ describe("program", () => {
             /clients\.agent\.socket: cannot read the group of \/nonexistent\/docker\.sock/);
     });
 
-    it("provisions nothing from an invalid file and names every problem", () => {
+    it("provisions nothing from an invalid file and names every problem", async () => {
         const mocks = installMocks();
-        assert.throws(() => provisionStackFile(path.join(fixtures, "bad", "uniqueness.yaml"), {}), (error: Error) => {
+        await assert.rejects(provisionStackFile(path.join(fixtures, "bad", "uniqueness.yaml"), {}), (error: Error) => {
             assert.ok(error instanceof pulumi.RunError);
             assert.match(error.message, /^5 problems in stack file:\n/);
             assert.match(error.message, /uniqueness\.yaml:11:18: hosts\.tester\.tcp\.port: host port 23760 on daemon "local" is already taken by hosts\.builder\.tcp\.port/);
             return true;
         });
-        assert.throws(() => provisionStackFile(path.join(fixtures, "bad", "empty.yaml"), {}), /the file is empty/);
+        await assert.rejects(provisionStackFile(path.join(fixtures, "bad", "empty.yaml"), {}), /the file is empty/);
         assert.equal(mocks.resources.length, 0);
     });
 });
