@@ -28,7 +28,8 @@ export function formatProblem(p: Problem): string {
 
 /** Reads and validates a stack file; throws StackFileError listing all its problems. */
 export function loadStackFile(file: string, env: NodeJS.ProcessEnv = process.env): StackFile {
-    const result = validateStackSource(readSource(file), file, env);
+    const source = readSource(file);
+    const result = "message" in source ? { problems: [source] } : validateStackSource(source, file, env);
     if (!result.stack) throw new StackFileError(result.problems);
     return result.stack;
 }
@@ -55,19 +56,14 @@ function readSource(file: string): Uint8Array | Problem {
  * the input, the answer is a list of located problems: an exception here is a bug, and is reported
  * as a problem of the file so that the other files are still checked.
  */
-export function validateStackSource(source: string | Uint8Array | Problem, file: string, env: NodeJS.ProcessEnv = process.env): { stack?: StackFile; problems: Problem[] } {
+export function validateStackSource(source: string | Uint8Array, file: string, env: NodeJS.ProcessEnv = process.env): { stack?: StackFile; problems: Problem[] } {
     try {
-        if (isProblem(source)) return { problems: [source] };
         const result = validateText(source, file, env);
         return result.stack ? result : { problems: atMost(MAX_PROBLEMS, result.problems) };
     } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         return { problems: [{ file, line: 1, column: 1, path: [], message: `internal error while checking this file (please report it): ${message.split("\n")[0]}` }] };
     }
-}
-
-function isProblem(value: unknown): value is Problem {
-    return typeof value === "object" && value !== null && !(value instanceof Uint8Array) && "message" in value;
 }
 
 /** The fixed pipeline: decode, parse YAML, the schema, the cross-field rules. */
