@@ -139,7 +139,8 @@ export class DindWorkloads extends pulumi.ComponentResource {
 
         function createContainers() {
             for (const [containerName, spec] of Object.entries(workloads.containers)) {
-                const preloaded = host.preloads[spec.image];
+                // Own keys only: an image named "constructor" is not Object.prototype's.
+                const preloaded = Object.hasOwn(host.preloads, spec.image) ? host.preloads[spec.image] : undefined;
                 const image = preloaded
                     ? preloaded.imageId
                     : new docker.RemoteImage(`${name}-image-${containerName}`, { name: spec.image, keepLocally: true }, inner).imageId;
@@ -160,7 +161,7 @@ export class DindWorkloads extends pulumi.ComponentResource {
         }
 
         function declared<T>(resources: Record<string, T>, key: string, what: string): T {
-            const resource = resources[key];
+            const resource = Object.hasOwn(resources, key) ? resources[key] : undefined;
             if (!resource) throw new pulumi.ResourceError(`DindWorkloads ${name}: ${what} "${key}" is used by a container but not declared in workloads`, parent);
             return resource;
         }

@@ -1,47 +1,61 @@
 // The stack file's shape: the single source of its TypeScript types (z.infer).
-// Cross-field rules (references, uniqueness, the TLS rule) live in checks.ts. Defaults come
-// from the components (components/defaults.ts), and contract-check.ts proves at compile time
-// that each section has the shape of the component arguments it becomes.
-import { isIP } from "node:net";
+// Cross-field rules (references, uniqueness, the TLS rule) live in checks.ts; Docker's grammars
+// and limits in docker-grammar.ts, host safety in host-safety.ts. Defaults come from the
+// components (components/defaults.ts), and contract-check.ts proves at compile time that each
+// section has the shape of the component arguments it becomes.
 import { z } from "zod";
 import { MANAGED_DOCKERD_OPTIONS, MEMORY } from "../components/dockerd";
 import {
     DEFAULT_CLIENT_IMAGE, DEFAULT_DIND_IMAGE, DEFAULT_DOOD_HOST_NAMESPACES, DEFAULT_DOOD_PRIVILEGED, DEFAULT_DOOD_SCOPE, DEFAULT_MOUNT_READ_ONLY, DEFAULT_NESTED_RESTART, DEFAULT_PORT_PROTOCOL, DEFAULT_STORAGE_RETAIN,
     DEFAULT_REGISTRY_BIND, DEFAULT_REGISTRY_IMAGE, DEFAULT_REGISTRY_INSECURE, DEFAULT_TCP_BIND, DEFAULT_TCP_INSECURE, DEFAULT_TCP_TLS,
 } from "../components/defaults";
+import { imageReferenceProblem, MAX_ID, MAX_VOLUME_NAME, mountTargetProblem, NAME, parseDaemonUrl, PREDEFINED_NETWORKS, socketPathProblem, userProblem } from "./docker-grammar";
+import { normalizePath, plainAddressProblem } from "./host-safety";
 
 /** The outer daemon every host and client uses unless it names another. */
 export const DEFAULT_DAEMON = "local";
 
-// Docker's own pattern for container and volume names.
-const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
-// The distribution reference grammar: [domain[:port]/]path[:tag][@algo:hex].
-const IMAGE_REF =
-    /^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$/;
+/** Top-level keys starting with x- hold YAML anchors and are ignored, as in Compose files. */
+export const EXTENSION_KEY = /^x-/;
+
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const DAEMON_URL = /^(unix:\/\/\/.+|tcp:\/\/[^/\s]+:[0-9]+\/?|ssh:\/\/[^/\s]+)$/;
+
+/** A zod refinement from a rule that says what is wrong (docker-grammar.ts, host-safety.ts). */
+const rule = (problem: (value: string) => string | undefined) => (value: string, ctx: z.RefinementCtx) => {
+    const message = problem(value);
+    if (message) ctx.addIssue({ code: "custom", message, input: value });
+};
 
 const name = (what: string) =>
     z.string({ error: `expected ${what} name (a string)` }).regex(NAME, {
         error: `expected ${what} name: a letter or digit, then letters, digits, '_', '.' or '-' (2 characters at least)`,
     });
-const imageRef = z
-    .string({ error: "expected an image reference (a string)" })
-    .regex(IMAGE_REF, { error: "expected an image reference such as busybox:1.36 or registry:5000/team/app@sha256:<hex>" });
+const volumeName = name("a volume").max(MAX_VOLUME_NAME, { error: `expected a volume name of at most ${MAX_VOLUME_NAME} characters` });
+const networkName = name("a network").refine((n) => !PREDEFINED_NETWORKS.includes(n), {
+    error: `${PREDEFINED_NETWORKS.join(", ")} are the daemon's predefined networks: choose another name`,
+});
+const imageRef = z.string({ error: "expected an image reference (a string)" }).superRefine(rule(imageReferenceProblem));
 const isCleanAbsolute = (p: string) => p.startsWith("/") && !p.split("/").includes("..");
 const absolutePath = z
     .string({ error: "expected an absolute path (a string)" })
+    .max(4095, { error: "expected a path of at most 4095 characters", abort: true })
     .refine(isCleanAbsolute, {
         error: "expected an absolute path without '..' (starting with /)",
     });
+/** A path Docker mounts: its volume specification is split at ':'. */
+const mountPath = absolutePath.refine((p) => !p.includes(":"), { error: "a path Docker mounts cannot contain ':'" });
+/** An address a port is published on: a plain IPv4 or IPv6 address (see host-safety.ts). */
+const plainAddress = z.string({ error: "expected an IP address (a string)" }).superRefine(rule(plainAddressProblem));
 const port = z
     .number({ error: "expected a port number (an integer 1-65535)" })
     .int({ error: "expected a port number (an integer 1-65535)" })
     .min(1, { error: "expected a port number (an integer 1-65535)" })
     .max(65535, { error: "expected a port number (an integer 1-65535)" });
-const ipAddress = z
-    .string({ error: "expected an IP address (a string)" })
-    .refine((ip) => isIP(ip) !== 0, { error: "expected an IPv4 or IPv6 address such as 127.0.0.1" });
+const id = (what: string) => z
+    .number({ error: `expected a numeric ${what} id` })
+    .int({ error: `expected a numeric ${what} id` })
+    .min(0, { error: `expected a numeric ${what} id (0 to ${MAX_ID})` })
+    .max(MAX_ID, { error: `expected a numeric ${what} id (0 to ${MAX_ID})` });
 const env = z
     .record(z.string().regex(ENV_NAME, { error: "expected an environment variable name ([A-Za-z_][A-Za-z0-9_]*)" }),
         z.string({ error: "expected a string value (quote numbers and booleans)" }), {
@@ -53,9 +67,10 @@ const bool = (what: string) => z.boolean({ error: `expected true or false (${wha
 
 export const daemonSchema = z.strictObject({
     /** unix:///path/to/docker.sock, tcp://host:port or ssh://[user@]host[:port]. */
-    host: z.string({ error: "expected a daemon URL (a string)" }).regex(DAEMON_URL, {
-        error: "expected a daemon URL: unix:///absolute/path, tcp://host:port or ssh://[user@]host",
-    }),
+    host: z.string({ error: "expected a daemon URL (a string)" }).superRefine(rule((url) => {
+        const parsed = parseDaemonUrl(url);
+        return "problem" in parsed ? parsed.problem : undefined;
+    })),
     /** tcp:// only: a directory holding ca.pem, cert.pem and key.pem for the daemon's TLS. */
     certPath: absolutePath.optional(),
     /** tcp:// only: talk to the daemon without TLS. Refused unless set explicitly. */
@@ -66,7 +81,7 @@ export const daemonSchema = z.strictObject({
 
 export const storageSchema = z.strictObject({
     /** The named volume on /var/lib/docker. Default: defaultStorageVolume(<host>), applied by DindHost. */
-    volume: name("a volume").optional(),
+    volume: volumeName.optional(),
     /** Keep the volume on destroy. */
     retain: bool("retain").default(DEFAULT_STORAGE_RETAIN),
 });
@@ -75,18 +90,19 @@ export const tcpEndpointSchema = z.strictObject({
     /** The port on the outer daemon's host. */
     port,
     /** The address it is bound to on the outer daemon's host. */
-    bind: ipAddress.default(DEFAULT_TCP_BIND),
+    bind: plainAddress.default(DEFAULT_TCP_BIND),
     /** Mutual TLS. */
     tls: bool("tls").default(DEFAULT_TCP_TLS),
     /** Must be true, together with tls: false, to serve plain TCP. */
     insecure: bool("insecure").default(DEFAULT_TCP_INSECURE),
     /** Extra names or IPs the server certificate must cover (beyond localhost, the bind address and the daemon's host). */
-    sans: z.array(z.string({ error: "expected a DNS name or IP address" }), { error: "expected a list of names" }).default([]),
+    sans: z.array(z.string({ error: "expected a DNS name or IP address" }).max(253, { error: "expected a DNS name (253 characters at most)", abort: true }),
+        { error: "expected a list of names" }).default([]),
 });
 
 export const unixEndpointSchema = z.strictObject({
     /** Absolute host directory that will hold the inner docker.sock. */
-    hostDir: absolutePath,
+    hostDir: mountPath.superRefine(rule((dir) => socketPathProblem(`${normalizePath(dir)}/docker.sock`, "the inner socket"))),
 });
 
 export const nestedContainerSchema = z.strictObject({
@@ -103,9 +119,13 @@ export const nestedContainerSchema = z.strictObject({
             { error: "expected a list of ports" },
         )
         .default([]),
-    networks: z.array(name("a network"), { error: "expected a list of network names" }).default([]),
+    networks: z.array(networkName, { error: "expected a list of network names" }).default([]),
     volumes: z
-        .array(z.strictObject({ volume: name("a volume"), path: absolutePath, readOnly: bool("readOnly").default(DEFAULT_MOUNT_READ_ONLY) }), {
+        .array(z.strictObject({
+            volume: volumeName,
+            path: mountPath.superRefine(rule(mountTargetProblem)),
+            readOnly: bool("readOnly").default(DEFAULT_MOUNT_READ_ONLY),
+        }), {
             error: "expected a list of volume mounts",
         })
         .default([]),
@@ -115,8 +135,8 @@ export const nestedContainerSchema = z.strictObject({
 });
 
 export const workloadsSchema = z.strictObject({
-    networks: z.array(name("a network"), { error: "expected a list of network names" }).default([]),
-    volumes: z.array(name("a volume"), { error: "expected a list of volume names" }).default([]),
+    networks: z.array(networkName, { error: "expected a list of network names" }).default([]),
+    volumes: z.array(volumeName, { error: "expected a list of volume names" }).default([]),
     containers: z.record(name("a container"), nestedContainerSchema, { error: "expected a map of containers" }).default({}),
 });
 
@@ -272,7 +292,7 @@ export const registrySchema = z.strictObject({
     daemon: name("a daemon").default(DEFAULT_DAEMON),
     image: imageRef.default(DEFAULT_REGISTRY_IMAGE),
     port,
-    bind: ipAddress.default(DEFAULT_REGISTRY_BIND),
+    bind: plainAddress.default(DEFAULT_REGISTRY_BIND),
     proxy: z.strictObject({
         remote: z.string({ error: "expected a registry URL (http:// or https://)" }).regex(/^https?:\/\/[^\s/]+\/?$/, {
             error: "expected a registry URL such as https://registry-1.docker.io",
@@ -319,17 +339,17 @@ export const clientSchema = z.strictObject({
     image: imageRef.default(DEFAULT_CLIENT_IMAGE),
     command: command.optional(),
     /** The daemon's socket on its host. Default: the daemon's unix:// path. */
-    socket: absolutePath.optional(),
+    socket: mountPath.optional(),
     /** Group id owning the socket, added to the client. Default: read from the socket when the daemon is local. */
-    socketGroup: z.number({ error: "expected a numeric group id" }).int({ error: "expected a numeric group id" }).min(0, {
-        error: "expected a numeric group id",
-    }).optional(),
+    socketGroup: id("group").optional(),
     /** Absolute host path, mounted at the same path inside (path parity). */
-    workspace: absolutePath.optional(),
+    workspace: mountPath.optional(),
     /** The user the client runs as, e.g. 1000:1000. Default: the image's. */
-    user: z.string({ error: "expected a user such as 1000 or 1000:1000" }).regex(/^[a-zA-Z0-9_.-]+(:[a-zA-Z0-9_.-]+)?$/, {
-        error: "expected a user such as 1000 or 1000:1000",
-    }).optional(),
+    user: z.string({
+        error: (issue) => typeof issue.input === "number"
+            ? `a numeric user must be quoted, as in user: "${issue.input}" (unquoted, YAML reads it as a number)`
+            : "expected a user such as \"1000\" or \"1000:1000\" (a string)",
+    }).superRefine(rule(userProblem)).optional(),
     env,
     access: accessSchema,
 });
