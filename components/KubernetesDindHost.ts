@@ -146,7 +146,9 @@ export class KubernetesDindHost extends pulumi.ComponentResource implements Dind
     readonly secret: k8s.core.v1.Secret;
     readonly certificates: DindCertificates;
     /** What nested resources wait for: the StatefulSet, ready once the inner daemon answers. */
-    readonly readiness: pulumi.Resource;
+    readonly ready: pulumi.Resource;
+    /** MTU for the networks nested in the host: dockerd's default. */
+    readonly mtu: pulumi.Output<number | undefined> = pulumi.output(undefined);
     /** A Docker provider for the inner daemon, through the Service (absent when `innerProvider` is false). */
     readonly provider?: docker.Provider;
     /** One resource per preloaded image, keyed by image reference. */
@@ -193,13 +195,14 @@ export class KubernetesDindHost extends pulumi.ComponentResource implements Dind
             },
         }, { parent: this, retainOnDelete: args.storage?.retain ?? DEFAULT_STORAGE_RETAIN }));
         this.statefulSet = this.statefulSetFor(name, args, metadata(), selector);
-        this.readiness = this.statefulSet;
+        this.ready = this.statefulSet;
 
         const dns = pulumi.interpolate`${objectName}.${args.namespace}.svc`;
         this.tcpEndpoint = clusterIp.apply((ip) => tcpUrl(ip, port));
         this.serviceEndpoint = pulumi.interpolate`tcp://${dns}:${port}`;
         const certs = this.certificates;
-        this.clientTls = pulumi.secret(pulumi.all([certs.caCert, certs.clientCert, certs.clientKey]).apply(([ca, cert, key]) => ({ ca, cert, key })));
+        // DindCertificates issues a client certificate unless told not to.
+        this.clientTls = pulumi.secret(pulumi.all([certs.caCert, certs.clientCert!, certs.clientKey!]).apply(([ca, cert, key]) => ({ ca, cert, key })));
 
         if (args.innerProvider ?? true) {
             // Like DindHost's: the host is unknown until the StatefulSet exists, so a preview of a fresh stack dials nothing.

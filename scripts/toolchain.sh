@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Brings up what the real lane needs on this machine, then runs the given command with it:
-# a Docker engine, the two local images, the DooD policy proxy's image, the remote-daemon tests'
-# image, the Pulumi CLI with a Node.js language host, the docker, tls and kubernetes resource
-# plugins, and a Kubernetes API server (the Kubernetes tests').
+# a Docker engine, the local images (DinD, busybox, registry), the DooD policy proxy's image, the
+# remote-daemon tests' image, the Pulumi CLI with a Node.js language host, the docker, tls and
+# kubernetes resource plugins, and a Kubernetes API server (the Kubernetes tests').
 # Every step is idempotent and caches outside the repository; a warm run takes a few seconds.
 #
 #   bash scripts/toolchain.sh COMMAND [ARGS...]
@@ -26,6 +26,7 @@ total="$EPOCHREALTIME"
 step engine bash "$here/bootstrap/engine.sh"
 step images bash "$here/bootstrap/images.sh"
 step remote-daemon-image bash "$here/bootstrap/remote-daemon-image.sh"
+step registry-image bash "$here/bootstrap/registry-image.sh"
 step dood-proxy-image bash "$here/bootstrap/dood-proxy-image.sh"
 pulumi_bin=""
 cli() { pulumi_bin="$(bash "$here/bootstrap/pulumi-cli.sh")"; }

@@ -37,6 +37,10 @@ export const K8S_CLAIM = "kubernetes:core/v1:PersistentVolumeClaim";
 export const K8S_SECRET = "kubernetes:core/v1:Secret";
 /** The cluster IP the mocked API server gives every Service. */
 export const CLUSTER_IP = "10.96.0.42";
+export const READINESS = "pulumi-nodejs:dynamic/dind:DindReadiness";
+export const REGISTRY = "dind:index:DindRegistry";
+/** The inner bridge MTU the mocked readiness step reads back. */
+export const READ_BACK_MTU = 1450;
 
 /** The outer daemon components under test are given, so that none falls back to the caller's DOCKER_HOST. */
 export const OUTER_DAEMON = { host: "unix:///var/run/docker.sock" };
@@ -86,6 +90,8 @@ function fakeOutputs(type: string, name: string, inputs: Record<string, any>): R
             return { imageId: `sha256:preloaded-${inputs.image}` };
         case K8S_SERVICE:
             return { spec: { ...inputs.spec, clusterIP: CLUSTER_IP } };
+        case READINESS:
+            return { mtu: inputs.inner ? READ_BACK_MTU : 0 };
         default:
             return {};
     }
