@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     DEFAULT_DOOD_HOST_NAMESPACES, DEFAULT_DOOD_PRIVILEGED, DEFAULT_DOOD_PROXY_IMAGE, DEFAULT_DOOD_SCOPE, defaultProxyContainerName, defaultProxySocketDir,
 } from "./defaults";
+import { DOOD_PROXY_ROLE, DOOD_PROXY_TYPE, ROLE_LABEL } from "./markers";
 import { Transform, transformed } from "./transform";
 /** Where the socket directory appears inside the proxy and the client. */
 export const PROXY_SOCKET_DIR = "/run/dood";
@@ -88,7 +89,7 @@ export class DoodPolicyProxy extends pulumi.ComponentResource {
     readonly socketDir: string;
 
     constructor(name: string, args: DoodPolicyProxyArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        super("dind:index:DoodPolicyProxy", name, {}, opts);
+        super(DOOD_PROXY_TYPE, name, {}, opts);
         const policy = {
             client: args.client,
             privileged: args.policy?.privileged ?? DEFAULT_DOOD_PRIVILEGED,
@@ -101,7 +102,8 @@ export class DoodPolicyProxy extends pulumi.ComponentResource {
             name: args.image ?? DEFAULT_DOOD_PROXY_IMAGE,
             keepLocally: true,
         }, { parent: this }));
-        const labels = { "dind-provisioner.role": "dood-proxy", "dind-provisioner.client": args.client, ...args.labels };
+        // The role comes last: the guardrails read it, so arguments cannot fake or hide it.
+        const labels = { ...args.labels, [ROLE_LABEL]: DOOD_PROXY_ROLE, "dind-provisioner.client": args.client };
         this.container = new docker.Container(...transformed(args.transform?.container, `${name}-container`, {
             name: args.containerName ?? defaultProxyContainerName(args.client),
             image: this.image.imageId,

@@ -3,11 +3,13 @@
 
 export const DIND_HOST_TYPE = "dind:index:DindHost";
 export const DOOD_CLIENT_TYPE = "dind:index:DoodClient";
+export const DOOD_PROXY_TYPE = "dind:index:DoodPolicyProxy";
 
-/** What a container is for: `dind-host` or `dood-client`. */
+/** What a container is for: `dind-host`, `dood-client` or `dood-proxy`. */
 export const ROLE_LABEL = "dind-provisioner.role";
 export const DIND_HOST_ROLE = "dind-host";
 export const DOOD_CLIENT_ROLE = "dood-client";
+export const DOOD_PROXY_ROLE = "dood-proxy";
 /** "true" on a DinD host whose TCP endpoint serves plain TCP because its arguments say `insecure: true`. */
 export const INSECURE_LABEL = "dind-provisioner.insecure";
 /** "true" on a container whose published ports bind beyond loopback because its arguments say so (`tcp.bind`). */

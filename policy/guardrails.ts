@@ -8,7 +8,7 @@ import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy 
 import type { Unwrap } from "@pulumi/pulumi";
 import { LOOPBACK } from "../components/endpoints";
 import {
-    DIND_HOST_ROLE, DIND_HOST_TYPE, DOOD_CLIENT_ROLE, DOOD_CLIENT_TYPE, INSECURE_LABEL, PUBLIC_BIND_LABEL, ROLE_LABEL,
+    DIND_HOST_ROLE, DIND_HOST_TYPE, DOOD_CLIENT_ROLE, DOOD_CLIENT_TYPE, DOOD_PROXY_ROLE, DOOD_PROXY_TYPE, INSECURE_LABEL, PUBLIC_BIND_LABEL, ROLE_LABEL,
 } from "../components/markers";
 
 const CONTAINER_TYPE = "docker:index/container:Container";
@@ -84,15 +84,17 @@ export const privilegedOnlyDindHosts = containerPolicy(
 
 export const dockerSocketOnlyDoodClients = containerPolicy(
     "docker-socket-only-dood-clients",
-    "Only DooD clients (children of dind:index:DoodClient) may mount the Docker socket.",
+    "Only DooD clients and their policy proxies (children of dind:index:DoodClient or dind:index:DoodPolicyProxy) may mount the Docker socket.",
     (container, args, report) => {
         const binds = [
             ...(container.volumes ?? []).map((v) => v.hostPath),
             ...(container.mounts ?? []).filter((m) => m.type === "bind").map((m) => m.source),
         ].filter((p): p is string => typeof p === "string");
         const socket = binds.find(isDockerSocket);
-        if (socket && !ownedBy(container, args, DOOD_CLIENT_TYPE, DOOD_CLIENT_ROLE)) {
-            report(`container ${args.name} mounts the Docker socket (${socket}), but only DooD clients (DoodClient) may: ` +
+        const doodClient = ownedBy(container, args, DOOD_CLIENT_TYPE, DOOD_CLIENT_ROLE);
+        const doodProxy = ownedBy(container, args, DOOD_PROXY_TYPE, DOOD_PROXY_ROLE);
+        if (socket && !doodClient && !doodProxy) {
+            report(`container ${args.name} mounts the Docker socket (${socket}), but only DooD clients (DoodClient) and their policy proxies (DoodPolicyProxy) may: ` +
                 "the socket is root-equivalent on the host.");
         }
     });

@@ -31,7 +31,7 @@ describe("guardrails policy pack under the Pulumi CLI", function () {
         assert.match(output, /Policies:\s+❌ dind-provisioner-guardrails@v0\.1\.0/);
         for (const expected of [
             "container lh-privileged is privileged, but only DinD hosts (DindHost) may be",
-            "container lh-socket mounts the Docker socket (/var/run/docker.sock), but only DooD clients (DoodClient) may",
+            "container lh-socket mounts the Docker socket (/var/run/docker.sock), but only DooD clients (DoodClient) and their policy proxies (DoodPolicyProxy) may",
             "container lh-plain-tcp serves the Docker API on tcp://0.0.0.0:2375 without --tlsverify",
             "container lh-public publishes 0.0.0.0:23861 beyond loopback without declaring it",
         ]) {

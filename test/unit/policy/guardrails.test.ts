@@ -4,6 +4,7 @@ import type { ResourceValidation, ResourceValidationArgs } from "@pulumi/policy"
 import { DindHost } from "../../../components/DindHost";
 import { DindWorkloads } from "../../../components/DindWorkloads";
 import { DoodClient } from "../../../components/DoodClient";
+import { DoodPolicyProxy } from "../../../components/DoodPolicyProxy";
 import { guardrails, isDockerSocket, parentType, tcpListeners } from "../../../policy/guardrails";
 import { CONTAINER, installMocks, Recorder, registered, valueOf } from "../mocks";
 
@@ -48,6 +49,21 @@ describe("guardrails policy pack", () => {
             assert.deepEqual(await violations(mocks, client.container), []);
         });
 
+        it("a restricted DooD client and its policy proxy, the one container given the daemon's socket", async () => {
+            const mocks = installMocks();
+            const provider = outer();
+            const proxy = new DoodPolicyProxy("agent-dood-proxy", { client: "agent", daemonSocket: "/var/run/docker.sock" }, { provider });
+            const client = new DoodClient("agent", { socket: "/var/run/docker.sock", workspace: "/srv/ci", policyProxy: proxy }, { provider });
+            assert.deepEqual(await violations(mocks, proxy.container), []);
+            assert.deepEqual(await violations(mocks, client.container), []);
+            // The same socket mount on a container that is no proxy's is refused.
+            const fake = new docker.Container("fake-proxy", {
+                image: "busybox:1.36", volumes: [{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock" }],
+                labels: [{ label: "dind-provisioner.role", value: "dood-proxy" }],
+            }, { provider });
+            assert.match((await violations(mocks, fake)).join("\n"), /^docker-socket-only-dood-clients: container fake-proxy mounts the Docker socket/);
+        });
+
         it("a DinD host serving plain TCP on every address, because its arguments say insecure and bind 0.0.0.0", async () => {
             const mocks = installMocks();
             const host = new DindHost("open", { tcp: { port: 23761, tls: false, insecure: true, bind: "0.0.0.0" } }, { provider: outer() });
@@ -90,7 +106,7 @@ describe("guardrails policy pack", () => {
             const dir = new docker.Container("dir", { image: "docker:cli", volumes: [{ hostPath: "/var/run/", containerPath: "/host-run" }] }, { provider });
             assert.deepEqual(await violations(mocks, socket), [
                 "docker-socket-only-dood-clients: container socket mounts the Docker socket (/var/run/docker.sock), " +
-                "but only DooD clients (DoodClient) may: the socket is root-equivalent on the host.",
+                "but only DooD clients (DoodClient) and their policy proxies (DoodPolicyProxy) may: the socket is root-equivalent on the host.",
             ]);
             assert.match((await violations(mocks, mount)).join("\n"), /container mount mounts the Docker socket \(\/run\/docker.sock\)/);
             assert.match((await violations(mocks, dir)).join("\n"), /container dir mounts the Docker socket \(\/var\/run\/\)/);
