@@ -56,6 +56,8 @@ export function provisionStack(stack: StackFile) {
         dockerHost: host.dockerHost,
         tcpEndpoint: host.tcpEndpoint,
         unixEndpoint: host.unixEndpoint,
+        publishedPortsAddress: host.publishedPortsAddress,
+        outerDaemon: outerDaemonOf(stack.daemons[stack.hosts[name].daemon]),
         preloadedImageIds: host.preloadedImageIds,
         nestedContainerIds: workloads?.containerIds ?? pulumi.output({}),
     }]));
@@ -75,10 +77,15 @@ export function provisionStack(stack: StackFile) {
             env: spec.env,
             labels,
         }, { provider: providerFor(spec.daemon) });
-        return [name, { containerId: client.containerId }];
+        return [name, { containerId: client.containerId, outerDaemon: outerDaemonOf(daemon) }];
     }));
 
     return { hosts, clients, clientTls };
+}
+
+/** Where a container runs, for the tools that inspect it (status, contexts): no secret in it. */
+function outerDaemonOf(daemon: DaemonSpec) {
+    return { host: daemon.host, certPath: daemon.certPath };
 }
 
 /** The socket's group, read from the socket when the daemon runs here; unknown otherwise. */

@@ -124,6 +124,11 @@ export class DindHost extends pulumi.ComponentResource {
     readonly clientTls: pulumi.Output<ClientTls | undefined>;
     /** How this machine reaches the inner daemon's Engine API (a secret: it holds the client key). */
     readonly innerEndpoint?: pulumi.Output<EngineEndpoint>;
+    /**
+     * The DinD container's address on its outer network, where the ports nested containers
+     * publish are reached (from the outer daemon's machine; not the TCP endpoint's address).
+     */
+    readonly publishedPortsAddress: pulumi.Output<string | undefined>;
     /** Preloaded image reference -> image id on the inner daemon. */
     readonly preloadedImageIds: pulumi.Output<Record<string, string>>;
 
@@ -195,6 +200,7 @@ export class DindHost extends pulumi.ComponentResource {
         this.tcpEndpoint = pulumi.output(tcpEndpoint);
         this.unixEndpoint = pulumi.output(unixEndpoint);
         this.dockerHost = pulumi.output(preferred);
+        this.publishedPortsAddress = this.container.networkDatas.apply((networks) => networks?.find((n) => n.ipAddress)?.ipAddress);
         this.clientTls = certs
             ? pulumi.secret(pulumi.all([certs.caCert, certs.clientCert, certs.clientKey]).apply(([ca, cert, key]) => ({ ca, cert, key })))
             : pulumi.output(undefined);
@@ -226,6 +232,7 @@ export class DindHost extends pulumi.ComponentResource {
             tcpEndpoint: this.tcpEndpoint,
             unixEndpoint: this.unixEndpoint,
             dockerHost: this.dockerHost,
+            publishedPortsAddress: this.publishedPortsAddress,
             clientTls: this.clientTls,
             preloadedImageIds: this.preloadedImageIds,
         });

@@ -75,6 +75,8 @@ function fakeOutputs(type: string, name: string, inputs: Record<string, any>): R
             return { certRequestPem: `request-of-${name}` };
         case PRELOAD:
             return { imageId: `sha256:preloaded-${inputs.image}` };
+        case CONTAINER:
+            return { networkDatas: [{ networkName: "bridge", ipAddress: `ip-of-${name}` }] };
         default:
             return {};
     }

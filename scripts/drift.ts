@@ -1,0 +1,77 @@
+// `npm run drift -- [--stack NAME] [--file STACKFILE]`: does the environment match the stack
+// file? A refresh preview (what changed behind Pulumi's back, state left as it is) and then a
+// preview on refreshed state (what `up` would do). Exit 0: no differences; 2: drifted, with
+// the differences listed; 1: error (bad file, daemon down, ...). Nothing is changed.
+import { EngineEvent, OpMap, Stack } from "@pulumi/pulumi/automation";
+import { openStack } from "./pulumi-stack";
+import { parseArgs, runTool, UsageError } from "./stackOutputs";
+
+const USAGE = "usage: drift.ts [--stack NAME] [--file STACKFILE] [--quiet]   (default stack: local, file: stacks/NAME.yaml)";
+
+export interface Difference {
+    /** refresh: the environment differs from the state; preview: `up` would change this. */
+    phase: "refresh" | "preview";
+    op: string;
+    urn: string;
+    /** Changed properties, when the engine names them. */
+    keys: string[];
+}
+
+export interface DriftReport {
+    drifted: boolean;
+    differences: Difference[];
+    summaries: { refresh: OpMap; preview: OpMap };
+}
+
+const UNCHANGED = new Set(["same", "read"]);
+
+function changed(summary: OpMap): boolean {
+    return Object.entries(summary).some(([op, count]) => !UNCHANGED.has(op) && (count ?? 0) > 0);
+}
+
+/** Collects the steps that change something, from the engine's events. */
+function collector(phase: Difference["phase"], into: Difference[]) {
+    return (event: EngineEvent) => {
+        const metadata = event.resOutputsEvent?.metadata ?? (phase === "preview" ? event.resourcePreEvent?.metadata : undefined);
+        if (!metadata || UNCHANGED.has(metadata.op) || metadata.type === "pulumi:pulumi:Stack") return;
+        // A refresh step reports every resource; only those whose state moved are differences.
+        const keys = metadata.diffs ?? metadata.keys ?? [];
+        const gone = metadata.op === "refresh" && metadata.old !== undefined && metadata.new === undefined;
+        if (metadata.op === "refresh" && !gone && keys.length === 0) return;
+        const op = gone ? "deleted outside Pulumi" : metadata.op === "refresh" ? "changed outside Pulumi" : metadata.op;
+        if (!into.some((d) => d.phase === phase && d.urn === metadata.urn && d.op === op)) into.push({ phase, op, urn: metadata.urn, keys });
+    };
+}
+
+/** Refresh preview, then preview on refreshed state; changes nothing. */
+export async function detectDrift(stack: Stack, onOutput?: (out: string) => void): Promise<DriftReport> {
+    const differences: Difference[] = [];
+    const refresh = await stack.previewRefresh({ onOutput, onEvent: collector("refresh", differences) });
+    const preview = await stack.preview({ refresh: true, diff: true, onOutput, onEvent: collector("preview", differences) });
+    const summaries = { refresh: refresh.changeSummary, preview: preview.changeSummary };
+    return { drifted: changed(summaries.refresh) || changed(summaries.preview) || differences.length > 0, differences, summaries };
+}
+
+export function formatDrift(stackName: string, report: DriftReport): string {
+    if (!report.drifted) return `stack ${stackName}: no drift (the environment matches the stack file)`;
+    const lines = [`stack ${stackName}: DRIFT`];
+    for (const d of report.differences) {
+        const name = d.urn.split("::").slice(-2).join(" ");
+        lines.push(`  ${d.phase === "refresh" ? "environment" : "up would"}: ${d.op} ${name}${d.keys.length ? ` [${d.keys.join(", ")}]` : ""}`);
+    }
+    lines.push(`  refresh: ${JSON.stringify(report.summaries.refresh)}; preview: ${JSON.stringify(report.summaries.preview)}`);
+    return lines.join("\n");
+}
+
+async function main(argv: string[]): Promise<number> {
+    const { stacks, flags, values, args } = parseArgs(argv, ["--quiet"], ["--file"]);
+    if (args.length || stacks.length !== 1) throw new UsageError(args.length ? `unexpected argument ${args[0]}` : "one --stack at a time");
+    const stackName = stacks[0];
+    const stack = await openStack({ stackName, stackFile: values.get("--file") });
+    const report = await detectDrift(stack, flags.has("--quiet") ? undefined : (out) => process.stdout.write(out));
+    console.log(formatDrift(stackName, report));
+    return report.drifted ? 2 : 0;
+}
+
+// Bad usage is an error too (1): 2 means drift, and a pipeline must not take one for the other.
+if (require.main === module) runTool(USAGE, main, 1);
