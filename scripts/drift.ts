@@ -24,6 +24,8 @@ export interface DriftReport {
 }
 
 const UNCHANGED = new Set(["same", "read"]);
+/** The halves of a replacement: the `replace` step names it once. */
+const REPLACEMENT_HALVES = new Set(["create-replacement", "delete-replaced"]);
 
 function changed(summary: OpMap): boolean {
     return Object.entries(summary).some(([op, count]) => !UNCHANGED.has(op) && (count ?? 0) > 0);
@@ -33,7 +35,7 @@ function changed(summary: OpMap): boolean {
 function collector(phase: Difference["phase"], into: Difference[]) {
     return (event: EngineEvent) => {
         const metadata = event.resOutputsEvent?.metadata ?? (phase === "preview" ? event.resourcePreEvent?.metadata : undefined);
-        if (!metadata || UNCHANGED.has(metadata.op) || metadata.type === "pulumi:pulumi:Stack") return;
+        if (!metadata || UNCHANGED.has(metadata.op) || REPLACEMENT_HALVES.has(metadata.op) || metadata.type === "pulumi:pulumi:Stack") return;
         // A refresh step reports every resource; only those whose state moved are differences.
         const keys = metadata.diffs ?? metadata.keys ?? [];
         const gone = metadata.op === "refresh" && metadata.old !== undefined && metadata.new === undefined;
