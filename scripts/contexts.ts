@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { openStack, PROJECT_NAME, writeClientTls } from "./pulumi-stack";
-import { parseArgs, readOutputs, runTool, StackOutputs, UsageError } from "./stackOutputs";
+import { clientEnvironment, parseArgs, readOutputs, runTool, StackOutputs, UsageError } from "./stackOutputs";
 
 const USAGE = "usage: contexts.ts [--stack NAME] [--remove]   (default stack: local)";
 
@@ -19,6 +19,10 @@ export function contextName(stackName: string, host: string): string {
 /** The start of the description of every context this tool makes for a stack. */
 function marker(stackName: string): string {
     return `dind-provisioner ${PROJECT_NAME}/${stackName}:`;
+}
+
+function publishedPorts(address: string | undefined): string | undefined {
+    return address && `nested published ports at ${address} (TESTCONTAINERS_HOST_OVERRIDE)`;
 }
 
 interface ContextEntry {
@@ -42,10 +46,10 @@ export function stackContexts(stackName: string): string[] {
     return listContexts().filter((c) => c.Description.startsWith(marker(stackName))).map((c) => c.Name);
 }
 
-/** Creates or updates a context per host; removes this stack's contexts of hosts that are gone. Returns the names. */
-export function syncContexts(stackName: string, outputs: StackOutputs): string[] {
+/** Creates or updates a context per host; removes this stack's contexts of hosts that are gone. Returns host -> context name. */
+export function syncContexts(stackName: string, outputs: StackOutputs): Record<string, string> {
     const existing = new Map(listContexts().map((c) => [c.Name, c.Description]));
-    const made: string[] = [];
+    const made: Record<string, string> = {};
     for (const [host, spec] of Object.entries(outputs.hosts)) {
         const endpoint = spec.tcpEndpoint ?? spec.unixEndpoint;
         if (!endpoint) continue;
@@ -54,7 +58,6 @@ export function syncContexts(stackName: string, outputs: StackOutputs): string[]
         if (description !== undefined && !description.startsWith(marker(stackName))) {
             throw new Error(`a docker context named ${name} exists and is not this tool's (description "${description}"): remove or rename it`);
         }
-        const ports = spec.publishedPortsAddress ? `nested published ports at ${spec.publishedPortsAddress} (TESTCONTAINERS_HOST_OVERRIDE)` : "no published-ports address";
         const tls = spec.tcpEndpoint ? outputs.clientTls[host] : undefined;
         // The CLI copies the files into its store; they stay on disk here only for that moment.
         const scratch = mkdtempSync(path.join(os.tmpdir(), "dind-provisioner-context-"));
@@ -65,13 +68,13 @@ export function syncContexts(stackName: string, outputs: StackOutputs): string[]
                 docker += `,ca=${dir}/ca.pem,cert=${dir}/cert.pem,key=${dir}/key.pem`;
             }
             dockerCli(["context", description === undefined ? "create" : "update", name,
-                "--description", `${marker(stackName)} host ${host}; ${ports}`, "--docker", docker]);
+                "--description", `${marker(stackName)} host ${host}; ${publishedPorts(spec.publishedPortsAddress) ?? "no published-ports address"}`, "--docker", docker]);
         } finally {
             rmSync(scratch, { recursive: true, force: true });
         }
-        made.push(name);
+        made[host] = name;
     }
-    for (const stale of stackContexts(stackName).filter((name) => !made.includes(name))) removeContext(stale);
+    for (const stale of stackContexts(stackName).filter((name) => !Object.values(made).includes(name))) removeContext(stale);
     return made;
 }
 
@@ -106,7 +109,11 @@ async function main(argv: string[]): Promise<number> {
             continue;
         }
         const outputs = await readOutputs(await openStack({ stackName }));
-        for (const name of syncContexts(stackName, outputs)) console.log(`${name}: docker --context ${name} ps`);
+        for (const [host, name] of Object.entries(syncContexts(stackName, outputs))) {
+            const { env, notes } = clientEnvironment(outputs.hosts[host], undefined);
+            const ports = publishedPorts(env.TESTCONTAINERS_HOST_OVERRIDE);
+            console.log(`${name}: docker --context ${name} ps${ports ? `; ${ports}` : ""}${notes.map((n) => `\n  note: ${n}`).join("")}`);
+        }
     }
     return 0;
 }

@@ -133,7 +133,7 @@ describe("tools: contexts, status, drift and the client environment of a real st
         for (const attempt of ["create", "update"]) {
             const run = runScript("scripts/contexts.ts", ["--stack", stackName], env);
             expectStatus(run, 0, `contexts (${attempt})`);
-            assert.match(run.stdout, new RegExp(`^${context}: docker --context ${context} ps$`, "m"));
+            assert.match(run.stdout, new RegExp(`^${context}: docker --context ${context} ps; nested published ports at ${dindAddress().replace(/\./g, "\\.")} \\(TESTCONTAINERS_HOST_OVERRIDE\\)$`, "m"));
         }
         assert.deepEqual(dockerOk(["--context", context, "ps", "--format", "{{.Names}}"]).split("\n"), ["tools-web"]);
         const description = dockerOk(["context", "inspect", "--format", "{{.Metadata.Description}}", context]);
