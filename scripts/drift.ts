@@ -58,7 +58,9 @@ export function formatDrift(stackName: string, report: DriftReport): string {
     if (!report.drifted) return `stack ${stackName}: no drift (the environment matches the stack file)`;
     const lines = [`stack ${stackName}: DRIFT`];
     for (const d of report.differences) {
-        const name = d.urn.split("::").slice(-2).join(" ");
+        // urn:pulumi:STACK::PROJECT::PARENT$TYPE::NAME -> "TYPE NAME"
+        const [, , types, resource] = d.urn.split("::");
+        const name = `${types.split("$").pop()} ${resource}`;
         lines.push(`  ${d.phase === "refresh" ? "environment" : "up would"}: ${d.op} ${name}${d.keys.length ? ` [${d.keys.join(", ")}]` : ""}`);
     }
     lines.push(`  refresh: ${JSON.stringify(report.summaries.refresh)}; preview: ${JSON.stringify(report.summaries.preview)}`);
