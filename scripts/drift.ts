@@ -3,7 +3,7 @@
 // preview on refreshed state (what `up` would do). Exit 0: no differences; 2: drifted, with
 // the differences listed; 1: error (bad file, daemon down, ...). Nothing is changed.
 import { EngineEvent, OpMap, Stack } from "@pulumi/pulumi/automation";
-import { openStack } from "./pulumi-stack";
+import { openStack, useV8StackTraces } from "./pulumi-stack";
 import { parseArgs, runTool, UsageError } from "./stackOutputs";
 
 const USAGE = "usage: drift.ts [--stack NAME] [--file STACKFILE] [--quiet]   (default stack: local, file: stacks/NAME.yaml)";
@@ -71,6 +71,7 @@ async function main(argv: string[]): Promise<number> {
     const { stacks, flags, values, args } = parseArgs(argv, ["--quiet"], ["--file"]);
     if (args.length || stacks.length !== 1) throw new UsageError(args.length ? `unexpected argument ${args[0]}` : "one --stack at a time");
     const stackName = stacks[0];
+    useV8StackTraces();
     const stack = await openStack({ stackName, stackFile: values.get("--file") });
     const report = await detectDrift(stack, flags.has("--quiet") ? undefined : (out) => process.stdout.write(out));
     console.log(formatDrift(stackName, report));

@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { openStack, PROJECT_NAME, REPO_ROOT } from "../../scripts/pulumi-stack";
-import { docker, dockerOk, removeLabelled, STACK_LABEL } from "./harness";
+import { docker, dockerOk, removeLabelled, STACK_LABEL } from "../../scripts/harness";
 import { pipelineCommands, PIPELINES } from "./pipelines";
 import { S3Server } from "./s3";
 

@@ -1,10 +1,11 @@
-// Drives the real engine through the Automation API against the real Docker daemon.
+// Throwaway stacks driven through the Automation API against the real Docker daemon, and the
+// docker CLI helpers around them: shared by the real lane (test/integration) and bench/.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Stack } from "@pulumi/pulumi/automation";
-import { openStack, PROJECT_NAME, REPO_ROOT } from "../../scripts/pulumi-stack";
+import { openStack, PROJECT_NAME, REPO_ROOT, useV8StackTraces } from "./pulumi-stack";
 
 /** Label the program puts on every outer container and volume of a stack. */
 export const STACK_LABEL = "dind-provisioner.stack";
@@ -35,7 +36,9 @@ export class StackUnderTest {
         this.stackFile = stackFile;
     }
 
+    /** Its program runs in this process, which therefore gets V8's stack traces (see useV8StackTraces). */
     static async create(fixture: string, stackName: string): Promise<StackUnderTest> {
+        useV8StackTraces();
         const dir = mkdtempSync(path.join(os.tmpdir(), "dind-provisioner-itest-"));
         const stackFile = path.join(dir, "stack.yaml");
         writeFileSync(stackFile, readFileSync(fixture));
