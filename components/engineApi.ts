@@ -60,15 +60,23 @@ export async function readBody(response: IncomingMessage): Promise<string> {
     return Buffer.concat(chunks).toString("utf8");
 }
 
-/** The daemon's Engine API version ("1.41"), or undefined when it does not answer within 3 s. */
+/**
+ * The daemon's Engine API version ("1.41"), or undefined when it does not answer within 3 s,
+ * asked twice: the first answer can arrive only after the timer fired when the process was busy
+ * (a Pulumi program serializing its dynamic providers blocks the event loop for seconds on a
+ * loaded machine), and an unknown version would be taken for a current engine.
+ */
 export async function engineApiVersion(endpoint: EngineEndpoint): Promise<string | undefined> {
-    try {
-        const response = await engineRequest(endpoint, "GET", "/version", undefined, 3000);
-        const body = await readBody(response);
-        return response.statusCode === 200 ? (JSON.parse(body).ApiVersion as string) : undefined;
-    } catch {
-        return undefined;
+    for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+            const response = await engineRequest(endpoint, "GET", "/version", undefined, 3000);
+            const body = await readBody(response);
+            return response.statusCode === 200 ? (JSON.parse(body).ApiVersion as string) : undefined;
+        } catch {
+            // asked again once
+        }
     }
+    return undefined;
 }
 
 /** True when `version` ("1.44") is at least `minimum`. */
