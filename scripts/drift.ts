@@ -31,17 +31,17 @@ function changed(summary: OpMap): boolean {
     return Object.entries(summary).some(([op, count]) => !UNCHANGED.has(op) && (count ?? 0) > 0);
 }
 
+/** What a refresh's result says about a resource (its step's outputs event carries the result). */
+const REFRESH_RESULTS: Record<string, string> = { delete: "deleted outside Pulumi", update: "changed outside Pulumi" };
+
 /** Collects the steps that change something, from the engine's events. */
 function collector(phase: Difference["phase"], into: Difference[]) {
     return (event: EngineEvent) => {
-        const metadata = event.resOutputsEvent?.metadata ?? (phase === "preview" ? event.resourcePreEvent?.metadata : undefined);
-        if (!metadata || UNCHANGED.has(metadata.op) || REPLACEMENT_HALVES.has(metadata.op) || metadata.type === "pulumi:pulumi:Stack") return;
-        // A refresh step reports every resource; only those whose state moved are differences.
-        const keys = metadata.diffs ?? metadata.keys ?? [];
-        const gone = metadata.op === "refresh" && metadata.old !== undefined && metadata.new === undefined;
-        if (metadata.op === "refresh" && !gone && keys.length === 0) return;
-        const op = gone ? "deleted outside Pulumi" : metadata.op === "refresh" ? "changed outside Pulumi" : metadata.op;
-        if (!into.some((d) => d.phase === phase && d.urn === metadata.urn && d.op === op)) into.push({ phase, op, urn: metadata.urn, keys });
+        const metadata = phase === "refresh" ? event.resOutputsEvent?.metadata : event.resourcePreEvent?.metadata;
+        if (!metadata || metadata.type === "pulumi:pulumi:Stack") return;
+        const op = phase === "refresh" ? REFRESH_RESULTS[metadata.op] : metadata.op;
+        if (!op || UNCHANGED.has(op) || REPLACEMENT_HALVES.has(op)) return;
+        into.push({ phase, op, urn: metadata.urn, keys: metadata.diffs ?? metadata.keys ?? [] });
     };
 }
 

@@ -79,6 +79,7 @@ describe("tools: contexts, status, drift and the client environment of a real st
         if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
+    const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
     const dindAddress = () => dockerOk(["inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", host]);
 
     it("outputs the address where the host's nested published ports are reached", async () => {
@@ -94,11 +95,11 @@ describe("tools: contexts, status, drift and the client environment of a real st
         const innerVersion = dockerOk(["exec", host, "docker", "version", "--format", "{{.Server.Version}}"]);
         const hostRow = out.split("\n").find((line) => line.startsWith(`${host} `));
         assert.ok(hostRow, out);
-        assert.match(hostRow!, new RegExp(`^${host}\\s+running\\s+healthy\\s+tcp://127\\.0\\.0\\.1:23880\\s+${dindAddress().replace(/\./g, "\\.")}\\s+${innerVersion.replace(/\./g, "\\.")}$`));
+        assert.match(hostRow!, new RegExp(`^${host}\\s+running\\s+healthy\\s+tcp://127\\.0\\.0\\.1:23880\\s+${escape(dindAddress())}\\s+${escape(innerVersion)}$`));
         assert.match(out, /^ {2}tools-web\s+dind-provisioner\/busybox:local\s+running\s+Up .*:8080->8080\/tcp$/m);
         assert.match(out, /^ {2}dind-provisioner\/busybox:local\s+sha256:\S+\s+yes$/m);
         assert.match(out, /^tools-agent\s+running\s+unix:\/\/\/var\/run\/docker\.sock$/m);
-        assert.match(out, new RegExp(`TESTCONTAINERS_HOST_OVERRIDE=${dindAddress().replace(/\./g, "\\.")}`));
+        assert.match(out, new RegExp(`TESTCONTAINERS_HOST_OVERRIDE=${escape(dindAddress())}`));
         assert.doesNotMatch(out + run.stderr, /BEGIN|PRIVATE KEY|CERTIFICATE/);
     });
 
@@ -133,13 +134,13 @@ describe("tools: contexts, status, drift and the client environment of a real st
         for (const attempt of ["create", "update"]) {
             const run = runScript("scripts/contexts.ts", ["--stack", stackName], env);
             expectStatus(run, 0, `contexts (${attempt})`);
-            assert.match(run.stdout, new RegExp(`^${context}: docker --context ${context} ps; nested published ports at ${dindAddress().replace(/\./g, "\\.")} \\(TESTCONTAINERS_HOST_OVERRIDE\\)$`, "m"));
+            assert.match(run.stdout, new RegExp(`^${context}: docker --context ${context} ps; nested published ports at ${escape(dindAddress())} \\(TESTCONTAINERS_HOST_OVERRIDE\\)$`, "m"));
         }
         assert.deepEqual(dockerOk(["--context", context, "ps", "--format", "{{.Names}}"]).split("\n"), ["tools-web"]);
-        const description = dockerOk(["context", "inspect", "--format", "{{.Metadata.Description}}", context]);
-        assert.match(description, new RegExp(`^dind-provisioner ${PROJECT_NAME}/${stackName}: host ${host}; nested published ports at ${dindAddress().replace(/\./g, "\\.")}`));
+        const { Metadata: { Description: description } } = JSON.parse(dockerOk(["context", "inspect", "--format", "{{json .}}", context]));
+        assert.match(description, new RegExp(`^dind-provisioner ${PROJECT_NAME}/${stackName}: host ${host}; nested published ports at ${escape(dindAddress())}`));
         // The key went into the context store, not a path outside it.
-        const tlsPath = dockerOk(["context", "inspect", "--format", "{{.Storage.TLSPath}}", context]);
+        const tlsPath = JSON.parse(dockerOk(["context", "inspect", "--format", "{{json .}}", context])).Storage.TLSPath as string;
         assert.ok(tlsPath.startsWith(env.DOCKER_CONFIG), tlsPath);
 
         const other = `${stackName}-other`;
