@@ -24,8 +24,9 @@ export interface DriftReport {
 }
 
 const UNCHANGED = new Set(["same", "read"]);
-/** The halves of a replacement: the `replace` step names it once. */
-const REPLACEMENT_HALVES = new Set(["create-replacement", "delete-replaced"]);
+/** Steps that are not changes of their own: the halves of a replacement (the `replace` step
+ * names it once), and the refresh a preview on refreshed state starts with. */
+const NOT_CHANGES = new Set(["create-replacement", "delete-replaced", "refresh"]);
 
 function changed(summary: OpMap): boolean {
     return Object.entries(summary).some(([op, count]) => !UNCHANGED.has(op) && (count ?? 0) > 0);
@@ -40,7 +41,7 @@ function collector(phase: Difference["phase"], into: Difference[]) {
         const metadata = phase === "refresh" ? event.resOutputsEvent?.metadata : event.resourcePreEvent?.metadata;
         if (!metadata || metadata.type === "pulumi:pulumi:Stack") return;
         const op = phase === "refresh" ? REFRESH_RESULTS[metadata.op] : metadata.op;
-        if (!op || UNCHANGED.has(op) || REPLACEMENT_HALVES.has(op)) return;
+        if (!op || UNCHANGED.has(op) || NOT_CHANGES.has(op)) return;
         into.push({ phase, op, urn: metadata.urn, keys: metadata.diffs ?? metadata.keys ?? [] });
     };
 }

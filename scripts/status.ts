@@ -64,13 +64,15 @@ async function hostSection(name: string, host: HostOutputs, stackOutputs: StackO
             host.publishedPortsAddress ?? "-", version instanceof Error ? `unreachable (${version.message})` : version.Version],
     ])];
     if (inner && !(version instanceof Error)) {
+        const images = await getJson<ImageSummary[]>(inner, "/images/json");
+        const tags = new Map(images instanceof Error ? [] : images.map((i) => [i.Id, i.RepoTags?.[0] ?? i.Id]));
         const containers = await getJson<Listed[]>(inner, "/containers/json?all=1");
         if (!(containers instanceof Error) && containers.length) {
+            // Containers created from an image id list the id: name the image by its tag.
             lines.push(table([["NESTED CONTAINER", "IMAGE", "STATE", "STATUS", "PORTS"],
-                ...containers.map((c) => [c.Names[0].replace(/^\//, ""), c.Image, c.State, c.Status, ports(c.Ports)])], "  "));
+                ...containers.map((c) => [c.Names[0].replace(/^\//, ""), tags.get(c.Image) ?? c.Image, c.State, c.Status, ports(c.Ports)])], "  "));
         }
-        const images = await getJson<ImageSummary[]>(inner, "/images/json");
-        const present = new Set(images instanceof Error ? [] : images.map((i) => i.Id));
+        const present = new Set(tags.keys());
         const preloaded = Object.entries(host.preloadedImageIds ?? {});
         if (preloaded.length) {
             lines.push(table([["PRELOADED IMAGE", "ID", "ON INNER DAEMON"],
