@@ -107,7 +107,9 @@ export function runTool(usage: string, main: (argv: string[]) => Promise<number>
                 process.exitCode = usageExit;
                 return;
             }
-            console.error(`\n${error.name}: ${error.message.split("\n").slice(-3).join("\n")}`);
+            // An engine error carries the whole log: its Diagnostics section says what went wrong.
+            const diagnostics = /\nDiagnostics:\n([\s\S]*?)\n\n/.exec(error.message)?.[1];
+            console.error(`\n${error.name}: ${diagnostics ?? error.message.split("\n").slice(-3).join("\n")}`);
             process.exitCode = 1;
         },
     );
