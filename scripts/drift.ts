@@ -49,10 +49,21 @@ function collector(phase: Difference["phase"], into: Difference[]) {
 /** Refresh preview, then preview on refreshed state; changes nothing. */
 export async function detectDrift(stack: Stack, onOutput?: (out: string) => void): Promise<DriftReport> {
     const differences: Difference[] = [];
-    const refresh = await stack.previewRefresh({ onOutput, onEvent: collector("refresh", differences) });
-    const preview = await stack.preview({ refresh: true, diff: true, onOutput, onEvent: collector("preview", differences) });
-    const summaries = { refresh: refresh.changeSummary, preview: preview.changeSummary };
-    return { drifted: changed(summaries.refresh) || changed(summaries.preview) || differences.length > 0, differences, summaries };
+    // The diff display leaves a failed program's diagnostics out: keep them from the events.
+    const errors: string[] = [];
+    const withErrors = (collect: (event: EngineEvent) => void) => (event: EngineEvent) => {
+        if (event.diagnosticEvent?.severity === "error") errors.push(event.diagnosticEvent.message.trim());
+        collect(event);
+    };
+    try {
+        const refresh = await stack.previewRefresh({ onOutput, onEvent: withErrors(collector("refresh", differences)) });
+        const preview = await stack.preview({ refresh: true, diff: true, onOutput, onEvent: withErrors(collector("preview", differences)) });
+        const summaries = { refresh: refresh.changeSummary, preview: preview.changeSummary };
+        return { drifted: changed(summaries.refresh) || changed(summaries.preview) || differences.length > 0, differences, summaries };
+    } catch (error) {
+        if (errors.length === 0) throw error;
+        throw new Error([...new Set(errors)].join("\n"));
+    }
 }
 
 export function formatDrift(stackName: string, report: DriftReport): string {
