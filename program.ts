@@ -105,7 +105,10 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
     });
     const hosts = Object.fromEntries(dindHosts.map(({ name, host, workloads }) => [name, {
         ...(host instanceof DindHost
-            ? { containerId: host.containerId, dockerHost: host.dockerHost, tcpEndpoint: host.tcpEndpoint, unixEndpoint: host.unixEndpoint }
+            ? {
+                containerId: host.containerId, dockerHost: host.dockerHost, tcpEndpoint: host.tcpEndpoint, unixEndpoint: host.unixEndpoint,
+                publishedPortsAddress: host.publishedPortsAddress, outerDaemon: endpointOf(stack.daemons[stack.hosts[name].daemon]),
+            }
             : { statefulSet: host.statefulSet.metadata.name, dockerHost: host.tcpEndpoint, tcpEndpoint: host.tcpEndpoint, serviceEndpoint: host.serviceEndpoint }),
         preloadedImageIds: host.preloadedImageIds,
         nestedContainerIds: workloads?.containerIds ?? pulumi.output({}),
@@ -136,7 +139,7 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
             env: spec.env,
             labels,
         }, { provider: providerFor(spec.daemon) });
-        return [name, { containerId: client.containerId }];
+        return [name, { containerId: client.containerId, outerDaemon: endpointOf(daemon) }];
     }));
 
     const registryOutputs = Object.fromEntries(Object.entries(registries).map(([name, r]) => [name, {

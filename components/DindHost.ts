@@ -262,6 +262,11 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
     readonly clientTls: pulumi.Output<ClientTls | undefined>;
     /** How this machine reaches the inner daemon's Engine API (a secret: it holds the client key). */
     readonly innerEndpoint?: pulumi.Output<EngineEndpoint>;
+    /**
+     * The DinD container's address on its outer network, where the ports nested containers
+     * publish are reached (from the outer daemon's machine; not the TCP endpoint's address).
+     */
+    readonly publishedPortsAddress: pulumi.Output<string | undefined>;
     /** The start-up step that waits for the inner daemon (absent on an ssh:// outer daemon, where the container waits). */
     readonly readiness?: DindReadiness;
     /** What nested resources wait for: the readiness step, else the container. */
@@ -292,12 +297,14 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
         this.tcpEndpoint = pulumi.output(tcpEndpoint);
         this.unixEndpoint = pulumi.output(unixEndpoint);
         this.dockerHost = pulumi.output(preferred);
+        this.publishedPortsAddress = this.container.networkDatas.apply((networks) => networks?.find((n) => n.ipAddress)?.ipAddress);
         this.preloadedImageIds = pulumi.all(Object.fromEntries(Object.entries(this.preloads).map(([image, p]) => [image, p.imageId])));
         this.registerOutputs({
             containerId: this.containerId,
             tcpEndpoint: this.tcpEndpoint,
             unixEndpoint: this.unixEndpoint,
             dockerHost: this.dockerHost,
+            publishedPortsAddress: this.publishedPortsAddress,
             clientTls: this.clientTls,
             preloadedImageIds: this.preloadedImageIds,
         });

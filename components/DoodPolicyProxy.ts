@@ -118,7 +118,8 @@ export class DoodPolicyProxy extends pulumi.ComponentResource {
                 // Seen at the same paths, so the proxy resolves links the way the daemon's mount will.
                 ...policy.binds.map((root) => ({ hostPath: root, containerPath: root, readOnly: true })),
             ],
-            capabilities: { drops: ["ALL"], adds: ["CHOWN"] },
+            // The engine reads capabilities back as CAP_*: any other spelling diffs (and replaces) on every up.
+            capabilities: { drops: ["ALL"], adds: ["CAP_CHOWN"] },
             securityOpts: ["no-new-privileges"],
             readOnly: true,
             privileged: false,

@@ -5,6 +5,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, InlineProgramArgs, LocalWorkspaceOptions, Stack } from "@pulumi/pulumi/automation";
 import { provisionStackFile } from "../program";
+import { removeContextsAfterDestroy } from "./contexts";
+import { clientEnvironment, shellExports } from "./stackOutputs";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
 export const PROJECT_NAME = "dind-provisioner";
@@ -86,7 +88,10 @@ async function main(argv: string[]): Promise<number> {
         up: (stack) => stack.up({ onOutput }),
         preview: (stack) => stack.preview({ onOutput, diff: true }),
         refresh: (stack) => stack.refresh({ onOutput }),
-        destroy: (stack) => stack.destroy({ onOutput }),
+        destroy: async (stack) => {
+            await stack.destroy({ onOutput });
+            removeContextsAfterDestroy(stackName);
+        },
         outputs: async (stack) => {
             const outputs = await stack.outputs();
             const shown = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.secret ? "[secret]" : v.value]));
@@ -98,7 +103,7 @@ async function main(argv: string[]): Promise<number> {
             const tls = outputs.clientTls?.value?.[host];
             if (!tls) throw new Error(`stack ${stackName} has no TLS endpoint for host "${host}" (hosts: ${Object.keys(outputs.hosts?.value ?? {}).join(", ")})`);
             const certPath = writeClientTls(path.resolve(dir), tls);
-            console.log(`export DOCKER_HOST=${outputs.hosts.value[host].tcpEndpoint} DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=${certPath}`);
+            console.log(shellExports(clientEnvironment(outputs.hosts.value[host], certPath)));
         },
     };
     const operation = operations[command];

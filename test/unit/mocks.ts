@@ -90,6 +90,8 @@ function fakeOutputs(type: string, name: string, inputs: Record<string, any>): R
             return { imageId: `sha256:preloaded-${inputs.image}` };
         case K8S_SERVICE:
             return { spec: { ...inputs.spec, clusterIP: CLUSTER_IP } };
+        case CONTAINER:
+            return { networkDatas: [{ networkName: "bridge", ipAddress: `ip-of-${name}` }] };
         case READINESS:
             return { mtu: inputs.inner ? READ_BACK_MTU : 0 };
         default:

@@ -139,6 +139,13 @@ describe("DindHost", () => {
         assert.equal(await valueOf(host.tcpEndpoint), "tcp://127.0.0.1:23760");
     });
 
+    it("gives the DinD container's outer-network address, where nested published ports are reached", async () => {
+        const mocks = installMocks();
+        const host = tlsHost(mocks);
+        await settle(host);
+        assert.equal(await valueOf(host.publishedPortsAddress), "ip-of-builder-container");
+    });
+
     it("mounts the unix endpoint's host directory and listens there", async () => {
         const mocks = installMocks();
         const host = tlsHost(mocks);

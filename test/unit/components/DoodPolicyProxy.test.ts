@@ -30,7 +30,7 @@ describe("DoodPolicyProxy", () => {
             { hostPath: "/srv/ci", containerPath: "/srv/ci", readOnly: true },
         ]);
         assert.equal(container.privileged, false);
-        assert.deepEqual(container.capabilities, { drops: ["ALL"], adds: ["CHOWN"] });
+        assert.deepEqual(container.capabilities, { drops: ["ALL"], adds: ["CAP_CHOWN"] });
         assert.equal(container.readOnly, true);
         assert.deepEqual(container.healthcheck.tests, ["CMD", "/dood-proxy", "healthcheck"]);
         assert.equal(proxy.socketDir, "/run/dind-provisioner/dood/agent");
