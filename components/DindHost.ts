@@ -126,6 +126,12 @@ export class DindHost extends pulumi.ComponentResource {
     readonly innerEndpoint?: pulumi.Output<EngineEndpoint>;
     /** Preloaded image reference -> image id on the inner daemon. */
     readonly preloadedImageIds: pulumi.Output<Record<string, string>>;
+    /**
+     * The storage volume when it is not retained: everything on the inner daemon lives in it, so
+     * nested resources name it as `deletedWith` and a destroy never dials an inner daemon that may
+     * be stopped or gone. Undefined when the storage is retained (the nested resources outlive it).
+     */
+    readonly nestedDeletedWith?: pulumi.Resource;
 
     constructor(name: string, args: DindHostArgs = {}, opts: pulumi.ComponentResourceOptions = {}) {
         super("dind:index:DindHost", name, {}, opts);
@@ -141,6 +147,7 @@ export class DindHost extends pulumi.ComponentResource {
         this.volume = new docker.Volume(...transformed(args.transform?.volume, `${name}-storage`,
             { name: storage.volume ?? `${containerName}-docker`, labels: labelList },
             { parent: this, retainOnDelete: storage.retain }));
+        if (!storage.retain) this.nestedDeletedWith = this.volume;
         this.image = new docker.RemoteImage(`${name}-image`, { name: args.image ?? DEFAULT_DIND_IMAGE, keepLocally: true }, { parent: this });
 
         const schedule = pulumi.output(args.healthCheck ?? engineApiVersion(outerDaemon).then(healthSchedule));
@@ -216,7 +223,7 @@ export class DindHost extends pulumi.ComponentResource {
             for (const image of args.preload ?? []) {
                 this.preloads[image] = new ImagePreload(`${name}-preload-${image}`,
                     { image, source: outerDaemon, target: this.innerEndpoint, targetContainer: this.container.id },
-                    { parent: this, dependsOn: [this.container] });
+                    { parent: this, dependsOn: [this.container], deletedWith: this.nestedDeletedWith });
             }
         }
         this.preloadedImageIds = pulumi.all(Object.fromEntries(Object.entries(this.preloads).map(([image, p]) => [image, p.imageId])));
