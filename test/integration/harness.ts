@@ -1,10 +1,12 @@
 // Drives the real engine through the Automation API against the real Docker daemon.
-import { spawnSync } from "node:child_process";
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { openStack, PROJECT_NAME, REPO_ROOT } from "../../scripts/pulumi-stack";
+
+const PASSPHRASE = "integration-tests";
 
 /** Label the program puts on every outer container and volume of a stack. */
 export const STACK_LABEL = "dind-provisioner.stack";
@@ -35,6 +37,20 @@ export class StackUnderTest {
         this.stackFile = stackFile;
     }
 
+    /** The backend URL and work directory the driver needs to open the same stack from the command line. */
+    get backendUrl(): string {
+        return `file://${path.join(this.dir, "state")}`;
+    }
+
+    get workDir(): string {
+        return path.join(this.dir, "project");
+    }
+
+    /** Command-line flags selecting this stack for scripts/pulumi-stack.ts. */
+    get driverFlags(): string[] {
+        return ["--stack", this.stack.name, "--file", this.stackFile, "--backend", this.backendUrl, "--work-dir", this.workDir];
+    }
+
     static async create(fixture: string, stackName: string): Promise<StackUnderTest> {
         const dir = mkdtempSync(path.join(os.tmpdir(), "dind-provisioner-itest-"));
         const stackFile = path.join(dir, "stack.yaml");
@@ -50,7 +66,7 @@ export class StackUnderTest {
             stackFile,
             workDir,
             backendUrl: `file://${path.join(dir, "state")}`,
-            env: { PULUMI_CONFIG_PASSPHRASE: "integration-tests" },
+            env: { PULUMI_CONFIG_PASSPHRASE: PASSPHRASE },
         });
         return new StackUnderTest(stack, dir, stackFile);
     }
@@ -97,4 +113,49 @@ export function removeLabelled(label: string) {
         const [kind, name] = entry.split(" ");
         docker(kind === "container" ? ["rm", "-f", "-v", name] : [kind, "rm", name]);
     }
+}
+
+/** scripts/pulumi-stack.ts run as `npm run <command>` runs it: a process of its own, in a process group of its own. */
+export class DriverRun {
+    readonly child: ChildProcess;
+    output = "";
+    readonly started = Date.now();
+    readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; seconds: number }>;
+
+    constructor(command: string, args: string[]) {
+        this.child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(REPO_ROOT, "scripts", "pulumi-stack.ts"), command, ...args], {
+            cwd: REPO_ROOT,
+            detached: true,
+            env: { ...process.env, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE },
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        const collect = (chunk: Buffer) => (this.output += chunk.toString("utf8"));
+        this.child.stdout!.on("data", collect);
+        this.child.stderr!.on("data", collect);
+        this.exited = new Promise((resolve) => this.child.on("close", (code, signal) => resolve({ code, signal, seconds: (Date.now() - this.started) / 1000 })));
+    }
+
+    /** Waits until the output matches, failing after `timeoutMs` or when the run ends first. */
+    async waitFor(pattern: RegExp, timeoutMs = 120_000): Promise<void> {
+        let ended = false;
+        void this.exited.then(() => (ended = true));
+        const deadline = Date.now() + timeoutMs;
+        while (!pattern.test(this.output)) {
+            if (ended || Date.now() > deadline) throw new Error(`driver output never matched ${pattern}${ended ? " (it ended)" : ""}:\n${this.output.slice(-3000)}`);
+            await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+    }
+
+    /** Signals the whole process group, as a CI runner or Ctrl-C does. */
+    killGroup(signal: NodeJS.Signals) {
+        process.kill(-this.child.pid!, signal);
+    }
+}
+
+/** Runs the driver to its end; fails with its output unless it exits with `expectCode`. */
+export async function driver(command: string, args: string[], expectCode = 0): Promise<{ output: string; seconds: number }> {
+    const run = new DriverRun(command, args);
+    const { code, seconds } = await run.exited;
+    if (code !== expectCode) throw new Error(`driver ${command} exited ${code}, expected ${expectCode}:\n${run.output.slice(-4000)}`);
+    return { output: run.output, seconds };
 }
