@@ -155,7 +155,7 @@ class Cancellation {
             // is already cancelling; a second one would make it terminate at once. Forward only if it did not.
             setTimeout(() => {
                 if (!/(SIGTERM|SIGINT|\^C) received; cancelling/.test(this.output)) this.controller.abort();
-            }, 1500);
+            }, 1500).unref();
         };
         process.on("SIGTERM", onSignal);
         process.on("SIGINT", onSignal);
@@ -281,7 +281,8 @@ if (require.main === module) {
         (error: Error) => {
             // The engine already printed the details through onOutput; keep the last word short.
             console.error(`\n${error.name}: ${error.message.split("\n").slice(-3).join("\n")}`);
-            process.exitCode = error instanceof CancelledError ? cancellation.exitCode() : 1;
+            // A signal that also reached a CLI step (stack select, export) ends it with some other error.
+            process.exitCode = cancellation.received ? cancellation.exitCode() : 1;
         },
     );
 }

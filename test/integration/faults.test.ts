@@ -8,26 +8,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { lockDirsOf, pluginProcesses, processRunning } from "../../scripts/recovery";
 import { PROJECT_NAME } from "../../scripts/pulumi-stack";
-import { docker, dockerOk, driver, DriverRun, labelled, removeLabelled, StackUnderTest, STACK_LABEL } from "./harness";
+import { clearLeftovers, docker, dockerOk, driver, DriverRun, labelled, StackUnderTest, tearDown } from "./harness";
 
 const FIXTURES = path.join(__dirname, "fixtures");
 const SCRATCH = "/tmp/dind-provisioner-fault";
 const FORWARDED_DIR = "/tmp/dind-provisioner-fault-daemon";
 const INNER = { DOCKER_HOST: `unix://${SCRATCH}/fault-dind/docker.sock` };
 const SOAK_CYCLES = Number(process.env.FAULTS_SOAK_CYCLES ?? 20);
-
-/** Refuses to start next to a same-named container or volume of someone else; clears this suite's own. */
-function clearLeftovers(containers: string[], volumes: string[]) {
-    for (const [kind, names] of [["container", containers], ["volume", volumes]] as const) {
-        for (const name of names) {
-            const result = docker([kind, "inspect", "--format", `{{index .${kind === "volume" ? "Labels" : "Config.Labels"} "${STACK_LABEL}"}}`, name]);
-            if (result.status !== 0) continue;
-            const label = result.stdout.trim();
-            if (!label.startsWith(`${PROJECT_NAME}/fault-`)) throw new Error(`a ${kind} named ${name} exists and is not this suite's (label "${label}"): the suite will not touch it`);
-            docker(kind === "container" ? ["rm", "-f", "-v", name] : ["volume", "rm", name]);
-        }
-    }
-}
 
 async function until(what: string, check: () => boolean, timeoutMs = 60_000): Promise<number> {
     const start = Date.now();
@@ -80,7 +67,7 @@ describe("real lane: faults, and the driver's recovery from them", function () {
         };
 
         before(async () => {
-            clearLeftovers(["fault-dind"], ["fault-dind-docker"]);
+            clearLeftovers(["fault-dind"], ["fault-dind-docker"], "fault-");
             rmSync(SCRATCH, { recursive: true, force: true });
             sut = await StackUnderTest.create(path.join(FIXTURES, "faults.yaml"), `fault-${process.pid}`);
             flags = sut.driverFlags;
@@ -89,10 +76,7 @@ describe("real lane: faults, and the driver's recovery from them", function () {
         });
 
         after(async () => {
-            if (!sut) return;
-            await sut.stack.destroy().catch((error: Error) => console.error(`destroy during cleanup failed: ${error.message}`));
-            removeLabelled(sut.label);
-            await sut.dispose();
+            await tearDown(sut);
             rmSync(SCRATCH, { recursive: true, force: true });
         });
 
@@ -195,16 +179,11 @@ describe("real lane: faults, and the driver's recovery from them", function () {
         let sut: StackUnderTest;
 
         before(async () => {
-            clearLeftovers(["fault-keep"], ["fault-keep-docker"]);
+            clearLeftovers(["fault-keep"], ["fault-keep-docker"], "fault-");
             sut = await StackUnderTest.create(path.join(FIXTURES, "faults-retained.yaml"), `fault-keep-${process.pid}`);
         });
 
-        after(async () => {
-            if (!sut) return;
-            await sut.stack.destroy().catch(() => undefined);
-            removeLabelled(sut.label);
-            await sut.dispose();
-        });
+        after(() => tearDown(sut));
 
         it("6b. destroy says the nested resources cannot be deleted and what to do; with --drop-nested it succeeds and keeps the volume", async () => {
             await driver("up", sut.driverFlags);
@@ -225,18 +204,14 @@ describe("real lane: faults, and the driver's recovery from them", function () {
         let forwarder: net.Server | undefined;
 
         before(async () => {
-            clearLeftovers(["fault-remote"], ["fault-remote-docker"]);
+            clearLeftovers(["fault-remote"], ["fault-remote-docker"], "fault-");
             rmSync(FORWARDED_DIR, { recursive: true, force: true });
             mkdirSync(FORWARDED_DIR, { recursive: true });
             sut = await StackUnderTest.create(path.join(FIXTURES, "faults-daemon.yaml"), `fault-daemon-${process.pid}`);
         });
 
         after(async () => {
-            if (sut) {
-                await sut.stack.destroy().catch(() => undefined);
-                removeLabelled(sut.label);
-                await sut.dispose();
-            }
+            await tearDown(sut);
             forwarder?.close();
             rmSync(FORWARDED_DIR, { recursive: true, force: true });
         });
@@ -268,16 +243,11 @@ describe("real lane: faults, and the driver's recovery from them", function () {
         let sut: StackUnderTest;
 
         before(async () => {
-            clearLeftovers(["fault-soak"], ["fault-soak-docker"]);
+            clearLeftovers(["fault-soak"], ["fault-soak-docker"], "fault-");
             sut = await StackUnderTest.create(path.join(FIXTURES, "faults-soak.yaml"), `fault-soak-${process.pid}`);
         });
 
-        after(async () => {
-            if (!sut) return;
-            await sut.stack.destroy().catch(() => undefined);
-            removeLabelled(sut.label);
-            await sut.dispose();
-        });
+        after(() => tearDown(sut));
 
         it(`8. ${SOAK_CYCLES} cycles of up, change, up, destroy leave nothing behind, and memory and disk do not grow`, async () => {
             const tmpEntries = () => readdirSync(os.tmpdir()).filter((name) => !name.startsWith("dind-provisioner-")).length;

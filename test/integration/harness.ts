@@ -8,8 +8,9 @@ import { openStack, PROJECT_NAME, REPO_ROOT } from "../../scripts/pulumi-stack";
 
 const PASSPHRASE = "integration-tests";
 
-/** Label the program puts on every outer container and volume of a stack. */
-export const STACK_LABEL = "dind-provisioner.stack";
+import { STACK_LABEL } from "../../scripts/recovery";
+
+export { STACK_LABEL };
 
 export interface CommandResult {
     status: number | null;
@@ -158,4 +159,27 @@ export async function driver(command: string, args: string[], expectCode = 0): P
     const { code, seconds } = await run.exited;
     if (code !== expectCode) throw new Error(`driver ${command} exited ${code}, expected ${expectCode}:\n${run.output.slice(-4000)}`);
     return { output: run.output, seconds };
+}
+
+/** Refuses to start next to a same-named container or volume of someone else; removes the suite's own leftovers. */
+export function clearLeftovers(containers: string[], volumes: string[], stackPrefix: string) {
+    for (const [kind, names] of [["container", containers], ["volume", volumes]] as const) {
+        for (const name of names) {
+            const result = docker([kind, "inspect", "--format", `{{index .${kind === "volume" ? "Labels" : "Config.Labels"} "${STACK_LABEL}"}}`, name]);
+            if (result.status !== 0) continue;
+            const label = result.stdout.trim();
+            if (!label.startsWith(`${PROJECT_NAME}/${stackPrefix}`)) {
+                throw new Error(`a ${kind} named ${name} exists and is not this suite's (label "${label}"): remove it or free the name; the suite will not touch it`);
+            }
+            docker(kind === "container" ? ["rm", "-f", "-v", name] : ["volume", "rm", name]);
+        }
+    }
+}
+
+/** After a suite, even a failed one: destroy, remove whatever still carries the stack's label, drop the stack. */
+export async function tearDown(sut: StackUnderTest | undefined) {
+    if (!sut) return;
+    await sut.stack.destroy().catch((error: Error) => console.error(`destroy during cleanup failed: ${error.message}`));
+    removeLabelled(sut.label);
+    await sut.dispose();
 }
