@@ -44,7 +44,7 @@ function assertNestedBack() {
 function pluginsOf(sut: StackUnderTest) {
     return pluginProcesses().filter((p) => {
         try {
-            return readFileSync(`/proc/${p.pid}/environ`, "utf8").includes(sut.dir) || require("node:fs").readlinkSync(`/proc/${p.pid}/cwd`).startsWith(sut.dir);
+            return readFileSync(`/proc/${p.pid}/environ`, "utf8").includes(sut.dir);
         } catch {
             return false;
         }
@@ -264,7 +264,8 @@ describe("real lane: faults, and the driver's recovery from them", function () {
                 assert.equal(changed.summary.resourceChanges?.replace, 1, JSON.stringify(changed.summary.resourceChanges));
                 await sut.stack.destroy();
                 assert.deepEqual(labelled(sut.label), [], `cycle ${cycle} left these behind`);
-                assert.deepEqual(pluginsOf(sut).map((p) => p.command.join(" ")), [], `cycle ${cycle} left plugin processes`);
+                // The CLI stops its plugins as it exits: allow them a moment.
+                await until(`cycle ${cycle}: the plugins exit`, () => pluginsOf(sut).length === 0, 10_000);
                 samples.push({ seconds: (Date.now() - start) / 1000, memMb: memAvailableMb(), diskMb: dockerFreeMb(), tmp: tmpEntries() });
             }
             const quarter = Math.max(1, Math.floor(samples.length / 4));
