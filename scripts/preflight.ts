@@ -80,7 +80,7 @@ export async function downHosts(stack: Stack): Promise<DownHost[]> {
         const condition = container ? await containerCondition(resources, container) : "gone";
         if (condition !== "stopped" && condition !== "gone") continue;
         const nested = resources.filter((r) =>
-            (inner && r.provider?.startsWith(`${inner.urn}::`)) || (r.parent === host.urn && r.type.startsWith("pulumi-nodejs:dynamic:")));
+            (inner && r.provider?.startsWith(`${inner.urn}::`)) || (r.parent === host.urn && r.type.startsWith("pulumi-nodejs:dynamic")));
         down.push({
             name: host.urn.split("::").pop()!,
             container: String(container?.inputs?.name ?? host.urn.split("::").pop()),

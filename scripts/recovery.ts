@@ -89,6 +89,8 @@ export function releaseStaleLocks(dirs: string[], stackName: string): string[] {
     if (live.length > 0) throw new StackLockedError(stackName, live);
     return locks.map((lock) => {
         rmSync(lock.file, { force: true });
+        // The backend's blob store keeps its metadata beside each file.
+        rmSync(`${lock.file}.attrs`, { force: true });
         return `removed the lock of stack ${stackName} left by ${lock.username}@${lock.hostname} pid ${lock.pid} (${lock.timestamp}): that process no longer runs (${lock.file})`;
     });
 }
