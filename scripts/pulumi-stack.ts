@@ -4,7 +4,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, InlineProgramArgs, LocalWorkspaceOptions, Stack } from "@pulumi/pulumi/automation";
-import { provisionStackFile } from "../program";
 import { loadStackFile, StackFileError } from "../stackfile/load";
 import { StackFile } from "../stackfile/schema";
 import { checkOuterDaemons, downHosts, dropFromState, RetainedHostDownError } from "./preflight";
@@ -60,7 +59,8 @@ export async function openStack(options: StackOptions): Promise<Stack> {
     const program: InlineProgramArgs = {
         stackName: options.stackName,
         projectName: PROJECT_NAME,
-        program: async () => provisionStackFile(stackFile),
+        // Loaded when the engine runs the program: the driver's own checks come first, without @pulumi/docker.
+        program: async () => (await import("../program")).provisionStackFile(stackFile),
     };
     const workspace: LocalWorkspaceOptions = {
         workDir: options.workDir ?? REPO_ROOT,
@@ -181,6 +181,10 @@ class CancelledError extends Error {
 /** Outer daemons answer, stale locks go, pending operations are resolved, orphaned plugins stop. */
 async function prepare(invocation: Invocation, stackFile: string, cancellation: Cancellation): Promise<Stack> {
     const say = (lines: string[]) => lines.forEach((line) => console.error(`[driver] ${line}`));
+    const updates = invocation.command !== "preview";
+    // First, as it needs neither the CLI nor the program: a run that holds the stack fails this one at once.
+    const lockDirs = lockDirsOf(backendUrlOf(invocation.stack), PROJECT_NAME, invocation.stack.stackName);
+    if (updates && lockDirs) say(releaseStaleLocks(lockDirs, invocation.stack.stackName));
     let parsed: StackFile | undefined;
     try {
         parsed = loadStackFile(stackFile);
@@ -192,9 +196,7 @@ async function prepare(invocation: Invocation, stackFile: string, cancellation: 
     cancellation.check();
     say(await killOrphanedPlugins());
     const stack = await openStack(invocation.stack);
-    if (invocation.command === "preview") return stack;
-    const lockDirs = lockDirsOf(backendUrlOf(invocation.stack), PROJECT_NAME, invocation.stack.stackName);
-    if (lockDirs) say(releaseStaleLocks(lockDirs, invocation.stack.stackName));
+    if (!updates) return stack;
     cancellation.check();
     say(await resolvePendingOperations(stack, `${PROJECT_NAME}/${invocation.stack.stackName}`));
     return stack;
