@@ -6,14 +6,18 @@ import { DindHost } from "./components/DindHost";
 import { DindWorkloads } from "./components/DindWorkloads";
 import { DoodClient } from "./components/DoodClient";
 import { isLocalDaemon, socketPathOf } from "./components/endpoints";
+import { EngineEndpoint, engineApiVersion } from "./components/engineApi";
 import { loadStackFile, StackFileError } from "./stackfile/load";
 import { ClientSpec, DaemonSpec, StackFile } from "./stackfile/schema";
 
-/** Reads `file` and provisions it; an invalid file fails the program before any resource exists. */
-export function provisionStackFile(file: string) {
+/**
+ * Reads `file` and provisions it; an invalid file fails the program before any resource exists.
+ * `env` supplies the implicit `local` daemon (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH).
+ */
+export function provisionStackFile(file: string, env: NodeJS.ProcessEnv = process.env) {
     let stack: StackFile;
     try {
-        stack = loadStackFile(file);
+        stack = loadStackFile(file, env);
     } catch (error) {
         // A RunError is reported without a stack trace: the problems list is the whole story.
         if (error instanceof StackFileError) throw new pulumi.RunError(error.message);
@@ -25,21 +29,18 @@ export function provisionStackFile(file: string) {
 /** Creates everything a validated stack file declares, and returns the stack outputs. */
 export function provisionStack(stack: StackFile) {
     const labels = { "dind-provisioner.stack": `${pulumi.getProject()}/${pulumi.getStack()}` };
-    const providers = new Map<string, docker.Provider>();
-    const providerFor = (name: string) => {
-        let provider = providers.get(name);
-        if (!provider) {
-            const daemon = stack.daemons[name];
-            provider = new docker.Provider(`daemon-${name}`, { host: daemon.host, certPath: daemon.certPath, sshOpts: daemon.sshOpts });
-            providers.set(name, provider);
-        }
-        return provider;
-    };
+    const providerFor = perDaemon((name) => {
+        const daemon = stack.daemons[name];
+        return new docker.Provider(`daemon-${name}`, { host: daemon.host, certPath: daemon.certPath, sshOpts: daemon.sshOpts });
+    });
+    // The outer engine's API version picks the DinD hosts' health-check schedule. It is asked
+    // here, once per daemon rather than per host, because components do no I/O.
+    const apiVersionOf = perDaemon((name) => engineApiVersion(endpointOf(stack.daemons[name])));
 
     const dindHosts = Object.entries(stack.hosts).map(([name, spec]) => {
         const daemon = stack.daemons[spec.daemon];
         const host = new DindHost(name, {
-            outerDaemon: { host: daemon.host, certPath: daemon.certPath },
+            outerDaemon: endpointOf(daemon),
             image: spec.image,
             storage: spec.storage,
             tcp: spec.tcp,
@@ -47,6 +48,7 @@ export function provisionStack(stack: StackFile) {
             preload: spec.preload,
             env: spec.env,
             labels,
+            engineApiVersion: apiVersionOf(spec.daemon),
         }, { provider: providerFor(spec.daemon) });
         const workloads = spec.workloads && new DindWorkloads(`${name}-workloads`, { host, workloads: spec.workloads }, { parent: host });
         return { name, host, workloads };
@@ -79,6 +81,20 @@ export function provisionStack(stack: StackFile) {
     }));
 
     return { hosts, clients, clientTls };
+}
+
+/** How this machine reaches a daemon's Engine API. */
+function endpointOf(daemon: DaemonSpec): EngineEndpoint {
+    return { host: daemon.host, certPath: daemon.certPath };
+}
+
+/** Makes one thing per daemon name, on first use. */
+function perDaemon<T>(make: (name: string) => T): (name: string) => T {
+    const made = new Map<string, T>();
+    return (name) => {
+        if (!made.has(name)) made.set(name, make(name));
+        return made.get(name)!;
+    };
 }
 
 /** The socket's group, read from the socket when the daemon runs here; unknown otherwise. */

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import * as os from "node:os";
 import * as path from "node:path";
 import { EngineEvent } from "@pulumi/pulumi/automation";
-import { dockerOk, removeLabelled, StackUnderTest } from "../test/integration/harness";
+import { dockerOk, removeLabelled, StackUnderTest } from "../scripts/harness";
 import { fleetStackFile, PHASES, Phase, phaseDurations } from "./phases";
 import { renderMarkdown, renderSvg } from "./report";
 

@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_CLIENT_IMAGE } from "../stackfile/schema";
+import { DEFAULT_CLIENT_IMAGE } from "./defaults";
 import { Transform, transformed } from "./transform";
 
 /** Where the daemon's socket appears inside the client. */

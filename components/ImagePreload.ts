@@ -26,7 +26,7 @@ function imagePath(image: string): string {
 }
 
 /** The id of `image` on a daemon, or undefined when the daemon does not have it. */
-export async function inspectImage(endpoint: EngineEndpoint, image: string): Promise<string | undefined> {
+async function inspectImage(endpoint: EngineEndpoint, image: string): Promise<string | undefined> {
     const response = await engineRequest(endpoint, "GET", `/images/${imagePath(image)}/json`);
     const body = await readBody(response);
     if (response.statusCode === 404) return undefined;
@@ -35,7 +35,7 @@ export async function inspectImage(endpoint: EngineEndpoint, image: string): Pro
 }
 
 /** Streams `image` from one daemon into another. */
-export async function copyImage(source: EngineEndpoint, target: EngineEndpoint, image: string): Promise<void> {
+async function copyImage(source: EngineEndpoint, target: EngineEndpoint, image: string): Promise<void> {
     const saved = await engineRequest(source, "GET", `/images/get?names=${encodeURIComponent(image)}`);
     if (saved.statusCode !== 200) throw new Error(`saving ${image} from ${source.host}: HTTP ${saved.statusCode} ${(await readBody(saved)).trim()}`);
     const loaded = await engineRequest(target, "POST", "/images/load?quiet=1", saved);

@@ -1,11 +1,6 @@
 // Where a Docker daemon is, seen from the machine running Pulumi.
 import { isIP } from "node:net";
 
-/** The default outer daemon: $DOCKER_HOST, else the standard socket. */
-export function defaultDaemonHost(env: NodeJS.ProcessEnv = process.env): string {
-    return env.DOCKER_HOST || "unix:///var/run/docker.sock";
-}
-
 /** The socket path of a unix:// daemon URL. */
 export function socketPathOf(daemonHost: string): string | undefined {
     return daemonHost.startsWith("unix://") ? daemonHost.slice("unix://".length) : undefined;

@@ -1,7 +1,12 @@
-export { DindHost, DindHostArgs, ClientTls } from "./DindHost";
-export { DindWorkloads, DindWorkloadsArgs } from "./DindWorkloads";
+// The components as a library: the bottom layer, importing nothing from stackfile/ or program.ts.
+export {
+    DindHost, DindHostArgs, ClientTls, DindStorageArgs, DindTcpEndpointArgs, DindUnixEndpointArgs, HealthSchedule, healthSchedule,
+} from "./DindHost";
+export { DindWorkloads, DindWorkloadsArgs, WorkloadsArgs, NestedContainerArgs, NestedPortArgs, NestedVolumeMountArgs } from "./DindWorkloads";
 export { DoodClient, DoodClientArgs } from "./DoodClient";
-export { DindCertificates, DindCertificatesArgs } from "./DindCertificates";
+export { DindCertificates, DindCertificatesArgs, IssuedCertificate } from "./DindCertificates";
 export { ImagePreload, ImagePreloadArgs } from "./ImagePreload";
-export { EngineEndpoint } from "./engineApi";
+export { DindHostRef, PreloadedImageRef } from "./contract";
+export * from "./defaults";
+export { EngineEndpoint, engineApiVersion } from "./engineApi";
 export { Transform } from "./transform";

@@ -1,9 +1,7 @@
 // Reads a stack file and returns it typed, with defaults applied, or every problem it has.
 import { readFileSync } from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { z } from "zod";
-import { defaultDaemonHost } from "../components/endpoints";
+import { defaultOuterDaemon } from "../components/defaults";
 import { crossChecks, formatPath } from "./checks";
 import { clientSchema, DaemonSpec, daemonSchema, DEFAULT_DAEMON, hostSchema, StackFile, stackFileSchema } from "./schema";
 import { KeyPath, parseLocatedYaml, Problem } from "./yaml";
@@ -71,19 +69,14 @@ export function validateStackSource(source: string, file: string, env: NodeJS.Pr
 }
 
 /**
- * The `local` daemon unless the file declares its own: what the docker CLI would use, that is
- * $DOCKER_HOST (with $DOCKER_CERT_PATH when $DOCKER_TLS_VERIFY is set), else the default socket.
+ * The `local` daemon unless the file declares its own: the components' default outer daemon,
+ * which is what the docker CLI would use. A tcp:// one without TLS is marked insecure, as the
+ * file would have to say: the docker CLI talks plain TCP there too.
  */
-export function withDefaultDaemon(daemons: Record<string, DaemonSpec>, env: NodeJS.ProcessEnv): Record<string, DaemonSpec> {
+function withDefaultDaemon(daemons: Record<string, DaemonSpec>, env: NodeJS.ProcessEnv): Record<string, DaemonSpec> {
     if (daemons[DEFAULT_DAEMON]) return daemons;
-    const host = defaultDaemonHost(env);
-    const tls = Boolean(env.DOCKER_TLS_VERIFY);
-    const tcp = host.startsWith("tcp://");
-    const local = daemonSchema.parse({
-        host,
-        ...(tcp && tls && { certPath: env.DOCKER_CERT_PATH || path.join(os.homedir(), ".docker") }),
-        ...(tcp && !tls && { insecure: true }),
-    });
+    const { host, certPath } = defaultOuterDaemon(env);
+    const local = daemonSchema.parse({ host, ...(certPath ? { certPath } : host.startsWith("tcp://") && { insecure: true }) });
     return { [DEFAULT_DAEMON]: local, ...daemons };
 }
 
@@ -150,21 +143,24 @@ function plainExpectation(issue: z.core.$ZodIssue, value: unknown): string {
     return issue.message;
 }
 
-/** The keys a strict map at `path` accepts, read from the schema itself. */
+/** The keys a strict map at `path` accepts, read from the schema itself (through zod's public API). */
 function allowedKeys(path: KeyPath): string[] {
-    let schema: z.core.$ZodType | undefined = stackFileSchema;
-    for (const segment of [...path, null]) {
-        for (;;) {
-            const def = schema?._zod.def as unknown as { type: string; innerType?: z.core.$ZodType };
-            if (!def || !["optional", "default"].includes(def.type)) break;
-            schema = def.innerType;
-        }
-        if (segment === null || !schema) break;
-        const def = schema._zod.def as unknown as { type: string; shape?: Record<string, z.core.$ZodType>; valueType?: z.core.$ZodType; element?: z.core.$ZodType };
-        schema = def.type === "object" ? def.shape?.[String(segment)] : def.type === "record" ? def.valueType : def.type === "array" ? def.element : undefined;
+    let schema: z.ZodType | undefined = stackFileSchema;
+    for (const segment of path) {
+        schema = unwrapped(schema);
+        schema = schema instanceof z.ZodObject ? schema.shape[String(segment)]
+            : schema instanceof z.ZodRecord ? schema.valueType
+            : schema instanceof z.ZodArray ? schema.element
+            : undefined;
     }
-    const def = schema?._zod.def as unknown as { type: string; shape?: Record<string, unknown> } | undefined;
-    return def?.type === "object" ? Object.keys(def.shape ?? {}) : [];
+    const map = schema && unwrapped(schema);
+    return map instanceof z.ZodObject ? Object.keys(map.shape) : [];
+}
+
+/** The schema inside optional and default wrappers. */
+function unwrapped(schema: z.ZodType | undefined): z.ZodType | undefined {
+    while (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault) schema = schema.unwrap() as z.ZodType;
+    return schema;
 }
 
 function valueAt(root: unknown, path: KeyPath): unknown {

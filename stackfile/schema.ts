@@ -1,12 +1,14 @@
 // The stack file's shape: the single source of its TypeScript types (z.infer).
-// Cross-field rules (references, uniqueness, the TLS rule) live in checks.ts.
+// Cross-field rules (references, uniqueness, the TLS rule) live in checks.ts. Defaults come
+// from the components (components/defaults.ts), and contract-check.ts proves at compile time
+// that each section has the shape of the component arguments it becomes.
 import { isIP } from "node:net";
 import { z } from "zod";
+import {
+    DEFAULT_CLIENT_IMAGE, DEFAULT_DIND_IMAGE, DEFAULT_MOUNT_READ_ONLY, DEFAULT_NESTED_RESTART, DEFAULT_PORT_PROTOCOL, DEFAULT_STORAGE_RETAIN,
+    DEFAULT_TCP_BIND, DEFAULT_TCP_INSECURE, DEFAULT_TCP_TLS,
+} from "../components/defaults";
 
-/** The DinD image used when a host names none: an official tag, pinned. */
-export const DEFAULT_DIND_IMAGE = "docker:27.5.1-dind";
-/** The DooD client image used when a client names none: an official tag, pinned. */
-export const DEFAULT_CLIENT_IMAGE = "docker:27.5.1-cli";
 /** The outer daemon every host and client uses unless it names another. */
 export const DEFAULT_DAEMON = "local";
 
@@ -64,18 +66,18 @@ export const storageSchema = z.strictObject({
     /** The named volume on /var/lib/docker. Default: `<host>-docker`. */
     volume: name("a volume").optional(),
     /** Keep the volume on destroy. */
-    retain: bool("retain").default(false),
+    retain: bool("retain").default(DEFAULT_STORAGE_RETAIN),
 });
 
 export const tcpEndpointSchema = z.strictObject({
     /** The port on the outer daemon's host. */
     port,
     /** The address it is bound to on the outer daemon's host. */
-    bind: ipAddress.default("127.0.0.1"),
+    bind: ipAddress.default(DEFAULT_TCP_BIND),
     /** Mutual TLS. */
-    tls: bool("tls").default(true),
+    tls: bool("tls").default(DEFAULT_TCP_TLS),
     /** Must be true, together with tls: false, to serve plain TCP. */
-    insecure: bool("insecure").default(false),
+    insecure: bool("insecure").default(DEFAULT_TCP_INSECURE),
     /** Extra names or IPs the server certificate must cover (beyond localhost, the bind address and the daemon's host). */
     sans: z.array(z.string({ error: "expected a DNS name or IP address" }), { error: "expected a list of names" }).default([]),
 });
@@ -94,20 +96,20 @@ export const nestedContainerSchema = z.strictObject({
             z.strictObject({
                 internal: port,
                 external: port,
-                protocol: z.enum(["tcp", "udp"], { error: "expected tcp or udp" }).default("tcp"),
+                protocol: z.enum(["tcp", "udp"], { error: "expected tcp or udp" }).default(DEFAULT_PORT_PROTOCOL),
             }),
             { error: "expected a list of ports" },
         )
         .default([]),
     networks: z.array(name("a network"), { error: "expected a list of network names" }).default([]),
     volumes: z
-        .array(z.strictObject({ volume: name("a volume"), path: absolutePath, readOnly: bool("readOnly").default(false) }), {
+        .array(z.strictObject({ volume: name("a volume"), path: absolutePath, readOnly: bool("readOnly").default(DEFAULT_MOUNT_READ_ONLY) }), {
             error: "expected a list of volume mounts",
         })
         .default([]),
     restart: z.enum(["no", "on-failure", "always", "unless-stopped"], {
         error: "expected one of no, on-failure, always, unless-stopped",
-    }).default("unless-stopped"),
+    }).default(DEFAULT_NESTED_RESTART),
 });
 
 export const workloadsSchema = z.strictObject({
@@ -119,7 +121,7 @@ export const workloadsSchema = z.strictObject({
 export const hostSchema = z.strictObject({
     daemon: name("a daemon").default(DEFAULT_DAEMON),
     image: imageRef.default(DEFAULT_DIND_IMAGE),
-    storage: storageSchema.default({ retain: false }),
+    storage: storageSchema.default({ retain: DEFAULT_STORAGE_RETAIN }),
     tcp: tcpEndpointSchema.optional(),
     unix: unixEndpointSchema.optional(),
     preload: z.array(imageRef, { error: "expected a list of image references" }).default([]),
@@ -156,6 +158,3 @@ export type StackFile = z.infer<typeof stackFileSchema>;
 export type DaemonSpec = z.infer<typeof daemonSchema>;
 export type HostSpec = z.infer<typeof hostSchema>;
 export type ClientSpec = z.infer<typeof clientSchema>;
-export type TcpEndpointSpec = z.infer<typeof tcpEndpointSchema>;
-export type WorkloadsSpec = z.infer<typeof workloadsSchema>;
-export type NestedContainerSpec = z.infer<typeof nestedContainerSchema>;

@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { lockDirsOf, pluginProcesses, processRunning } from "../../scripts/recovery";
 import { PROJECT_NAME } from "../../scripts/pulumi-stack";
-import { clearLeftovers, docker, dockerOk, driver, DriverRun, labelled, StackUnderTest, tearDown } from "./harness";
+import { clearLeftovers, docker, dockerOk, driver, DriverRun, labelled, StackUnderTest, tearDown } from "../../scripts/harness";
 
 const FIXTURES = path.join(__dirname, "fixtures");
 const SCRATCH = "/tmp/dind-provisioner-fault";

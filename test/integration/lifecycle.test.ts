@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as tls from "node:tls";
 import { writeClientTls } from "../../scripts/pulumi-stack";
-import { clearLeftovers, docker, dockerOk, labelled, StackUnderTest, tearDown } from "./harness";
+import { clearLeftovers, docker, dockerOk, labelled, StackUnderTest, tearDown } from "../../scripts/harness";
 
 const FIXTURE = path.join(__dirname, "fixtures", "lifecycle.yaml");
 const SCRATCH = "/tmp/dind-provisioner-itest";

@@ -32,6 +32,9 @@ export const CERT_REQUEST = "tls:index/certRequest:CertRequest";
 export const LOCALLY_SIGNED_CERT = "tls:index/locallySignedCert:LocallySignedCert";
 export const PRELOAD = "pulumi-nodejs:dynamic/dind:ImagePreload";
 
+/** The outer daemon components under test are given, so that none falls back to the caller's DOCKER_HOST. */
+export const OUTER_DAEMON = { host: "unix:///var/run/docker.sock" };
+
 /**
  * Installs mocks. In `preview` mode, containers get no id, as in a real preview of a fresh
  * stack, so everything derived from a container id stays unknown.

@@ -5,6 +5,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { provisionStack, provisionStackFile } from "../../program";
 import { validateStackSource } from "../../stackfile/load";
+import { startFakeEngine } from "./components/fakeEngine";
 import { CERTIFICATES, CONTAINER, DOCKER_PROVIDER, installMocks, isSecret, NETWORK, PRELOAD, REMOTE_IMAGE, valueOf, VOLUME } from "./mocks";
 
 const fixtures = path.join(__dirname, "stackfile", "fixtures");
@@ -49,6 +50,19 @@ describe("program", () => {
         assert.equal(await isSecret(outputs.hosts.builder.dockerHost), false);
     });
 
+    it("asks each outer engine for its API version once, and picks every host's health-check schedule from it", async () => {
+        const engine = await startFakeEngine({}, "1.41");
+        try {
+            const mocks = installMocks();
+            await settled(provisionStack(stackFrom(`daemons:\n  local: { host: "unix://${engine.socket}" }\nhosts:\n  one: {}\n  two: {}\n`)));
+            assert.deepEqual(mocks.byType(CONTAINER).map((c) => [c.name, c.inputs.healthcheck.interval, c.inputs.healthcheck.startInterval]),
+                [["one-container", "1s", undefined], ["two-container", "1s", undefined]], "an engine before Docker 25 has one interval only");
+            assert.equal(engine.versionRequests, 1);
+        } finally {
+            await engine.close();
+        }
+    });
+
     it("reads the socket's group when the daemon is on this machine", async () => {
         const mocks = installMocks();
         const socket = path.join(mkdtempSync(path.join(os.tmpdir(), "sock-")), "docker.sock");
@@ -62,13 +76,13 @@ describe("program", () => {
 
     it("provisions nothing from an invalid file and names every problem", () => {
         const mocks = installMocks();
-        assert.throws(() => provisionStackFile(path.join(fixtures, "bad", "uniqueness.yaml")), (error: Error) => {
+        assert.throws(() => provisionStackFile(path.join(fixtures, "bad", "uniqueness.yaml"), {}), (error: Error) => {
             assert.ok(error instanceof pulumi.RunError);
             assert.match(error.message, /^5 problems in stack file:\n/);
             assert.match(error.message, /uniqueness\.yaml:11:18: hosts\.tester\.tcp\.port: host port 23760 on daemon "local" is already taken by hosts\.builder\.tcp\.port/);
             return true;
         });
-        assert.throws(() => provisionStackFile(path.join(fixtures, "bad", "empty.yaml")), /the file is empty/);
+        assert.throws(() => provisionStackFile(path.join(fixtures, "bad", "empty.yaml"), {}), /the file is empty/);
         assert.equal(mocks.resources.length, 0);
     });
 });

@@ -2,21 +2,21 @@ import * as assert from "node:assert/strict";
 import * as docker from "@pulumi/docker";
 import { DindHost, healthSchedule } from "../../../components/DindHost";
 import {
-    CERT_REQUEST, CERTIFICATES, CONTAINER, DOCKER_PROVIDER, installMocks, isKnown, isSecret, PRELOAD, registered, REMOTE_IMAGE, secretValue, valueOf, VOLUME,
+    CERT_REQUEST, CERTIFICATES, CONTAINER, DOCKER_PROVIDER, installMocks, isKnown, isSecret, OUTER_DAEMON, PRELOAD, registered, REMOTE_IMAGE, secretValue,
+    valueOf, VOLUME,
 } from "../mocks";
-import { startFakeEngine } from "./fakeEngine";
 
 /** The outer daemon's provider; created after the mocks are installed, like every resource. */
 const outer = () => new docker.Provider("outer", { host: "unix:///var/run/docker.sock" });
 
 function tlsHost(mocks: ReturnType<typeof installMocks>, extra: Partial<ConstructorParameters<typeof DindHost>[1]> = {}) {
     return new DindHost("builder", {
+        outerDaemon: OUTER_DAEMON,
         image: "dind-provisioner/dind:local",
         tcp: { port: 23760 },
         unix: { hostDir: "/var/run/dind/builder" },
         preload: ["busybox:local"],
         env: { HTTP_PROXY: "http://proxy:3128" },
-        healthCheck: { interval: "1s" },
         ...extra,
     }, { provider: outer(), transformations: [mocks.recordOptions] });
 }
@@ -102,24 +102,23 @@ describe("DindHost", () => {
 
     it("checks often only while starting, where the outer engine can (Docker 25+), and every second otherwise", async () => {
         const schedules: Record<string, unknown> = {};
-        for (const apiVersion of ["1.41", "1.44", "1.47"]) {
-            const engine = await startFakeEngine({}, apiVersion);
-            try {
-                const mocks = installMocks();
-                const host = new DindHost("builder", { outerDaemon: { host: `unix://${engine.socket}` } }, { provider: outer() });
-                await registered(host.container);
-                const { interval, startInterval } = mocks.one(CONTAINER).inputs.healthcheck;
-                schedules[apiVersion] = { interval, startInterval };
-            } finally {
-                await engine.close();
-            }
+        for (const apiVersion of ["1.41", "1.44", "1.47", undefined]) {
+            const mocks = installMocks();
+            const host = new DindHost("builder", { outerDaemon: OUTER_DAEMON, engineApiVersion: Promise.resolve(apiVersion) }, { provider: outer() });
+            await registered(host.container);
+            const { interval, startInterval } = mocks.one(CONTAINER).inputs.healthcheck;
+            schedules[apiVersion ?? "unknown"] = { interval, startInterval };
         }
         assert.deepEqual(schedules, {
             "1.41": { interval: "1s", startInterval: undefined },
             "1.44": { interval: "30s", startInterval: "250ms" },
             "1.47": { interval: "30s", startInterval: "250ms" },
-        });
-        assert.deepEqual(healthSchedule(undefined), { interval: "30s", startInterval: "250ms" }, "an engine that does not answer is taken as current");
+            unknown: { interval: "30s", startInterval: "250ms" },
+        }, "an engine that does not answer is taken as current");
+        assert.deepEqual(healthSchedule("1.43"), { interval: "1s" });
+        const mocks = installMocks();
+        await registered(new DindHost("tuned", { outerDaemon: OUTER_DAEMON, engineApiVersion: "1.41", healthCheck: { interval: "5s" } }, { provider: outer() }).container);
+        assert.equal(mocks.one(CONTAINER).inputs.healthcheck.interval, "5s", "an explicit healthCheck wins");
     });
 
     it("leaves the inner provider unconfigured in a preview where the container does not exist yet", async () => {
@@ -148,7 +147,7 @@ describe("DindHost", () => {
 
     it("uses the unix endpoint for the inner provider when there is no TCP endpoint", async () => {
         const mocks = installMocks();
-        const host = new DindHost("solo", { unix: { hostDir: "/run/solo" }, healthCheck: { interval: "1s" } }, { provider: outer() });
+        const host = new DindHost("solo", { outerDaemon: OUTER_DAEMON, unix: { hostDir: "/run/solo" } }, { provider: outer() });
         await registered(host.container, host.provider);
         assert.equal(mocks.byType(CERTIFICATES).length, 0);
         const provider = mocks.one(DOCKER_PROVIDER, "solo-inner").inputs;
@@ -159,7 +158,7 @@ describe("DindHost", () => {
 
     it("serves plain TCP only when tls is off and insecure is on, and says so to dockerd", async () => {
         const mocks = installMocks();
-        const host = new DindHost("plain", { tcp: { port: 2375, tls: false, insecure: true, bind: "0.0.0.0" }, healthCheck: { interval: "1s" } }, { provider: outer() });
+        const host = new DindHost("plain", { outerDaemon: OUTER_DAEMON, tcp: { port: 2375, tls: false, insecure: true, bind: "0.0.0.0" } }, { provider: outer() });
         await registered(host.container, host.provider);
         const container = mocks.one(CONTAINER).inputs;
         assert.ok(container.command.includes("--host=tcp://0.0.0.0:2375"));
@@ -169,7 +168,7 @@ describe("DindHost", () => {
         assert.deepEqual(container.ports, [{ internal: 2375, external: 2375, ip: "0.0.0.0" }]);
         assert.equal(mocks.byType(CERTIFICATES).length, 0);
         assert.equal(await valueOf(host.clientTls), undefined);
-        assert.throws(() => new DindHost("refused", { tcp: { port: 2375, tls: false } }, { provider: outer() }), /tls false needs tcp.insecure true/);
+        assert.throws(() => new DindHost("refused", { outerDaemon: OUTER_DAEMON, tcp: { port: 2375, tls: false } }, { provider: outer() }), /tls false needs tcp.insecure true/);
     });
 
     it("names a remote daemon's machine in the certificate and dials it there", async () => {
@@ -177,7 +176,6 @@ describe("DindHost", () => {
         const host = new DindHost("farm", {
             outerDaemon: { host: "tcp://build-01.example.com:2376", certPath: "/certs" },
             tcp: { port: 23761, bind: "10.0.0.7", sans: ["dind.example.com", "192.168.1.9"] },
-            healthCheck: { interval: "1s" },
         }, { provider: outer() });
         await registered(host.container, host.certificates?.server.request);
         const names = mocks.one(CERT_REQUEST, "farm-tls-server-request").inputs;
@@ -236,6 +234,6 @@ describe("DindHost", () => {
 
     it("refuses preload without an endpoint to reach the inner daemon", () => {
         installMocks();
-        assert.throws(() => new DindHost("blind", { preload: ["busybox:local"] }, { provider: outer() }), /preload needs a tcp or unix endpoint/);
+        assert.throws(() => new DindHost("blind", { outerDaemon: OUTER_DAEMON, preload: ["busybox:local"] }, { provider: outer() }), /preload needs a tcp or unix endpoint/);
     });
 });

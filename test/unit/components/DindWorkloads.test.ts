@@ -2,11 +2,11 @@ import * as assert from "node:assert/strict";
 import * as docker from "@pulumi/docker";
 import { DindHost } from "../../../components/DindHost";
 import { DindWorkloads } from "../../../components/DindWorkloads";
-import { CONTAINER, DOCKER_PROVIDER, installMocks, NETWORK, registered, REMOTE_IMAGE, VOLUME } from "../mocks";
+import { CONTAINER, DOCKER_PROVIDER, installMocks, NETWORK, OUTER_DAEMON, registered, REMOTE_IMAGE, VOLUME } from "../mocks";
 
 function hostWithWorkloads(mocks: ReturnType<typeof installMocks>) {
     const outer = new docker.Provider("outer", { host: "unix:///var/run/docker.sock" });
-    const host = new DindHost("builder", { tcp: { port: 23760 }, preload: ["busybox:local"], healthCheck: { interval: "1s" } }, { provider: outer });
+    const host = new DindHost("builder", { outerDaemon: OUTER_DAEMON, tcp: { port: 23760 }, preload: ["busybox:local"] }, { provider: outer });
     const workloads = new DindWorkloads("builder-workloads", {
         host,
         workloads: {
@@ -97,9 +97,9 @@ describe("DindWorkloads", () => {
     it("refuses a host without an endpoint and references to undeclared networks", () => {
         installMocks();
         const outer = new docker.Provider("outer", { host: "unix:///var/run/docker.sock" });
-        const blind = new DindHost("blind", { healthCheck: { interval: "1s" } }, { provider: outer });
+        const blind = new DindHost("blind", { outerDaemon: OUTER_DAEMON }, { provider: outer });
         assert.throws(() => new DindWorkloads("w", { host: blind, workloads: {} }), /has no tcp or unix endpoint/);
-        const host = new DindHost("seeing", { unix: { hostDir: "/run/seeing" }, healthCheck: { interval: "1s" } }, { provider: outer });
+        const host = new DindHost("seeing", { outerDaemon: OUTER_DAEMON, unix: { hostDir: "/run/seeing" } }, { provider: outer });
         assert.throws(() => new DindWorkloads("w2", { host, workloads: { containers: { web: { image: "busybox:1.36", networks: ["nope"] } } } }),
             /network "nope" is used by a container but not declared/);
     });

@@ -1,5 +1,5 @@
-// A stand-in for the Docker Engine API's image endpoints, on a unix socket, for unit tests of
-// the preload's HTTP exchange. The real daemon is exercised by the integration suite.
+// A stand-in for the Docker Engine API's image and version endpoints, on a unix socket, for unit
+// tests of the preload's HTTP exchange and of the program's version lookup. The real daemon is exercised by the integration suite.
 import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -9,6 +9,8 @@ export interface FakeEngine {
     socket: string;
     images: Map<string, string>;
     loads: number;
+    /** How many times /version was asked. */
+    versionRequests: number;
     /** When set, /images/load answers HTTP 200 with this error in its JSON stream, as dockerd does. */
     loadError?: string;
     close(): Promise<void>;
@@ -16,11 +18,12 @@ export interface FakeEngine {
 
 export async function startFakeEngine(images: Record<string, string> = {}, apiVersion = "1.41"): Promise<FakeEngine> {
     const socket = path.join(mkdtempSync(path.join(os.tmpdir(), "fake-engine-")), "docker.sock");
-    const engine: FakeEngine = { socket, images: new Map(Object.entries(images)), loads: 0, close: async () => undefined };
+    const engine: FakeEngine = { socket, images: new Map(Object.entries(images)), loads: 0, versionRequests: 0, close: async () => undefined };
     const server = http.createServer((req, res) => {
         const url = new URL(req.url!, "http://engine");
         const inspect = /^\/images\/(.+)\/json$/.exec(url.pathname);
         if (req.method === "GET" && url.pathname === "/version") {
+            engine.versionRequests++;
             res.writeHead(200).end(JSON.stringify({ ApiVersion: apiVersion }));
         } else if (req.method === "GET" && inspect) {
             const id = engine.images.get(decodeURIComponent(inspect[1]));

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { formatProblem, loadStackFile, validateStackSource } from "../../../stackfile/load";
-import { DEFAULT_CLIENT_IMAGE, DEFAULT_DIND_IMAGE } from "../../../stackfile/schema";
+import { DEFAULT_CLIENT_IMAGE, DEFAULT_DIND_IMAGE } from "../../../components/defaults";
 
 const fixtures = path.join(__dirname, "fixtures");
 const repo = path.resolve(__dirname, "../../..");
@@ -25,7 +25,7 @@ describe("stack file validation", () => {
 
         for (const name of yamlFiles(path.join(repo, "stacks"))) {
             it(`accepts the committed stack ${name}`, () => {
-                assert.ok(loadStackFile(path.join(repo, "stacks", name)));
+                assert.ok(loadStackFile(path.join(repo, "stacks", name), {}));
             });
         }
 
@@ -76,19 +76,20 @@ describe("stack file validation", () => {
 
         it("locates a problem inside a value that came from a merge key at the anchor it came from", () => {
             const source = "x-base: &base\n  tcp: { port: 99999 }\nhosts:\n  builder:\n    <<: *base\n";
-            assert.deepEqual(validateStackSource(source, "m.yaml").problems.map(formatProblem), [
+            assert.deepEqual(validateStackSource(source, "m.yaml", {}).problems.map(formatProblem), [
                 "m.yaml:2:16: hosts.builder.tcp.port: expected a port number (an integer 1-65535), got number 99999",
             ]);
         });
 
         it("reports an unreadable file as a problem of that file", () => {
-            assert.throws(() => loadStackFile("/nonexistent/stack.yaml"), /\/nonexistent\/stack\.yaml:1:1: \(top level\): cannot read the file: ENOENT/);
+            assert.throws(() => loadStackFile("/nonexistent/stack.yaml", {}), /\/nonexistent\/stack\.yaml:1:1: \(top level\): cannot read the file: ENOENT/);
         });
     });
 
     describe("npm run validate", () => {
         const run = (...files: string[]) => spawnSync(process.execPath, ["-r", "ts-node/register", path.join(repo, "stackfile/cli.ts"), ...files], {
-            cwd: repo, encoding: "utf8", env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
+            // The CLI reads the implicit local daemon from its environment: give it none of the caller's.
+            cwd: repo, encoding: "utf8", env: { PATH: process.env.PATH, TS_NODE_TRANSPILE_ONLY: "true" },
         });
 
         it("exits 0 when every file is valid", () => {

@@ -1,16 +1,17 @@
-// Drives the real engine through the Automation API against the real Docker daemon.
+// Throwaway stacks driven through the Automation API against the real Docker daemon, and the
+// docker CLI helpers around them: shared by the real lane (test/integration) and bench/.
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Stack } from "@pulumi/pulumi/automation";
-import { openStack, PROJECT_NAME, REPO_ROOT } from "../../scripts/pulumi-stack";
+import { openStack, PROJECT_NAME, REPO_ROOT, useV8StackTraces } from "./pulumi-stack";
 
-const PASSPHRASE = "integration-tests";
-
-import { STACK_LABEL } from "../../scripts/recovery";
+import { STACK_LABEL } from "./recovery";
 
 export { STACK_LABEL };
+
+const PASSPHRASE = "integration-tests";
 
 export interface CommandResult {
     status: number | null;
@@ -52,7 +53,9 @@ export class StackUnderTest {
         return ["--stack", this.stack.name, "--file", this.stackFile, "--backend", this.backendUrl, "--work-dir", this.workDir];
     }
 
+    /** Its program runs in this process, which therefore gets V8's stack traces (see useV8StackTraces). */
     static async create(fixture: string, stackName: string): Promise<StackUnderTest> {
+        useV8StackTraces();
         const dir = mkdtempSync(path.join(os.tmpdir(), "dind-provisioner-itest-"));
         const stackFile = path.join(dir, "stack.yaml");
         writeFileSync(stackFile, readFileSync(fixture));
@@ -115,7 +118,6 @@ export function removeLabelled(label: string) {
         docker(kind === "container" ? ["rm", "-f", "-v", name] : [kind, "rm", name]);
     }
 }
-
 /** scripts/pulumi-stack.ts run as `npm run <command>` runs it: a process of its own, in a process group of its own. */
 export class DriverRun {
     readonly child: ChildProcess;

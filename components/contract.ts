@@ -1,0 +1,25 @@
+// What one component needs of another, as types only: a component takes these instead of
+// importing another component's class, so components depend on contracts, not on each other.
+import type * as docker from "@pulumi/docker";
+import type * as pulumi from "@pulumi/pulumi";
+
+/** An image copied into an inner daemon; `imageId` is its id there. */
+export interface PreloadedImageRef extends pulumi.Resource {
+    readonly imageId: pulumi.Output<string>;
+}
+
+/** A DinD host as the resources nested inside it see it. `DindHost` implements it. */
+export interface DindHostRef {
+    /** The DinD container: nested resources wait until it is healthy. */
+    readonly container: docker.Container;
+    /** A provider for the inner daemon; absent when the host has no endpoint to reach it. */
+    readonly provider?: docker.Provider;
+    /** Images already copied into the inner daemon, by reference: nested containers use them by id. */
+    readonly preloads: Readonly<Record<string, PreloadedImageRef>>;
+    /**
+     * The storage volume when it is not retained: everything on the inner daemon lives in it, so
+     * nested resources name it as `deletedWith` and a destroy never dials an inner daemon that may
+     * be stopped or gone. Undefined when the storage is retained (the nested state outlives it).
+     */
+    readonly nestedDeletedWith?: pulumi.Resource;
+}

@@ -1,0 +1,44 @@
+// The one home of every default the components apply. The stack-file schema takes its
+// defaults from here, so a library user and a stack file get the same thing.
+import * as os from "node:os";
+import * as path from "node:path";
+import type { EngineEndpoint } from "./engineApi";
+
+/** The DinD image used when a host names none: an official tag, pinned. */
+export const DEFAULT_DIND_IMAGE = "docker:27.5.1-dind";
+/** The DooD client image used when a client names none: an official tag, pinned. */
+export const DEFAULT_CLIENT_IMAGE = "docker:27.5.1-cli";
+/** Where a DinD host's TCP endpoint is bound: loopback, so nothing off this machine reaches it by default. */
+export const DEFAULT_TCP_BIND = "127.0.0.1";
+/** A TCP endpoint speaks mutual TLS unless told otherwise. */
+export const DEFAULT_TCP_TLS = true;
+/** Plain TCP is refused unless explicitly accepted. */
+export const DEFAULT_TCP_INSECURE = false;
+/** A DinD host's storage volume goes with it on destroy unless kept. */
+export const DEFAULT_STORAGE_RETAIN = false;
+/** Seconds a DinD host's inner daemon gets to answer before its create fails. */
+export const DEFAULT_READINESS_TIMEOUT = 120;
+/** A nested container's port is TCP unless it says udp. */
+export const DEFAULT_PORT_PROTOCOL = "tcp";
+/** A nested volume is mounted read-write unless it says otherwise. */
+export const DEFAULT_MOUNT_READ_ONLY = false;
+/** A nested container comes back after a crash or an inner-daemon restart, but not after `docker stop`. */
+export const DEFAULT_NESTED_RESTART = "unless-stopped";
+
+/** The named volume holding a DinD host's /var/lib/docker when it names none. */
+export function defaultStorageVolume(containerName: string): string {
+    return `${containerName}-docker`;
+}
+
+/**
+ * The outer daemon as the docker CLI finds it: $DOCKER_HOST, else the standard socket; for a
+ * tcp:// host with $DOCKER_TLS_VERIFY set, TLS with the files in $DOCKER_CERT_PATH (else
+ * ~/.docker). Without $DOCKER_TLS_VERIFY a tcp:// host is plain TCP, as for the docker CLI.
+ * @example defaultOuterDaemon({ DOCKER_HOST: "tcp://10.0.0.5:2376", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: "/certs" })
+ *          // { host: "tcp://10.0.0.5:2376", certPath: "/certs" }
+ */
+export function defaultOuterDaemon(env: NodeJS.ProcessEnv = process.env): EngineEndpoint {
+    const host = env.DOCKER_HOST || "unix:///var/run/docker.sock";
+    if (!host.startsWith("tcp://") || !env.DOCKER_TLS_VERIFY) return { host };
+    return { host, certPath: env.DOCKER_CERT_PATH || path.join(env.HOME || os.homedir(), ".docker") };
+}

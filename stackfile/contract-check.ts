@@ -1,0 +1,66 @@
+// Compile-time proof that the stack file's sections and the component arguments they become
+// cannot drift apart: `tsc -p .` (the first step of `npm run test:unit`) fails when a key, its
+// type, whether it is required, or whether the schema fills it with a default differs between
+// a zod schema here and the documented argument interface in components/. Nothing here runs.
+import { z } from "zod";
+import type { DindHostArgs, DindStorageArgs, DindTcpEndpointArgs, DindUnixEndpointArgs } from "../components/DindHost";
+import type { NestedContainerArgs, NestedPortArgs, NestedVolumeMountArgs, WorkloadsArgs } from "../components/DindWorkloads";
+import type { DoodClientArgs } from "../components/DoodClient";
+import {
+    clientSchema, hostSchema, nestedContainerSchema, storageSchema, tcpEndpointSchema, unixEndpointSchema, workloadsSchema,
+} from "./schema";
+
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+type RequiredKeys<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? never : K }[keyof T];
+type Expect<T extends true> = T;
+
+/**
+ * `true` when a section (its parsed input `In` and output `Out`) mirrors a component's
+ * arguments `Args`, of which the schema fills the keys `Filled` with the components' defaults;
+ * otherwise an object type saying what differs (shown in the compiler's error).
+ */
+type MirrorsShape<In, Out, Args, Filled extends keyof Args> =
+    Equal<keyof In, keyof Args> extends false
+        ? { keysOnlyInTheSchema: Exclude<keyof In, keyof Args>; keysOnlyInTheArguments: Exclude<keyof Args, keyof In> }
+    : Equal<RequiredKeys<In>, RequiredKeys<Args>> extends false
+        ? { requiredInTheSchema: RequiredKeys<In>; requiredInTheArguments: RequiredKeys<Args> }
+    : Equal<RequiredKeys<Out>, RequiredKeys<Args> | Filled> extends false
+        ? { filledByTheSchema: Exclude<RequiredKeys<Out>, RequiredKeys<Args>>; declaredAsFilled: Filled }
+    : [Out] extends [Args] ? [In] extends [Args] ? [Args] extends [In] ? true
+        : { argumentsTheFileCannotExpress: Args }
+        : { fileInputTheComponentRefuses: In }
+        : { parsedSectionTheComponentRefuses: Out };
+
+type Mirrors<Schema extends z.ZodType, Args, Filled extends keyof Args = never> = MirrorsShape<z.input<Schema>, z.output<Schema>, Args, Filled>;
+
+/** The file keys of a host or client that are component arguments, passed on as they are. */
+type PassedOn<Schema extends z.ZodType, NotArguments extends PropertyKey> = Omit<z.output<Schema>, NotArguments>;
+
+type TcpFilled = "bind" | "tls" | "insecure" | "sans";
+
+export type StackFileMirrorsComponents = [
+    Expect<Mirrors<typeof storageSchema, DindStorageArgs, "retain">>,
+    Expect<Mirrors<typeof tcpEndpointSchema, DindTcpEndpointArgs, TcpFilled>>,
+    Expect<Mirrors<typeof unixEndpointSchema, DindUnixEndpointArgs>>,
+    Expect<Mirrors<typeof workloadsSchema, WorkloadsArgs, "networks" | "volumes" | "containers">>,
+    Expect<Mirrors<typeof nestedContainerSchema, NestedContainerArgs, "env" | "ports" | "networks" | "volumes" | "restart">>,
+    Expect<Mirrors<ReturnType<typeof nestedContainerSchema.shape.ports.unwrap>["element"], NestedPortArgs, "protocol">>,
+    Expect<Mirrors<ReturnType<typeof nestedContainerSchema.shape.volumes.unwrap>["element"], NestedVolumeMountArgs, "readOnly">>,
+    // Every other key of a host or client is an argument of its component, of a type it takes.
+    Expect<[PassedOn<typeof hostSchema, "daemon" | "workloads">] extends [DindHostArgs] ? true : false>,
+    Expect<Equal<Exclude<keyof PassedOn<typeof hostSchema, "daemon" | "workloads">, keyof DindHostArgs>, never>>,
+    Expect<[PassedOn<typeof clientSchema, "daemon">] extends [Partial<DoodClientArgs>] ? true : false>,
+    Expect<Equal<Exclude<keyof PassedOn<typeof clientSchema, "daemon">, keyof DoodClientArgs>, never>>,
+];
+
+/** The check fails when the two sides differ: each line below must be a compile error. */
+export type DriftIsACompileError = [
+    // @ts-expect-error a key only in the schema
+    Expect<MirrorsShape<z.input<typeof tcpEndpointSchema> & { colour?: string }, z.output<typeof tcpEndpointSchema> & { colour: string }, DindTcpEndpointArgs, TcpFilled>>,
+    // @ts-expect-error a key only in the component's arguments
+    Expect<Mirrors<typeof tcpEndpointSchema, DindTcpEndpointArgs & { colour?: string }, TcpFilled>>,
+    // @ts-expect-error a default the schema fills that the arguments do not document as filled
+    Expect<Mirrors<typeof tcpEndpointSchema, DindTcpEndpointArgs, "bind">>,
+    // @ts-expect-error a key of another type
+    Expect<Mirrors<typeof tcpEndpointSchema, Omit<DindTcpEndpointArgs, "port"> & { port: string }, TcpFilled>>,
+];
