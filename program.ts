@@ -5,16 +5,18 @@ import * as pulumi from "@pulumi/pulumi";
 import { DindHost } from "./components/DindHost";
 import { DindWorkloads } from "./components/DindWorkloads";
 import { DoodClient } from "./components/DoodClient";
+import { DoodPolicyProxy } from "./components/DoodPolicyProxy";
 import { isLocalDaemon, socketPathOf } from "./components/endpoints";
 import { EngineEndpoint, engineApiVersion } from "./components/engineApi";
 import { loadStackFile, StackFileError } from "./stackfile/load";
 import { ClientSpec, DaemonSpec, StackFile } from "./stackfile/schema";
 
 /**
- * Reads `file` and provisions it; an invalid file fails the program before any resource exists.
- * `env` supplies the implicit `local` daemon (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH).
+ * Reads `file`, asks the outer engines what the components need to know, and provisions it; an
+ * invalid file fails the program before any resource exists. `env` supplies the implicit
+ * `local` daemon (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH).
  */
-export function provisionStackFile(file: string, env: NodeJS.ProcessEnv = process.env) {
+export async function provisionStackFile(file: string, env: NodeJS.ProcessEnv = process.env) {
     let stack: StackFile;
     try {
         stack = loadStackFile(file, env);
@@ -23,19 +25,36 @@ export function provisionStackFile(file: string, env: NodeJS.ProcessEnv = proces
         if (error instanceof StackFileError) throw new pulumi.RunError(error.message);
         throw error;
     }
-    return provisionStack(stack);
+    return provisionStack(stack, await outerApiVersions(stack));
 }
 
-/** Creates everything a validated stack file declares, and returns the stack outputs. */
-export function provisionStack(stack: StackFile) {
+/**
+ * The Engine API version of each outer daemon that runs a DinD host (it picks the hosts'
+ * health-check schedule): asked once per daemon, all at once, and before any resource is
+ * registered, since registering keeps the event loop busy long enough for an answer to time out.
+ */
+export async function outerApiVersions(stack: StackFile): Promise<Record<string, string | undefined>> {
+    const daemons = [...new Set(Object.values(stack.hosts).map((host) => host.daemon))];
+    return Object.fromEntries(await Promise.all(daemons.map(async (name) => [name, await engineApiVersion(endpointOf(stack.daemons[name]))])));
+}
+
+/**
+ * Creates everything a validated stack file declares, and returns the stack outputs. No I/O but
+ * reading a local socket's group: facts about the daemons come in `apiVersions` (daemon name ->
+ * Engine API version, from outerApiVersions; a daemon missing there is taken as current).
+ */
+export function provisionStack(stack: StackFile, apiVersions: Record<string, string | undefined> = {}) {
     const labels = { "dind-provisioner.stack": `${pulumi.getProject()}/${pulumi.getStack()}` };
-    const providerFor = perDaemon((name) => {
-        const daemon = stack.daemons[name];
-        return new docker.Provider(`daemon-${name}`, { host: daemon.host, certPath: daemon.certPath, sshOpts: daemon.sshOpts });
-    });
-    // The outer engine's API version picks the DinD hosts' health-check schedule. It is asked
-    // here, once per daemon rather than per host, because components do no I/O.
-    const apiVersionOf = perDaemon((name) => engineApiVersion(endpointOf(stack.daemons[name])));
+    const providers = new Map<string, docker.Provider>();
+    const providerFor = (name: string) => {
+        let provider = providers.get(name);
+        if (!provider) {
+            const daemon = stack.daemons[name];
+            provider = new docker.Provider(`daemon-${name}`, { host: daemon.host, certPath: daemon.certPath, sshOpts: daemon.sshOpts });
+            providers.set(name, provider);
+        }
+        return provider;
+    };
 
     const dindHosts = Object.entries(stack.hosts).map(([name, spec]) => {
         const daemon = stack.daemons[spec.daemon];
@@ -48,7 +67,7 @@ export function provisionStack(stack: StackFile) {
             preload: spec.preload,
             env: spec.env,
             labels,
-            engineApiVersion: apiVersionOf(spec.daemon),
+            engineApiVersion: apiVersions[spec.daemon],
         }, { provider: providerFor(spec.daemon) });
         const workloads = spec.workloads && new DindWorkloads(`${name}-workloads`, { host, workloads: spec.workloads }, { parent: host });
         return { name, host, workloads };
@@ -67,11 +86,21 @@ export function provisionStack(stack: StackFile) {
     const clients = Object.fromEntries(Object.entries(stack.clients).map(([name, spec]) => {
         const daemon = stack.daemons[spec.daemon];
         const socket = spec.socket ?? socketPathOf(daemon.host)!;
+        const socketGroup = spec.socketGroup ?? socketGroupOf(socket, daemon, name);
+        const policyProxy = spec.access === "full" ? undefined : new DoodPolicyProxy(`${name}-dood-proxy`, {
+            client: name,
+            policy: { privileged: spec.access.privileged, hostNamespaces: spec.access.hostNamespaces, scope: spec.access.scope, binds: bindRoots(spec) },
+            daemonSocket: socket,
+            socketDir: spec.access.socketDir,
+            socketGroup,
+            labels,
+        }, { provider: providerFor(spec.daemon) });
         const client = new DoodClient(name, {
             image: spec.image,
             command: spec.command,
             socket,
-            socketGroup: spec.socketGroup ?? socketGroupOf(socket, daemon, name),
+            policyProxy,
+            socketGroup,
             workspace: spec.workspace,
             user: spec.user,
             env: spec.env,
@@ -83,18 +112,15 @@ export function provisionStack(stack: StackFile) {
     return { hosts, clients, clientTls };
 }
 
+/** The host paths a restricted client may bind: `workspace` is its own workspace (nothing when it has none). */
+function bindRoots(spec: ClientSpec): string[] {
+    if (spec.access === "full") return [];
+    return [...new Set(spec.access.binds.flatMap((root) => (root === "workspace" ? (spec.workspace ? [spec.workspace] : []) : [root])))];
+}
+
 /** How this machine reaches a daemon's Engine API. */
 function endpointOf(daemon: DaemonSpec): EngineEndpoint {
     return { host: daemon.host, certPath: daemon.certPath };
-}
-
-/** Makes one thing per daemon name, on first use. */
-function perDaemon<T>(make: (name: string) => T): (name: string) => T {
-    const made = new Map<string, T>();
-    return (name) => {
-        if (!made.has(name)) made.set(name, make(name));
-        return made.get(name)!;
-    };
 }
 
 /** The socket's group, read from the socket when the daemon runs here; unknown otherwise. */

@@ -7,9 +7,10 @@ import {
     DEFAULT_DIND_IMAGE, DEFAULT_READINESS_TIMEOUT, DEFAULT_STORAGE_RETAIN, DEFAULT_TCP_BIND, DEFAULT_TCP_INSECURE, DEFAULT_TCP_TLS,
     defaultOuterDaemon, defaultStorageVolume,
 } from "./defaults";
-import { dialAddress, isLocalDaemon, isWildcard, machineAddressOf, tcpUrl } from "./endpoints";
+import { dialAddress, isLocalDaemon, isWildcard, LOOPBACK, machineAddressOf, tcpUrl } from "./endpoints";
 import { apiAtLeast, EngineEndpoint } from "./engineApi";
 import { ImagePreload } from "./ImagePreload";
+import { DIND_HOST_ROLE, DIND_HOST_TYPE, INSECURE_LABEL, PUBLIC_BIND_LABEL, ROLE_LABEL } from "./markers";
 import { Transform, transformed } from "./transform";
 
 /** Where the inner daemon's TLS files are uploaded inside the DinD container. */
@@ -155,11 +156,11 @@ export interface DindHostArgs {
     /**
      * The outer engine's Engine API version, which picks the readiness check's schedule (see
      * `healthCheck`). The component does no I/O itself: the caller asks the engine (once per
-     * daemon, e.g. with `engineApiVersion()` from engineApi.ts) and passes the answer in.
+     * daemon, e.g. with `await engineApiVersion(outerDaemon)` from engineApi.ts) and passes the answer in.
      * @default unknown, taken as a current engine (Docker 25+)
      * @example "1.47"
      */
-    engineApiVersion?: pulumi.Input<string | undefined>;
+    engineApiVersion?: string;
     /**
      * How often the readiness health check asks the inner daemon. Each check is an exec into the
      * container (measured here: 13% of a core per host at one a second), so it should run often
@@ -219,30 +220,25 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
     readonly nestedDeletedWith?: pulumi.Resource;
 
     constructor(name: string, args: DindHostArgs = {}, opts: pulumi.ComponentResourceOptions = {}) {
-        super("dind:index:DindHost", name, {}, opts);
+        super(DIND_HOST_TYPE, name, {}, opts);
         const parent = this;
         const { containerName, outerDaemon, storage, tcp, unix, labels, readinessTimeout, schedule } = normalizeArgs();
+        const { tcpEndpoint, unixEndpoint, preferred } = endpoints();
         this.volume = createVolume();
         if (!storage.retain) this.nestedDeletedWith = this.volume;
         this.image = createImage();
         this.certificates = createCertificates();
         this.container = createContainer();
-        this.containerId = this.container.id;
+        this.clientTls = createClientTls();
+        this.innerEndpoint = preferred === undefined ? undefined : pulumi.secret(this.clientTls.apply((tls) => ({ host: preferred, ...tls })));
+        this.provider = createInnerProvider();
+        this.preloads = createPreloads();
 
-        const tcpEndpoint = tcp && tcpUrl(dialAddress(outerDaemon.host, tcp.bind), tcp.port);
-        const unixEndpoint = unix && `unix://${unix.hostDir}/docker.sock`;
-        const preferred = tcpEndpoint ?? unixEndpoint;
+        this.containerId = this.container.id;
         this.tcpEndpoint = pulumi.output(tcpEndpoint);
         this.unixEndpoint = pulumi.output(unixEndpoint);
         this.dockerHost = pulumi.output(preferred);
-        this.clientTls = createClientTls();
-        if (preferred !== undefined) {
-            this.innerEndpoint = pulumi.secret(this.clientTls.apply((tls) => ({ host: preferred, ...tls })));
-            this.provider = createInnerProvider(preferred);
-        }
-        this.preloads = createPreloads();
         this.preloadedImageIds = pulumi.all(Object.fromEntries(Object.entries(this.preloads).map(([image, p]) => [image, p.imageId])));
-
         this.registerOutputs({
             containerId: this.containerId,
             tcpEndpoint: this.tcpEndpoint,
@@ -278,10 +274,24 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
                 },
                 tcp,
                 unix: args.unix,
-                labels: { "dind-provisioner.role": "dind-host", "dind-provisioner.host": containerName, ...args.labels },
+                // The markers the policy pack reads come last: arguments cannot fake or hide them.
+                labels: {
+                    ...args.labels,
+                    [ROLE_LABEL]: DIND_HOST_ROLE,
+                    "dind-provisioner.host": containerName,
+                    ...(tcp && !tcp.tls ? { [INSECURE_LABEL]: "true" } : {}),
+                    ...(tcp && !LOOPBACK.test(tcp.bind) ? { [PUBLIC_BIND_LABEL]: "true" } : {}),
+                },
                 readinessTimeout,
-                schedule: args.healthCheck ? pulumi.output(args.healthCheck) : pulumi.output(args.engineApiVersion).apply(healthSchedule),
+                schedule: args.healthCheck ?? healthSchedule(args.engineApiVersion),
             };
+        }
+
+        /** Where this machine reaches the inner daemon: TCP (at the outer daemon's machine), unix, and the preferred one. */
+        function endpoints() {
+            const tcpEndpoint = tcp && tcpUrl(dialAddress(outerDaemon.host, tcp.bind), tcp.port);
+            const unixEndpoint = unix && `unix://${unix.hostDir}/docker.sock`;
+            return { tcpEndpoint, unixEndpoint, preferred: tcpEndpoint ?? unixEndpoint };
         }
 
         function labelList() {
@@ -350,13 +360,14 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
             return pulumi.secret(pulumi.all([certs.caCert, certs.clientCert, certs.clientKey]).apply(([ca, cert, key]) => ({ ca, cert, key })));
         }
 
-        function createInnerProvider(endpoint: string) {
+        function createInnerProvider() {
+            if (preferred === undefined) return undefined;
             const certs = parent.certificates;
             // Derived from the container id, the provider's host is unknown until the container exists:
             // a preview of a fresh stack then leaves the inner provider unconfigured instead of dialing
             // a daemon that is not there yet (pulumi-docker issue 139).
             return new docker.Provider(...transformed(args.transform?.provider, `${name}-inner`, {
-                host: parent.container.id.apply(() => endpoint),
+                host: parent.container.id.apply(() => preferred),
                 caMaterial: certs?.caCert,
                 certMaterial: certs?.clientCert,
                 keyMaterial: certs?.clientKey,

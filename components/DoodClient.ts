@@ -1,6 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_CLIENT_IMAGE } from "./defaults";
+import { DoodPolicyProxy, PROXY_SOCKET_DIR } from "./DoodPolicyProxy";
+import { DOOD_CLIENT_ROLE, DOOD_CLIENT_TYPE, ROLE_LABEL } from "./markers";
 import { Transform, transformed } from "./transform";
 
 /** Where the daemon's socket appears inside the client. */
@@ -24,10 +26,19 @@ export interface DoodClientArgs {
      */
     command?: string[];
     /**
-     * The daemon's socket on its machine, mounted at /var/run/docker.sock inside.
+     * The daemon's socket on its machine, mounted at /var/run/docker.sock inside. Ignored when
+     * `policyProxy` is set: the client never gets the daemon's own socket then.
      * @example "/var/run/docker.sock"
      */
     socket: string;
+    /**
+     * A policy proxy for this client: its socket directory is mounted at /run/dood and
+     * DOCKER_HOST points at /run/dood/docker.sock (a directory, so a restarted proxy's new
+     * socket is seen); DOCKER_BUILDKIT=0, because the proxy refuses BuildKit's unchecked session.
+     * @default none: the daemon's socket itself (root-equivalent on the daemon's machine)
+     * @example new DoodPolicyProxy("agent-dood-proxy", { client: "agent", daemonSocket: "/var/run/docker.sock" })
+     */
+    policyProxy?: DoodPolicyProxy;
     /**
      * Group id that owns the socket on the daemon's machine, added to the client so a
      * non-root user inside can use the socket.
@@ -44,7 +55,7 @@ export interface DoodClientArgs {
     workspace?: string;
     /** The user the client runs as. @default the image's @example "1000:1000" */
     user?: string;
-    /** Environment of the client; DOCKER_HOST is set to the mounted socket. @default {} */
+    /** Environment of the client; DOCKER_HOST is set to the mounted socket. @default {} @example { CI: "true" } */
     env?: Record<string, string>;
     /** Labels of the client container. @default {} */
     labels?: Record<string, string>;
@@ -53,9 +64,9 @@ export interface DoodClientArgs {
 }
 
 /**
- * Docker outside of Docker: a container driving its daemon through the daemon's own socket.
- * Whoever controls the client controls the daemon, and so is root-equivalent on its machine.
- * Not privileged.
+ * Docker outside of Docker: a container driving its daemon, through a DoodPolicyProxy or the
+ * daemon's own socket. With the daemon's own socket, whoever controls the client controls the
+ * daemon, and so is root-equivalent on its machine. Not privileged.
  */
 export class DoodClient extends pulumi.ComponentResource {
     readonly container: docker.Container;
@@ -64,19 +75,23 @@ export class DoodClient extends pulumi.ComponentResource {
     readonly containerId: pulumi.Output<string>;
 
     constructor(name: string, args: DoodClientArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        super("dind:index:DoodClient", name, {}, opts);
+        super(DOOD_CLIENT_TYPE, name, {}, opts);
         const containerName = args.containerName ?? name;
-        const labels = { "dind-provisioner.role": "dood-client", "dind-provisioner.client": containerName, ...args.labels };
+        const labels = { ...args.labels, [ROLE_LABEL]: DOOD_CLIENT_ROLE, "dind-provisioner.client": containerName };
+        const proxy = args.policyProxy;
+        const socket = proxy
+            ? { host: `unix://${PROXY_SOCKET_DIR}/docker.sock`, mount: { hostPath: proxy.socketDir, containerPath: PROXY_SOCKET_DIR }, env: { DOCKER_BUILDKIT: "0" } }
+            : { host: `unix://${CLIENT_SOCKET}`, mount: { hostPath: args.socket, containerPath: CLIENT_SOCKET }, env: {} };
         this.image = new docker.RemoteImage(`${name}-image`, { name: args.image ?? DEFAULT_CLIENT_IMAGE, keepLocally: true }, { parent: this });
         this.container = new docker.Container(...transformed(args.transform?.container, `${name}-container`, {
             name: containerName,
             image: this.image.imageId,
             command: args.command,
             user: args.user,
-            envs: Object.entries({ ...args.env, DOCKER_HOST: `unix://${CLIENT_SOCKET}` }).map(([k, v]) => `${k}=${v}`),
+            envs: Object.entries({ ...socket.env, ...args.env, DOCKER_HOST: socket.host }).map(([k, v]) => `${k}=${v}`),
             groupAdds: args.socketGroup === undefined ? undefined : [String(args.socketGroup)],
             volumes: [
-                { hostPath: args.socket, containerPath: CLIENT_SOCKET },
+                socket.mount,
                 ...(args.workspace ? [{ hostPath: args.workspace, containerPath: args.workspace }] : []),
             ],
             workingDir: args.workspace,
@@ -84,7 +99,7 @@ export class DoodClient extends pulumi.ComponentResource {
             privileged: false,
             restart: "unless-stopped",
             mustRun: true,
-        }, { parent: this, deleteBeforeReplace: true }));
+        }, { parent: this, deleteBeforeReplace: true, dependsOn: proxy ? [proxy] : [] }));
         this.containerId = this.container.id;
         this.registerOutputs({ containerId: this.containerId });
     }

@@ -25,6 +25,23 @@ export const DEFAULT_MOUNT_READ_ONLY = false;
 /** A nested container comes back after a crash or an inner-daemon restart, but not after `docker stop`. */
 export const DEFAULT_NESTED_RESTART = "unless-stopped";
 
+/** The DooD policy proxy's image, made by scripts/bootstrap/dood-proxy-image.sh from tools/dood-proxy. */
+export const DEFAULT_DOOD_PROXY_IMAGE = "dind-provisioner/dood-proxy:local";
+/** A DooD client's policy where it says nothing: no privileged, no host namespaces, only its own objects. */
+export const DEFAULT_DOOD_PRIVILEGED = false;
+export const DEFAULT_DOOD_HOST_NAMESPACES = false;
+export const DEFAULT_DOOD_SCOPE = "own";
+
+/** The host directory holding a DooD client's proxied socket when it names none. */
+export function defaultProxySocketDir(client: string): string {
+    return `/run/dind-provisioner/dood/${client}`;
+}
+
+/** The container name of a DooD client's policy proxy when it names none. */
+export function defaultProxyContainerName(client: string): string {
+    return `${client}-dood-proxy`;
+}
+
 /** The named volume holding a DinD host's /var/lib/docker when it names none. */
 export function defaultStorageVolume(containerName: string): string {
     return `${containerName}-docker`;

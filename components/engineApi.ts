@@ -43,7 +43,15 @@ export function engineRequest(endpoint: EngineEndpoint, method: string, path: st
             return;
         }
         const request = transport.request({ ...options, method, path, headers: body ? { "Content-Type": "application/x-tar" } : {}, timeout: timeoutMs }, resolve);
-        request.on("timeout", () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+        // The idle timer can fire before pending I/O is handled when this process was busy (ts-node
+        // compiling the program under `pulumi up`): give up only if a turn of I/O moves nothing.
+        const progress = () => (request.socket?.bytesRead ?? 0) + (request.socket?.bytesWritten ?? 0);
+        request.on("timeout", () => {
+            const before = progress();
+            setImmediate(() => {
+                if (progress() === before) request.destroy(new Error(`no answer within ${timeoutMs} ms`));
+            });
+        });
         request.on("error", (error) => reject(new Error(`${method} ${path} on ${endpoint.host}: ${error.message}`)));
         if (body) {
             body.on("error", (error) => request.destroy(error));
@@ -60,10 +68,16 @@ export async function readBody(response: IncomingMessage): Promise<string> {
     return Buffer.concat(chunks).toString("utf8");
 }
 
-/** The daemon's Engine API version ("1.41"), or undefined when it does not answer within 3 s. */
+const VERSION_TIMEOUT_MS = 10_000;
+
+/**
+ * The daemon's Engine API version ("1.41"), or undefined when it does not answer within 10 s.
+ * Generous: a loaded daemon was measured taking 4-6 s, and a wrong answer picks a health check
+ * that an old engine refuses; a daemon that is not there fails at once.
+ */
 export async function engineApiVersion(endpoint: EngineEndpoint): Promise<string | undefined> {
     try {
-        const response = await engineRequest(endpoint, "GET", "/version", undefined, 3000);
+        const response = await engineRequest(endpoint, "GET", "/version", undefined, VERSION_TIMEOUT_MS);
         const body = await readBody(response);
         return response.statusCode === 200 ? (JSON.parse(body).ApiVersion as string) : undefined;
     } catch {

@@ -10,3 +10,4 @@ export { DindHostRef, PreloadedImageRef } from "./contract";
 export * from "./defaults";
 export { EngineEndpoint, engineApiVersion } from "./engineApi";
 export { Transform } from "./transform";
+export { DoodPolicyProxy, DoodPolicyProxyArgs, DoodPolicy } from "./DoodPolicyProxy";

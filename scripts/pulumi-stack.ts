@@ -20,7 +20,8 @@ const LOCAL_PASSPHRASE = "dind-provisioner-local";
  * of every stack trace, and the Pulumi SDK takes a full stack trace for each resource it
  * registers (for source positions), which made the program run 2.5 times slower for a fleet of
  * 4 hosts. V8's formatting keeps file names; line numbers are then those of the transpiled code.
- * It changes the whole process, so only a process's entry point calls it.
+ * It changes the whole process, so it is called only by what owns the process and runs the
+ * program in it: main() below, and the throwaway-stack harness of the real lane and benchmarks.
  */
 export function useV8StackTraces(env: NodeJS.ProcessEnv = process.env): void {
     if (env.DIND_PROVISIONER_SOURCE_MAPPED_STACKS !== "true") delete (Error as { prepareStackTrace?: unknown }).prepareStackTrace;

@@ -1,6 +1,7 @@
 // Rules that span several keys: references resolve, names and ports are unique
 // per daemon, TLS is on unless explicitly waived, workloads have an endpoint.
 import { isIP } from "node:net";
+import { defaultProxyContainerName, defaultProxySocketDir, defaultStorageVolume } from "../components/defaults";
 import { isLocalDaemon, LOOPBACK, socketPathOf } from "../components/endpoints";
 import { DaemonSpec, HostSpec, StackFile } from "./schema";
 import { KeyPath } from "./yaml";
@@ -30,7 +31,7 @@ export function crossChecks(stack: StackFile, declaredDaemons = Object.keys(stac
         const path = ["hosts", name];
         const daemon = checkDaemonRef(host.daemon, path);
         claims.claim(`container name "${name}"`, host.daemon, path, "key");
-        claims.claim(`volume "${host.storage.volume ?? `${name}-docker`}"`, host.daemon, [...path, "storage", "volume"],
+        claims.claim(`volume "${host.storage.volume ?? defaultStorageVolume(name)}"`, host.daemon, [...path, "storage", "volume"],
             host.storage.volume ? "value" : "key");
         if (host.tcp) claims.claim(`host port ${host.tcp.port}`, host.daemon, [...path, "tcp", "port"]);
         if (host.unix) claims.claim(`host directory ${host.unix.hostDir}`, host.daemon, [...path, "unix", "hostDir"]);
@@ -40,6 +41,16 @@ export function crossChecks(stack: StackFile, declaredDaemons = Object.keys(stac
         const path = ["clients", name];
         const daemon = checkDaemonRef(client.daemon, path);
         claims.claim(`container name "${name}"`, client.daemon, path, "key");
+        if (client.access !== "full") {
+            const access = [...path, "access"];
+            claims.claim(`container name "${defaultProxyContainerName(name)}"`, client.daemon, access, "key");
+            claims.claim(`host directory ${client.access.socketDir ?? defaultProxySocketDir(name)}`, client.daemon,
+                client.access.socketDir ? [...access, "socketDir"] : access, client.access.socketDir ? "value" : "key");
+            if (name.includes(".")) {
+                fail(path, "a client whose access is restricted needs a name without '.': the names it chooses get its name " +
+                    "and a '.' as a prefix, which must never be another client's prefix (or set access: full)", "key");
+            }
+        }
         if (daemon && !client.socket && !socketPathOf(daemon.host)) {
             fail([...path, "daemon"], `daemon "${client.daemon}" is ${daemon.host}, so its socket path is not known here: set socket`);
         }

@@ -6,8 +6,9 @@ import { z } from "zod";
 import type { DindHostArgs, DindStorageArgs, DindTcpEndpointArgs, DindUnixEndpointArgs } from "../components/DindHost";
 import type { NestedContainerArgs, NestedPortArgs, NestedVolumeMountArgs, WorkloadsArgs } from "../components/DindWorkloads";
 import type { DoodClientArgs } from "../components/DoodClient";
+import type { DoodPolicy, DoodPolicyProxyArgs } from "../components/DoodPolicyProxy";
 import {
-    clientSchema, hostSchema, nestedContainerSchema, storageSchema, tcpEndpointSchema, unixEndpointSchema, workloadsSchema,
+    accessPolicySchema, clientSchema, hostSchema, nestedContainerSchema, storageSchema, tcpEndpointSchema, unixEndpointSchema, workloadsSchema,
 } from "./schema";
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
@@ -49,8 +50,12 @@ export type StackFileMirrorsComponents = [
     // Every other key of a host or client is an argument of its component, of a type it takes.
     Expect<[PassedOn<typeof hostSchema, "daemon" | "workloads">] extends [DindHostArgs] ? true : false>,
     Expect<Equal<Exclude<keyof PassedOn<typeof hostSchema, "daemon" | "workloads">, keyof DindHostArgs>, never>>,
-    Expect<[PassedOn<typeof clientSchema, "daemon">] extends [Partial<DoodClientArgs>] ? true : false>,
-    Expect<Equal<Exclude<keyof PassedOn<typeof clientSchema, "daemon">, keyof DoodClientArgs>, never>>,
+    Expect<[PassedOn<typeof clientSchema, "daemon" | "access">] extends [Partial<DoodClientArgs>] ? true : false>,
+    Expect<Equal<Exclude<keyof PassedOn<typeof clientSchema, "daemon" | "access">, keyof DoodClientArgs>, never>>,
+    // A restricted client's access is its proxy's policy (with `workspace` in binds resolved) and socket directory.
+    Expect<[Omit<z.output<typeof accessPolicySchema>, "socketDir">] extends [Required<DoodPolicy>] ? true : false>,
+    Expect<Equal<keyof z.output<typeof accessPolicySchema>, keyof DoodPolicy | "socketDir">>,
+    Expect<[z.output<typeof accessPolicySchema>["socketDir"]] extends [DoodPolicyProxyArgs["socketDir"]] ? true : false>,
 ];
 
 /** The check fails when the two sides differ: each line below must be a compile error. */

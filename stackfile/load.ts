@@ -127,6 +127,11 @@ function issueProblems(issue: z.core.$ZodIssue, raw: unknown, at: At): Problem[]
         return [at(path, `${inner}, got "${String(path[path.length - 1])}"`, "key")];
     }
     const value = valueAt(raw, path);
+    // A map given where either a word or a map is accepted (access: full | {...}): report the map's own problems.
+    if (issue.code === "invalid_union" && isMap(value)) {
+        const mapBranch = issue.errors.find((branch) => branch.some((i) => i.path.length > 0 || i.code === "unrecognized_keys"));
+        if (mapBranch) return mapBranch.flatMap((i) => issueProblems({ ...i, path: [...path, ...i.path] } as z.core.$ZodIssue, raw, at));
+    }
     if (value === undefined && issue.code === "invalid_type") {
         const parent = path.slice(0, -1);
         return [at(parent, `missing key "${String(path[path.length - 1])}": ${plainExpectation(issue, value)}`, parent.length > 0 ? "key" : "value")];
@@ -157,10 +162,13 @@ function allowedKeys(path: KeyPath): string[] {
     return map instanceof z.ZodObject ? Object.keys(map.shape) : [];
 }
 
-/** The schema inside optional and default wrappers. */
+/** The schema inside optional and default wrappers, and the map among a union's options (access: full | {...}). */
 function unwrapped(schema: z.ZodType | undefined): z.ZodType | undefined {
-    while (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault) schema = schema.unwrap() as z.ZodType;
-    return schema;
+    for (;;) {
+        if (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault) schema = schema.unwrap() as z.ZodType;
+        else if (schema instanceof z.ZodUnion) schema = (schema.options as z.ZodType[]).find((o) => o instanceof z.ZodObject);
+        else return schema;
+    }
 }
 
 function valueAt(root: unknown, path: KeyPath): unknown {

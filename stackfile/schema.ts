@@ -5,7 +5,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import {
-    DEFAULT_CLIENT_IMAGE, DEFAULT_DIND_IMAGE, DEFAULT_MOUNT_READ_ONLY, DEFAULT_NESTED_RESTART, DEFAULT_PORT_PROTOCOL, DEFAULT_STORAGE_RETAIN,
+    DEFAULT_CLIENT_IMAGE, DEFAULT_DIND_IMAGE, DEFAULT_DOOD_HOST_NAMESPACES, DEFAULT_DOOD_PRIVILEGED, DEFAULT_DOOD_SCOPE, DEFAULT_MOUNT_READ_ONLY, DEFAULT_NESTED_RESTART, DEFAULT_PORT_PROTOCOL, DEFAULT_STORAGE_RETAIN,
     DEFAULT_TCP_BIND, DEFAULT_TCP_INSECURE, DEFAULT_TCP_TLS,
 } from "../components/defaults";
 
@@ -27,9 +27,10 @@ const name = (what: string) =>
 const imageRef = z
     .string({ error: "expected an image reference (a string)" })
     .regex(IMAGE_REF, { error: "expected an image reference such as busybox:1.36 or registry:5000/team/app@sha256:<hex>" });
+const isCleanAbsolute = (p: string) => p.startsWith("/") && !p.split("/").includes("..");
 const absolutePath = z
     .string({ error: "expected an absolute path (a string)" })
-    .refine((p) => p.startsWith("/") && !p.split("/").includes(".."), {
+    .refine(isCleanAbsolute, {
         error: "expected an absolute path without '..' (starting with /)",
     });
 const port = z
@@ -63,7 +64,7 @@ export const daemonSchema = z.strictObject({
 });
 
 export const storageSchema = z.strictObject({
-    /** The named volume on /var/lib/docker. Default: `<host>-docker`. */
+    /** The named volume on /var/lib/docker. Default: defaultStorageVolume(<host>), applied by DindHost. */
     volume: name("a volume").optional(),
     /** Keep the volume on destroy. */
     retain: bool("retain").default(DEFAULT_STORAGE_RETAIN),
@@ -129,6 +130,35 @@ export const hostSchema = z.strictObject({
     workloads: workloadsSchema.optional(),
 });
 
+/**
+ * What a DooD client may ask its daemon for, enforced by a policy proxy in front of the socket.
+ * The default is the restricted policy; `full` gives the daemon's own socket (root on its machine).
+ */
+export const accessPolicySchema = z.strictObject({
+    /** Privileged containers and execs, added capabilities, devices, security options, host sysctls. */
+    privileged: bool("privileged").default(DEFAULT_DOOD_PRIVILEGED),
+    /** The host's pid, network, ipc, uts, user and cgroup namespaces. */
+    hostNamespaces: bool("hostNamespaces").default(DEFAULT_DOOD_HOST_NAMESPACES),
+    /** Host paths under which bind mounts are allowed; `workspace` is the client's own workspace. */
+    binds: z.array(z.string({ error: "expected an absolute path or the word workspace" }).refine(
+        (p) => p === "workspace" || isCleanAbsolute(p),
+        { error: "expected an absolute path without '..' or the word workspace" },
+    ), {
+        error: "expected a list of absolute paths and/or the word workspace",
+    }).default(["workspace"]),
+    /** own: the client sees and touches only what it created; all: everything on the daemon. */
+    scope: z.enum(["own", "all"], { error: "expected own or all" }).default(DEFAULT_DOOD_SCOPE),
+    /** Host directory where the client's proxied docker.sock appears. Default: /run/dind-provisioner/dood/<client>. */
+    socketDir: absolutePath.optional(),
+});
+
+const RESTRICTED_ACCESS = accessPolicySchema.parse({});
+
+export const accessSchema = z.union([
+    z.literal("full", { error: "expected full" }),
+    accessPolicySchema,
+], { error: "expected full or a map with privileged, hostNamespaces, binds, scope, socketDir" }).default(RESTRICTED_ACCESS);
+
 export const clientSchema = z.strictObject({
     daemon: name("a daemon").default(DEFAULT_DAEMON),
     image: imageRef.default(DEFAULT_CLIENT_IMAGE),
@@ -146,6 +176,7 @@ export const clientSchema = z.strictObject({
         error: "expected a user such as 1000 or 1000:1000",
     }).optional(),
     env,
+    access: accessSchema,
 });
 
 export const stackFileSchema = z.strictObject({

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { provisionStack, provisionStackFile } from "../../program";
+import { outerApiVersions, provisionStack, provisionStackFile } from "../../program";
 import { validateStackSource } from "../../stackfile/load";
 import { startFakeEngine } from "./components/fakeEngine";
 import { CERTIFICATES, CONTAINER, DOCKER_PROVIDER, installMocks, isSecret, NETWORK, PRELOAD, REMOTE_IMAGE, valueOf, VOLUME } from "./mocks";
@@ -31,12 +31,12 @@ describe("program", () => {
         const outputs = provisionStack(stackFrom(source));
         await settled(outputs);
         const count = (type: string) => mocks.byType(type).length;
-        assert.equal(count(CONTAINER), 3, "DinD, nested web, DooD agent");
+        assert.equal(count(CONTAINER), 4, "DinD, nested web, DooD agent and its policy proxy");
         assert.equal(count(VOLUME), 2, "storage and nested data");
         assert.equal(count(NETWORK), 1);
         assert.equal(count(CERTIFICATES), 1);
         assert.equal(count(PRELOAD), 1);
-        assert.equal(count(REMOTE_IMAGE), 2, "the DinD and client images on the outer daemon");
+        assert.equal(count(REMOTE_IMAGE), 3, "the DinD, client and proxy images on the outer daemon");
         assert.deepEqual(mocks.byType(DOCKER_PROVIDER).map((p) => p.name).sort(), ["builder-inner", "daemon-local"]);
         assert.equal(mocks.one(DOCKER_PROVIDER, "daemon-local").inputs.host, "unix:///nonexistent/docker.sock");
         const privileged = mocks.byType(CONTAINER).filter((c) => c.inputs.privileged === true).map((c) => c.name);
@@ -46,21 +46,34 @@ describe("program", () => {
         assert.equal(await valueOf(outputs.hosts.builder.dockerHost), "tcp://127.0.0.1:23760");
         assert.deepEqual(await valueOf(outputs.hosts.builder.nestedContainerIds), { web: "builder-workloads-container-web-id" });
         assert.equal(await valueOf(outputs.clients.agent.containerId), "agent-container-id");
+        // A client that names no access gets the restricted policy: only its proxy has the daemon's socket.
+        const withDaemonSocket = mocks.byType(CONTAINER).filter((c) => c.inputs.volumes?.some((v: { hostPath: string }) => v.hostPath === "/var/run/docker.sock"));
+        assert.deepEqual(withDaemonSocket.map((c) => c.name), ["agent-dood-proxy-container"]);
+        const proxy = mocks.one(CONTAINER, "agent-dood-proxy-container").inputs;
+        assert.ok(proxy.envs.includes('DOOD_POLICY={"client":"agent","privileged":false,"hostNamespaces":false,"binds":["/srv/ci"],"scope":"own"}'));
+        assert.ok(proxy.envs.includes("DOOD_SOCKET_GID=998"));
+        assert.deepEqual(mocks.one(CONTAINER, "agent-container").inputs.volumes[0], { hostPath: "/run/dind-provisioner/dood/agent", containerPath: "/run/dood" });
         assert.equal(await isSecret(outputs.clientTls), true);
         assert.equal(await isSecret(outputs.hosts.builder.dockerHost), false);
     });
 
-    it("asks each outer engine for its API version once, and picks every host's health-check schedule from it", async () => {
+    it("asks each outer engine running a DinD host for its API version once, before any resource", async () => {
         const engine = await startFakeEngine({}, "1.41");
         try {
-            const mocks = installMocks();
-            await settled(provisionStack(stackFrom(`daemons:\n  local: { host: "unix://${engine.socket}" }\nhosts:\n  one: {}\n  two: {}\n`)));
-            assert.deepEqual(mocks.byType(CONTAINER).map((c) => [c.name, c.inputs.healthcheck.interval, c.inputs.healthcheck.startInterval]),
-                [["one-container", "1s", undefined], ["two-container", "1s", undefined]], "an engine before Docker 25 has one interval only");
+            const stack = stackFrom(`daemons:\n  local: { host: "unix://${engine.socket}" }\n  idle: { host: "unix:///nonexistent/docker.sock" }\nhosts:\n  one: {}\n  two: {}\n`);
+            assert.deepEqual(await outerApiVersions(stack), { local: "1.41" }, "a daemon without hosts is not asked");
             assert.equal(engine.versionRequests, 1);
         } finally {
             await engine.close();
         }
+    });
+
+    it("picks every host's health-check schedule from its outer engine's API version", async () => {
+        const mocks = installMocks();
+        const stack = stackFrom("daemons:\n  old: { host: unix:///run/old.sock }\nhosts:\n  one: { daemon: old }\n  two: {}\n");
+        await settled(provisionStack(stack, { old: "1.41", local: "1.47" }));
+        assert.deepEqual(mocks.byType(CONTAINER).map((c) => [c.name, c.inputs.healthcheck.interval, c.inputs.healthcheck.startInterval]),
+            [["one-container", "1s", undefined], ["two-container", "30s", "250ms"]], "an engine before Docker 25 has one interval only");
     });
 
     it("reads the socket's group when the daemon is on this machine", async () => {
@@ -69,20 +82,40 @@ describe("program", () => {
         writeFileSync(socket, "");
         const outputs = provisionStack(stackFrom(`clients:\n  agent: { socket: ${socket} }\n`));
         await settled(outputs);
-        assert.deepEqual(mocks.one(CONTAINER).inputs.groupAdds, [String(statSync(socket).gid)]);
+        assert.deepEqual(mocks.one(CONTAINER, "agent-container").inputs.groupAdds, [String(statSync(socket).gid)]);
+        assert.ok(mocks.one(CONTAINER, "agent-dood-proxy-container").inputs.envs.includes(`DOOD_SOCKET_GID=${statSync(socket).gid}`));
         assert.throws(() => provisionStack(stackFrom("clients:\n  agent: { socket: /nonexistent/docker.sock }\n")),
             /clients\.agent\.socket: cannot read the group of \/nonexistent\/docker\.sock/);
     });
 
-    it("provisions nothing from an invalid file and names every problem", () => {
+    it("gives a client with access: full the daemon's own socket and no proxy", async () => {
         const mocks = installMocks();
-        assert.throws(() => provisionStackFile(path.join(fixtures, "bad", "uniqueness.yaml"), {}), (error: Error) => {
+        const outputs = provisionStack(stackFrom("clients:\n  agent: { socket: /run/docker.sock, socketGroup: 998, access: full }\n"));
+        await settled(outputs);
+        assert.deepEqual(mocks.byType(CONTAINER).map((c) => c.name), ["agent-container"]);
+        assert.deepEqual(mocks.one(CONTAINER).inputs.volumes, [{ hostPath: "/run/docker.sock", containerPath: "/var/run/docker.sock" }]);
+    });
+
+    it("resolves workspace in a client's binds and passes its socket directory", async () => {
+        const mocks = installMocks();
+        const outputs = provisionStack(stackFrom("clients:\n  agent:\n    socketGroup: 998\n    workspace: /srv/ci\n" +
+            "    access: { binds: [workspace, /data/cache, /srv/ci], scope: all, socketDir: /tmp/dood/agent }\n"));
+        await settled(outputs);
+        const proxy = mocks.one(CONTAINER, "agent-dood-proxy-container").inputs;
+        assert.ok(proxy.envs.includes('DOOD_POLICY={"client":"agent","privileged":false,"hostNamespaces":false,"binds":["/srv/ci","/data/cache"],"scope":"all"}'));
+        assert.deepEqual(proxy.volumes[1], { hostPath: "/tmp/dood/agent", containerPath: "/run/dood" });
+        assert.deepEqual(mocks.one(CONTAINER, "agent-container").inputs.volumes[0], { hostPath: "/tmp/dood/agent", containerPath: "/run/dood" });
+    });
+
+    it("provisions nothing from an invalid file and names every problem", async () => {
+        const mocks = installMocks();
+        await assert.rejects(provisionStackFile(path.join(fixtures, "bad", "uniqueness.yaml"), {}), (error: Error) => {
             assert.ok(error instanceof pulumi.RunError);
             assert.match(error.message, /^5 problems in stack file:\n/);
             assert.match(error.message, /uniqueness\.yaml:11:18: hosts\.tester\.tcp\.port: host port 23760 on daemon "local" is already taken by hosts\.builder\.tcp\.port/);
             return true;
         });
-        assert.throws(() => provisionStackFile(path.join(fixtures, "bad", "empty.yaml"), {}), /the file is empty/);
+        await assert.rejects(provisionStackFile(path.join(fixtures, "bad", "empty.yaml"), {}), /the file is empty/);
         assert.equal(mocks.resources.length, 0);
     });
 });

@@ -104,7 +104,7 @@ describe("DindHost", () => {
         const schedules: Record<string, unknown> = {};
         for (const apiVersion of ["1.41", "1.44", "1.47", undefined]) {
             const mocks = installMocks();
-            const host = new DindHost("builder", { outerDaemon: OUTER_DAEMON, engineApiVersion: Promise.resolve(apiVersion) }, { provider: outer() });
+            const host = new DindHost("builder", { outerDaemon: OUTER_DAEMON, engineApiVersion: apiVersion }, { provider: outer() });
             await registered(host.container);
             const { interval, startInterval } = mocks.one(CONTAINER).inputs.healthcheck;
             schedules[apiVersion ?? "unknown"] = { interval, startInterval };

@@ -40,7 +40,10 @@ describe("stack file validation", () => {
                 preload: [],
                 env: {},
             });
-            assert.deepEqual(stack!.clients.agent, { daemon: "local", image: DEFAULT_CLIENT_IMAGE, env: {} });
+            assert.deepEqual(stack!.clients.agent, {
+                daemon: "local", image: DEFAULT_CLIENT_IMAGE, env: {},
+                access: { privileged: false, hostNamespaces: false, binds: ["workspace"], scope: "own" },
+            });
         });
 
         it("takes the local daemon from DOCKER_HOST, unless the file declares it", () => {

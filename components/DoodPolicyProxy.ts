@@ -1,0 +1,132 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import {
+    DEFAULT_DOOD_HOST_NAMESPACES, DEFAULT_DOOD_PRIVILEGED, DEFAULT_DOOD_PROXY_IMAGE, DEFAULT_DOOD_SCOPE, defaultProxyContainerName, defaultProxySocketDir,
+} from "./defaults";
+import { Transform, transformed } from "./transform";
+/** Where the socket directory appears inside the proxy and the client. */
+export const PROXY_SOCKET_DIR = "/run/dood";
+
+/** What a DooD client may ask its daemon for (the proxy refuses the rest). */
+export interface DoodPolicy {
+    /**
+     * Allow privileged containers and execs, added capabilities beyond Docker's default set,
+     * devices, security options other than no-new-privileges, cgroup parents, other runtimes,
+     * host sysctls, volume and network plugins.
+     * @default false
+     * @example false
+     */
+    privileged?: boolean;
+    /**
+     * Allow the host's pid, network, ipc, uts, user and cgroup namespaces, macvlan and ipvlan networks.
+     * @default false
+     * @example false
+     */
+    hostNamespaces?: boolean;
+    /**
+     * Host paths under which bind mounts (and local volumes bound to a host path) are allowed.
+     * Each is also mounted read-only into the proxy, which follows symbolic links through it.
+     * @default []
+     * @example ["/srv/ci"]
+     */
+    binds?: string[];
+    /**
+     * `own`: the client sees and touches only objects it created (labelled with its name), and
+     * the names it chooses get its name as a prefix (`<client>.<name>`); `all`: everything.
+     * @default "own"
+     * @example "own"
+     */
+    scope?: "own" | "all";
+}
+
+export interface DoodPolicyProxyArgs {
+    /**
+     * The client's name: the owner label's value and the prefix of its objects' names. No '.'.
+     * @example "agent"
+     */
+    client: string;
+    /** The policy. @default {} (everything restricted, no binds, scope own) @example { binds: ["/srv/ci"] } */
+    policy?: DoodPolicy;
+    /**
+     * The daemon's socket on its machine: the only thing that gets it is the proxy.
+     * @example "/var/run/docker.sock"
+     */
+    daemonSocket: string;
+    /**
+     * Host directory (on the daemon's machine) where the proxy creates `docker.sock`; the client
+     * mounts the directory, so it keeps working when the proxy restarts and replaces the socket.
+     * @default "/run/dind-provisioner/dood/<client>"
+     * @example "/run/dind-provisioner/dood/agent"
+     */
+    socketDir?: string;
+    /**
+     * Group that may use the proxied socket besides root (the client's socket group).
+     * @default none: root only
+     * @example 998
+     */
+    socketGroup?: number;
+    /** The proxy's image. @default "dind-provisioner/dood-proxy:local" @example "registry:5000/dood-proxy:0.1.0" */
+    image?: pulumi.Input<string>;
+    /** Name of the proxy container. @default "<client>-dood-proxy" @example "agent-dood-proxy" */
+    containerName?: string;
+    /** Labels of the proxy container. @default {} @example { team: "ci" } */
+    labels?: Record<string, string>;
+    /** Adjust the arguments of the resources this component creates. @default {} @example { container: { memory: 64 } } */
+    transform?: { image?: Transform<docker.RemoteImageArgs>; container?: Transform<docker.ContainerArgs> };
+}
+
+/**
+ * A Docker socket for one DooD client that applies its policy (tools/dood-proxy): it reads
+ * each request, bodies included, refuses what the policy forbids in the daemon's own error
+ * shape, and with scope own shows the client only its own containers, volumes and networks.
+ * The proxy is not privileged and runs with no capability but CHOWN.
+ */
+export class DoodPolicyProxy extends pulumi.ComponentResource {
+    readonly image: docker.RemoteImage;
+    readonly container: docker.Container;
+    /** The host directory holding the proxied `docker.sock`. */
+    readonly socketDir: string;
+
+    constructor(name: string, args: DoodPolicyProxyArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("dind:index:DoodPolicyProxy", name, {}, opts);
+        const policy = {
+            client: args.client,
+            privileged: args.policy?.privileged ?? DEFAULT_DOOD_PRIVILEGED,
+            hostNamespaces: args.policy?.hostNamespaces ?? DEFAULT_DOOD_HOST_NAMESPACES,
+            binds: args.policy?.binds ?? [],
+            scope: args.policy?.scope ?? DEFAULT_DOOD_SCOPE,
+        };
+        this.socketDir = args.socketDir ?? defaultProxySocketDir(args.client);
+        this.image = new docker.RemoteImage(...transformed(args.transform?.image, `${name}-image`, {
+            name: args.image ?? DEFAULT_DOOD_PROXY_IMAGE,
+            keepLocally: true,
+        }, { parent: this }));
+        const labels = { "dind-provisioner.role": "dood-proxy", "dind-provisioner.client": args.client, ...args.labels };
+        this.container = new docker.Container(...transformed(args.transform?.container, `${name}-container`, {
+            name: args.containerName ?? defaultProxyContainerName(args.client),
+            image: this.image.imageId,
+            envs: [
+                `DOOD_POLICY=${JSON.stringify(policy)}`,
+                `DOOD_LISTEN=${PROXY_SOCKET_DIR}/docker.sock`,
+                ...(args.socketGroup === undefined ? [] : [`DOOD_SOCKET_GID=${args.socketGroup}`]),
+            ],
+            volumes: [
+                { hostPath: args.daemonSocket, containerPath: "/var/run/docker.sock" },
+                { hostPath: this.socketDir, containerPath: PROXY_SOCKET_DIR },
+                // Seen at the same paths, so the proxy resolves links the way the daemon's mount will.
+                ...policy.binds.map((root) => ({ hostPath: root, containerPath: root, readOnly: true })),
+            ],
+            capabilities: { drops: ["ALL"], adds: ["CHOWN"] },
+            securityOpts: ["no-new-privileges"],
+            readOnly: true,
+            privileged: false,
+            // For `docker ps` and monitoring only: the socket is there within milliseconds of the
+            // start, and a frequent exec costs the daemon more than the proxy itself.
+            healthcheck: { tests: ["CMD", "/dood-proxy", "healthcheck"], interval: "30s", timeout: "5s", retries: 3 },
+            labels: Object.entries(labels).map(([label, value]) => ({ label, value })),
+            restart: "unless-stopped",
+            mustRun: true,
+        }, { parent: this, deleteBeforeReplace: true }));
+        this.registerOutputs({ containerId: this.container.id, socketDir: this.socketDir });
+    }
+}

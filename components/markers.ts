@@ -1,0 +1,15 @@
+// How the components' outer containers can be told apart from look-alikes: the type tokens of
+// the components that own them and the labels they carry. The policy pack (policy/) reads them.
+
+export const DIND_HOST_TYPE = "dind:index:DindHost";
+export const DOOD_CLIENT_TYPE = "dind:index:DoodClient";
+
+/** What a container is for: `dind-host` or `dood-client`. */
+export const ROLE_LABEL = "dind-provisioner.role";
+export const DIND_HOST_ROLE = "dind-host";
+export const DOOD_CLIENT_ROLE = "dood-client";
+/** "true" on a DinD host whose TCP endpoint serves plain TCP because its arguments say `insecure: true`. */
+export const INSECURE_LABEL = "dind-provisioner.insecure";
+/** "true" on a container whose published ports bind beyond loopback because its arguments say so (`tcp.bind`). */
+export const PUBLIC_BIND_LABEL = "dind-provisioner.public-bind";
+

@@ -1,0 +1,268 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"mime"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Proxy stands between one client and the daemon's socket and applies the client's policy.
+type Proxy struct {
+	policy   Policy
+	upstream string
+	forward  *httputil.ReverseProxy
+	lookups  *http.Client
+	// resolve follows symbolic links of a host path (replaced in tests).
+	resolve func(string) string
+}
+
+func NewProxy(policy Policy, upstream string) *Proxy {
+	transport := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", upstream)
+		},
+		MaxIdleConnsPerHost: 16,
+		// Uploads (load, build contexts) go out in large writes, not 4 KiB ones.
+		WriteBufferSize: 256 << 10,
+		ReadBufferSize:  256 << 10,
+	}
+	x := &Proxy{policy: policy, upstream: upstream, lookups: &http.Client{Transport: transport, CheckRedirect: noRedirects}, resolve: resolveHostPath}
+	x.forward = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme, pr.Out.URL.Host, pr.Out.Host = "http", "docker", "docker"
+		},
+		Transport:     transport,
+		FlushInterval: -1, // logs -f, events, pull progress: every write goes out at once
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			writeError(w, &Refusal{http.StatusBadGateway, "dood policy: the daemon did not answer: " + err.Error()})
+		},
+	}
+	return x
+}
+
+// noRedirects keeps a lookup on the path it asked for (the daemon redirects unclean paths).
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// call is one request on its way through: its path split after the version prefix, its query.
+type call struct {
+	r       *http.Request
+	version string
+	segs    []string
+	query   url.Values
+	// name is the route's {name+} capture (an image name may hold slashes).
+	name string
+}
+
+type handler func(x *Proxy, c *call) *Refusal
+
+type route struct {
+	method  string
+	pattern []string
+	handle  handler
+}
+
+var versionPrefix = regexp.MustCompile(`^/v(1)\.([0-9]{1,2})(/.*)$`)
+
+// normalize refuses every path the daemon's router could read differently from the proxy:
+// percent-encoding, backslashes, '.' and '..' segments, doubled or trailing slashes, a bad
+// API version. What is forwarded is the path that was checked.
+func normalize(r *http.Request) (version string, rest string, refusal *Refusal) {
+	raw := r.URL.EscapedPath()
+	p := r.URL.Path
+	if strings.ContainsAny(raw, "%\\") || strings.ContainsFunc(p, func(c rune) bool { return c < 0x20 || c == 0x7f }) {
+		return "", "", badRequest("path %q: encoded or control characters are not accepted", raw)
+	}
+	if !strings.HasPrefix(p, "/") || path.Clean(p) != p {
+		return "", "", badRequest("path %q is not in canonical form", p)
+	}
+	if m := versionPrefix.FindStringSubmatch(p); m != nil {
+		minor, _ := strconv.Atoi(m[2])
+		if minor < 12 {
+			return "", "", badRequest("API version v1.%d is not supported", minor)
+		}
+		return "/v1." + strconv.Itoa(minor), m[3], nil
+	}
+	if strings.HasPrefix(p, "/v") && len(p) > 2 && p[2] >= '0' && p[2] <= '9' {
+		return "", "", badRequest("path %q has an invalid API version", p)
+	}
+	return "", p, nil
+}
+
+func (x *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if refusal := x.admit(r); refusal != nil {
+		log.Printf("refused %s %s: %s", r.Method, r.URL.RequestURI(), refusal.Message)
+		writeError(w, refusal)
+		return
+	}
+	if r.Header.Get("Upgrade") != "" {
+		x.hijack(w, r)
+		return
+	}
+	x.forward.ServeHTTP(w, r)
+}
+
+// admit checks a request and rewrites it into what is forwarded, or says why not.
+func (x *Proxy) admit(r *http.Request) *Refusal {
+	version, rest, refusal := normalize(r)
+	if refusal != nil {
+		return refusal
+	}
+	if strings.Contains(r.URL.RawQuery, ";") {
+		return badRequest("';' in a query is not accepted")
+	}
+	// The daemon also reads parameters from form bodies; the Docker API never sends them.
+	if mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mediaType == "application/x-www-form-urlencoded" || mediaType == "multipart/form-data" {
+		return badRequest("form bodies are not accepted")
+	}
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return badRequest("query: %v", err)
+	}
+	c := &call{r: r, version: version, segs: strings.Split(rest, "/")[1:], query: query}
+	handle := x.match(r.Method, c)
+	if handle == nil {
+		return x.policy.deny("default deny", "%s %s is not an endpoint this proxy allows", r.Method, rest)
+	}
+	if refusal := handle(x, c); refusal != nil {
+		return refusal
+	}
+	r.URL.Path = version + "/" + strings.Join(c.segs, "/")
+	r.URL.RawPath = ""
+	r.URL.RawQuery = c.query.Encode()
+	r.RequestURI = r.URL.RequestURI()
+	return nil
+}
+
+func (x *Proxy) match(method string, c *call) handler {
+	for _, rt := range routes {
+		if rt.method != method && !(method == http.MethodHead && rt.method == http.MethodGet) {
+			continue
+		}
+		if name, ok := matchPattern(rt.pattern, c.segs); ok {
+			c.name = name
+			return rt.handle
+		}
+	}
+	return nil
+}
+
+// matchPattern matches path segments against a pattern: "{id}" is one non-empty segment,
+// "{name+}" one or more (image names hold slashes) followed by the pattern's remaining literals.
+func matchPattern(pattern, segs []string) (string, bool) {
+	for i, p := range pattern {
+		if p == "{name+}" {
+			tail := pattern[i+1:]
+			if len(segs)-i-len(tail) < 1 {
+				return "", false
+			}
+			nameSegs := segs[i : len(segs)-len(tail)]
+			for j, t := range tail {
+				if segs[len(segs)-len(tail)+j] != t {
+					return "", false
+				}
+			}
+			return strings.Join(nameSegs, "/"), true
+		}
+		if i >= len(segs) || (p == "{id}" && segs[i] == "") || (p != "{id}" && p != segs[i]) {
+			return "", false
+		}
+	}
+	return "", len(pattern) == len(segs)
+}
+
+// writeError answers in the daemon's own error shape.
+func writeError(w http.ResponseWriter, refusal *Refusal) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(refusal.Status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"message": refusal.Message})
+}
+
+// withJSONBody reads, checks and re-serializes the request's JSON body.
+func withJSONBody(check func(x *Proxy, c *call, body map[string]any) *Refusal) handler {
+	return func(x *Proxy, c *call) *Refusal {
+		body, refusal := readJSONObject(c.r.Body)
+		if refusal != nil {
+			return refusal
+		}
+		if refusal := check(x, c, body); refusal != nil {
+			return refusal
+		}
+		data, err := json.Marshal(body)
+		if err != nil {
+			return badRequest("request body: %v", err)
+		}
+		c.r.Body = io.NopCloser(bytes.NewReader(data))
+		c.r.ContentLength = int64(len(data))
+		c.r.TransferEncoding = nil
+		c.r.Header.Del("Transfer-Encoding")
+		c.r.Header.Set("Content-Length", strconv.Itoa(len(data)))
+		c.r.Header.Set("Content-Type", "application/json")
+		return nil
+	}
+}
+
+// hijack carries an attach or exec stream (101 UPGRADED) both ways, keeping half-closes:
+// the client closing its stdin must not cut the output that is still coming.
+func (x *Proxy) hijack(w http.ResponseWriter, r *http.Request) {
+	up, err := net.Dial("unix", x.upstream)
+	if err != nil {
+		writeError(w, &Refusal{http.StatusBadGateway, "dood policy: the daemon did not answer: " + err.Error()})
+		return
+	}
+	defer up.Close()
+	out := r.Clone(r.Context())
+	out.Host, out.URL.Host, out.URL.Scheme = "docker", "", ""
+	if err := out.Write(up); err != nil {
+		writeError(w, &Refusal{http.StatusBadGateway, "dood policy: forwarding: " + err.Error()})
+		return
+	}
+	fromDaemon := bufio.NewReader(up)
+	resp, err := http.ReadResponse(fromDaemon, out)
+	if err != nil {
+		writeError(w, &Refusal{http.StatusBadGateway, "dood policy: reading the daemon's answer: " + err.Error()})
+		return
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+		return
+	}
+	client, buffered, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return
+	}
+	defer client.Close()
+	var head bytes.Buffer
+	fmt.Fprintf(&head, "HTTP/1.1 %s\r\n", resp.Status)
+	_ = resp.Header.Write(&head)
+	head.WriteString("\r\n")
+	if _, err := client.Write(head.Bytes()); err != nil {
+		return
+	}
+	go func() {
+		_, err := io.Copy(up, buffered.Reader)
+		if closer, ok := up.(interface{ CloseWrite() error }); ok && err == nil {
+			_ = closer.CloseWrite()
+		} else {
+			up.Close()
+		}
+	}()
+	_, _ = io.Copy(client, fromDaemon)
+}
