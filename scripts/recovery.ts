@@ -65,12 +65,19 @@ export function readLocks(dirs: string[]): StackLock[] {
     return locks;
 }
 
+/** True while `pid` runs: a zombie (exited, not yet reaped by its new parent) does not. */
 export function processRunning(pid: number): boolean {
     try {
         process.kill(pid, 0);
-        return true;
     } catch (error) {
         return (error as NodeJS.ErrnoException).code === "EPERM";
+    }
+    try {
+        // /proc/PID/stat: "pid (comm) state ...", comm may hold spaces and parentheses.
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+    } catch {
+        return true;
     }
 }
 

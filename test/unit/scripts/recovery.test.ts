@@ -1,12 +1,12 @@
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { checkOuterDaemons, DaemonUnreachableError } from "../../../scripts/preflight";
 import { parseArguments } from "../../../scripts/pulumi-stack";
-import { lockDirsOf, releaseStaleLocks, StackLockedError } from "../../../scripts/recovery";
+import { lockDirsOf, processRunning, releaseStaleLocks, StackLockedError } from "../../../scripts/recovery";
 import { validateStackSource } from "../../../stackfile/load";
 
 /** A pid that provably does not run: a child that has exited and been reaped. */
@@ -88,6 +88,22 @@ describe("pre-flight daemon check", () => {
             await assert.rejects(checkOuterDaemons(stack, "s.yaml"), /does not answer: .*no answer within 3000 ms/);
         } finally {
             silent.close();
+        }
+    });
+});
+
+describe("processRunning", () => {
+    it("takes a zombie (exited, not yet reaped) as gone, and a live process as running", async () => {
+        // `sleep 0` exits at once under a parent that exec'd `sleep 5`, which never reaps it: a zombie.
+        const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 5"], { stdio: ["ignore", "pipe", "ignore"] });
+        const zombie = Number(await new Promise<string>((resolve) => parent.stdout!.once("data", (d: Buffer) => resolve(d.toString()))));
+        try {
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            assert.match(readFileSync(`/proc/${zombie}/stat`, "utf8"), /\) Z /);
+            assert.equal(processRunning(zombie), false);
+            assert.equal(processRunning(parent.pid!), true);
+        } finally {
+            parent.kill("SIGKILL");
         }
     });
 });
