@@ -1,15 +1,17 @@
 // The Pulumi program: one stack file in, DinD hosts, their workloads and DooD clients out.
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { DindHost } from "./components/DindHost";
+import { DockerdConfig } from "./components/dockerd";
+import { DindRegistry } from "./components/DindRegistry";
 import { DindWorkloads } from "./components/DindWorkloads";
 import { DoodClient } from "./components/DoodClient";
 import { DoodPolicyProxy } from "./components/DoodPolicyProxy";
 import { isLocalDaemon, socketPathOf } from "./components/endpoints";
 import { EngineEndpoint, engineApiVersion } from "./components/engineApi";
 import { loadStackFile, StackFileError } from "./stackfile/load";
-import { ClientSpec, DaemonSpec, StackFile } from "./stackfile/schema";
+import { ClientSpec, DaemonSpec, HostSpec, SecretRef, StackFile } from "./stackfile/schema";
 
 /**
  * Reads `file`, asks the outer engines what the components need to know, and provisions it; an
@@ -56,9 +58,29 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
         return provider;
     };
 
+    const registries = Object.fromEntries(Object.entries(stack.registries).map(([name, spec]) => [name, new DindRegistry(name, {
+        image: spec.image,
+        port: spec.port,
+        bind: spec.bind,
+        proxy: spec.proxy && { ...spec.proxy, password: spec.proxy.password && secretValue(spec.proxy.password) },
+        storage: spec.storage,
+        insecure: spec.insecure,
+        labels,
+    }, { provider: providerFor(spec.daemon) })]));
+
     const dindHosts = Object.entries(stack.hosts).map(([name, spec]) => {
         const daemon = stack.daemons[spec.daemon];
+        const mirrored = (spec.dockerd?.["registry-mirrors"] ?? []).filter((mirror) => mirror in registries).map((mirror) => registries[mirror]);
         const host = new DindHost(name, {
+            dockerd: spec.dockerd && dockerdConfig(spec.dockerd, registries),
+            registryAuth: spec.registryAuth.map((auth) => ({ ...auth, password: secretValue(auth.password) })),
+            registryCAs: {
+                ...Object.fromEntries(mirrored.filter((r) => r.certificates).map((r) => [r.address, r.caCert as pulumi.Output<string>])),
+                ...readCAs(name, spec),
+            },
+            resources: spec.resources,
+            runtime: spec.runtime,
+            networks: mirrored.map((r) => r.networkName),
             outerDaemon: endpointOf(daemon),
             image: spec.image,
             storage: spec.storage,
@@ -109,7 +131,44 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
         return [name, { containerId: client.containerId }];
     }));
 
-    return { hosts, clients, clientTls };
+    const registryOutputs = Object.fromEntries(Object.entries(registries).map(([name, r]) => [name, {
+        mirrorUrl: r.mirrorUrl,
+        publishedAddress: r.publishedAddress,
+    }]));
+    return { hosts, clients, clientTls, registries: registryOutputs };
+}
+
+/** The daemon.json a host gets: mirrors named after the stack's registries become their URLs (plain-HTTP ones also insecure). */
+function dockerdConfig(dockerd: NonNullable<HostSpec["dockerd"]>, registries: Record<string, DindRegistry>): DockerdConfig {
+    const mirrors = dockerd["registry-mirrors"];
+    if (!mirrors) return dockerd;
+    const plain = mirrors.filter((m) => registries[m]?.mirrorUrl.startsWith("http:")).map((m) => registries[m].address);
+    return {
+        ...dockerd,
+        "registry-mirrors": mirrors.map((m) => registries[m]?.mirrorUrl ?? m),
+        ...(plain.length > 0 ? { "insecure-registries": [...(dockerd["insecure-registries"] ?? []), ...plain] } : {}),
+    };
+}
+
+/** A secret's value, held as a Pulumi secret; a missing variable was already refused by validation. */
+function secretValue(ref: SecretRef): pulumi.Output<string> {
+    if ("env" in ref) {
+        const value = process.env[ref.env];
+        if (value === undefined) throw new pulumi.RunError(`environment variable ${ref.env} is not set (it holds a secret of the stack file)`);
+        return pulumi.secret(value);
+    }
+    return new pulumi.Config().requireSecret(ref.secret);
+}
+
+/** The CA files a host trusts per registry, read on this machine. */
+function readCAs(host: string, spec: HostSpec): Record<string, string> {
+    return Object.fromEntries(Object.entries(spec.registryCAs).map(([registry, file]) => {
+        try {
+            return [registry, readFileSync(file, "utf8")];
+        } catch (error) {
+            throw new pulumi.RunError(`hosts.${host}.registryCAs.${registry}: cannot read ${file}: ${(error as Error).message}`);
+        }
+    }));
 }
 
 /** The host paths a restricted client may bind: `workspace` is its own workspace (nothing when it has none). */

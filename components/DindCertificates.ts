@@ -16,6 +16,12 @@ export interface DindCertificatesArgs {
     dnsNames: pulumi.Input<pulumi.Input<string>[]>;
     /** IP addresses the server certificate covers. @example ["127.0.0.1"] */
     ipAddresses: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * Issue a client certificate too (mutual TLS). A registry's clients authenticate otherwise.
+     * @default true
+     * @example false
+     */
+    client?: boolean;
 }
 
 /** A key pair and the certificate the CA signed for it. */
@@ -25,17 +31,17 @@ export interface IssuedCertificate {
     certificate: tls.LocallySignedCert;
 }
 
-/** A CA with a server and a client certificate; every private key is a secret in state. */
+/** A CA with a server and (unless `client: false`) a client certificate; every private key is a secret in state. */
 export class DindCertificates extends pulumi.ComponentResource {
     readonly caKey: tls.PrivateKey;
     readonly ca: tls.SelfSignedCert;
     readonly server: IssuedCertificate;
-    readonly client: IssuedCertificate;
+    readonly client?: IssuedCertificate;
     readonly caCert: pulumi.Output<string>;
     readonly serverCert: pulumi.Output<string>;
     readonly serverKey: pulumi.Output<string>;
-    readonly clientCert: pulumi.Output<string>;
-    readonly clientKey: pulumi.Output<string>;
+    readonly clientCert?: pulumi.Output<string>;
+    readonly clientKey?: pulumi.Output<string>;
 
     constructor(name: string, args: DindCertificatesArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("dind:index:DindCertificates", name, {}, opts);
@@ -48,12 +54,12 @@ export class DindCertificates extends pulumi.ComponentResource {
             validityPeriodHours: CA_HOURS,
         }, { parent: this });
         this.server = this.issue(`${name}-server`, { commonName: args.commonName }, ["server_auth"], args);
-        this.client = this.issue(`${name}-client`, { commonName: "dind-client" }, ["client_auth"]);
+        if (args.client ?? true) this.client = this.issue(`${name}-client`, { commonName: "dind-client" }, ["client_auth"]);
         this.caCert = this.ca.certPem;
         this.serverCert = this.server.certificate.certPem;
         this.serverKey = this.server.key.privateKeyPem;
-        this.clientCert = this.client.certificate.certPem;
-        this.clientKey = this.client.key.privateKeyPem;
+        this.clientCert = this.client?.certificate.certPem;
+        this.clientKey = this.client?.key.privateKeyPem;
         this.registerOutputs({ caCert: this.caCert, serverCert: this.serverCert, clientCert: this.clientCert });
     }
 

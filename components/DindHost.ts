@@ -3,6 +3,8 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { DindHostRef } from "./contract";
 import { DindCertificates } from "./DindCertificates";
+import { DindReadiness } from "./DindReadiness";
+import { DindResources, DockerdConfig, MANAGED_DOCKERD_OPTIONS, memoryMegabytes } from "./dockerd";
 import {
     DEFAULT_DIND_IMAGE, DEFAULT_READINESS_TIMEOUT, DEFAULT_STORAGE_RETAIN, DEFAULT_TCP_BIND, DEFAULT_TCP_INSECURE, DEFAULT_TCP_TLS,
     defaultOuterDaemon, defaultStorageVolume,
@@ -20,6 +22,20 @@ const HOST_SOCKET_DIR = "/run/dind-host";
 /** The inner daemon's TCP port inside the DinD container (Docker's convention). */
 const TLS_PORT = 2376;
 const PLAIN_PORT = 2375;
+/** Where dockerd reads its configuration file. */
+const DAEMON_JSON = "/etc/docker/daemon.json";
+/** Where dockerd looks for the CA of a registry host:port. */
+const CERTS_DIR = "/etc/docker/certs.d";
+
+/** Credentials for one registry the inner daemon pulls from. */
+export interface RegistryCredentials {
+    /** The registry, as image names spell it (required). @example "registry.internal:5000" */
+    address: string;
+    /** The user name (required). @example "ci" */
+    username: string;
+    /** Held as a secret wherever it goes. @example pulumi.secret(process.env.REGISTRY_TOKEN!) */
+    password: pulumi.Input<string>;
+}
 
 /** Where a DinD host keeps its inner daemon's state (/var/lib/docker). */
 export interface DindStorageArgs {
@@ -170,6 +186,45 @@ export interface DindHostArgs {
      * @example { interval: "5s" }
      */
     healthCheck?: HealthSchedule;
+    /**
+     * The inner daemon's configuration (daemon.json). Options in MANAGED_DOCKERD_OPTIONS are refused.
+     * @default {}
+     * @example { mtu: "auto", "registry-mirrors": ["https://hub-cache:5000"], "log-level": "warn" }
+     */
+    dockerd?: DockerdConfig;
+    /**
+     * Credentials the inner provider uses to pull images for nested resources.
+     * @default []
+     * @example [{ address: "registry.internal:5000", username: "ci", password: config.requireSecret("registryToken") }]
+     */
+    registryAuth?: RegistryCredentials[];
+    /**
+     * CA certificates (PEM) the inner daemon trusts per registry host:port, written to
+     * /etc/docker/certs.d/<host:port>/ca.crt in the DinD container.
+     * @default {}
+     * @example { "registry.internal:5000": readFileSync("/etc/ssl/internal-ca.pem", "utf8") }
+     */
+    registryCAs?: Record<string, pulumi.Input<string>>;
+    /**
+     * Limits of the DinD container.
+     * @default none
+     * @example { cpus: 2, memory: "4g", pids: 4096 }
+     */
+    resources?: DindResources;
+    /**
+     * The OCI runtime of the DinD container. Any runtime but runc is taken to isolate Docker in
+     * Docker itself (sysbox-runc does), so the container is then not privileged.
+     * @default the outer daemon's default runtime, privileged
+     * @example "sysbox-runc"
+     */
+    runtime?: string;
+    /**
+     * Outer networks the DinD container joins besides the default bridge (a `DindRegistry`'s
+     * network, to reach it by name).
+     * @default []
+     * @example [registry.networkName]
+     */
+    networks?: pulumi.Input<string>[];
     /** Adjust the arguments of the resources this component creates. @default none @example { container: { memory: 4096 } } */
     transform?: {
         container?: Transform<docker.ContainerArgs>;
@@ -214,6 +269,12 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
     readonly clientTls: pulumi.Output<ClientTls | undefined>;
     /** How this machine reaches the inner daemon's Engine API (a secret: it holds the client key). */
     readonly innerEndpoint?: pulumi.Output<EngineEndpoint>;
+    /** The start-up step that waits for the inner daemon (absent on an ssh:// outer daemon, where the container waits). */
+    readonly readiness?: DindReadiness;
+    /** What nested resources wait for: the readiness step, else the container. */
+    readonly ready: pulumi.Resource;
+    /** MTU of the inner default bridge, for the networks nested in it (undefined: dockerd's default). */
+    readonly mtu: pulumi.Output<number | undefined>;
     /** Preloaded image reference -> image id on the inner daemon. */
     readonly preloadedImageIds: pulumi.Output<Record<string, string>>;
     /** The storage volume when it is not retained (see DindHostRef). */
@@ -222,7 +283,7 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
     constructor(name: string, args: DindHostArgs = {}, opts: pulumi.ComponentResourceOptions = {}) {
         super(DIND_HOST_TYPE, name, {}, opts);
         const parent = this;
-        const { containerName, outerDaemon, storage, tcp, unix, labels, readinessTimeout, schedule } = normalizeArgs();
+        const { containerName, outerDaemon, storage, tcp, unix, labels, readinessTimeout, schedule, dockerd, resources, watched } = normalizeArgs();
         const { tcpEndpoint, unixEndpoint, preferred } = endpoints();
         this.volume = createVolume();
         if (!storage.retain) this.nestedDeletedWith = this.volume;
@@ -231,6 +292,9 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
         this.container = createContainer();
         this.clientTls = createClientTls();
         this.innerEndpoint = preferred === undefined ? undefined : pulumi.secret(this.clientTls.apply((tls) => ({ host: preferred, ...tls })));
+        this.readiness = createReadiness();
+        this.ready = this.readiness ?? this.container;
+        this.mtu = innerMtu();
         this.provider = createInnerProvider();
         this.preloads = createPreloads();
 
@@ -264,10 +328,21 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
             if (!tcp && !args.unix && args.preload?.length) {
                 throw new pulumi.ResourceError(`DindHost ${name}: preload needs a tcp or unix endpoint to reach the inner daemon`, parent);
             }
+            const dockerd = args.dockerd ?? {};
+            const managed = Object.keys(dockerd).find((option) => option in MANAGED_DOCKERD_OPTIONS);
+            if (managed) {
+                throw new pulumi.ResourceError(`DindHost ${name}: dockerd.${managed} is managed by this component: ${MANAGED_DOCKERD_OPTIONS[managed]}`, parent);
+            }
+            const outerDaemon = args.outerDaemon ?? defaultOuterDaemon();
+            // An ssh:// outer daemon is not reachable over the Engine API from here: there the container resource waits.
+            const watched = !outerDaemon.host.startsWith("ssh://");
+            if (args.resources?.pids !== undefined && !watched) {
+                throw new pulumi.ResourceError(`DindHost ${name}: resources.pids is applied over the Engine API, which an ssh:// outer daemon does not offer here`, parent);
+            }
             const readinessTimeout = args.readinessTimeout ?? DEFAULT_READINESS_TIMEOUT;
             return {
                 containerName,
-                outerDaemon: args.outerDaemon ?? defaultOuterDaemon(),
+                outerDaemon,
                 storage: {
                     volume: args.storage?.volume ?? defaultStorageVolume(containerName),
                     retain: args.storage?.retain ?? DEFAULT_STORAGE_RETAIN,
@@ -284,6 +359,9 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
                 },
                 readinessTimeout,
                 schedule: args.healthCheck ?? healthSchedule(args.engineApiVersion),
+                dockerd,
+                resources: args.resources ?? {},
+                watched,
             };
         }
 
@@ -315,25 +393,39 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
 
         function createContainer() {
             const certs = parent.certificates;
+            const command = dockerdCommand(tcp, unix !== undefined);
             return new docker.Container(...transformed(args.transform?.container, `${name}-container`, {
                 name: containerName,
                 image: parent.image.imageId,
-                // Docker in Docker needs it: this is the only privileged container the project makes.
-                privileged: true,
-                command: dockerdCommand(tcp, unix !== undefined),
+                // Docker in Docker needs it (this is the only privileged container the project makes), unless
+                // a runtime other than runc isolates it (sysbox-runc).
+                privileged: args.runtime === undefined || args.runtime === "runc",
+                runtime: args.runtime,
+                command: dockerd.mtu === "auto" ? withAutoMtu(command) : command,
                 envs: Object.entries({ ...args.env, DOCKER_TLS_CERTDIR: "" }).map(([k, v]) => `${k}=${v}`),
                 labels: labelList(),
                 volumes: [
                     { volumeName: parent.volume.name, containerPath: "/var/lib/docker" },
                     ...(unix ? [{ hostPath: unix.hostDir, containerPath: HOST_SOCKET_DIR }] : []),
                 ],
+                // Joining a network by name: stay on the default bridge too (published ports, the outer machine).
+                networksAdvanced: args.networks?.length ? [{ name: "bridge" }, ...args.networks.map((network) => ({ name: network }))] : undefined,
                 ports: tcp ? [{ internal: tcp.tls ? TLS_PORT : PLAIN_PORT, external: tcp.port, ip: tcp.bind }] : [],
-                uploads: certs ? [
-                    { file: `${TLS_DIR}/ca.pem`, content: certs.caCert },
-                    { file: `${TLS_DIR}/cert.pem`, content: certs.serverCert },
-                    { file: `${TLS_DIR}/key.pem`, content: certs.serverKey, permissions: "0600" },
-                ] : [],
-                // Readiness: healthy once the inner daemon answers; `wait` holds the create until then.
+                cpus: resources.cpus === undefined ? undefined : String(resources.cpus),
+                memory: resources.memory === undefined ? undefined : memoryMegabytes(resources.memory),
+                // Memory and swap together: no swap on top of the limit (Docker's own default doubles it, and the
+                // provider would then see a difference from its inputs on the next up).
+                memorySwap: resources.memory === undefined ? undefined : memoryMegabytes(resources.memory),
+                uploads: [
+                    ...(certs ? [
+                        { file: `${TLS_DIR}/ca.pem`, content: certs.caCert },
+                        { file: `${TLS_DIR}/cert.pem`, content: certs.serverCert },
+                        { file: `${TLS_DIR}/key.pem`, content: certs.serverKey, permissions: "0600" },
+                    ] : []),
+                    ...(Object.keys(dockerd).length > 0 ? [{ file: DAEMON_JSON, content: daemonJson(dockerd) }] : []),
+                    ...Object.entries(args.registryCAs ?? {}).map(([registry, ca]) => ({ file: `${CERTS_DIR}/${registry}/ca.crt`, content: ca })),
+                ],
+                // Readiness: healthy once the inner daemon answers; the readiness step (or `wait`, on ssh://) holds on until then.
                 healthcheck: {
                     tests: ["CMD", "docker", "--host", "unix:///var/run/docker.sock", "version"],
                     interval: schedule.interval,
@@ -342,8 +434,8 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
                     retries: 5,
                     startPeriod: goDuration(readinessTimeout),
                 },
-                wait: true,
-                waitTimeout: readinessTimeout,
+                wait: !watched,
+                waitTimeout: watched ? undefined : readinessTimeout,
                 restart: "unless-stopped",
                 mustRun: true,
             }, {
@@ -357,29 +449,57 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
         function createClientTls(): pulumi.Output<ClientTls | undefined> {
             const certs = parent.certificates;
             if (!certs) return pulumi.output(undefined);
-            return pulumi.secret(pulumi.all([certs.caCert, certs.clientCert, certs.clientKey]).apply(([ca, cert, key]) => ({ ca, cert, key })));
+            return pulumi.secret(pulumi.all([certs.caCert, certs.clientCert!, certs.clientKey!]).apply(([ca, cert, key]) => ({ ca, cert, key })));
+        }
+
+        /**
+         * Waits for the inner daemon, watching the container over the Engine API: an exited daemon
+         * fails the create in seconds, with the container's log. Applies the pids limit, and reads
+         * back the MTU `auto` gave the inner bridge.
+         */
+        function createReadiness() {
+            if (!watched) return undefined;
+            return new DindReadiness(`${name}-readiness`, {
+                host: containerName,
+                outer: outerDaemon,
+                containerId: parent.container.id,
+                timeoutSeconds: readinessTimeout,
+                pidsLimit: resources.pids,
+                inner: dockerd.mtu === "auto" ? parent.innerEndpoint : undefined,
+            }, { parent, dependsOn: [parent.container] });
+        }
+
+        /** A given MTU as is; `auto` as the readiness step read it (unknown without an endpoint or on ssh://). */
+        function innerMtu(): pulumi.Output<number | undefined> {
+            if (dockerd.mtu !== "auto") return pulumi.output(dockerd.mtu);
+            return parent.readiness && parent.innerEndpoint ? parent.readiness.mtu : pulumi.output(undefined);
+        }
+
+        function readyContainerId() {
+            return parent.readiness?.containerId ?? parent.container.id;
         }
 
         function createInnerProvider() {
             if (preferred === undefined) return undefined;
             const certs = parent.certificates;
-            // Derived from the container id, the provider's host is unknown until the container exists:
+            // Derived from the ready container's id, the provider's host is unknown until the daemon answers:
             // a preview of a fresh stack then leaves the inner provider unconfigured instead of dialing
             // a daemon that is not there yet (pulumi-docker issue 139).
             return new docker.Provider(...transformed(args.transform?.provider, `${name}-inner`, {
-                host: parent.container.id.apply(() => preferred),
+                host: readyContainerId().apply(() => preferred),
                 caMaterial: certs?.caCert,
                 certMaterial: certs?.clientCert,
                 keyMaterial: certs?.clientKey,
-            }, { parent, dependsOn: [parent.container] }));
+                registryAuth: args.registryAuth?.map((auth) => ({ address: auth.address, username: auth.username, password: pulumi.secret(auth.password) })),
+            }, { parent, dependsOn: [parent.ready] }));
         }
 
         function createPreloads(): Record<string, ImagePreload> {
             const target = parent.innerEndpoint;
             if (!target) return {};
             return Object.fromEntries((args.preload ?? []).map((image) => [image, new ImagePreload(`${name}-preload-${image}`,
-                { image, source: outerDaemon, target, targetContainer: parent.container.id },
-                { parent, dependsOn: [parent.container], deletedWith: parent.nestedDeletedWith })]));
+                { image, source: outerDaemon, target, targetContainer: readyContainerId() },
+                { parent, dependsOn: [parent.ready], deletedWith: parent.nestedDeletedWith })]));
         }
     }
 }
@@ -395,6 +515,17 @@ function dockerdCommand(tcp: Required<DindTcpEndpointArgs> | undefined, unix: bo
         command.push(`--host=tcp://0.0.0.0:${PLAIN_PORT}`, "--tls=false");
     }
     return command;
+}
+
+/** Runs the dockerd command through sh, adding --mtu with the DinD container's own eth0 MTU. */
+function withAutoMtu(command: string[]): string[] {
+    return ["sh", "-c", 'exec dockerd-entrypoint.sh "$@" --mtu="$(cat /sys/class/net/eth0/mtu)"', "dockerd-auto-mtu", ...command];
+}
+
+/** daemon.json text; `mtu: auto` is a flag instead (the value is only known inside the container). */
+function daemonJson(dockerd: DockerdConfig): pulumi.Output<string> {
+    const { mtu, ...rest } = dockerd;
+    return pulumi.output({ ...rest, ...(mtu === "auto" ? {} : { mtu }) }).apply((config) => JSON.stringify(config, null, 2));
 }
 
 /** Every name the TCP endpoint is reached by: loopback, the bind address, the daemon's machine, extras. */

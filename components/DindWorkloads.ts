@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { DindHostRef } from "./contract";
 import { DEFAULT_MOUNT_READ_ONLY, DEFAULT_NESTED_RESTART, DEFAULT_PORT_PROTOCOL } from "./defaults";
+import { MTU_OPTION } from "./dockerd";
 import { Transform, transformed } from "./transform";
 
 /** A port a nested container publishes on the DinD container's address. */
@@ -114,7 +115,7 @@ export class DindWorkloads extends pulumi.ComponentResource {
             const inner: pulumi.CustomResourceOptions = {
                 parent,
                 provider: host.provider,
-                dependsOn: [host.container, ...Object.values(host.preloads)],
+                dependsOn: [host.ready, ...Object.values(host.preloads)],
                 // Names are fixed: the old one must go before its replacement comes.
                 deleteBeforeReplace: true,
                 // Unretained storage takes every nested resource with it: no Delete call to an inner daemon.
@@ -124,8 +125,11 @@ export class DindWorkloads extends pulumi.ComponentResource {
         }
 
         function createNetworks() {
+            // The host's MTU (given, or read from the DinD container) applies to these networks too:
+            // dockerd's own setting covers only its default bridge.
+            const options = host.mtu.apply((mtu) => (mtu === undefined ? undefined : { [MTU_OPTION]: String(mtu) }));
             for (const network of workloads.networks) {
-                parent.networks[network] = new docker.Network(...transformed(args.transform?.network, `${name}-network-${network}`, { name: network }, inner));
+                parent.networks[network] = new docker.Network(...transformed(args.transform?.network, `${name}-network-${network}`, { name: network, options }, inner));
             }
         }
 
@@ -137,7 +141,8 @@ export class DindWorkloads extends pulumi.ComponentResource {
 
         function createContainers() {
             for (const [containerName, spec] of Object.entries(workloads.containers)) {
-                const preloaded = host.preloads[spec.image];
+                // Own keys only: an image named "constructor" is not Object.prototype's.
+                const preloaded = Object.hasOwn(host.preloads, spec.image) ? host.preloads[spec.image] : undefined;
                 const image = preloaded
                     ? preloaded.imageId
                     : new docker.RemoteImage(`${name}-image-${containerName}`, { name: spec.image, keepLocally: true }, inner).imageId;
@@ -158,7 +163,7 @@ export class DindWorkloads extends pulumi.ComponentResource {
         }
 
         function declared<T>(resources: Record<string, T>, key: string, what: string): T {
-            const resource = resources[key];
+            const resource = Object.hasOwn(resources, key) ? resources[key] : undefined;
             if (!resource) throw new pulumi.ResourceError(`DindWorkloads ${name}: ${what} "${key}" is used by a container but not declared in workloads`, parent);
             return resource;
         }

@@ -2,11 +2,9 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_CLIENT_IMAGE } from "./defaults";
 import { DoodPolicyProxy, PROXY_SOCKET_DIR } from "./DoodPolicyProxy";
+import { CLIENT_SOCKET } from "./endpoints";
 import { DOOD_CLIENT_ROLE, DOOD_CLIENT_TYPE, ROLE_LABEL } from "./markers";
 import { Transform, transformed } from "./transform";
-
-/** Where the daemon's socket appears inside the client. */
-const CLIENT_SOCKET = "/var/run/docker.sock";
 
 export interface DoodClientArgs {
     /**

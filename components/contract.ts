@@ -10,8 +10,12 @@ export interface PreloadedImageRef extends pulumi.Resource {
 
 /** A DinD host as the resources nested inside it see it. `DindHost` implements it. */
 export interface DindHostRef {
-    /** The DinD container: nested resources wait until it is healthy. */
+    /** The DinD container. */
     readonly container: docker.Container;
+    /** What nested resources wait for: done once the inner daemon answers. */
+    readonly ready: pulumi.Resource;
+    /** MTU for the networks nested in the host (undefined: dockerd's default). */
+    readonly mtu: pulumi.Output<number | undefined>;
     /** A provider for the inner daemon; absent when the host has no endpoint to reach it. */
     readonly provider?: docker.Provider;
     /** Images already copied into the inner daemon, by reference: nested containers use them by id. */

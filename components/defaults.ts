@@ -59,3 +59,15 @@ export function defaultOuterDaemon(env: NodeJS.ProcessEnv = process.env): Engine
     if (!host.startsWith("tcp://") || !env.DOCKER_TLS_VERIFY) return { host };
     return { host, certPath: env.DOCKER_CERT_PATH || path.join(env.HOME || os.homedir(), ".docker") };
 }
+
+/** The registry image used when a registry names none: the official distribution registry, pinned. */
+export const DEFAULT_REGISTRY_IMAGE = "registry:2.8.3";
+/** Where a registry's port is bound: loopback, so nothing off this machine reaches it by default. */
+export const DEFAULT_REGISTRY_BIND = "127.0.0.1";
+/** A registry serves TLS with a certificate the stack issues unless told to serve plain HTTP. */
+export const DEFAULT_REGISTRY_INSECURE = false;
+
+/** The named volume holding a registry's data when it names none. */
+export function defaultRegistryVolume(containerName: string): string {
+    return `${containerName}-data`;
+}

@@ -19,7 +19,8 @@ export interface EngineEndpoint {
 // provider), so they load their modules with require at call time.
 
 /** Sends one Engine API request; `body` is streamed when given. */
-export function engineRequest(endpoint: EngineEndpoint, method: string, path: string, body?: NodeJS.ReadableStream, timeoutMs?: number): Promise<IncomingMessage> {
+export function engineRequest(endpoint: EngineEndpoint, method: string, path: string, body?: NodeJS.ReadableStream, timeoutMs?: number,
+    contentType = "application/x-tar"): Promise<IncomingMessage> {
     const http: typeof import("node:http") = require("node:http");
     const https: typeof import("node:https") = require("node:https");
     const fs: typeof import("node:fs") = require("node:fs");
@@ -42,7 +43,7 @@ export function engineRequest(endpoint: EngineEndpoint, method: string, path: st
             reject(new Error(`cannot reach ${endpoint.host} over the Engine API: expected unix:// or tcp://`));
             return;
         }
-        const request = transport.request({ ...options, method, path, headers: body ? { "Content-Type": "application/x-tar" } : {}, timeout: timeoutMs }, resolve);
+        const request = transport.request({ ...options, method, path, headers: body ? { "Content-Type": contentType } : {}, timeout: timeoutMs }, resolve);
         // The idle timer can fire before pending I/O is handled when this process was busy (ts-node
         // compiling the program under `pulumi up`): give up only if a turn of I/O moves nothing.
         const progress = () => (request.socket?.bytesRead ?? 0) + (request.socket?.bytesWritten ?? 0);

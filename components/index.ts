@@ -10,4 +10,8 @@ export { DindHostRef, PreloadedImageRef } from "./contract";
 export * from "./defaults";
 export { EngineEndpoint, engineApiVersion } from "./engineApi";
 export { Transform } from "./transform";
+export { RegistryCredentials } from "./DindHost";
+export { DindRegistry, DindRegistryArgs, RegistryProxy } from "./DindRegistry";
+export { DindReadiness, DindReadinessArgs } from "./DindReadiness";
+export { DockerdConfig, DindResources, MTU_OPTION, MANAGED_DOCKERD_OPTIONS } from "./dockerd";
 export { DoodPolicyProxy, DoodPolicyProxyArgs, DoodPolicy } from "./DoodPolicyProxy";

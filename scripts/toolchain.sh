@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Brings up what the real lane needs on this machine, then runs the given command with it:
-# a Docker engine, the two local images, the DooD policy proxy's image, the Pulumi CLI with a
-# Node.js language host, and the docker and tls resource plugins.
+# a Docker engine, the local images (DinD, busybox, registry), the DooD policy proxy's image, the
+# Pulumi CLI with a Node.js language host, and the docker and tls resource plugins.
 # Every step is idempotent and caches outside the repository; a warm run takes a few seconds.
 #
 #   bash scripts/toolchain.sh COMMAND [ARGS...]
@@ -24,6 +24,7 @@ step() { # name command...
 total="$EPOCHREALTIME"
 step engine bash "$here/bootstrap/engine.sh"
 step images bash "$here/bootstrap/images.sh"
+step registry-image bash "$here/bootstrap/registry-image.sh"
 step dood-proxy-image bash "$here/bootstrap/dood-proxy-image.sh"
 pulumi_bin=""
 cli() { pulumi_bin="$(bash "$here/bootstrap/pulumi-cli.sh")"; }

@@ -1,10 +1,14 @@
-// Rules that span several keys: references resolve, names and ports are unique
-// per daemon, TLS is on unless explicitly waived, workloads have an endpoint.
+// Rules that span several keys: references resolve, names, ports and directories are unique
+// per daemon (under any of its names and spellings), TLS is on unless explicitly waived,
+// workloads have an endpoint, shared host directories are not the host's own, nothing is
+// listed twice.
 import { isIP } from "node:net";
-import { defaultProxyContainerName, defaultProxySocketDir, defaultStorageVolume } from "../components/defaults";
-import { isLocalDaemon, LOOPBACK, socketPathOf } from "../components/endpoints";
-import { DaemonSpec, HostSpec, StackFile } from "./schema";
-import { KeyPath } from "./yaml";
+import { defaultOuterDaemon, defaultProxyContainerName, defaultProxySocketDir, defaultRegistryVolume, defaultStorageVolume } from "../components/defaults";
+import { CLIENT_SOCKET, isLocalDaemon, socketPathOf } from "../components/endpoints";
+import { MAX_VOLUME_NAME, normalizedImageReference, parseDaemonUrl } from "./docker-grammar";
+import { directoryKey, isLoopbackAddress, normalizePath, systemDirectoryProblem } from "./host-safety";
+import { ClientSpec, DaemonSpec, HostSpec, SecretRef, StackFile } from "./schema";
+import { formatPath, KeyPath } from "./text";
 
 export interface CheckFailure {
     path: KeyPath;
@@ -13,28 +17,71 @@ export interface CheckFailure {
     message: string;
 }
 
-export function crossChecks(stack: StackFile, declaredDaemons = Object.keys(stack.daemons)): CheckFailure[] {
+/**
+ * `declaredDaemons` are the names entries may use (the file's and `local`); `fileDaemons` the ones the
+ * file itself declares; `env` holds the variables `{ env: NAME }` secrets are read from.
+ */
+export function crossChecks(stack: StackFile, declaredDaemons = Object.keys(stack.daemons), fileDaemons = declaredDaemons,
+    env: NodeJS.ProcessEnv = process.env): CheckFailure[] {
     const failures: CheckFailure[] = [];
     const fail = (path: KeyPath, message: string, at: "key" | "value" = "value") => failures.push({ path, message, at });
 
-    for (const [name, daemon] of Object.entries(stack.daemons)) checkDaemon(daemon, ["daemons", name], fail);
+    const declared = new Set(declaredDaemons);
+    const inFile = new Set(fileDaemons);
+    const daemonKeys = new Map<string, string>();
+    const declaredAs = new Map<string, string>();
+    for (const [name, daemon] of Object.entries(stack.daemons)) {
+        checkDaemon(daemon, ["daemons", name], fail);
+        const key = daemonKey(daemon);
+        daemonKeys.set(name, key);
+        // The implicit local daemon may well be one the file declares: claims are per daemon, not per name, anyway.
+        if (!inFile.has(name)) continue;
+        const first = declaredAs.get(key);
+        if (first) fail(["daemons", name, "host"], `daemon "${name}" is the same daemon as "${first}" (${key}): declare it once and use one name`);
+        else declaredAs.set(key, name);
+    }
 
-    const claims = new ClaimRegistry(fail);
+    const claims = new ClaimRegistry(fail, daemonKeys);
     const checkDaemonRef = (ref: string, path: KeyPath): DaemonSpec | undefined => {
-        if (!declaredDaemons.includes(ref)) {
+        if (!declared.has(ref)) {
             fail([...path, "daemon"], `unknown daemon "${ref}": expected one of ${declaredDaemons.join(", ")} (declare it under daemons)`);
         }
-        return stack.daemons[ref];
+        return Object.hasOwn(stack.daemons, ref) ? stack.daemons[ref] : undefined;
     };
+
+    const checkSecret = (ref: SecretRef | undefined, path: KeyPath) => {
+        if (ref && "env" in ref && env[ref.env] === undefined) fail(path, `environment variable ${ref.env} is not set (it holds this secret)`);
+    };
+    for (const [name, registry] of Object.entries(stack.registries)) {
+        const path = ["registries", name];
+        checkDaemonRef(registry.daemon, path);
+        claims.claim(`container name "${name}"`, registry.daemon, path, "key");
+        claims.claim(`volume "${registry.storage.volume ?? defaultRegistryVolume(name)}"`, registry.daemon, [...path, "storage", "volume"],
+            registry.storage.volume ? "value" : "key");
+        claims.claim(`host port ${registry.port}`, registry.daemon, [...path, "port"]);
+        checkSecret(registry.proxy?.password, [...path, "proxy", "password"]);
+    }
 
     for (const [name, host] of Object.entries(stack.hosts)) {
         const path = ["hosts", name];
         const daemon = checkDaemonRef(host.daemon, path);
+        host.registryAuth.forEach((auth, i) => checkSecret(auth.password, [...path, "registryAuth", i, "password"]));
+        checkMirrors(stack, name, fail);
+        const volume = host.storage.volume ?? defaultStorageVolume(name);
         claims.claim(`container name "${name}"`, host.daemon, path, "key");
-        claims.claim(`volume "${host.storage.volume ?? defaultStorageVolume(name)}"`, host.daemon, [...path, "storage", "volume"],
-            host.storage.volume ? "value" : "key");
+        claims.claim(`volume "${volume}"`, host.daemon, [...path, "storage", "volume"], host.storage.volume ? "value" : "key");
+        // An explicit volume name is held to the limit by the schema; the derived one is checked here.
+        if (volume.length > MAX_VOLUME_NAME) {
+            fail(path, `the storage volume's default name ${defaultStorageVolume("<host>")} would be ${volume.length} characters long: ` +
+                `Docker allows ${MAX_VOLUME_NAME}; shorten the host name or set storage.volume`, "key");
+        }
         if (host.tcp) claims.claim(`host port ${host.tcp.port}`, host.daemon, [...path, "tcp", "port"]);
-        if (host.unix) claims.claim(`host directory ${host.unix.hostDir}`, host.daemon, [...path, "unix", "hostDir"]);
+        if (host.unix) {
+            claims.claim(`host directory ${host.unix.hostDir}`, host.daemon, [...path, "unix", "hostDir"], "value",
+                `host directory ${directoryKey(host.unix.hostDir)}`);
+            const unsafe = systemDirectoryProblem(host.unix.hostDir, daemonSockets(daemon));
+            if (unsafe) fail([...path, "unix", "hostDir"], unsafe);
+        }
         checkHost(host, path, daemon, fail);
     }
     for (const [name, client] of Object.entries(stack.clients)) {
@@ -44,8 +91,12 @@ export function crossChecks(stack: StackFile, declaredDaemons = Object.keys(stac
         if (client.access !== "full") {
             const access = [...path, "access"];
             claims.claim(`container name "${defaultProxyContainerName(name)}"`, client.daemon, access, "key");
-            claims.claim(`host directory ${client.access.socketDir ?? defaultProxySocketDir(name)}`, client.daemon,
-                client.access.socketDir ? [...access, "socketDir"] : access, client.access.socketDir ? "value" : "key");
+            const socketDir = client.access.socketDir ?? defaultProxySocketDir(name);
+            const socketDirPath = client.access.socketDir ? [...access, "socketDir"] : access;
+            claims.claim(`host directory ${socketDir}`, client.daemon, socketDirPath, client.access.socketDir ? "value" : "key",
+                `host directory ${directoryKey(socketDir)}`);
+            const unsafe = systemDirectoryProblem(socketDir, daemonSockets(daemon));
+            if (unsafe) fail(socketDirPath, unsafe);
             if (name.includes(".")) {
                 fail(path, "a client whose access is restricted needs a name without '.': the names it chooses get its name " +
                     "and a '.' as a prefix, which must never be another client's prefix (or set access: full)", "key");
@@ -54,19 +105,57 @@ export function crossChecks(stack: StackFile, declaredDaemons = Object.keys(stac
         if (daemon && !client.socket && !socketPathOf(daemon.host)) {
             fail([...path, "daemon"], `daemon "${client.daemon}" is ${daemon.host}, so its socket path is not known here: set socket`);
         }
+        checkClient(client, path, daemon, fail);
     }
     return failures;
 }
 
+/** One spelling per daemon: unix:///var/run//docker.sock and unix:///run/docker.sock are one daemon. */
+function daemonKey(daemon: DaemonSpec): string {
+    const parsed = parseDaemonUrl(daemon.host);
+    return "problem" in parsed ? daemon.host : parsed.key;
+}
+
+/** The outer daemon's socket, and the usual one, which a tcp:// or ssh:// daemon most likely has too. */
+function daemonSockets(daemon: DaemonSpec | undefined): string[] {
+    return [defaultOuterDaemon({}).host, daemon?.host].flatMap((host) => (host && socketPathOf(host) ? [socketPathOf(host)!] : []));
+}
+
+function checkClient(client: ClientSpec, path: KeyPath, daemon: DaemonSpec | undefined, fail: Fail) {
+    if (!client.workspace) return;
+    const unsafe = systemDirectoryProblem(client.workspace, daemonSockets(daemon));
+    if (unsafe) fail([...path, "workspace"], unsafe);
+    else if (normalizePath(client.workspace) === CLIENT_SOCKET) {
+        fail([...path, "workspace"], `the daemon's socket is mounted at ${CLIENT_SOCKET} in the client: the workspace cannot be mounted there too`);
+    }
+}
+
 type Fail = (path: KeyPath, message: string, at?: "key" | "value") => void;
 
-/** Remembers who took a name or port on a daemon and reports the second taker. */
+/** A mirror is a URL, or a registry of this stack on the host's own daemon (they share a network there). */
+function checkMirrors(stack: StackFile, hostName: string, fail: Fail) {
+    const host = stack.hosts[hostName];
+    (host.dockerd?.["registry-mirrors"] ?? []).forEach((mirror, i) => {
+        const path = ["hosts", hostName, "dockerd", "registry-mirrors", i];
+        if (/^https?:\/\/[^\s/]+\/?$/.test(mirror)) return;
+        const registry = stack.registries[mirror];
+        const declared = Object.keys(stack.registries);
+        if (!registry) {
+            fail(path, `"${mirror}" is neither a URL (http:// or https://) nor a registry declared under registries (${listOrNone(declared)})`);
+        } else if (registry.daemon !== host.daemon) {
+            fail(path, `registry "${mirror}" runs on daemon "${registry.daemon}" and this host on "${host.daemon}": a host reaches a registry of the stack over a network of their shared daemon`);
+        }
+    });
+}
+
+/** Remembers who took a name or port on a daemon (under any of its names) and reports the second taker. */
 class ClaimRegistry {
     private readonly owners = new Map<string, KeyPath>();
-    constructor(private readonly fail: Fail) {}
+    constructor(private readonly fail: Fail, private readonly daemonKeys: Map<string, string>) {}
 
-    claim(what: string, scope: string, path: KeyPath, at: "key" | "value" = "value") {
-        const key = `${scope}\u0000${what}`;
+    /** `identity` is what is compared (one spelling of a path); `what` is how messages name it. */
+    claim(what: string, scope: string, path: KeyPath, at: "key" | "value" = "value", identity = what) {
+        const key = `${this.daemonKeys.get(scope) ?? scope}\u0000${identity}`;
         const owner = this.owners.get(key);
         if (owner) this.fail(path, `${what} on daemon "${scope}" is already taken by ${formatPath(owner)}`, at);
         else this.owners.set(key, path);
@@ -100,6 +189,7 @@ function checkHost(host: HostSpec, path: KeyPath, daemon: DaemonSpec | undefined
     }
 
     const needsInnerProvider = host.preload.length > 0 || host.workloads !== undefined;
+    reportRepeats(host.preload.map(normalizedImageReference), [...path, "preload"], "image", fail, host.preload);
     if (needsInnerProvider && !tcp && !host.unix) {
         fail([...path, host.workloads ? "workloads" : "preload"], "preload and workloads need an endpoint to reach the inner daemon: add tcp or unix to this host", "key");
     }
@@ -113,7 +203,7 @@ function checkInnerReachable(host: HostSpec, path: KeyPath, daemon: DaemonSpec, 
         fail([...path, "preload"], `preload copies images over the Docker Engine API, reached over unix:// or tcp:// only; daemon "${host.daemon}" is ${daemon.host}`, "key");
     }
     if (isLocalDaemon(daemon.host)) return;
-    if (host.tcp && LOOPBACK.test(host.tcp.bind)) {
+    if (host.tcp && isLoopbackAddress(host.tcp.bind)) {
         fail([...path, "tcp", "bind"], `daemon "${host.daemon}" is on another machine, where ${host.tcp.bind} is not reachable from here: ` +
             "bind an address this machine can reach (workloads and preload use it)");
     }
@@ -128,15 +218,20 @@ function checkWorkloads(host: HostSpec, path: KeyPath, fail: Fail) {
     reportRepeats(workloads.networks, [...wpath, "networks"], "network", fail);
     reportRepeats(workloads.volumes, [...wpath, "volumes"], "volume", fail);
     const published = new Map<string, KeyPath>();
+    const networks = new Set(workloads.networks);
+    const volumes = new Set(workloads.volumes);
     for (const [name, container] of Object.entries(workloads.containers)) {
         const cpath = [...wpath, "containers", name];
+        reportRepeats(container.networks, [...cpath, "networks"], "network", fail);
+        reportRepeats(container.volumes.map((v) => normalizePath(v.path)), [...cpath, "volumes"], "mount target", fail,
+            container.volumes.map((v) => v.path), "path");
         container.networks.forEach((network, i) => {
-            if (!workloads.networks.includes(network)) {
+            if (!networks.has(network)) {
                 fail([...cpath, "networks", i], `unknown network "${network}": expected one declared under ${formatPath([...wpath, "networks"])} (${listOrNone(workloads.networks)})`);
             }
         });
         container.volumes.forEach((mount, i) => {
-            if (!workloads.volumes.includes(mount.volume)) {
+            if (!volumes.has(mount.volume)) {
                 fail([...cpath, "volumes", i, "volume"], `unknown volume "${mount.volume}": expected one declared under ${formatPath([...wpath, "volumes"])} (${listOrNone(workloads.volumes)})`);
             }
         });
@@ -150,18 +245,17 @@ function checkWorkloads(host: HostSpec, path: KeyPath, fail: Fail) {
     }
 }
 
-function reportRepeats(names: string[], path: KeyPath, what: string, fail: Fail) {
-    names.forEach((n, i) => {
-        if (names.indexOf(n) !== i) fail([...path, i], `${what} "${n}" is listed twice`);
+/** Entries that are one thing twice (compared as `keys`; `written` is what the file says). */
+function reportRepeats(keys: string[], path: KeyPath, what: string, fail: Fail, written = keys, field?: string) {
+    const first = new Map<string, number>();
+    keys.forEach((key, i) => {
+        const earlier = first.get(key);
+        if (earlier === undefined) first.set(key, i);
+        else if (written[earlier] === written[i]) fail([...path, i, ...(field ? [field] : [])], `${what} "${written[i]}" is listed twice`);
+        else fail([...path, i, ...(field ? [field] : [])], `${what} "${written[i]}" is the same as "${written[earlier]}" at [${earlier}]: it is listed twice`);
     });
 }
 
 function listOrNone(names: string[]): string {
     return names.length > 0 ? [...new Set(names)].join(", ") : "none declared";
-}
-
-/** hosts.builder.tcp.port, clients.agent, ports[0] */
-export function formatPath(path: KeyPath): string {
-    if (path.length === 0) return "(top level)";
-    return path.map((s, i) => (typeof s === "number" ? `[${s}]` : i === 0 ? s : `.${s}`)).join("");
 }

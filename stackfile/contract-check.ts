@@ -5,10 +5,13 @@
 import { z } from "zod";
 import type { DindHostArgs, DindStorageArgs, DindTcpEndpointArgs, DindUnixEndpointArgs } from "../components/DindHost";
 import type { NestedContainerArgs, NestedPortArgs, NestedVolumeMountArgs, WorkloadsArgs } from "../components/DindWorkloads";
+import type { DindRegistryArgs } from "../components/DindRegistry";
+import type { DindResources } from "../components/dockerd";
 import type { DoodClientArgs } from "../components/DoodClient";
 import type { DoodPolicy, DoodPolicyProxyArgs } from "../components/DoodPolicyProxy";
 import {
-    accessPolicySchema, clientSchema, hostSchema, nestedContainerSchema, storageSchema, tcpEndpointSchema, unixEndpointSchema, workloadsSchema,
+    accessPolicySchema, clientSchema, hostSchema, nestedContainerSchema, registrySchema, resourcesSchema, storageSchema, tcpEndpointSchema, unixEndpointSchema,
+    workloadsSchema,
 } from "./schema";
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
@@ -38,6 +41,10 @@ type Mirrors<Schema extends z.ZodType, Args, Filled extends keyof Args = never> 
 type PassedOn<Schema extends z.ZodType, NotArguments extends PropertyKey> = Omit<z.output<Schema>, NotArguments>;
 
 type TcpFilled = "bind" | "tls" | "insecure" | "sans";
+/** Host keys program.ts resolves rather than passes on: secret references become secrets, CA file paths their contents. */
+type HostResolved = "daemon" | "workloads" | "registryAuth" | "registryCAs";
+/** Registry keys program.ts resolves: the daemon picks the provider; the proxy password is a secret reference. */
+type RegistryResolved = "daemon" | "proxy";
 
 export type StackFileMirrorsComponents = [
     Expect<Mirrors<typeof storageSchema, DindStorageArgs, "retain">>,
@@ -47,9 +54,12 @@ export type StackFileMirrorsComponents = [
     Expect<Mirrors<typeof nestedContainerSchema, NestedContainerArgs, "env" | "ports" | "networks" | "volumes" | "restart">>,
     Expect<Mirrors<ReturnType<typeof nestedContainerSchema.shape.ports.unwrap>["element"], NestedPortArgs, "protocol">>,
     Expect<Mirrors<ReturnType<typeof nestedContainerSchema.shape.volumes.unwrap>["element"], NestedVolumeMountArgs, "readOnly">>,
-    // Every other key of a host or client is an argument of its component, of a type it takes.
-    Expect<[PassedOn<typeof hostSchema, "daemon" | "workloads">] extends [DindHostArgs] ? true : false>,
-    Expect<Equal<Exclude<keyof PassedOn<typeof hostSchema, "daemon" | "workloads">, keyof DindHostArgs>, never>>,
+    // Every other key of a host, registry or client is an argument of its component, of a type it takes.
+    Expect<Mirrors<typeof resourcesSchema, DindResources>>,
+    Expect<[PassedOn<typeof hostSchema, HostResolved>] extends [DindHostArgs] ? true : false>,
+    Expect<Equal<Exclude<keyof PassedOn<typeof hostSchema, HostResolved>, keyof DindHostArgs>, never>>,
+    Expect<[PassedOn<typeof registrySchema, RegistryResolved>] extends [DindRegistryArgs] ? true : false>,
+    Expect<Equal<Exclude<keyof PassedOn<typeof registrySchema, RegistryResolved>, keyof DindRegistryArgs>, never>>,
     Expect<[PassedOn<typeof clientSchema, "daemon" | "access">] extends [Partial<DoodClientArgs>] ? true : false>,
     Expect<Equal<Exclude<keyof PassedOn<typeof clientSchema, "daemon" | "access">, keyof DoodClientArgs>, never>>,
     // A restricted client's access is its proxy's policy (with `workspace` in binds resolved) and socket directory.

@@ -1,12 +1,19 @@
 // Reads a stack file and returns it typed, with defaults applied, or every problem it has.
-import { readFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
 import { z } from "zod";
 import { defaultOuterDaemon } from "../components/defaults";
-import { crossChecks, formatPath } from "./checks";
-import { clientSchema, DaemonSpec, daemonSchema, DEFAULT_DAEMON, hostSchema, StackFile, stackFileSchema } from "./schema";
+import { MANAGED_DOCKERD_OPTIONS } from "../components/dockerd";
+import { crossChecks } from "./checks";
+import { daemonUrlFromDockerHost } from "./docker-grammar";
+import { clientSchema, DaemonSpec, daemonSchema, DEFAULT_DAEMON, EXTENSION_KEY, hostSchema, registrySchema, StackFile, stackFileSchema } from "./schema";
+import { decodeSource, MAX_FILE_BYTES } from "./source";
+import { describe, formatPath, nonAsciiNote, quote } from "./text";
 import { KeyPath, parseLocatedYaml, Problem } from "./yaml";
 
 export type { Problem } from "./yaml";
+
+/** Past this many problems a file is listed no further: the rest are counted. */
+const MAX_PROBLEMS = 100;
 
 /** Thrown by loadStackFile: carries every problem of the file. */
 export class StackFileError extends Error {
@@ -22,20 +29,49 @@ export function formatProblem(p: Problem): string {
 
 /** Reads and validates a stack file; throws StackFileError listing all its problems. */
 export function loadStackFile(file: string, env: NodeJS.ProcessEnv = process.env): StackFile {
-    let source: string;
-    try {
-        source = readFileSync(file, "utf8");
-    } catch (error) {
-        throw new StackFileError([{ file, line: 1, column: 1, path: [], message: `cannot read the file: ${(error as Error).message}` }]);
-    }
-    const result = validateStackSource(source, file, env);
+    const source = readSource(file);
+    const result = "message" in source ? { problems: [source] } : validateStackSource(source, file, env);
     if (!result.stack) throw new StackFileError(result.problems);
     return result.stack;
 }
 
-/** Validates stack-file text. `stack` is set only when there are no problems. */
-export function validateStackSource(source: string, file: string, env: NodeJS.ProcessEnv = process.env): { stack?: StackFile; problems: Problem[] } {
-    const parsed = parseLocatedYaml(source, file);
+/** The file's bytes, or the problem of reading them (an oversized file is not read at all). */
+function readSource(file: string): Uint8Array | Problem {
+    const problem = (message: string): Problem => ({ file, line: 1, column: 1, path: [], message });
+    let fd: number | undefined;
+    try {
+        fd = openSync(file, "r");
+        const stat = fstatSync(fd);
+        if (!stat.isFile()) return problem("cannot read the file: not a regular file");
+        if (stat.size > MAX_FILE_BYTES) return problem(`the file is ${stat.size} bytes long: stack files are refused above ${MAX_FILE_BYTES} bytes`);
+        return readFileSync(fd);
+    } catch (error) {
+        return problem(`cannot read the file: ${(error as Error).message}`);
+    } finally {
+        if (fd !== undefined) closeSync(fd);
+    }
+}
+
+/**
+ * Validates a stack file's bytes or text. `stack` is set only when there are no problems. Whatever
+ * the input, the answer is a list of located problems: an exception here is a bug, and is reported
+ * as a problem of the file so that the other files are still checked.
+ */
+export function validateStackSource(source: string | Uint8Array, file: string, env: NodeJS.ProcessEnv = process.env): { stack?: StackFile; problems: Problem[] } {
+    try {
+        const result = validateText(source, file, env);
+        return result.stack ? result : { problems: atMost(MAX_PROBLEMS, result.problems) };
+    } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        return { problems: [{ file, line: 1, column: 1, path: [], message: `internal error while checking this file (please report it): ${message.split("\n")[0]}` }] };
+    }
+}
+
+/** The fixed pipeline: decode, parse YAML, the schema, the cross-field rules. */
+function validateText(source: string | Uint8Array, file: string, env: NodeJS.ProcessEnv): { stack?: StackFile; problems: Problem[] } {
+    const decoded = decodeSource(source);
+    if ("problem" in decoded) return { problems: [{ file, line: decoded.line, column: decoded.column, path: [], message: decoded.problem }] };
+    const parsed = parseLocatedYaml(decoded.text, file);
     if (!parsed.yaml) return { problems: parsed.problems };
     const yaml = parsed.yaml;
     const at = (path: KeyPath, message: string, where: "key" | "value" = "value"): Problem => ({
@@ -60,12 +96,37 @@ export function validateStackSource(source: string, file: string, env: NodeJS.Pr
 
     // Cross-field rules run on every entry that is valid on its own, so one bad entry hides no other problem.
     const stack = result.success ? result.data : validEntries(withoutUnknownKeys(raw, result.error.issues));
-    const declaredDaemons = [...new Set([DEFAULT_DAEMON, ...Object.keys(isMap(raw.daemons) ? raw.daemons : {})])];
-    stack.daemons = withDefaultDaemon(stack.daemons, env);
-    problems.push(...crossChecks(stack, declaredDaemons).map((f) => at(f.path, f.message, f.at)));
+    const fileDaemons = Object.keys(isMap(raw.daemons) ? raw.daemons : {});
+    const declaredDaemons = [...new Set([DEFAULT_DAEMON, ...fileDaemons])];
+    const local = withDefaultDaemon(stack.daemons, env);
+    stack.daemons = local.daemons;
+    const localUser = local.problem && firstUserOfLocal(raw);
+    if (local.problem && localUser) {
+        problems.push(at(localUser, `${local.problem}; this entry uses the local daemon: fix DOCKER_HOST or declare daemons.local`, "key"));
+    }
+    problems.push(...crossChecks(stack, declaredDaemons, fileDaemons, env).map((f) => at(f.path, f.message, f.at)));
 
     problems.sort((a, b) => a.line - b.line || a.column - b.column);
     return problems.length === 0 ? { stack, problems } : { problems };
+}
+
+/** The first `max` problems, and a last line counting the rest. */
+function atMost(max: number, problems: Problem[]): Problem[] {
+    if (problems.length <= max) return problems;
+    const next = problems[max];
+    return [...problems.slice(0, max), { ...next, path: [], message: `and ${problems.length - max} more problems from here on (the first ${max} are listed)` }];
+}
+
+/** The first host or client that runs on the implicit local daemon. */
+function firstUserOfLocal(raw: Record<string, unknown>): KeyPath | undefined {
+    for (const section of ["hosts", "clients"]) {
+        for (const [name, entry] of Object.entries(isMap(raw[section]) ? raw[section] : {})) {
+            const daemon = isMap(entry) ? entry.daemon : undefined;
+            if (daemon === undefined) return [section, name];
+            if (daemon === DEFAULT_DAEMON) return [section, name, "daemon"];
+        }
+    }
+    return undefined;
 }
 
 /**
@@ -73,11 +134,15 @@ export function validateStackSource(source: string, file: string, env: NodeJS.Pr
  * which is what the docker CLI would use. A tcp:// one without TLS is marked insecure, as the
  * file would have to say: the docker CLI talks plain TCP there too.
  */
-function withDefaultDaemon(daemons: Record<string, DaemonSpec>, env: NodeJS.ProcessEnv): Record<string, DaemonSpec> {
-    if (daemons[DEFAULT_DAEMON]) return daemons;
-    const { host, certPath } = defaultOuterDaemon(env);
-    const local = daemonSchema.parse({ host, ...(certPath ? { certPath } : host.startsWith("tcp://") && { insecure: true }) });
-    return { [DEFAULT_DAEMON]: local, ...daemons };
+function withDefaultDaemon(daemons: Record<string, DaemonSpec>, env: NodeJS.ProcessEnv): { daemons: Record<string, DaemonSpec>; problem?: string } {
+    if (Object.hasOwn(daemons, DEFAULT_DAEMON)) return { daemons };
+    // DOCKER_HOST as the docker CLI reads it (tcp://host is tcp://host:2375), or why this program cannot use it.
+    const fromEnv = daemonUrlFromDockerHost(env.DOCKER_HOST ?? "");
+    if ("problem" in fromEnv) return { daemons, problem: fromEnv.problem };
+    const { host, certPath } = defaultOuterDaemon({ ...env, DOCKER_HOST: fromEnv.url });
+    const local = daemonSchema.safeParse({ host, ...(certPath ? { certPath } : host.startsWith("tcp://") && { insecure: true }) });
+    if (!local.success) return { daemons, problem: `DOCKER_HOST=${quote(host)} cannot be used: ${local.error.issues[0].message}` };
+    return { daemons: { [DEFAULT_DAEMON]: local.data, ...daemons } };
 }
 
 function validEntries(raw: Record<string, unknown>): StackFile {
@@ -89,7 +154,12 @@ function validEntries(raw: Record<string, unknown>): StackFile {
         }
         return out;
     };
-    return { daemons: valid(raw.daemons, daemonSchema), hosts: valid(raw.hosts, hostSchema), clients: valid(raw.clients, clientSchema) };
+    return {
+        daemons: valid(raw.daemons, daemonSchema),
+        hosts: valid(raw.hosts, hostSchema),
+        clients: valid(raw.clients, clientSchema),
+        registries: valid(raw.registries, registrySchema),
+    };
 }
 
 /** A copy of `raw` without the keys zod refused as unknown, so the rest of their entry can still be checked. */
@@ -110,7 +180,7 @@ function withoutUnknownKeys(raw: Record<string, unknown>, issues: z.core.$ZodIss
 function normalizeTopLevel(value: unknown): unknown {
     if (!isMap(value)) return value;
     return Object.fromEntries(Object.entries(value)
-        .filter(([key]) => !key.startsWith("x-"))
+        .filter(([key]) => !EXTENSION_KEY.test(key))
         .map(([key, section]) => [key, section === null ? {} : section]));
 }
 
@@ -118,14 +188,20 @@ type At = (path: KeyPath, message: string, where?: "key" | "value") => Problem;
 
 function issueProblems(issue: z.core.$ZodIssue, raw: unknown, at: At): Problem[] {
     const path = issue.path as KeyPath;
+    if (issue.code === "unrecognized_keys" && path[path.length - 1] === "dockerd") {
+        return issue.keys.map((key) => at([...path, key], `unknown key "${key}": not a daemon.json option Docker documents${closest(key, allowedKeys(path))}`, "key"));
+    }
     if (issue.code === "unrecognized_keys") {
         const allowed = allowedKeys(path);
-        return issue.keys.map((key) => at([...path, key], `unknown key "${key}": expected one of ${allowed.join(", ")}`, "key"));
+        return issue.keys.map((key) => at([...path, key], `unknown key ${quote(key)}${nonAsciiNote(key, allowed)}: expected one of ${allowed.join(", ")}`, "key"));
     }
     if (issue.code === "invalid_key") {
         const inner = issue.issues[0]?.message ?? "invalid key";
-        return [at(path, `${inner}, got "${String(path[path.length - 1])}"`, "key")];
+        const key = String(path[path.length - 1]);
+        return [at(path, `${inner}, got ${quote(key)}${nonAsciiNote(key)}`, "key")];
     }
+    // Messages that stand alone: a refused key, or a secret whose value must not be quoted.
+    if (issue.code === "custom" && issue.params?.plain) return [at(path, issue.message, issue.params.at ?? "value")];
     const value = valueAt(raw, path);
     // A map given where either a word or a map is accepted (access: full | {...}): report the map's own problems.
     if (issue.code === "invalid_union" && isMap(value)) {
@@ -153,13 +229,14 @@ function allowedKeys(path: KeyPath): string[] {
     let schema: z.ZodType | undefined = stackFileSchema;
     for (const segment of path) {
         schema = unwrapped(schema);
-        schema = schema instanceof z.ZodObject ? schema.shape[String(segment)]
+        schema = schema instanceof z.ZodObject ? (Object.hasOwn(schema.shape, segment) ? schema.shape[String(segment)] : undefined)
             : schema instanceof z.ZodRecord ? schema.valueType
             : schema instanceof z.ZodArray ? schema.element
             : undefined;
     }
     const map = schema && unwrapped(schema);
-    return map instanceof z.ZodObject ? Object.keys(map.shape) : [];
+    const keys = map instanceof z.ZodObject ? Object.keys(map.shape) : [];
+    return path[path.length - 1] === "dockerd" ? keys.filter((key) => !(key in MANAGED_DOCKERD_OPTIONS)) : keys;
 }
 
 /** The schema inside optional and default wrappers, and the map among a union's options (access: full | {...}). */
@@ -171,22 +248,28 @@ function unwrapped(schema: z.ZodType | undefined): z.ZodType | undefined {
     }
 }
 
+/** " (did you mean log-level?)" for a key one or two edits away from an allowed one. */
+function closest(key: string, allowed: string[]): string {
+    const distance = (a: string, b: string) => {
+        let row = Array.from({ length: b.length + 1 }, (_, i) => i);
+        for (let i = 1; i <= a.length; i++) {
+            const next = [i];
+            for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+            row = next;
+        }
+        return row[b.length];
+    };
+    const best = allowed.map((candidate) => ({ candidate, d: distance(key, candidate) })).sort((x, y) => x.d - y.d)[0];
+    return best && best.d <= 2 ? ` (did you mean ${best.candidate}?)` : "";
+}
+
 function valueAt(root: unknown, path: KeyPath): unknown {
     let value = root;
     for (const segment of path) {
-        if (value === null || typeof value !== "object") return undefined;
+        if (value === null || typeof value !== "object" || !Object.hasOwn(value, segment)) return undefined;
         value = (value as Record<string | number, unknown>)[segment];
     }
     return value;
-}
-
-function describe(value: unknown): string {
-    if (value === null || value === undefined) return "nothing";
-    if (Array.isArray(value)) return "a list";
-    if (value instanceof Uint8Array) return "binary data";
-    if (typeof value === "object") return "a map";
-    const text = JSON.stringify(value);
-    return `${typeof value} ${text.length > 60 ? `${text.slice(0, 57)}...` : text}`;
 }
 
 function isMap(value: unknown): value is Record<string, unknown> {

@@ -1,46 +1,61 @@
 // The stack file's shape: the single source of its TypeScript types (z.infer).
-// Cross-field rules (references, uniqueness, the TLS rule) live in checks.ts. Defaults come
-// from the components (components/defaults.ts), and contract-check.ts proves at compile time
-// that each section has the shape of the component arguments it becomes.
-import { isIP } from "node:net";
+// Cross-field rules (references, uniqueness, the TLS rule) live in checks.ts; Docker's grammars
+// and limits in docker-grammar.ts, host safety in host-safety.ts. Defaults come from the
+// components (components/defaults.ts), and contract-check.ts proves at compile time that each
+// section has the shape of the component arguments it becomes.
 import { z } from "zod";
+import { MANAGED_DOCKERD_OPTIONS, MEMORY } from "../components/dockerd";
 import {
     DEFAULT_CLIENT_IMAGE, DEFAULT_DIND_IMAGE, DEFAULT_DOOD_HOST_NAMESPACES, DEFAULT_DOOD_PRIVILEGED, DEFAULT_DOOD_SCOPE, DEFAULT_MOUNT_READ_ONLY, DEFAULT_NESTED_RESTART, DEFAULT_PORT_PROTOCOL, DEFAULT_STORAGE_RETAIN,
-    DEFAULT_TCP_BIND, DEFAULT_TCP_INSECURE, DEFAULT_TCP_TLS,
+    DEFAULT_REGISTRY_BIND, DEFAULT_REGISTRY_IMAGE, DEFAULT_REGISTRY_INSECURE, DEFAULT_TCP_BIND, DEFAULT_TCP_INSECURE, DEFAULT_TCP_TLS,
 } from "../components/defaults";
+import { imageReferenceProblem, MAX_ID, MAX_VOLUME_NAME, mountTargetProblem, NAME, parseDaemonUrl, PREDEFINED_NETWORKS, socketPathProblem, userProblem } from "./docker-grammar";
+import { normalizePath, plainAddressProblem } from "./host-safety";
 
 /** The outer daemon every host and client uses unless it names another. */
 export const DEFAULT_DAEMON = "local";
 
-// Docker's own pattern for container and volume names.
-const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
-// The distribution reference grammar: [domain[:port]/]path[:tag][@algo:hex].
-const IMAGE_REF =
-    /^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$/;
+/** Top-level keys starting with x- hold YAML anchors and are ignored, as in Compose files. */
+export const EXTENSION_KEY = /^x-/;
+
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const DAEMON_URL = /^(unix:\/\/\/.+|tcp:\/\/[^/\s]+:[0-9]+\/?|ssh:\/\/[^/\s]+)$/;
+
+/** A zod refinement from a rule that says what is wrong (docker-grammar.ts, host-safety.ts). */
+const rule = (problem: (value: string) => string | undefined) => (value: string, ctx: z.RefinementCtx) => {
+    const message = problem(value);
+    if (message) ctx.addIssue({ code: "custom", message, input: value });
+};
 
 const name = (what: string) =>
     z.string({ error: `expected ${what} name (a string)` }).regex(NAME, {
         error: `expected ${what} name: a letter or digit, then letters, digits, '_', '.' or '-' (2 characters at least)`,
     });
-const imageRef = z
-    .string({ error: "expected an image reference (a string)" })
-    .regex(IMAGE_REF, { error: "expected an image reference such as busybox:1.36 or registry:5000/team/app@sha256:<hex>" });
+const volumeName = name("a volume").max(MAX_VOLUME_NAME, { error: `expected a volume name of at most ${MAX_VOLUME_NAME} characters` });
+const networkName = name("a network").refine((n) => !PREDEFINED_NETWORKS.includes(n), {
+    error: `${PREDEFINED_NETWORKS.join(", ")} are the daemon's predefined networks: choose another name`,
+});
+const imageRef = z.string({ error: "expected an image reference (a string)" }).superRefine(rule(imageReferenceProblem));
 const isCleanAbsolute = (p: string) => p.startsWith("/") && !p.split("/").includes("..");
 const absolutePath = z
     .string({ error: "expected an absolute path (a string)" })
+    .max(4095, { error: "expected a path of at most 4095 characters", abort: true })
     .refine(isCleanAbsolute, {
         error: "expected an absolute path without '..' (starting with /)",
     });
+/** A path Docker mounts: its volume specification is split at ':'. */
+const mountPath = absolutePath.refine((p) => !p.includes(":"), { error: "a path Docker mounts cannot contain ':'" });
+/** An address a port is published on: a plain IPv4 or IPv6 address (see host-safety.ts). */
+const plainAddress = z.string({ error: "expected an IP address (a string)" }).superRefine(rule(plainAddressProblem));
 const port = z
     .number({ error: "expected a port number (an integer 1-65535)" })
     .int({ error: "expected a port number (an integer 1-65535)" })
     .min(1, { error: "expected a port number (an integer 1-65535)" })
     .max(65535, { error: "expected a port number (an integer 1-65535)" });
-const ipAddress = z
-    .string({ error: "expected an IP address (a string)" })
-    .refine((ip) => isIP(ip) !== 0, { error: "expected an IPv4 or IPv6 address such as 127.0.0.1" });
+const id = (what: string) => z
+    .number({ error: `expected a numeric ${what} id` })
+    .int({ error: `expected a numeric ${what} id` })
+    .min(0, { error: `expected a numeric ${what} id (0 to ${MAX_ID})` })
+    .max(MAX_ID, { error: `expected a numeric ${what} id (0 to ${MAX_ID})` });
 const env = z
     .record(z.string().regex(ENV_NAME, { error: "expected an environment variable name ([A-Za-z_][A-Za-z0-9_]*)" }),
         z.string({ error: "expected a string value (quote numbers and booleans)" }), {
@@ -52,9 +67,10 @@ const bool = (what: string) => z.boolean({ error: `expected true or false (${wha
 
 export const daemonSchema = z.strictObject({
     /** unix:///path/to/docker.sock, tcp://host:port or ssh://[user@]host[:port]. */
-    host: z.string({ error: "expected a daemon URL (a string)" }).regex(DAEMON_URL, {
-        error: "expected a daemon URL: unix:///absolute/path, tcp://host:port or ssh://[user@]host",
-    }),
+    host: z.string({ error: "expected a daemon URL (a string)" }).superRefine(rule((url) => {
+        const parsed = parseDaemonUrl(url);
+        return "problem" in parsed ? parsed.problem : undefined;
+    })),
     /** tcp:// only: a directory holding ca.pem, cert.pem and key.pem for the daemon's TLS. */
     certPath: absolutePath.optional(),
     /** tcp:// only: talk to the daemon without TLS. Refused unless set explicitly. */
@@ -65,7 +81,7 @@ export const daemonSchema = z.strictObject({
 
 export const storageSchema = z.strictObject({
     /** The named volume on /var/lib/docker. Default: defaultStorageVolume(<host>), applied by DindHost. */
-    volume: name("a volume").optional(),
+    volume: volumeName.optional(),
     /** Keep the volume on destroy. */
     retain: bool("retain").default(DEFAULT_STORAGE_RETAIN),
 });
@@ -74,18 +90,19 @@ export const tcpEndpointSchema = z.strictObject({
     /** The port on the outer daemon's host. */
     port,
     /** The address it is bound to on the outer daemon's host. */
-    bind: ipAddress.default(DEFAULT_TCP_BIND),
+    bind: plainAddress.default(DEFAULT_TCP_BIND),
     /** Mutual TLS. */
     tls: bool("tls").default(DEFAULT_TCP_TLS),
     /** Must be true, together with tls: false, to serve plain TCP. */
     insecure: bool("insecure").default(DEFAULT_TCP_INSECURE),
     /** Extra names or IPs the server certificate must cover (beyond localhost, the bind address and the daemon's host). */
-    sans: z.array(z.string({ error: "expected a DNS name or IP address" }), { error: "expected a list of names" }).default([]),
+    sans: z.array(z.string({ error: "expected a DNS name or IP address" }).max(253, { error: "expected a DNS name (253 characters at most)", abort: true }),
+        { error: "expected a list of names" }).default([]),
 });
 
 export const unixEndpointSchema = z.strictObject({
     /** Absolute host directory that will hold the inner docker.sock. */
-    hostDir: absolutePath,
+    hostDir: mountPath.superRefine(rule((dir) => socketPathProblem(`${normalizePath(dir)}/docker.sock`, "the inner socket"))),
 });
 
 export const nestedContainerSchema = z.strictObject({
@@ -102,9 +119,13 @@ export const nestedContainerSchema = z.strictObject({
             { error: "expected a list of ports" },
         )
         .default([]),
-    networks: z.array(name("a network"), { error: "expected a list of network names" }).default([]),
+    networks: z.array(networkName, { error: "expected a list of network names" }).default([]),
     volumes: z
-        .array(z.strictObject({ volume: name("a volume"), path: absolutePath, readOnly: bool("readOnly").default(DEFAULT_MOUNT_READ_ONLY) }), {
+        .array(z.strictObject({
+            volume: volumeName,
+            path: mountPath.superRefine(rule(mountTargetProblem)),
+            readOnly: bool("readOnly").default(DEFAULT_MOUNT_READ_ONLY),
+        }), {
             error: "expected a list of volume mounts",
         })
         .default([]),
@@ -114,9 +135,135 @@ export const nestedContainerSchema = z.strictObject({
 });
 
 export const workloadsSchema = z.strictObject({
-    networks: z.array(name("a network"), { error: "expected a list of network names" }).default([]),
-    volumes: z.array(name("a volume"), { error: "expected a list of volume names" }).default([]),
+    networks: z.array(networkName, { error: "expected a list of network names" }).default([]),
+    volumes: z.array(volumeName, { error: "expected a list of volume names" }).default([]),
     containers: z.record(name("a container"), nestedContainerSchema, { error: "expected a map of containers" }).default({}),
+});
+
+/**
+ * A secret given by reference, never by value: an environment variable of the process that runs
+ * Pulumi, or a key of the stack's Pulumi secret configuration. Its issues never quote the value.
+ */
+export type SecretRef = { env: string } | { secret: string };
+const SECRET_REF_MESSAGE = "expected { env: NAME } or { secret: KEY } (a Pulumi secret config key): a secret is never written in the file";
+export const secretRefSchema = z.custom<SecretRef>((value) => {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+    const keys = Object.keys(value);
+    const ref = value as Record<string, unknown>;
+    return keys.length === 1 && ((keys[0] === "env" && typeof ref.env === "string" && ENV_NAME.test(ref.env))
+        || (keys[0] === "secret" && typeof ref.secret === "string" && ref.secret.length > 0));
+}, { error: SECRET_REF_MESSAGE, params: { plain: true } });
+
+/** A key dockerd would accept but this project sets itself: refused with the reason. */
+const managedOption = (option: string) => z.custom<never>(() => false, {
+    error: `"${option}" is managed by dind-provisioner: ${MANAGED_DOCKERD_OPTIONS[option]}`, params: { plain: true, at: "key" },
+}).optional();
+const text = z.string({ error: "expected a string" });
+const texts = z.array(text, { error: "expected a list of strings" });
+const integer = z.number({ error: "expected an integer" }).int({ error: "expected an integer" });
+const options = z.record(z.string(), z.unknown(), { error: "expected a map" });
+const CIDR = /^[0-9a-fA-F.:]+\/[0-9]{1,3}$/;
+
+/**
+ * dockerd's daemon.json, as Docker documents it for Linux
+ * (https://docs.docker.com/reference/cli/dockerd/#daemon-configuration-file), with types.
+ */
+export const dockerdSchema = z.strictObject({
+    ...Object.fromEntries(Object.keys(MANAGED_DOCKERD_OPTIONS).map((option) => [option, managedOption(option)])),
+    "allow-nondistributable-artifacts": texts.optional(),
+    "api-cors-header": text.optional(),
+    "authorization-plugins": texts.optional(),
+    bip: text.optional(),
+    bridge: text.optional(),
+    builder: options.optional(),
+    "cdi-spec-dirs": texts.optional(),
+    "cgroup-parent": text.optional(),
+    containerd: text.optional(),
+    "containerd-namespace": text.optional(),
+    "containerd-plugins-namespace": text.optional(),
+    debug: bool("debug").optional(),
+    "default-address-pools": z.array(z.strictObject({
+        base: z.string({ error: "expected a CIDR such as 10.199.0.0/16" }).regex(CIDR, { error: "expected a CIDR such as 10.199.0.0/16" }),
+        size: integer.min(1, { error: "expected a prefix length (1-128)" }).max(128, { error: "expected a prefix length (1-128)" }),
+    }), { error: "expected a list of { base, size }" }).optional(),
+    "default-cgroupns-mode": z.enum(["private", "host"], { error: "expected private or host" }).optional(),
+    "default-gateway": text.optional(),
+    "default-gateway-v6": text.optional(),
+    "default-ipc-mode": z.enum(["private", "shareable"], { error: "expected private or shareable" }).optional(),
+    "default-network-opts": options.optional(),
+    "default-runtime": text.optional(),
+    "default-shm-size": text.optional(),
+    "default-ulimits": options.optional(),
+    dns: texts.optional(),
+    "dns-opts": texts.optional(),
+    "dns-search": texts.optional(),
+    "exec-opts": texts.optional(),
+    "exec-root": text.optional(),
+    experimental: bool("experimental").optional(),
+    features: options.optional(),
+    "fixed-cidr": text.optional(),
+    "fixed-cidr-v6": text.optional(),
+    group: text.optional(),
+    "host-gateway-ip": text.optional(),
+    icc: bool("icc").optional(),
+    init: bool("init").optional(),
+    "init-path": text.optional(),
+    "insecure-registries": texts.optional(),
+    ip: text.optional(),
+    "ip-forward": bool("ip-forward").optional(),
+    "ip-masq": bool("ip-masq").optional(),
+    ip6tables: bool("ip6tables").optional(),
+    iptables: bool("iptables").optional(),
+    ipv6: bool("ipv6").optional(),
+    labels: texts.optional(),
+    "live-restore": bool("live-restore").optional(),
+    "log-driver": text.optional(),
+    "log-format": z.enum(["text", "json"], { error: "expected text or json" }).optional(),
+    "log-level": z.enum(["debug", "info", "warn", "error", "fatal"], { error: "expected one of debug, info, warn, error, fatal" }).optional(),
+    "log-opts": options.optional(),
+    "max-concurrent-downloads": integer.min(1, { error: "expected a positive integer" }).optional(),
+    "max-concurrent-uploads": integer.min(1, { error: "expected a positive integer" }).optional(),
+    "max-download-attempts": integer.min(1, { error: "expected a positive integer" }).optional(),
+    "metrics-addr": text.optional(),
+    mtu: z.union([
+        z.literal("auto"),
+        integer.min(68, { error: "expected an MTU (68-65535) or auto" }).max(65535, { error: "expected an MTU (68-65535) or auto" }),
+    ], { error: "expected an MTU (68-65535) or auto (the DinD container's own interface MTU)" }).optional(),
+    "no-new-privileges": bool("no-new-privileges").optional(),
+    "node-generic-resources": texts.optional(),
+    "oom-score-adjust": integer.optional(),
+    proxies: options.optional(),
+    "raw-logs": bool("raw-logs").optional(),
+    /** URLs, or names under the top-level `registries`. */
+    "registry-mirrors": z.array(z.string({ error: "expected a registry name or URL" }), { error: "expected a list of registry names or URLs" }).optional(),
+    runtimes: options.optional(),
+    "seccomp-profile": text.optional(),
+    "selinux-enabled": bool("selinux-enabled").optional(),
+    "shutdown-timeout": integer.optional(),
+    "storage-driver": text.optional(),
+    "storage-opts": texts.optional(),
+    "swarm-default-advertise-addr": text.optional(),
+    "userland-proxy": bool("userland-proxy").optional(),
+    "userland-proxy-path": text.optional(),
+    "userns-remap": text.optional(),
+});
+
+// A registry as image names spell it: host[:port].
+const REGISTRY_ADDRESS = /^[a-zA-Z0-9]([a-zA-Z0-9-.]*[a-zA-Z0-9])?(:[0-9]+)?$/;
+const registryAddress = z.string({ error: "expected a registry host[:port]" }).regex(REGISTRY_ADDRESS, {
+    error: "expected a registry host[:port] such as registry.internal:5000",
+});
+
+export const resourcesSchema = z.strictObject({
+    cpus: z.number({ error: "expected a number of CPUs such as 2 or 1.5" }).positive({ error: "expected a positive number of CPUs" }).optional(),
+    memory: z.string({ error: "expected a memory size such as 4g (a string)" }).regex(MEMORY, { error: "expected a memory size such as 4g, 512m or 1073741824" }).optional(),
+    pids: integer.min(1, { error: "expected a positive number of processes" }).optional(),
+});
+
+export const registryAuthSchema = z.strictObject({
+    address: registryAddress,
+    username: text,
+    password: secretRefSchema,
 });
 
 export const hostSchema = z.strictObject({
@@ -128,6 +275,34 @@ export const hostSchema = z.strictObject({
     preload: z.array(imageRef, { error: "expected a list of image references" }).default([]),
     env,
     workloads: workloadsSchema.optional(),
+    /** The inner daemon's daemon.json. */
+    dockerd: dockerdSchema.optional(),
+    /** Credentials for nested image pulls. */
+    registryAuth: z.array(registryAuthSchema, { error: "expected a list of { address, username, password }" }).default([]),
+    /** Registry host:port -> CA file on this machine. */
+    registryCAs: z.record(registryAddress, absolutePath, { error: "expected a map of registry host:port to a CA file path" }).default({}),
+    resources: resourcesSchema.optional(),
+    /** An OCI runtime of the outer daemon; any but runc makes the container unprivileged. */
+    runtime: z.string({ error: "expected a runtime name such as sysbox-runc" }).regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, {
+        error: "expected a runtime name such as sysbox-runc",
+    }).optional(),
+});
+
+export const registrySchema = z.strictObject({
+    daemon: name("a daemon").default(DEFAULT_DAEMON),
+    image: imageRef.default(DEFAULT_REGISTRY_IMAGE),
+    port,
+    bind: plainAddress.default(DEFAULT_REGISTRY_BIND),
+    proxy: z.strictObject({
+        remote: z.string({ error: "expected a registry URL (http:// or https://)" }).regex(/^https?:\/\/[^\s/]+\/?$/, {
+            error: "expected a registry URL such as https://registry-1.docker.io",
+        }),
+        username: text.optional(),
+        password: secretRefSchema.optional(),
+    }).optional(),
+    storage: storageSchema.default({ retain: DEFAULT_STORAGE_RETAIN }),
+    /** Plain HTTP instead of TLS. */
+    insecure: bool("insecure").default(DEFAULT_REGISTRY_INSECURE),
 });
 
 /**
@@ -164,17 +339,17 @@ export const clientSchema = z.strictObject({
     image: imageRef.default(DEFAULT_CLIENT_IMAGE),
     command: command.optional(),
     /** The daemon's socket on its host. Default: the daemon's unix:// path. */
-    socket: absolutePath.optional(),
+    socket: mountPath.optional(),
     /** Group id owning the socket, added to the client. Default: read from the socket when the daemon is local. */
-    socketGroup: z.number({ error: "expected a numeric group id" }).int({ error: "expected a numeric group id" }).min(0, {
-        error: "expected a numeric group id",
-    }).optional(),
+    socketGroup: id("group").optional(),
     /** Absolute host path, mounted at the same path inside (path parity). */
-    workspace: absolutePath.optional(),
+    workspace: mountPath.optional(),
     /** The user the client runs as, e.g. 1000:1000. Default: the image's. */
-    user: z.string({ error: "expected a user such as 1000 or 1000:1000" }).regex(/^[a-zA-Z0-9_.-]+(:[a-zA-Z0-9_.-]+)?$/, {
-        error: "expected a user such as 1000 or 1000:1000",
-    }).optional(),
+    user: z.string({
+        error: (issue) => typeof issue.input === "number"
+            ? `a numeric user must be quoted, as in user: "${issue.input}" (unquoted, YAML reads it as a number)`
+            : "expected a user such as \"1000\" or \"1000:1000\" (a string)",
+    }).superRefine(rule(userProblem)).optional(),
     env,
     access: accessSchema,
 });
@@ -183,9 +358,11 @@ export const stackFileSchema = z.strictObject({
     daemons: z.record(name("a daemon"), daemonSchema, { error: "expected a map of daemons" }).default({}),
     hosts: z.record(name("a host"), hostSchema, { error: "expected a map of DinD hosts" }).default({}),
     clients: z.record(name("a client"), clientSchema, { error: "expected a map of DooD clients" }).default({}),
+    registries: z.record(name("a registry"), registrySchema, { error: "expected a map of registries" }).default({}),
 });
 
 export type StackFile = z.infer<typeof stackFileSchema>;
 export type DaemonSpec = z.infer<typeof daemonSchema>;
 export type HostSpec = z.infer<typeof hostSchema>;
 export type ClientSpec = z.infer<typeof clientSchema>;
+export type RegistrySpec = z.infer<typeof registrySchema>;

@@ -31,6 +31,10 @@ export const SELF_SIGNED_CERT = "tls:index/selfSignedCert:SelfSignedCert";
 export const CERT_REQUEST = "tls:index/certRequest:CertRequest";
 export const LOCALLY_SIGNED_CERT = "tls:index/locallySignedCert:LocallySignedCert";
 export const PRELOAD = "pulumi-nodejs:dynamic/dind:ImagePreload";
+export const READINESS = "pulumi-nodejs:dynamic/dind:DindReadiness";
+export const REGISTRY = "dind:index:DindRegistry";
+/** The inner bridge MTU the mocked readiness step reads back. */
+export const READ_BACK_MTU = 1450;
 
 /** The outer daemon components under test are given, so that none falls back to the caller's DOCKER_HOST. */
 export const OUTER_DAEMON = { host: "unix:///var/run/docker.sock" };
@@ -78,6 +82,8 @@ function fakeOutputs(type: string, name: string, inputs: Record<string, any>): R
             return { certRequestPem: `request-of-${name}` };
         case PRELOAD:
             return { imageId: `sha256:preloaded-${inputs.image}` };
+        case READINESS:
+            return { mtu: inputs.inner ? READ_BACK_MTU : 0 };
         default:
             return {};
     }

@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { outerApiVersions, provisionStack, provisionStackFile } from "../../program";
 import { validateStackSource } from "../../stackfile/load";
 import { startFakeEngine } from "./components/fakeEngine";
-import { CERTIFICATES, CONTAINER, DOCKER_PROVIDER, installMocks, isSecret, NETWORK, PRELOAD, REMOTE_IMAGE, valueOf, VOLUME } from "./mocks";
+import { CERTIFICATES, CONTAINER, DOCKER_PROVIDER, installMocks, isSecret, NETWORK, PRELOAD, REGISTRY, REMOTE_IMAGE, secretValue, valueOf, VOLUME } from "./mocks";
 
 const fixtures = path.join(__dirname, "stackfile", "fixtures");
 
@@ -123,3 +123,44 @@ describe("program", () => {
 function readFixture(name: string): string {
     return readFileSync(path.join(fixtures, name), "utf8");
 }
+
+describe("program: registries and the hosts that use them", () => {
+    it("points a host at a stack registry by name: its URL as mirror, its network, its CA; secrets from the environment", async () => {
+        const mocks = installMocks();
+        const dir = mkdtempSync(path.join(os.tmpdir(), "reg-ca-"));
+        writeFileSync(path.join(dir, "ca.pem"), "-----BEGIN CERTIFICATE-----internal");
+        process.env.REG_UNIT_TOKEN = "t0ken-from-env";
+        const source = `registries:\n  hub-cache: { port: 5000, proxy: { remote: https://registry-1.docker.io } }\n  lan-cache: { port: 5001, insecure: true }\n` +
+            `hosts:\n  builder:\n    tcp: { port: 23760 }\n    dockerd: { registry-mirrors: [hub-cache, lan-cache], log-level: warn }\n` +
+            `    registryAuth: [{ address: registry.internal:5000, username: ci, password: { env: REG_UNIT_TOKEN } }]\n` +
+            `    registryCAs: { "registry.internal:5000": ${dir}/ca.pem }\n`;
+        try {
+            const outputs = provisionStack(validateStackSource(source, "inline.yaml", process.env).stack!);
+            await settled(outputs);
+        } finally {
+            delete process.env.REG_UNIT_TOKEN;
+        }
+        assert.deepEqual(mocks.byType(REGISTRY).map((r) => r.name).sort(), ["hub-cache", "lan-cache"]);
+        const dind = mocks.one(CONTAINER, "builder-container").inputs;
+        const uploads = Object.fromEntries(dind.uploads.map((u: { file: string; content: string }) => [u.file, u.content]));
+        assert.deepEqual(JSON.parse(uploads["/etc/docker/daemon.json"]), {
+            "registry-mirrors": ["https://hub-cache:5000", "http://lan-cache:5000"],
+            "insecure-registries": ["lan-cache:5000"],
+            "log-level": "warn",
+        });
+        assert.equal(uploads["/etc/docker/certs.d/hub-cache:5000/ca.crt"], "cert-of-hub-cache-tls-ca");
+        assert.equal(uploads["/etc/docker/certs.d/registry.internal:5000/ca.crt"], "-----BEGIN CERTIFICATE-----internal");
+        assert.equal(uploads["/etc/docker/certs.d/lan-cache:5000/ca.crt"], undefined, "a plain-HTTP registry has no CA");
+        assert.deepEqual(dind.networksAdvanced, [{ name: "bridge" }, { name: "hub-cache-net" }, { name: "lan-cache-net" }]);
+        // The inner provider follows the readiness step, whose dynamic provider takes a moment to serialize.
+        for (let i = 0; i < 100 && mocks.byType(DOCKER_PROVIDER).length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+        const wire = mocks.one(DOCKER_PROVIDER, "builder-inner").inputs.registryAuth;
+        assert.deepEqual(JSON.parse(secretValue(wire)), [{ address: "registry.internal:5000", username: "ci", password: "t0ken-from-env" }]);
+    });
+
+    it("names an unreadable CA file", () => {
+        installMocks();
+        const stack = stackFrom("hosts:\n  builder:\n    registryCAs: { \"registry.internal:5000\": /nonexistent/ca.pem }\n");
+        assert.throws(() => provisionStack(stack), /hosts\.builder\.registryCAs\.registry\.internal:5000: cannot read \/nonexistent\/ca\.pem/);
+    });
+});

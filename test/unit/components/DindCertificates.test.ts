@@ -11,7 +11,7 @@ function certificates(mocks?: ReturnType<typeof installMocks>) {
 
 async function settle(certs: DindCertificates) {
     await registered(certs.caKey, certs.ca, certs.server.key, certs.server.request, certs.server.certificate,
-        certs.client.key, certs.client.request, certs.client.certificate);
+        certs.client!.key, certs.client!.request, certs.client!.certificate);
 }
 
 describe("DindCertificates", () => {
@@ -80,7 +80,7 @@ describe("DindCertificates", () => {
         assert.equal(await valueOf(certs.caCert), "cert-of-tls-ca");
         assert.equal(await valueOf(certs.serverCert), "cert-of-tls-server-cert");
         assert.equal(await valueOf(certs.serverKey), "key-of-tls-server-key");
-        assert.equal(await valueOf(certs.clientCert), "cert-of-tls-client-cert");
-        assert.equal(await valueOf(certs.clientKey), "key-of-tls-client-key");
+        assert.equal(await valueOf(certs.clientCert!), "cert-of-tls-client-cert");
+        assert.equal(await valueOf(certs.clientKey!), "key-of-tls-client-key");
     });
 });

@@ -2,8 +2,8 @@ import * as assert from "node:assert/strict";
 import * as docker from "@pulumi/docker";
 import { DindHost, healthSchedule } from "../../../components/DindHost";
 import {
-    CERT_REQUEST, CERTIFICATES, CONTAINER, DOCKER_PROVIDER, installMocks, isKnown, isSecret, OUTER_DAEMON, PRELOAD, registered, REMOTE_IMAGE, secretValue,
-    valueOf, VOLUME,
+    CERT_REQUEST, CERTIFICATES, CONTAINER, DOCKER_PROVIDER, installMocks, isKnown, isSecret, OUTER_DAEMON, PRELOAD, READ_BACK_MTU, READINESS, registered,
+    REMOTE_IMAGE, secretValue, valueOf, VOLUME,
 } from "../mocks";
 
 /** The outer daemon's provider; created after the mocks are installed, like every resource. */
@@ -22,7 +22,7 @@ function tlsHost(mocks: ReturnType<typeof installMocks>, extra: Partial<Construc
 }
 
 async function settle(host: DindHost) {
-    await registered(host.container, host.volume, host.image, host.certificates?.server.certificate, host.certificates?.client.certificate,
+    await registered(host.container, host.volume, host.image, host.readiness, host.certificates?.server.certificate, host.certificates?.client?.certificate,
         host.provider, ...Object.values(host.preloads));
 }
 
@@ -85,18 +85,22 @@ describe("DindHost", () => {
         assert.deepEqual(mocks.options.get("builder-preload-busybox:local")?.additionalSecretOutputs, ["target"]);
     });
 
-    it("waits for a health check that asks the inner daemon before anything uses it", async () => {
+    it("waits, in a readiness step that watches the container, for a health check that asks the inner daemon", async () => {
         const mocks = installMocks();
         const host = tlsHost(mocks, { readinessTimeout: 90 });
         await settle(host);
         const container = mocks.one(CONTAINER).inputs;
         assert.deepEqual(container.healthcheck.tests, ["CMD", "docker", "--host", "unix:///var/run/docker.sock", "version"]);
         assert.ok(container.command.includes("--host=unix:///var/run/docker.sock"));
-        assert.equal(container.wait, true);
-        assert.equal(container.waitTimeout, 90);
+        // Not the provider's wait, which sees an exited daemon only at its timeout.
+        assert.equal(container.wait, false);
         assert.equal(container.healthcheck.startPeriod, "1m30s", "Go's duration form, as the provider reads it back");
-        assert.deepEqual(mocks.options.get("builder-inner")?.dependsOn, [host.container]);
-        assert.deepEqual(mocks.options.get("builder-preload-busybox:local")?.dependsOn, [host.container]);
+        const { host: hostName, containerId, timeoutSeconds, outer: outerDaemon } = mocks.one(READINESS).inputs;
+        assert.deepEqual({ hostName, containerId, timeoutSeconds, outer: outerDaemon.host },
+            { hostName: "builder", containerId: "builder-container-id", timeoutSeconds: 90, outer: "unix:///var/run/docker.sock" });
+        assert.deepEqual(mocks.options.get("builder-readiness")?.dependsOn, [host.container]);
+        assert.deepEqual(mocks.options.get("builder-inner")?.dependsOn, [host.readiness]);
+        assert.deepEqual(mocks.options.get("builder-preload-busybox:local")?.dependsOn, [host.readiness]);
         assert.equal(mocks.options.get("builder-container")?.deleteBeforeReplace, true);
     });
 
@@ -235,5 +239,93 @@ describe("DindHost", () => {
     it("refuses preload without an endpoint to reach the inner daemon", () => {
         installMocks();
         assert.throws(() => new DindHost("blind", { outerDaemon: OUTER_DAEMON, preload: ["busybox:local"] }, { provider: outer() }), /preload needs a tcp or unix endpoint/);
+    });
+});
+
+describe("DindHost: the inner daemon's settings, registries, limits and runtime", () => {
+    const daemonJsonOf = (container: Record<string, any>) => {
+        const upload = container.uploads.find((u: { file: string }) => u.file === "/etc/docker/daemon.json");
+        return upload && JSON.parse(upload.content);
+    };
+
+    it("writes dockerd settings to /etc/docker/daemon.json, a given MTU included", async () => {
+        const mocks = installMocks();
+        const host = tlsHost(mocks, {
+            dockerd: { mtu: 1400, "log-level": "warn", "default-address-pools": [{ base: "10.199.0.0/16", size: 24 }], "registry-mirrors": ["https://hub-cache:5000"] },
+        });
+        await settle(host);
+        const container = mocks.one(CONTAINER).inputs;
+        assert.deepEqual(daemonJsonOf(container), {
+            mtu: 1400, "log-level": "warn", "default-address-pools": [{ base: "10.199.0.0/16", size: 24 }], "registry-mirrors": ["https://hub-cache:5000"],
+        });
+        assert.equal(container.command[0], "dockerd");
+        assert.equal(mocks.one(READINESS).inputs.inner, undefined, "a given MTU needs no reading back");
+        assert.equal(await valueOf(host.mtu), 1400);
+    });
+
+    it("mtu auto: dockerd gets the DinD container's own eth0 MTU at start, and the readiness step reads it back", async () => {
+        const mocks = installMocks();
+        const host = tlsHost(mocks, { dockerd: { mtu: "auto" } });
+        await settle(host);
+        const container = mocks.one(CONTAINER).inputs;
+        assert.deepEqual(container.command.slice(0, 5), ["sh", "-c", 'exec dockerd-entrypoint.sh "$@" --mtu="$(cat /sys/class/net/eth0/mtu)"', "dockerd-auto-mtu", "dockerd"]);
+        assert.deepEqual(daemonJsonOf(container), {}, "auto is a flag, never a daemon.json value");
+        assert.equal(secretValue(mocks.one(READINESS).inputs.inner).host, "tcp://127.0.0.1:23760");
+        assert.equal(await valueOf(host.mtu), READ_BACK_MTU);
+    });
+
+    it("writes no daemon.json without dockerd settings, and has no MTU of its own", async () => {
+        const mocks = installMocks();
+        const host = tlsHost(mocks);
+        await settle(host);
+        assert.equal(daemonJsonOf(mocks.one(CONTAINER).inputs), undefined);
+        assert.equal(await valueOf(host.mtu), undefined);
+    });
+
+    it("refuses a dockerd option it manages itself, with the reason", () => {
+        installMocks();
+        assert.throws(() => new DindHost("builder", { dockerd: { "data-root": "/srv/docker" } }, { provider: outer() }),
+            /dockerd\.data-root is managed by this component: the inner daemon's data lives on the storage volume/);
+    });
+
+    it("hands registry credentials to the inner provider, the password as a secret", async () => {
+        const mocks = installMocks();
+        const host = tlsHost(mocks, { registryAuth: [{ address: "registry.internal:5000", username: "ci", password: "s3cret-token" }] });
+        await settle(host);
+        // A provider's inputs travel as JSON; the secret password makes the whole list a secret.
+        const wire = mocks.one(DOCKER_PROVIDER, "builder-inner").inputs.registryAuth;
+        assert.deepEqual(JSON.parse(secretValue(wire)), [{ address: "registry.internal:5000", username: "ci", password: "s3cret-token" }]);
+    });
+
+    it("uploads each registry CA to /etc/docker/certs.d/<host:port>/ca.crt and joins the given outer networks", async () => {
+        const mocks = installMocks();
+        const host = tlsHost(mocks, { registryCAs: { "registry.internal:5000": "-----BEGIN CERTIFICATE-----ca" }, networks: ["hub-cache-net"] });
+        await settle(host);
+        const container = mocks.one(CONTAINER).inputs;
+        assert.ok(container.uploads.some((u: { file: string; content: string }) =>
+            u.file === "/etc/docker/certs.d/registry.internal:5000/ca.crt" && u.content === "-----BEGIN CERTIFICATE-----ca"));
+        assert.deepEqual(container.networksAdvanced, [{ name: "bridge" }, { name: "hub-cache-net" }]);
+    });
+
+    it("limits the container: cpus and memory on the container, pids in the readiness step", async () => {
+        const mocks = installMocks();
+        const host = tlsHost(mocks, { resources: { cpus: 1.5, memory: "4g", pids: 4096 } });
+        await settle(host);
+        const container = mocks.one(CONTAINER).inputs;
+        assert.equal(container.cpus, "1.5");
+        assert.equal(container.memory, 4096, "megabytes, as the provider takes them");
+        assert.equal(container.memorySwap, 4096, "no swap on top of the limit");
+        assert.equal(mocks.one(READINESS).inputs.pidsLimit, 4096);
+        assert.equal(container.privileged, true);
+    });
+
+    // sysbox-runc is not installed on the machine the real lane runs on: only the graph is checked.
+    it("runs unprivileged under a runtime that isolates Docker in Docker itself (sysbox-runc)", async () => {
+        const mocks = installMocks();
+        const host = tlsHost(mocks, { runtime: "sysbox-runc" });
+        await settle(host);
+        const container = mocks.one(CONTAINER).inputs;
+        assert.equal(container.runtime, "sysbox-runc");
+        assert.equal(container.privileged, false);
     });
 });

@@ -2,7 +2,8 @@ import * as assert from "node:assert/strict";
 import * as docker from "@pulumi/docker";
 import { DindHost } from "../../../components/DindHost";
 import { DindWorkloads } from "../../../components/DindWorkloads";
-import { CONTAINER, DOCKER_PROVIDER, installMocks, NETWORK, OUTER_DAEMON, registered, REMOTE_IMAGE, VOLUME } from "../mocks";
+import { MTU_OPTION } from "../../../components/dockerd";
+import { CONTAINER, DOCKER_PROVIDER, installMocks, NETWORK, OUTER_DAEMON, READ_BACK_MTU, registered, REMOTE_IMAGE, VOLUME } from "../mocks";
 
 function hostWithWorkloads(mocks: ReturnType<typeof installMocks>) {
     const outer = new docker.Provider("outer", { host: "unix:///var/run/docker.sock" });
@@ -60,7 +61,7 @@ describe("DindWorkloads", () => {
         await settle(made);
         for (const name of ["builder-workloads-network-app", "builder-workloads-volume-data", "builder-workloads-container-web"]) {
             const options = mocks.options.get(name)!;
-            assert.deepEqual(options.dependsOn, [made.host.container, made.host.preloads["busybox:local"]], name);
+            assert.deepEqual(options.dependsOn, [made.host.readiness, made.host.preloads["busybox:local"]], name);
             assert.equal(options.deleteBeforeReplace, true, name);
         }
     });
@@ -102,5 +103,26 @@ describe("DindWorkloads", () => {
         const host = new DindHost("seeing", { outerDaemon: OUTER_DAEMON, unix: { hostDir: "/run/seeing" } }, { provider: outer });
         assert.throws(() => new DindWorkloads("w2", { host, workloads: { containers: { web: { image: "busybox:1.36", networks: ["nope"] } } } }),
             /network "nope" is used by a container but not declared/);
+    });
+});
+
+describe("DindWorkloads: the host's MTU on nested networks", () => {
+    for (const [mtu, expected] of [[1400, "1400"], ["auto", String(READ_BACK_MTU)]] as const) {
+        it(`sets ${MTU_OPTION} on every network it creates (mtu: ${mtu})`, async () => {
+            const mocks = installMocks();
+            const outer = new docker.Provider("outer", { host: "unix:///var/run/docker.sock" });
+            const host = new DindHost("builder", { tcp: { port: 23760 }, dockerd: { mtu } }, { provider: outer });
+            const workloads = new DindWorkloads("builder-workloads", { host, workloads: { networks: ["app", "db"] } }, { parent: host });
+            await registered(...Object.values(workloads.networks));
+            for (const network of mocks.byType(NETWORK)) assert.deepEqual(network.inputs.options, { [MTU_OPTION]: expected }, network.name);
+            assert.equal(mocks.byType(NETWORK).length, 2);
+        });
+    }
+
+    it("leaves the networks' MTU to dockerd when the host sets none", async () => {
+        const mocks = installMocks();
+        const made = hostWithWorkloads(mocks);
+        await settle(made);
+        assert.equal(mocks.one(NETWORK).inputs.options, undefined);
     });
 });

@@ -1,5 +1,6 @@
-// A stand-in for the Docker Engine API's image and version endpoints, on a unix socket, for unit
-// tests of the preload's HTTP exchange and of the program's version lookup. The real daemon is exercised by the integration suite.
+// A stand-in for the Docker Engine API's image, version, container and network endpoints, on a
+// unix socket, for unit tests of the preload's and the readiness step's HTTP exchanges and of the
+// program's version lookup. The real daemon is exercised by the integration suite.
 import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -13,21 +14,56 @@ export interface FakeEngine {
     versionRequests: number;
     /** When set, /images/load answers HTTP 200 with this error in its JSON stream, as dockerd does. */
     loadError?: string;
+    /** Container id -> the states successive inspects return (the last one repeats), and its log. */
+    containers: Map<string, { states: object[]; log: string; updates: object[]; logQueries?: string[] }>;
+    /** Options of the bridge network. */
+    bridgeOptions: Record<string, string>;
     close(): Promise<void>;
+}
+
+/** Frames text as dockerd's multiplexed log stream does (stderr, 8-byte header). */
+function multiplexed(text: string): Buffer {
+    const payload = Buffer.from(text);
+    const header = Buffer.alloc(8);
+    header[0] = 2;
+    header.writeUInt32BE(payload.length, 4);
+    return Buffer.concat([header, payload]);
 }
 
 export async function startFakeEngine(images: Record<string, string> = {}, apiVersion = "1.41"): Promise<FakeEngine> {
     const socket = path.join(mkdtempSync(path.join(os.tmpdir(), "fake-engine-")), "docker.sock");
-    const engine: FakeEngine = { socket, images: new Map(Object.entries(images)), loads: 0, versionRequests: 0, close: async () => undefined };
+    const engine: FakeEngine = {
+        socket, images: new Map(Object.entries(images)), loads: 0, versionRequests: 0, containers: new Map(), bridgeOptions: {},
+        close: async () => undefined,
+    };
     const server = http.createServer((req, res) => {
         const url = new URL(req.url!, "http://engine");
         const inspect = /^\/images\/(.+)\/json$/.exec(url.pathname);
+        const container = /^\/containers\/([^/]+)\/(json|logs|update)$/.exec(url.pathname);
+        const fake = container && engine.containers.get(container[1]);
         if (req.method === "GET" && url.pathname === "/version") {
             engine.versionRequests++;
             res.writeHead(200).end(JSON.stringify({ ApiVersion: apiVersion }));
         } else if (req.method === "GET" && inspect) {
             const id = engine.images.get(decodeURIComponent(inspect[1]));
             res.writeHead(id ? 200 : 404).end(JSON.stringify(id ? { Id: id } : { message: "No such image" }));
+        } else if (container && !fake) {
+            res.writeHead(404).end(JSON.stringify({ message: `No such container: ${container[1]}` }));
+        } else if (fake && container![2] === "json") {
+            res.writeHead(200).end(JSON.stringify(fake.states.length > 1 ? fake.states.shift() : fake.states[0]));
+        } else if (fake && container![2] === "logs") {
+            fake.logQueries?.push(url.search);
+            const tail = Number(url.searchParams.get("tail") ?? Infinity);
+            res.writeHead(200).end(multiplexed(`${fake.log.trimEnd().split("\n").slice(-tail).join("\n")}\n`));
+        } else if (fake && container![2] === "update") {
+            let body = "";
+            req.on("data", (chunk) => (body += chunk));
+            req.on("end", () => {
+                fake.updates.push(JSON.parse(body));
+                res.writeHead(200).end(JSON.stringify({ Warnings: [] }));
+            });
+        } else if (req.method === "GET" && url.pathname === "/networks/bridge") {
+            res.writeHead(200).end(JSON.stringify({ Name: "bridge", Options: engine.bridgeOptions }));
         } else if (req.method === "GET" && url.pathname === "/images/get") {
             const name = url.searchParams.get("names")!;
             // Stands in for the tar archive: enough for the fake load to know what it holds.
