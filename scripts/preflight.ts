@@ -48,7 +48,7 @@ export interface DownHost {
     condition: "stopped" | "gone";
     volume?: string;
     retained: boolean;
-    /** URNs of the resources that live on its inner daemon (nested workloads, preloads). */
+    /** URNs of the resources inside it: those on its inner daemon (nested workloads, preloads) and its dynamic steps. */
     nested: string[];
 }
 
@@ -97,7 +97,7 @@ export async function downHosts(stack: Stack): Promise<DownHost[]> {
 export class RetainedHostDownError extends Error {
     constructor(hosts: DownHost[], stackArgs: string) {
         super(hosts.map((h) => `DinD host ${h.name}: its container ${h.container} is ${h.condition} and its storage volume ${h.volume} is retained, `
-            + `so the ${h.nested.length} nested resource(s) on its inner daemon cannot be deleted`).join("; ")
+            + `so the ${h.nested.length} resource(s) inside it (nested workloads, preloads, its readiness step) cannot be deleted`).join("; ")
             + `. Either start the host again (npm run refresh -- ${stackArgs} && npm run up -- ${stackArgs}) and destroy again, `
             + `or run npm run destroy -- ${stackArgs} --drop-nested to drop them from the state: their data lives on in the retained volume`);
         this.name = "RetainedHostDownError";
