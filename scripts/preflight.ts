@@ -8,6 +8,7 @@ import { CONTAINER_TYPE, DOCKER_PROVIDER_TYPE, providerEndpoint, Deployment, Sta
 
 const PING_TIMEOUT_MS = 3000;
 const HOST_TYPE = "dind:index:DindHost";
+const PRELOAD_TYPE = "pulumi-nodejs:dynamic/dind:ImagePreload";
 
 /** Thrown when an outer daemon of the stack does not answer. */
 export class DaemonUnreachableError extends Error {
@@ -48,8 +49,10 @@ export interface DownHost {
     condition: "stopped" | "gone";
     volume?: string;
     retained: boolean;
-    /** URNs of the resources inside it: those on its inner daemon (nested workloads, preloads) and its dynamic steps. */
+    /** URNs of the resources that live on its inner daemon (nested workloads, preloads). */
     nested: string[];
+    /** URNs of its other dynamic steps, which refresh cannot read while the container is down. */
+    steps: string[];
 }
 
 /** The container's condition on its outer daemon; undefined when the daemon cannot tell (left to the engine). */
@@ -79,8 +82,9 @@ export async function downHosts(stack: Stack): Promise<DownHost[]> {
         const inner = children.find((r) => r.type === DOCKER_PROVIDER_TYPE);
         const condition = container ? await containerCondition(resources, container) : "gone";
         if (condition !== "stopped" && condition !== "gone") continue;
-        const nested = resources.filter((r) =>
-            (inner && r.provider?.startsWith(`${inner.urn}::`)) || (r.parent === host.urn && r.type.startsWith("pulumi-nodejs:dynamic")));
+        const nested = resources.filter((r) => (inner && r.provider?.startsWith(`${inner.urn}::`)) || (r.parent === host.urn && r.type === PRELOAD_TYPE));
+        // Its other dynamic steps (the readiness watch) ask the outer daemon about the container: refresh leaves them too.
+        const steps = resources.filter((r) => r.parent === host.urn && r.type.startsWith("pulumi-nodejs:dynamic") && r.type !== PRELOAD_TYPE);
         down.push({
             name: host.urn.split("::").pop()!,
             container: String(container?.inputs?.name ?? host.urn.split("::").pop()),
@@ -88,6 +92,7 @@ export async function downHosts(stack: Stack): Promise<DownHost[]> {
             volume: typeof volume?.inputs?.name === "string" ? volume.inputs.name : undefined,
             retained: volume?.retainOnDelete === true,
             nested: nested.map((r) => r.urn),
+            steps: steps.map((r) => r.urn),
         });
     }
     return down;
@@ -97,7 +102,7 @@ export async function downHosts(stack: Stack): Promise<DownHost[]> {
 export class RetainedHostDownError extends Error {
     constructor(hosts: DownHost[], stackArgs: string) {
         super(hosts.map((h) => `DinD host ${h.name}: its container ${h.container} is ${h.condition} and its storage volume ${h.volume} is retained, `
-            + `so the ${h.nested.length} resource(s) inside it (nested workloads, preloads, its readiness step) cannot be deleted`).join("; ")
+            + `so the ${h.nested.length} nested resource(s) on its inner daemon cannot be deleted`).join("; ")
             + `. Either start the host again (npm run refresh -- ${stackArgs} && npm run up -- ${stackArgs}) and destroy again, `
             + `or run npm run destroy -- ${stackArgs} --drop-nested to drop them from the state: their data lives on in the retained volume`);
         this.name = "RetainedHostDownError";

@@ -214,7 +214,7 @@ async function sparedNested(stack: Stack, invocation: Invocation): Promise<strin
     const down = await downHosts(stack);
     for (const host of down) console.error(`[driver] DinD host ${host.name}: container ${host.container} is ${host.condition}`);
     if (invocation.command === "refresh") {
-        const spared = down.flatMap((h) => h.nested);
+        const spared = down.flatMap((h) => [...h.nested, ...h.steps]);
         if (spared.length) console.error(`[driver] refresh skips the ${spared.length} resource(s) inside those hosts (their inner daemon cannot answer); up starts the hosts, a later refresh checks them`);
         return spared;
     }

@@ -190,7 +190,7 @@ describe("real lane: faults, and the driver's recovery from them", function () {
             await driver("up", sut.driverFlags);
             dockerOk(["rm", "-f", "fault-keep"]);
             const refused = await driver("destroy", sut.driverFlags, 1);
-            assert.match(refused.output, /DinD host fault-keep: its container fault-keep is gone and its storage volume fault-keep-docker is retained, so the \d+ resource\(s\) inside it/);
+            assert.match(refused.output, /DinD host fault-keep: its container fault-keep is gone and its storage volume fault-keep-docker is retained, so the 2 nested resource\(s\) on its inner daemon/);
             assert.match(refused.output, /--drop-nested/);
             assert.ok(refused.seconds < 30);
             const destroy = await driver("destroy", [...sut.driverFlags, "--drop-nested"]);
