@@ -184,7 +184,10 @@ describe("real lane: faults, and the driver's recovery from them", function () {
             sut = await StackUnderTest.create(path.join(FIXTURES, "faults-retained.yaml"), `fault-keep-${process.pid}`);
         });
 
-        after(() => tearDown(sut));
+        after(async () => {
+            await tearDown(sut);
+            rmSync(SCRATCH, { recursive: true, force: true });
+        });
 
         it("6b. destroy says the nested resources cannot be deleted and what to do; with --drop-nested it succeeds and keeps the volume", async () => {
             await driver("up", sut.driverFlags);
