@@ -275,6 +275,8 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
     readonly mtu: pulumi.Output<number | undefined>;
     /** Preloaded image reference -> image id on the inner daemon. */
     readonly preloadedImageIds: pulumi.Output<Record<string, string>>;
+    /** The storage volume when it is not retained (see DindHostRef). */
+    readonly nestedDeletedWith?: pulumi.Resource;
 
     constructor(name: string, args: DindHostArgs = {}, opts: pulumi.ComponentResourceOptions = {}) {
         super(DIND_HOST_TYPE, name, {}, opts);
@@ -282,6 +284,7 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
         const { containerName, outerDaemon, storage, tcp, unix, labels, readinessTimeout, schedule, dockerd, resources, watched } = normalizeArgs();
         const { tcpEndpoint, unixEndpoint, preferred } = endpoints();
         this.volume = createVolume();
+        if (!storage.retain) this.nestedDeletedWith = this.volume;
         this.image = createImage();
         this.certificates = createCertificates();
         this.container = createContainer();
@@ -496,7 +499,7 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
             if (!target) return {};
             return Object.fromEntries((args.preload ?? []).map((image) => [image, new ImagePreload(`${name}-preload-${image}`,
                 { image, source: outerDaemon, target, targetContainer: readyContainerId() },
-                { parent, dependsOn: [parent.ready] })]));
+                { parent, dependsOn: [parent.ready], deletedWith: parent.nestedDeletedWith })]));
         }
     }
 }

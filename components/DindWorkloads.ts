@@ -118,6 +118,8 @@ export class DindWorkloads extends pulumi.ComponentResource {
                 dependsOn: [host.ready, ...Object.values(host.preloads)],
                 // Names are fixed: the old one must go before its replacement comes.
                 deleteBeforeReplace: true,
+                // Unretained storage takes every nested resource with it: no Delete call to an inner daemon.
+                deletedWith: host.nestedDeletedWith,
             };
             return { host, workloads, inner };
         }

@@ -20,6 +20,12 @@ export interface DindHostRef {
     readonly provider?: docker.Provider;
     /** Images already copied into the inner daemon, by reference: nested containers use them by id. */
     readonly preloads: Readonly<Record<string, PreloadedImageRef>>;
+    /**
+     * The storage volume when it is not retained: everything on the inner daemon lives in it, so
+     * nested resources name it as `deletedWith` and a destroy never dials an inner daemon that may
+     * be stopped or gone. Undefined when the storage is retained (the nested state outlives it).
+     */
+    readonly nestedDeletedWith?: pulumi.Resource;
 }
 
 /** TLS material a client needs for a DinD host's TCP endpoint. */

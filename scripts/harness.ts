@@ -1,14 +1,17 @@
 // Throwaway stacks driven through the Automation API against the real Docker daemon, and the
 // docker CLI helpers around them: shared by the real lane (test/integration) and bench/.
-import { spawnSync } from "node:child_process";
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { openStack, PROJECT_NAME, REPO_ROOT, useV8StackTraces } from "./pulumi-stack";
 
-/** Label the program puts on every outer container and volume of a stack. */
-export const STACK_LABEL = "dind-provisioner.stack";
+import { STACK_LABEL } from "./recovery";
+
+export { STACK_LABEL };
+
+const PASSPHRASE = "integration-tests";
 
 export interface CommandResult {
     status: number | null;
@@ -36,6 +39,20 @@ export class StackUnderTest {
         this.stackFile = stackFile;
     }
 
+    /** The backend URL and work directory the driver needs to open the same stack from the command line. */
+    get backendUrl(): string {
+        return `file://${path.join(this.dir, "state")}`;
+    }
+
+    get workDir(): string {
+        return path.join(this.dir, "project");
+    }
+
+    /** Command-line flags selecting this stack for scripts/pulumi-stack.ts. */
+    get driverFlags(): string[] {
+        return ["--stack", this.stack.name, "--file", this.stackFile, "--backend", this.backendUrl, "--work-dir", this.workDir];
+    }
+
     /** Its program runs in this process, which therefore gets V8's stack traces (see useV8StackTraces). */
     static async create(fixture: string, stackName: string): Promise<StackUnderTest> {
         useV8StackTraces();
@@ -53,7 +70,7 @@ export class StackUnderTest {
             stackFile,
             workDir,
             backendUrl: `file://${path.join(dir, "state")}`,
-            env: { PULUMI_CONFIG_PASSPHRASE: "integration-tests" },
+            env: { PULUMI_CONFIG_PASSPHRASE: PASSPHRASE },
         });
         return new StackUnderTest(stack, dir, stackFile);
     }
@@ -100,4 +117,71 @@ export function removeLabelled(label: string) {
         const [kind, name] = entry.split(" ");
         docker(kind === "container" ? ["rm", "-f", "-v", name] : [kind, "rm", name]);
     }
+}
+/** scripts/pulumi-stack.ts run as `npm run <command>` runs it: a process of its own, in a process group of its own. */
+export class DriverRun {
+    readonly child: ChildProcess;
+    output = "";
+    readonly started = Date.now();
+    readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; seconds: number }>;
+
+    constructor(command: string, args: string[]) {
+        this.child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(REPO_ROOT, "scripts", "pulumi-stack.ts"), command, ...args], {
+            cwd: REPO_ROOT,
+            detached: true,
+            env: { ...process.env, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE },
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        const collect = (chunk: Buffer) => (this.output += chunk.toString("utf8"));
+        this.child.stdout!.on("data", collect);
+        this.child.stderr!.on("data", collect);
+        this.exited = new Promise((resolve) => this.child.on("close", (code, signal) => resolve({ code, signal, seconds: (Date.now() - this.started) / 1000 })));
+    }
+
+    /** Waits until the output matches, failing after `timeoutMs` or when the run ends first. */
+    async waitFor(pattern: RegExp, timeoutMs = 120_000): Promise<void> {
+        let ended = false;
+        void this.exited.then(() => (ended = true));
+        const deadline = Date.now() + timeoutMs;
+        while (!pattern.test(this.output)) {
+            if (ended || Date.now() > deadline) throw new Error(`driver output never matched ${pattern}${ended ? " (it ended)" : ""}:\n${this.output.slice(-3000)}`);
+            await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+    }
+
+    /** Signals the whole process group, as a CI runner or Ctrl-C does. */
+    killGroup(signal: NodeJS.Signals) {
+        process.kill(-this.child.pid!, signal);
+    }
+}
+
+/** Runs the driver to its end; fails with its output unless it exits with `expectCode`. */
+export async function driver(command: string, args: string[], expectCode = 0): Promise<{ output: string; seconds: number }> {
+    const run = new DriverRun(command, args);
+    const { code, seconds } = await run.exited;
+    if (code !== expectCode) throw new Error(`driver ${command} exited ${code}, expected ${expectCode}:\n${run.output.slice(-4000)}`);
+    return { output: run.output, seconds };
+}
+
+/** Refuses to start next to a same-named container or volume of someone else; removes the suite's own leftovers. */
+export function clearLeftovers(containers: string[], volumes: string[], stackPrefix: string) {
+    for (const [kind, names] of [["container", containers], ["volume", volumes]] as const) {
+        for (const name of names) {
+            const result = docker([kind, "inspect", "--format", `{{index .${kind === "volume" ? "Labels" : "Config.Labels"} "${STACK_LABEL}"}}`, name]);
+            if (result.status !== 0) continue;
+            const label = result.stdout.trim();
+            if (!label.startsWith(`${PROJECT_NAME}/${stackPrefix}`)) {
+                throw new Error(`a ${kind} named ${name} exists and is not this suite's (label "${label}"): remove it or free the name; the suite will not touch it`);
+            }
+            docker(kind === "container" ? ["rm", "-f", "-v", name] : ["volume", "rm", name]);
+        }
+    }
+}
+
+/** After a suite, even a failed one: destroy, remove whatever still carries the stack's label, drop the stack. */
+export async function tearDown(sut: StackUnderTest | undefined) {
+    if (!sut) return;
+    await sut.stack.destroy().catch((error: Error) => console.error(`destroy during cleanup failed: ${error.message}`));
+    removeLabelled(sut.label);
+    await sut.dispose();
 }

@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as tls from "node:tls";
 import { writeClientTls } from "../../scripts/pulumi-stack";
-import { docker, dockerOk, labelled, removeLabelled, StackUnderTest, STACK_LABEL } from "../../scripts/harness";
+import { clearLeftovers, docker, dockerOk, labelled, StackUnderTest, tearDown } from "../../scripts/harness";
 
 const FIXTURE = path.join(__dirname, "fixtures", "lifecycle.yaml");
 const SCRATCH = "/tmp/dind-provisioner-itest";
@@ -15,24 +15,6 @@ const VOLUMES = ["itest-dind-docker", "itest-cache-docker"];
 const RETAINED_VOLUME = "itest-cache-docker";
 const TCP_ENDPOINT = "tcp://127.0.0.1:23790";
 const UNIX_ENDPOINT = `unix://${SCRATCH}/itest-dind/docker.sock`;
-
-/** Refuses to start next to a same-named container or volume this suite did not create. */
-function clearLeftovers() {
-    const owner = (kind: string, name: string) => {
-        const result = docker([kind, "inspect", "--format", `{{index .${kind === "volume" ? "Labels" : "Config.Labels"} "${STACK_LABEL}"}}`, name]);
-        return result.status === 0 ? result.stdout.trim() : undefined;
-    };
-    for (const [kind, names] of [["container", CONTAINERS], ["volume", VOLUMES]] as const) {
-        for (const name of names) {
-            const label = owner(kind, name);
-            if (label === undefined) continue;
-            if (!label.startsWith("dind-provisioner/itest-")) {
-                throw new Error(`a ${kind} named ${name} exists and is not this suite's (label "${label}"): remove it or free the name; the suite will not touch it`);
-            }
-            docker(kind === "container" ? ["rm", "-f", "-v", name] : ["volume", "rm", name]);
-        }
-    }
-}
 
 /** GETs a URL, retrying while the server comes up. */
 async function fetchText(url: string, attempts = 30): Promise<string> {
@@ -61,7 +43,7 @@ describe("real lane: a stack's life against a real Docker daemon", function () {
     const innerUnix = { DOCKER_HOST: UNIX_ENDPOINT };
 
     before(async () => {
-        clearLeftovers();
+        clearLeftovers(CONTAINERS, VOLUMES, "itest-");
         rmSync(SCRATCH, { recursive: true, force: true });
         mkdirSync(WORKSPACE, { recursive: true });
         sut = await StackUnderTest.create(FIXTURE, `itest-${process.pid}`);
@@ -69,11 +51,7 @@ describe("real lane: a stack's life against a real Docker daemon", function () {
     });
 
     after(async () => {
-        if (!sut) return;
-        // Clean up even after a failure: destroy, then remove whatever still carries this stack's label.
-        await sut.stack.destroy().catch((error: Error) => console.error(`destroy during cleanup failed: ${error.message}`));
-        removeLabelled(sut.label);
-        await sut.dispose();
+        await tearDown(sut);
         rmSync(SCRATCH, { recursive: true, force: true });
     });
 

@@ -228,10 +228,14 @@ describe("DindHost", () => {
         await settle(host);
         assert.equal(mocks.one(VOLUME).inputs.name, "builder-cache");
         assert.equal(mocks.options.get("builder-storage")?.retainOnDelete, true);
+        // Nested state outlives a retained volume: nothing is deleted with it.
+        assert.equal(host.nestedDeletedWith, undefined);
+        assert.equal(mocks.options.get("builder-preload-busybox:local")?.deletedWith, undefined);
         const other = installMocks();
         const plain = tlsHost(other);
         await settle(plain);
         assert.equal(other.options.get("builder-storage")?.retainOnDelete, false);
+        assert.equal(other.options.get("builder-preload-busybox:local")?.deletedWith, plain.volume);
     });
 
     it("lets transform hooks adjust the container, volume and provider", async () => {

@@ -66,6 +66,16 @@ describe("DindWorkloads", () => {
         }
     });
 
+    it("goes with the host's unretained storage on destroy, so no inner daemon is dialled", async () => {
+        const mocks = installMocks();
+        const made = hostWithWorkloads(mocks);
+        await settle(made);
+        assert.equal(made.host.nestedDeletedWith, made.host.volume);
+        for (const name of ["builder-workloads-network-app", "builder-workloads-volume-data", "builder-workloads-container-web", "builder-workloads-image-pulled"]) {
+            assert.equal(mocks.options.get(name)?.deletedWith, made.host.volume, name);
+        }
+    });
+
     it("runs a preloaded image by its id and maps ports, env, networks and volumes", async () => {
         const mocks = installMocks();
         const made = hostWithWorkloads(mocks);

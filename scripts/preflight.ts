@@ -1,0 +1,120 @@
+// Checks the driver makes before it hands a stack to the engine: that the outer daemons answer
+// (the engine would otherwise wait on a daemon that is down), and which DinD hosts are not running,
+// so that refresh and destroy leave alone the nested resources an unreachable inner daemon holds.
+import { Stack } from "@pulumi/pulumi/automation";
+import { EngineEndpoint, engineRequest, readBody } from "../components/engineApi";
+import { StackFile } from "../stackfile/schema";
+import { CONTAINER_TYPE, DOCKER_PROVIDER_TYPE, providerEndpoint, Deployment, StateResource, VOLUME_TYPE } from "./state";
+
+const PING_TIMEOUT_MS = 3000;
+const HOST_TYPE = "dind:index:DindHost";
+const PRELOAD_TYPE = "pulumi-nodejs:dynamic/dind:ImagePreload";
+
+/** Thrown when an outer daemon of the stack does not answer. */
+export class DaemonUnreachableError extends Error {
+    constructor(daemon: string, host: string, reason: string, stackFile: string) {
+        super(`outer Docker daemon "${daemon}" (${host}) does not answer: ${reason}. Start Docker there, or point `
+            + `daemons.${daemon}.host in ${stackFile} at a daemon that runs, then run this command again; nothing was changed`);
+        this.name = "DaemonUnreachableError";
+    }
+}
+
+/** Why a daemon does not answer /_ping within a few seconds, or undefined when it does. */
+export async function pingFailure(endpoint: EngineEndpoint): Promise<string | undefined> {
+    try {
+        const response = await engineRequest(endpoint, "GET", "/_ping", undefined, PING_TIMEOUT_MS);
+        const body = await readBody(response);
+        return response.statusCode === 200 ? undefined : `HTTP ${response.statusCode} ${body.trim()}`;
+    } catch (error) {
+        return (error as Error).message;
+    }
+}
+
+/** Fails naming the first outer daemon the stack uses that does not answer (ssh:// and Kubernetes daemons are left to the engine). */
+export async function checkOuterDaemons(stack: StackFile, stackFile: string): Promise<void> {
+    const used = new Set([...Object.values(stack.hosts).map((h) => h.daemon), ...Object.values(stack.clients).map((c) => c.daemon)]);
+    for (const name of used) {
+        const { host, certPath } = stack.daemons[name];
+        // Kubernetes daemons have no Docker host; ssh:// ones are left to the engine.
+        if (!host || !/^(unix|tcp):\/\//.test(host)) continue;
+        const failure = await pingFailure({ host, certPath });
+        if (failure) throw new DaemonUnreachableError(name, host, failure, stackFile);
+    }
+}
+
+/** A DinD host of the state whose container does not run, so its inner daemon cannot be reached. */
+export interface DownHost {
+    name: string;
+    container: string;
+    /** "stopped", or "gone" when the outer daemon has no such container (or none was created). */
+    condition: "stopped" | "gone";
+    volume?: string;
+    retained: boolean;
+    /** URNs of the resources that live on its inner daemon (nested workloads, preloads). */
+    nested: string[];
+    /** URNs of its other dynamic steps, which refresh cannot read while the container is down. */
+    steps: string[];
+}
+
+/** The container's condition on its outer daemon; undefined when the daemon cannot tell (left to the engine). */
+async function containerCondition(resources: StateResource[], container: StateResource): Promise<"running" | "stopped" | "gone" | undefined> {
+    if (!container.id) return "gone";
+    const daemon = providerEndpoint(resources, container);
+    if (!daemon) return undefined;
+    try {
+        const response = await engineRequest(daemon, "GET", `/containers/${container.id}/json`, undefined, PING_TIMEOUT_MS);
+        const body = await readBody(response);
+        if (response.statusCode === 404) return "gone";
+        if (response.statusCode !== 200) return undefined;
+        return (JSON.parse(body) as { State: { Running: boolean } }).State.Running ? "running" : "stopped";
+    } catch {
+        return undefined;
+    }
+}
+
+/** The DinD hosts in the stack's state whose container is stopped or gone, with what lives inside them. */
+export async function downHosts(stack: Stack): Promise<DownHost[]> {
+    const resources = ((await stack.exportStack()).deployment as Deployment).resources ?? [];
+    const down: DownHost[] = [];
+    for (const host of resources.filter((r) => r.type === HOST_TYPE)) {
+        const children = resources.filter((r) => r.parent === host.urn);
+        const container = children.find((r) => r.type === CONTAINER_TYPE);
+        const volume = children.find((r) => r.type === VOLUME_TYPE);
+        const inner = children.find((r) => r.type === DOCKER_PROVIDER_TYPE);
+        const condition = container ? await containerCondition(resources, container) : "gone";
+        if (condition !== "stopped" && condition !== "gone") continue;
+        const nested = resources.filter((r) => (inner && r.provider?.startsWith(`${inner.urn}::`)) || (r.parent === host.urn && r.type === PRELOAD_TYPE));
+        // Its other dynamic steps (the readiness watch) ask the outer daemon about the container: refresh leaves them too.
+        const steps = resources.filter((r) => r.parent === host.urn && r.type.startsWith("pulumi-nodejs:dynamic") && r.type !== PRELOAD_TYPE);
+        down.push({
+            name: host.urn.split("::").pop()!,
+            container: String(container?.inputs?.name ?? host.urn.split("::").pop()),
+            condition,
+            volume: typeof volume?.inputs?.name === "string" ? volume.inputs.name : undefined,
+            retained: volume?.retainOnDelete === true,
+            nested: nested.map((r) => r.urn),
+            steps: steps.map((r) => r.urn),
+        });
+    }
+    return down;
+}
+
+/** Thrown by destroy when a host with retained storage is down: its nested resources cannot be deleted. */
+export class RetainedHostDownError extends Error {
+    constructor(hosts: DownHost[], stackArgs: string) {
+        super(hosts.map((h) => `DinD host ${h.name}: its container ${h.container} is ${h.condition} and its storage volume ${h.volume} is retained, `
+            + `so the ${h.nested.length} nested resource(s) on its inner daemon cannot be deleted`).join("; ")
+            + `. Either start the host again (npm run refresh -- ${stackArgs} && npm run up -- ${stackArgs}) and destroy again, `
+            + `or run npm run destroy -- ${stackArgs} --drop-nested to drop them from the state: their data lives on in the retained volume`);
+        this.name = "RetainedHostDownError";
+    }
+}
+
+/** Removes the given resources from the stack's state (export, edit, import). */
+export async function dropFromState(stack: Stack, urns: string[]): Promise<void> {
+    if (urns.length === 0) return;
+    const drop = new Set(urns);
+    const exported = await stack.exportStack();
+    exported.deployment.resources = (exported.deployment.resources as StateResource[]).filter((r) => !drop.has(r.urn));
+    await stack.importStack(exported);
+}
