@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Brings up what the real lane needs on this machine, then runs the given command with it:
+# Brings up what the provisioner needs on this machine, then runs the given command with it:
 # a Docker engine, the local images (DinD, busybox, registry), the DooD policy proxy's image, the
-# remote-daemon tests' image, the Pulumi CLI with a Node.js language host, the docker, tls and
-# kubernetes resource plugins, and a Kubernetes API server (the Kubernetes tests').
+# Pulumi CLI and the docker and tls resource plugins (and the kubernetes plugin when a stack under
+# stacks/ declares a kubernetes daemon). With DIND_PROVISIONER_TOOLCHAIN=test, also what only the
+# tests need: the remote-daemon tests' image, a Node.js language host for the Pulumi CLI, the
+# kubernetes plugin and a Kubernetes API server. A user's `npm run up` never waits for those.
 # Every step is idempotent and caches outside the repository; a warm run takes a few seconds.
 #
-#   bash scripts/toolchain.sh COMMAND [ARGS...]
+#   [DIND_PROVISIONER_TOOLCHAIN=product|test] bash scripts/toolchain.sh COMMAND [ARGS...]
 #
 # Each step's time is printed; DIND_PROVISIONER_BOOTSTRAP_TIMES=FILE also appends them there
 # as "step seconds" lines (the benchmarks read it).
@@ -22,10 +24,19 @@ step() { # name command...
     if [ -n "${DIND_PROVISIONER_BOOTSTRAP_TIMES:-}" ]; then echo "$name $took" >>"$DIND_PROVISIONER_BOOTSTRAP_TIMES"; fi
 }
 
+parts="${DIND_PROVISIONER_TOOLCHAIN:-product}"
+case "$parts" in
+    product | test) ;;
+    *) echo "[toolchain] DIND_PROVISIONER_TOOLCHAIN is \"$parts\": expected product or test" >&2; exit 2 ;;
+esac
+tests() { [ "$parts" = test ]; }
+# A stack on a kubernetes daemon needs the kubernetes plugin; the local stack does not.
+wants_kubernetes() { tests || grep -Eqs '^[[:space:]]+kubernetes:' "$here/../stacks/"*.yaml; }
+
 total="$EPOCHREALTIME"
 step engine bash "$here/bootstrap/engine.sh"
 step images bash "$here/bootstrap/images.sh"
-step remote-daemon-image bash "$here/bootstrap/remote-daemon-image.sh"
+if tests; then step remote-daemon-image bash "$here/bootstrap/remote-daemon-image.sh"; fi
 step registry-image bash "$here/bootstrap/registry-image.sh"
 step dood-proxy-image bash "$here/bootstrap/dood-proxy-image.sh"
 pulumi_bin=""
@@ -33,13 +44,13 @@ cli() { pulumi_bin="$(bash "$here/bootstrap/pulumi-cli.sh")"; }
 step pulumi-cli cli
 host_bin=""
 language_host() { host_bin="$(bash "$here/bootstrap/pulumi-language-host.sh" "$pulumi_bin")"; }
-step language-host language_host
+if tests; then step language-host language_host; fi
 step docker-plugin bash "$here/bootstrap/pulumi-docker-plugin.sh"
 step tls-plugin bash "$here/bootstrap/pulumi-tls-plugin.sh"
-step kubernetes-plugin bash "$here/bootstrap/pulumi-kubernetes-plugin.sh"
-step kube-apiserver bash "$here/bootstrap/kube-apiserver.sh"
+if wants_kubernetes; then step kubernetes-plugin bash "$here/bootstrap/pulumi-kubernetes-plugin.sh"; fi
+if tests; then step kube-apiserver bash "$here/bootstrap/kube-apiserver.sh"; fi
 printf '[toolchain] ready in %ss\n' "$(awk -v a="$total" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')" >&2
 
-export PATH="$pulumi_bin:$host_bin:$PATH"
+export PATH="$pulumi_bin${host_bin:+:$host_bin}:$PATH"
 export PULUMI_SKIP_UPDATE_CHECK=true
 exec "$@"
