@@ -12,6 +12,7 @@ import { DoodClient } from "./components/DoodClient";
 import { DoodPolicyProxy } from "./components/DoodPolicyProxy";
 import { KubernetesDindHost } from "./components/KubernetesDindHost";
 import { isLocalDaemon, socketPathOf } from "./components/endpoints";
+import { STACK_LABEL } from "./components/markers";
 import { EngineEndpoint, engineApiVersion, sshCommand } from "./components/engineApi";
 import { loadStackFile, StackFileError } from "./stackfile/load";
 import { ClientSpec, DaemonSpec, DEFAULT_DAEMON, HostSpec, KubernetesSpec, SecretRef, StackFile } from "./stackfile/schema";
@@ -49,7 +50,7 @@ export async function outerApiVersions(stack: StackFile): Promise<Record<string,
  * Engine API version, from outerApiVersions; a daemon missing there is taken as current).
  */
 export function provisionStack(stack: StackFile, apiVersions: Record<string, string | undefined> = {}) {
-    const labels = { "dind-provisioner.stack": `${pulumi.getProject()}/${pulumi.getStack()}` };
+    const labels = { [STACK_LABEL]: `${pulumi.getProject()}/${pulumi.getStack()}` };
     // Validation made sure each daemon is either a Docker daemon (host) or a cluster (kubernetes).
     const providers = new Map<string, pulumi.ProviderResource>();
     const providerFor = (name: string) => {

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { openStack, PROJECT_NAME, REPO_ROOT, useV8StackTraces } from "./pulumi-stack";
 
-import { STACK_LABEL } from "./recovery";
+import { STACK_LABEL } from "../components/markers";
 
 export { STACK_LABEL };
 

@@ -5,10 +5,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { EngineEndpoint, engineRequest, readBody } from "../components/engineApi";
+import { STACK_LABEL } from "../components/markers";
 import { CONTAINER_TYPE, Deployment, PendingOperation, providerEndpoint, StateResource } from "./state";
-
-/** Label the program puts on every outer container and volume: "<project>/<stack>". */
-export const STACK_LABEL = "dind-provisioner.stack";
 
 /** What the file backend writes in `<backend>/.pulumi/locks/.../<stack>/<lock id>.json` while it holds a stack. */
 export interface LockContent {
