@@ -4,7 +4,7 @@ import { readFileSync, statSync } from "node:fs";
 import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DindHost } from "./components/DindHost";
+import { DindHost, DindHostSteps } from "./components/DindHost";
 import { DockerdConfig } from "./components/dockerd";
 import { DindRegistry } from "./components/DindRegistry";
 import { DindWorkloads } from "./components/DindWorkloads";
@@ -47,9 +47,10 @@ export async function outerApiVersions(stack: StackFile): Promise<Record<string,
 /**
  * Creates everything a validated stack file declares, and returns the stack outputs. No I/O but
  * reading a local socket's group: facts about the daemons come in `apiVersions` (daemon name ->
- * Engine API version, from outerApiVersions; a daemon missing there is taken as current).
+ * Engine API version, from outerApiVersions; a daemon missing there is taken as current), and the
+ * DinD hosts' update-time steps (readiness, preload) go through `steps` (the Engine API unless given).
  */
-export function provisionStack(stack: StackFile, apiVersions: Record<string, string | undefined> = {}) {
+export function provisionStack(stack: StackFile, apiVersions: Record<string, string | undefined> = {}, steps: DindHostSteps = {}) {
     const labels = { [STACK_LABEL]: `${pulumi.getProject()}/${pulumi.getStack()}` };
     // Validation made sure each daemon is either a Docker daemon (host) or a cluster (kubernetes).
     const providers = new Map<string, pulumi.ProviderResource>();
@@ -80,7 +81,7 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
         const daemon = stack.daemons[spec.daemon];
         const mirrored = (spec.dockerd?.["registry-mirrors"] ?? []).filter((mirror) => mirror in registries).map((mirror) => registries[mirror]);
         const host = daemon.kubernetes
-            ? kubernetesHost(name, spec, daemon.kubernetes, stack.daemons[DEFAULT_DAEMON], labels, providerFor(spec.daemon))
+            ? kubernetesHost(name, spec, daemon.kubernetes, stack.daemons[DEFAULT_DAEMON], labels, providerFor(spec.daemon), steps)
             : new DindHost(name, {
             dockerd: spec.dockerd && dockerdConfig(spec.dockerd, registries),
             registryAuth: spec.registryAuth.map((auth) => ({ ...auth, password: secretValue(auth.password) })),
@@ -100,6 +101,7 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
             env: spec.env,
             labels,
             engineApiVersion: apiVersions[spec.daemon],
+            steps,
         }, { provider: providerFor(spec.daemon) });
         const workloads = spec.workloads && new DindWorkloads(`${name}-workloads`, { host, workloads: spec.workloads }, { parent: host });
         return { name, host, workloads };
@@ -190,8 +192,10 @@ function bindRoots(spec: ClientSpec): string[] {
 }
 
 /** A DinD host on a cluster: preloads come from the local daemon, the one this machine has. */
-function kubernetesHost(name: string, spec: HostSpec, cluster: KubernetesSpec, local: DaemonSpec, labels: Record<string, string>, provider: pulumi.ProviderResource) {
+function kubernetesHost(name: string, spec: HostSpec, cluster: KubernetesSpec, local: DaemonSpec, labels: Record<string, string>,
+    provider: pulumi.ProviderResource, steps: DindHostSteps) {
     return new KubernetesDindHost(name, {
+        preloadCopier: steps.preload,
         namespace: cluster.namespace,
         image: spec.image,
         storage: spec.storage,

@@ -3,7 +3,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { ClientTls, DindHostRef } from "./contract";
 import { DindCertificates } from "./DindCertificates";
-import { DindReadiness } from "./DindReadiness";
+import { DindReadiness, ReadinessCheck } from "./DindReadiness";
 import { DindResources, DockerdConfig, MANAGED_DOCKERD_OPTIONS, memoryMegabytes } from "./dockerd";
 import {
     DEFAULT_DIND_IMAGE, DEFAULT_READINESS_TIMEOUT, DEFAULT_STORAGE_RETAIN, DEFAULT_TCP_BIND, DEFAULT_TCP_INSECURE, DEFAULT_TCP_TLS,
@@ -11,7 +11,7 @@ import {
 } from "./defaults";
 import { dialAddress, isLocalDaemon, isWildcard, LOOPBACK, machineAddressOf, tcpUrl } from "./endpoints";
 import { apiAtLeast, EngineEndpoint } from "./engineApi";
-import { ImagePreload } from "./ImagePreload";
+import { ImageCopier, ImagePreload } from "./ImagePreload";
 import { DIND_HOST_ROLE, DIND_HOST_TYPE, INSECURE_LABEL, PUBLIC_BIND_LABEL, ROLE_LABEL } from "./markers";
 import { Transform, transformed } from "./transform";
 
@@ -112,6 +112,14 @@ export interface HealthSchedule {
     startInterval?: string;
 }
 
+/** What a DinD host's update-time steps do on the daemons (see `DindHostArgs.steps`). */
+export interface DindHostSteps {
+    /** Waits for the inner daemon. @default engineReadinessCheck @example { awaitInnerDaemon: async () => ({ mtu: 0 }), innerBridgeMtu: async () => 1500 } */
+    readiness?: ReadinessCheck;
+    /** Copies preloaded images. @default engineImageCopier @example { preloadImage: async () => "sha256:...", inspectImage: async () => "sha256:..." } */
+    preload?: ImageCopier;
+}
+
 export interface DindHostArgs {
     /**
      * Name of the DinD container on the outer daemon.
@@ -170,7 +178,7 @@ export interface DindHostArgs {
      */
     readinessTimeout?: number;
     /**
-     * The outer engine's Engine API version, which picks the readiness check's schedule (see
+     * The outer engine's Engine API version, which picks the health check's schedule (see
      * `healthCheck`). The component does no I/O itself: the caller asks the engine (once per
      * daemon, e.g. with `await engineApiVersion(outerDaemon)` from engineApi.ts) and passes the answer in.
      * @default unknown, taken as a current engine (Docker 25+)
@@ -178,11 +186,13 @@ export interface DindHostArgs {
      */
     engineApiVersion?: string;
     /**
-     * How often the readiness health check asks the inner daemon. Each check is an exec into the
-     * container (measured here: 13% of a core per host at one a second), so it should run often
-     * only while the host starts. Docker 25+ (Engine API 1.44) does that: `startInterval` until
-     * the first success, `interval` after. Older engines know only `interval`.
-     * @default healthSchedule(engineApiVersion): Docker 25+ { startInterval: "250ms", interval: "30s" }; older { interval: "1s" }
+     * How often the container's health check asks the inner daemon (`docker ps` and `npm run
+     * status` show it). Each check is an exec into the container (measured here: 13% of a core
+     * per host at one a second). With a tcp or unix endpoint, readiness asks the inner daemon's
+     * /_ping itself, so the check only keeps the health current, every 30 s. Without one, the
+     * check is the readiness signal, so it runs often while the host starts: Docker 25+ (Engine
+     * API 1.44) has `startInterval` for that; older engines know only `interval`.
+     * @default healthSchedule(engineApiVersion, hasEndpoint): with an endpoint { interval: "30s" }; without, Docker 25+ { startInterval: "250ms", interval: "30s" }, older { interval: "1s" }
      * @example { interval: "5s" }
      */
     healthCheck?: HealthSchedule;
@@ -225,6 +235,14 @@ export interface DindHostArgs {
      * @example [registry.networkName]
      */
     networks?: pulumi.Input<string>[];
+    /**
+     * What the host's update-time steps do on the daemons: wait for the inner daemon, copy the
+     * preloaded images. Replaced by the unit suite with fakes, or by a caller that reaches its
+     * daemons another way.
+     * @default { readiness: engineReadinessCheck, preload: engineImageCopier } (the Engine API)
+     * @example { preload: { preloadImage: async () => "sha256:...", inspectImage: async () => "sha256:..." } }
+     */
+    steps?: DindHostSteps;
     /** Adjust the arguments of the resources this component creates. @default none @example { container: { memory: 4096 } } */
     transform?: {
         container?: Transform<docker.ContainerArgs>;
@@ -249,7 +267,7 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
     readonly certificates?: DindCertificates;
     /** A Docker provider for the inner daemon, configured only once the daemon answers (absent without an endpoint). */
     readonly provider?: docker.Provider;
-    /** One resource per preloaded image, keyed by image reference. */
+    /** One step per preloaded image, keyed by image reference. */
     readonly preloads: Record<string, ImagePreload>;
     readonly containerId: pulumi.Output<string>;
     /** tcp://address:port, when there is a TCP endpoint. */
@@ -269,7 +287,7 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
     readonly publishedPortsAddress: pulumi.Output<string | undefined>;
     /** The start-up step that waits for the inner daemon (absent on an ssh:// outer daemon, where the container waits). */
     readonly readiness?: DindReadiness;
-    /** What nested resources wait for: the readiness step, else the container. */
+    /** What nested resources depend on: the container (their provider is configured only once the inner daemon answers). */
     readonly ready: pulumi.Resource;
     /** MTU of the inner default bridge, for the networks nested in it (undefined: dockerd's default). */
     readonly mtu: pulumi.Output<number | undefined>;
@@ -291,7 +309,7 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
         this.clientTls = createClientTls();
         this.innerEndpoint = preferred === undefined ? undefined : pulumi.secret(this.clientTls.apply((tls) => ({ host: preferred, ...tls })));
         this.readiness = createReadiness();
-        this.ready = this.readiness ?? this.container;
+        this.ready = this.container;
         this.mtu = innerMtu();
         this.provider = createInnerProvider();
         this.preloads = createPreloads();
@@ -358,7 +376,7 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
                     ...(tcp && !LOOPBACK.test(tcp.bind) ? { [PUBLIC_BIND_LABEL]: "true" } : {}),
                 },
                 readinessTimeout,
-                schedule: args.healthCheck ?? healthSchedule(args.engineApiVersion),
+                schedule: args.healthCheck ?? healthSchedule(args.engineApiVersion, Boolean(tcp || args.unix)),
                 dockerd,
                 resources: args.resources ?? {},
                 watched,
@@ -425,7 +443,7 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
                     ...(Object.keys(dockerd).length > 0 ? [{ file: DAEMON_JSON, content: daemonJson(dockerd) }] : []),
                     ...Object.entries(args.registryCAs ?? {}).map(([registry, ca]) => ({ file: `${CERTS_DIR}/${registry}/ca.crt`, content: ca })),
                 ],
-                // Readiness: healthy once the inner daemon answers; the readiness step (or `wait`, on ssh://) holds on until then.
+                // Healthy once the inner daemon answers: the readiness signal only without an endpoint (or `wait`, on ssh://).
                 healthcheck: {
                     tests: ["CMD", "docker", "--host", "unix:///var/run/docker.sock", "version"],
                     interval: schedule.interval,
@@ -453,9 +471,9 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
         }
 
         /**
-         * Waits for the inner daemon, watching the container over the Engine API: an exited daemon
-         * fails the create in seconds, with the container's log. Applies the pids limit, and reads
-         * back the MTU `auto` gave the inner bridge.
+         * Waits for the inner daemon (its /_ping, else the health check), watching the container over
+         * the Engine API: an exited daemon fails the update in about a second, with the container's
+         * log. Applies the pids limit, and reads back the MTU `auto` gave the inner bridge.
          */
         function createReadiness() {
             if (!watched) return undefined;
@@ -465,8 +483,10 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
                 containerId: parent.container.id,
                 timeoutSeconds: readinessTimeout,
                 pidsLimit: resources.pids,
-                inner: dockerd.mtu === "auto" ? parent.innerEndpoint : undefined,
-            }, { parent, dependsOn: [parent.container] });
+                inner: parent.innerEndpoint,
+                readMtu: dockerd.mtu === "auto",
+                check: args.steps?.readiness,
+            }, { parent });
         }
 
         /** A given MTU as is; `auto` as the readiness step read it (unknown without an endpoint or on ssh://). */
@@ -498,8 +518,8 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
             const target = parent.innerEndpoint;
             if (!target) return {};
             return Object.fromEntries((args.preload ?? []).map((image) => [image, new ImagePreload(`${name}-preload-${image}`,
-                { image, source: outerDaemon, target, targetContainer: readyContainerId() },
-                { parent, dependsOn: [parent.ready], deletedWith: parent.nestedDeletedWith })]));
+                { image, source: outerDaemon, target, targetContainer: readyContainerId(), copier: args.steps?.preload },
+                { parent })]));
         }
     }
 }
@@ -541,12 +561,17 @@ function serverNames(containerName: string, daemonHost: string, tcp: Required<Di
     };
 }
 
+/** The health check's schedule when readiness asks the inner daemon's /_ping: it only keeps the health current. */
+const PINGED_SCHEDULE: HealthSchedule = { interval: "30s" };
+
 /**
- * The readiness check's schedule for an outer engine of this Engine API version: frequent checks
- * only while starting where the engine can tell them apart (API 1.44, Docker 25); an unknown
- * engine is taken as current.
+ * The health check's schedule for an outer engine of this Engine API version. With an endpoint,
+ * readiness pings the inner daemon and the check runs rarely. Without one, the check is the
+ * readiness signal: frequent only while starting where the engine can tell them apart (API 1.44,
+ * Docker 25), else once a second; an unknown engine is taken as current.
  */
-export function healthSchedule(apiVersion: string | undefined): HealthSchedule {
+export function healthSchedule(apiVersion: string | undefined, hasEndpoint: boolean): HealthSchedule {
+    if (hasEndpoint) return PINGED_SCHEDULE;
     return apiVersion && !apiAtLeast(apiVersion, "1.44") ? { interval: "1s" } : { interval: "30s", startInterval: "250ms" };
 }
 

@@ -1,14 +1,21 @@
-// The start-up step of a DinD host: waits until its inner daemon answers, watching the DinD
-// container on the outer daemon. The container exits when dockerd exits, so a daemon that
-// refuses its settings is noticed within a second or two (not at the readiness timeout), and
-// the error quotes the last lines of the container's log: the daemon's own complaint.
+// The start-up step of a DinD host: waits until its inner daemon answers. It runs in the
+// program's own process while the engine runs an update (no plugin to start): with an endpoint it
+// asks the inner daemon's /_ping every few tens of milliseconds, and it watches the DinD container
+// on the outer daemon, which exits when dockerd exits, so a daemon that refuses its settings is
+// noticed within a second (not at the readiness timeout) and the error quotes the container's log.
+// Once the host is up, an update pays one ping; a preview waits for nothing and writes nothing.
+import { Readable } from "node:stream";
 import * as pulumi from "@pulumi/pulumi";
 import { EngineEndpoint, engineRequest, readBody } from "./engineApi";
 
 /** How many log lines a start-up failure quotes. */
 export const FAILURE_LOG_LINES = 20;
-/** How often the container is looked at while the inner daemon starts. */
-const POLL_MS = 250;
+/** How often the inner daemon's /_ping is asked while it starts: a ping is a few ms on loopback. */
+const PING_MS = 25;
+/** How often the container is looked at (for an exit, or its health without an endpoint). */
+const WATCH_MS = 250;
+/** How long one ping may take: dockerd accepts connections before it serves them. */
+const PING_TIMEOUT_MS = 1000;
 
 export interface ReadinessInputs {
     /** The DinD host's name, for messages. */
@@ -19,17 +26,16 @@ export interface ReadinessInputs {
     timeoutSeconds: number;
     /** Limit on processes in the DinD container, applied here (the Docker provider has no such argument). */
     pidsLimit?: number;
-    /** The inner daemon: when given, the MTU its default bridge uses is read back. */
+    /** The inner daemon: when given, ready means its /_ping answers; without it, the container's health check says. */
     inner?: EngineEndpoint;
+    /** Read back the MTU of the inner default bridge (needs `inner`). */
+    readMtu?: boolean;
 }
 
-export interface ReadinessState extends ReadinessInputs {
-    /** The inner default bridge's MTU (0 when no inner endpoint was given). */
+export interface ReadinessState {
+    /** The inner default bridge's MTU (0 when it was not read). */
     mtu: number;
 }
-
-// The functions below also run inside Pulumi's dynamic-provider process (serialized with the
-// provider), so everything they use is required at call time or serialized with them.
 
 interface ContainerState {
     Status: string;
@@ -83,87 +89,140 @@ export function demultiplex(raw: Buffer): string {
     return Buffer.concat(parts).toString("utf8");
 }
 
-/** Why the inner daemon is not coming up, or undefined while it still may. */
-export function startFailure(info: { State: ContainerState; RestartCount: number }): string | undefined {
+/**
+ * Why the inner daemon is not coming up, or undefined while it still may. Restarts count from
+ * `restartsBefore`, the count when the wait began: an older restart (a daemon killed and brought
+ * back by the restart policy) is not this start's failure.
+ */
+export function startFailure(info: { State: ContainerState; RestartCount: number }, restartsBefore = 0): string | undefined {
     const state = info.State;
-    if (["exited", "dead"].includes(state.Status)) {
-        return `its DinD container exited (exit code ${state.ExitCode}${state.Error ? `, ${state.Error}` : ""}): the inner daemon stopped`;
+    if (["exited", "dead", "created"].includes(state.Status)) {
+        return `its DinD container ${state.Status === "created" ? "is not running" : "exited"} (exit code ${state.ExitCode}${state.Error ? `, ${state.Error}` : ""}): the inner daemon stopped`;
     }
-    if (state.Restarting || info.RestartCount > 0) {
-        return `its DinD container exited and its restart policy started it again (${info.RestartCount} restart${info.RestartCount === 1 ? "" : "s"}): the inner daemon stopped`;
+    const restarts = info.RestartCount - restartsBefore;
+    if (restarts > 0) {
+        return `its DinD container exited and its restart policy started it again (${restarts} restart${restarts === 1 ? "" : "s"}): the inner daemon stopped`;
     }
     if (state.Health?.Status === "unhealthy") return "its DinD container is unhealthy: the inner daemon does not answer";
     return undefined;
 }
 
-async function innerBridgeMtu(inner: EngineEndpoint): Promise<number> {
+/** True when the daemon answers /_ping. */
+async function answersPing(endpoint: EngineEndpoint): Promise<boolean> {
+    try {
+        const response = await engineRequest(endpoint, "GET", "/_ping", undefined, PING_TIMEOUT_MS);
+        await readBody(response);
+        return response.statusCode === 200;
+    } catch {
+        return false;
+    }
+}
+
+/** The MTU of the inner daemon's default bridge. */
+export async function innerBridgeMtu(inner: EngineEndpoint): Promise<number> {
     const response = await engineRequest(inner, "GET", "/networks/bridge", undefined, 10_000);
     const body = await readBody(response);
     if (response.statusCode !== 200) throw new Error(`inspecting the inner bridge network: HTTP ${response.statusCode} ${body.trim()}`);
     return Number(JSON.parse(body).Options?.["com.docker.network.driver.mtu"] ?? 1500);
 }
 
-/** Applies the pids limit, then waits for a healthy container or fails fast with its log. */
-export async function awaitInnerDaemon(inputs: ReadinessInputs): Promise<ReadinessState> {
-    const { outer, containerId } = inputs;
-    if (inputs.pidsLimit !== undefined) {
-        const response = await engineRequest(outer, "POST", `/containers/${encodeURIComponent(containerId)}/update`,
-            require("node:stream").Readable.from([JSON.stringify({ PidsLimit: inputs.pidsLimit })]), 10_000, "application/json");
-        const body = await readBody(response);
-        if (response.statusCode !== 200) throw new Error(`setting the pids limit of ${inputs.host}: HTTP ${response.statusCode} ${body.trim()}`);
-    }
-    const deadline = Date.now() + inputs.timeoutSeconds * 1000;
-    for (;;) {
-        const info = await inspectContainer(outer, containerId);
-        if (info.State.Health?.Status === "healthy") break;
-        const failure = startFailure(info) ?? (Date.now() > deadline ? `its inner daemon did not answer within ${inputs.timeoutSeconds} s` : undefined);
-        if (failure) {
-            const log = await containerLogTail(outer, containerId, FAILURE_LOG_LINES, lastExit(info.State)).catch((error) => `(cannot read it: ${error.message})`);
-            throw new Error(`DinD host ${inputs.host} did not start: ${failure}. Last lines of its log (docker logs ${inputs.host}):\n${log}`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    }
-    return { ...inputs, mtu: inputs.inner ? await innerBridgeMtu(inputs.inner) : 0 };
+async function applyPidsLimit(inputs: ReadinessInputs, pidsLimit: number): Promise<void> {
+    const response = await engineRequest(inputs.outer, "POST", `/containers/${encodeURIComponent(inputs.containerId)}/update`,
+        Readable.from([JSON.stringify({ PidsLimit: pidsLimit })]), 10_000, "application/json");
+    const body = await readBody(response);
+    if (response.statusCode !== 200) throw new Error(`setting the pids limit of ${inputs.host}: HTTP ${response.statusCode} ${body.trim()}`);
 }
 
-export const readinessProvider: pulumi.dynamic.ResourceProvider = {
-    async create(inputs: ReadinessInputs) {
-        return { id: inputs.host, outs: await awaitInnerDaemon(inputs) };
-    },
-    async diff(_id: string, olds: ReadinessState, news: ReadinessInputs) {
-        // A new container (or limit) is waited for again: an update, so a replaced host counts once.
-        return { changes: olds.containerId !== news.containerId || olds.pidsLimit !== news.pidsLimit || Boolean(olds.inner) !== Boolean(news.inner) };
-    },
-    async update(_id: string, _olds: ReadinessState, news: ReadinessInputs) {
-        return { outs: await awaitInnerDaemon(news) };
-    },
-    async read(id: string, props: ReadinessState) {
-        return { id, props };
-    },
-};
+/** Applies the pids limit, then waits for the inner daemon to answer, or fails fast with the container's log. */
+export async function awaitInnerDaemon(inputs: ReadinessInputs): Promise<ReadinessState> {
+    const { outer, containerId, inner } = inputs;
+    if (inputs.pidsLimit !== undefined) await applyPidsLimit(inputs, inputs.pidsLimit);
+    const deadline = Date.now() + inputs.timeoutSeconds * 1000;
+    let restartsBefore: number | undefined;
+    let watchAt = 0;
+    for (;;) {
+        if (inner && await answersPing(inner)) break;
+        if (Date.now() >= watchAt) {
+            const info = await inspectContainer(outer, containerId);
+            if (!inner && info.State.Health?.Status === "healthy") break;
+            restartsBefore ??= info.RestartCount;
+            const failure = startFailure(info, restartsBefore) ?? (Date.now() > deadline ? `its inner daemon did not answer within ${inputs.timeoutSeconds} s` : undefined);
+            if (failure) {
+                const log = await containerLogTail(outer, containerId, FAILURE_LOG_LINES, lastExit(info.State)).catch((error) => `(cannot read it: ${error.message})`);
+                throw new Error(`DinD host ${inputs.host} did not start: ${failure}. Last lines of its log (docker logs ${inputs.host}):\n${log}`);
+            }
+            watchAt = Date.now() + WATCH_MS;
+        }
+        await new Promise((resolve) => setTimeout(resolve, inner ? PING_MS : WATCH_MS));
+    }
+    return { mtu: inner && inputs.readMtu ? await innerBridgeMtu(inner) : 0 };
+}
+
+/** What the readiness step does on the daemons; the unit suite replaces it with a fake. */
+export interface ReadinessCheck {
+    /** Waits for the inner daemon (during an update). */
+    awaitInnerDaemon(inputs: ReadinessInputs): Promise<ReadinessState>;
+    /** Reads the inner bridge's MTU once, without waiting (during a preview). */
+    innerBridgeMtu(inner: EngineEndpoint): Promise<number>;
+}
+
+/** The readiness check over the Engine API. */
+export const engineReadinessCheck: ReadinessCheck = { awaitInnerDaemon, innerBridgeMtu };
 
 export interface DindReadinessArgs {
     /** The DinD host's name, used in messages (required). @example "builder" */
-    host: pulumi.Input<string>;
+    host: string;
     /** The outer daemon (unix:// or tcp://), where the DinD container runs (required). @example { host: "unix:///var/run/docker.sock" } */
-    outer: pulumi.Input<EngineEndpoint>;
-    /** The DinD container: a new one is waited for again (required). @example host.container.id */
+    outer: EngineEndpoint;
+    /** The DinD container (required). @example host.container.id */
     containerId: pulumi.Input<string>;
     /** Seconds to wait for the inner daemon to answer (required; DindHost passes its readinessTimeout, 120 by default). @example 300 */
-    timeoutSeconds: pulumi.Input<number>;
+    timeoutSeconds: number;
     /** Processes allowed in the DinD container. @default unlimited @example 4096 */
-    pidsLimit?: pulumi.Input<number>;
-    /** The inner daemon's endpoint, to read back its bridge MTU. @default none (mtu output 0) @example host.innerEndpoint */
+    pidsLimit?: number;
+    /**
+     * The inner daemon's endpoint: readiness is its /_ping answering. Without it, the container's health check decides.
+     * @default none
+     * @example host.innerEndpoint
+     */
     inner?: pulumi.Input<EngineEndpoint>;
+    /** Read back the MTU of the inner default bridge (dockerd's `mtu: auto`; needs `inner`). @default false @example true */
+    readMtu?: boolean;
+    /** What the step does on the daemons. @default engineReadinessCheck (the Engine API) @example a fake, in unit tests */
+    check?: ReadinessCheck;
 }
 
-/** Done once the DinD host's inner daemon answers; `mtu` is its default bridge's MTU. */
-export class DindReadiness extends pulumi.dynamic.Resource {
-    declare readonly containerId: pulumi.Output<string>;
-    declare readonly mtu: pulumi.Output<number>;
+/**
+ * Done once the DinD host's inner daemon answers: `containerId` resolves then, so whatever is
+ * derived from it (the inner provider) waits; `mtu` is the inner default bridge's MTU.
+ */
+export class DindReadiness extends pulumi.ComponentResource {
+    /** The DinD container's id, known once its inner daemon answers. */
+    readonly containerId: pulumi.Output<string>;
+    /** The inner default bridge's MTU (0 unless `readMtu`). */
+    readonly mtu: pulumi.Output<number>;
 
-    constructor(name: string, args: DindReadinessArgs, opts?: pulumi.CustomResourceOptions) {
-        super(readinessProvider, name, { ...args, mtu: undefined },
-            pulumi.mergeOptions(opts, { additionalSecretOutputs: ["inner"] }), "dind", "DindReadiness");
+    constructor(name: string, args: DindReadinessArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("dind:index:DindReadiness", name, {}, opts);
+        const check = args.check ?? engineReadinessCheck;
+        const resource = this;
+        const state = pulumi.all([args.containerId, args.inner]).apply(async ([containerId, inner]): Promise<ReadinessState> => {
+            if (!pulumi.runtime.isDryRun()) {
+                try {
+                    return await check.awaitInnerDaemon({
+                        host: args.host, outer: args.outer, containerId, timeoutSeconds: args.timeoutSeconds, pidsLimit: args.pidsLimit, inner, readMtu: args.readMtu,
+                    });
+                } catch (error) {
+                    throw new pulumi.ResourceError((error as Error).message, resource);
+                }
+            }
+            // A preview waits for nothing; it reads the MTU back when the daemon answers, else leaves it unknown.
+            if (!args.readMtu || !inner) return { mtu: 0 };
+            return check.innerBridgeMtu(inner).then((mtu) => ({ mtu }), () => pulumi.unknown as unknown as ReadinessState);
+        });
+        // Neither is secret, though the endpoint they were read with holds a key.
+        this.containerId = pulumi.unsecret(pulumi.all([args.containerId, state]).apply(([containerId]) => containerId));
+        this.mtu = pulumi.unsecret(state.apply((s) => s.mtu));
+        this.registerOutputs({ containerId: this.containerId, mtu: this.mtu });
     }
 }

@@ -74,7 +74,7 @@ export interface DindWorkloadsArgs {
 
 /**
  * Networks, volumes and containers nested inside a DinD host, created through the host's inner
- * provider, each after the inner daemon answers and after the host's preloads.
+ * provider, each after the inner daemon answers; containers of a preloaded image after its copy.
  */
 export class DindWorkloads extends pulumi.ComponentResource {
     readonly networks: Record<string, docker.Network> = {};
@@ -111,11 +111,12 @@ export class DindWorkloads extends pulumi.ComponentResource {
                     restart: spec.restart ?? DEFAULT_NESTED_RESTART,
                 }])),
             };
-            // Readiness and preloads first: the provider depends on the healthy container already.
+            // The provider is configured once the inner daemon answers; containers of preloaded images
+            // wait for the copy through the image id. Networks and volumes need neither, so they overlap the copy.
             const inner: pulumi.CustomResourceOptions = {
                 parent,
                 provider: host.provider,
-                dependsOn: [host.ready, ...Object.values(host.preloads)],
+                dependsOn: [host.ready],
                 // Names are fixed: the old one must go before its replacement comes.
                 deleteBeforeReplace: true,
                 // Unretained storage takes every nested resource with it: no Delete call to an inner daemon.

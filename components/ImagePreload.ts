@@ -1,7 +1,9 @@
 // Copies one image from the outer daemon into a DinD host's inner daemon over the
 // Docker Engine API (GET /images/get, then POST /images/load): a DinD host starts with an
 // empty cache and, air-gapped, cannot pull. Skips the copy when the inner daemon already has
-// the image with the same id, and copies again when the outer image changes.
+// the image with the same id, and copies again when the outer image changes. Like the readiness
+// step it runs in the program's own process during an update, checking on every update (one
+// inspect per daemon) instead of trusting a stored copy; a preview reads and copies nothing.
 import * as pulumi from "@pulumi/pulumi";
 import { EngineEndpoint, engineRequest, readBody } from "./engineApi";
 
@@ -9,24 +11,14 @@ export interface PreloadInputs {
     image: string;
     source: EngineEndpoint;
     target: EngineEndpoint;
-    /** The DinD container the target daemon runs in: a new one may come with an empty image store. */
-    targetContainer?: string;
 }
-
-export interface PreloadState extends PreloadInputs {
-    /** The image id, the same on both daemons once copied. */
-    imageId: string;
-}
-
-// The functions below also run inside Pulumi's dynamic-provider process (serialized with
-// the provider), so everything they use is required at call time or serialized with them.
 
 function imagePath(image: string): string {
     return image.split("/").map(encodeURIComponent).join("/");
 }
 
 /** The id of `image` on a daemon, or undefined when the daemon does not have it. */
-async function inspectImage(endpoint: EngineEndpoint, image: string): Promise<string | undefined> {
+export async function inspectImage(endpoint: EngineEndpoint, image: string): Promise<string | undefined> {
     const response = await engineRequest(endpoint, "GET", `/images/${imagePath(image)}/json`);
     const body = await readBody(response);
     if (response.statusCode === 404) return undefined;
@@ -47,8 +39,8 @@ async function copyImage(source: EngineEndpoint, target: EngineEndpoint, image: 
     }
 }
 
-/** Makes the target hold `image` with the source's id, copying only when it does not already. */
-export async function preloadImage(inputs: PreloadInputs): Promise<PreloadState> {
+/** Makes the target hold `image` with the source's id, copying only when it does not already; answers the id. */
+export async function preloadImage(inputs: PreloadInputs): Promise<string> {
     const sourceId = await inspectImage(inputs.source, inputs.image);
     if (!sourceId) {
         throw new Error(`image ${inputs.image} is not on the outer daemon ${inputs.source.host}: build, pull or load it there first (preload copies it from there)`);
@@ -58,47 +50,59 @@ export async function preloadImage(inputs: PreloadInputs): Promise<PreloadState>
         const copiedId = await inspectImage(inputs.target, inputs.image);
         if (copiedId !== sourceId) throw new Error(`after copying ${inputs.image}, ${inputs.target.host} has id ${copiedId}, expected ${sourceId}`);
     }
-    return { ...inputs, imageId: sourceId };
+    return sourceId;
 }
 
-export const preloadProvider: pulumi.dynamic.ResourceProvider = {
-    async create(inputs: PreloadInputs) {
-        return { id: inputs.image, outs: await preloadImage(inputs) };
-    },
-    async diff(_id: string, olds: PreloadState, news: PreloadInputs) {
-        const inputsOf = (p: PreloadInputs) => JSON.stringify([p.image, p.source, p.target, p.targetContainer]);
-        if (inputsOf(olds) !== inputsOf(news)) return { changes: true };
-        // The outer image may have been rebuilt under the same tag since the last copy.
-        return { changes: (await inspectImage(news.source, news.image)) !== olds.imageId };
-    },
-    async update(_id: string, _olds: PreloadState, news: PreloadInputs) {
-        return { outs: await preloadImage(news) };
-    },
-    async read(id: string, props: PreloadState) {
-        // Refresh: an inner daemon that lost the image (or is gone) gets it copied again on the next up.
-        const innerId = await inspectImage(props.target, props.image).catch(() => undefined);
-        return { id, props: { ...props, imageId: innerId === props.imageId ? props.imageId : "" } };
-    },
-};
+/** What a preload does on the daemons; the unit suite replaces it with a fake. */
+export interface ImageCopier {
+    /** Copies when needed, answers the image id (during an update). */
+    preloadImage(inputs: PreloadInputs): Promise<string>;
+    /** The image's id on a daemon, undefined when it has none (during a preview). */
+    inspectImage(endpoint: EngineEndpoint, image: string): Promise<string | undefined>;
+}
+
+/** The copier over the Engine API. */
+export const engineImageCopier: ImageCopier = { preloadImage, inspectImage };
 
 export interface ImagePreloadArgs {
-    /** The image reference to copy, as the outer daemon knows it. @example "busybox:1.36" */
-    image: pulumi.Input<string>;
-    /** The outer daemon, where the image is. */
-    source: pulumi.Input<EngineEndpoint>;
-    /** The inner daemon, where the image goes. */
+    /** The image reference to copy, as the outer daemon knows it (required). @example "busybox:1.36" */
+    image: string;
+    /** The outer daemon, where the image is (required). @example { host: "unix:///var/run/docker.sock" } */
+    source: EngineEndpoint;
+    /** The inner daemon, where the image goes (required; a secret when it holds a client key). @example host.innerEndpoint */
     target: pulumi.Input<EngineEndpoint>;
-    /** The id of the DinD container running the inner daemon: when it changes, the copy is checked again. */
-    targetContainer?: pulumi.Input<string>;
+    /** The DinD container the inner daemon runs in, known once it answers: the copy waits for it (required). @example host.readiness.containerId */
+    targetContainer: pulumi.Input<string>;
+    /** What the preload does on the daemons. @default engineImageCopier (the Engine API) @example a fake, in unit tests */
+    copier?: ImageCopier;
 }
 
-/** One image copied from the outer daemon into an inner one; `imageId` is its id there. */
-export class ImagePreload extends pulumi.dynamic.Resource {
-    declare readonly image: pulumi.Output<string>;
-    declare readonly imageId: pulumi.Output<string>;
+/** One image copied from the outer daemon into an inner one; `imageId` is its id there, known once it is. */
+export class ImagePreload extends pulumi.ComponentResource {
+    readonly image: string;
+    readonly imageId: pulumi.Output<string>;
 
-    constructor(name: string, args: ImagePreloadArgs, opts?: pulumi.CustomResourceOptions) {
-        super(preloadProvider, name, { ...args, imageId: undefined },
-            pulumi.mergeOptions(opts, { additionalSecretOutputs: ["target"] }), "dind", "ImagePreload");
+    constructor(name: string, args: ImagePreloadArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("dind:index:ImagePreload", name, {}, opts);
+        const copier = args.copier ?? engineImageCopier;
+        const { image, source } = args;
+        const resource = this;
+        this.image = image;
+        const imageId = pulumi.all([args.target, args.targetContainer]).apply(async ([target]): Promise<string> => {
+            if (!pulumi.runtime.isDryRun()) {
+                return copier.preloadImage({ image, source, target }).catch((error: Error) => {
+                    throw new pulumi.ResourceError(error.message, resource);
+                });
+            }
+            // A preview copies nothing: the id is the outer image's, which an update makes the inner one's.
+            const sourceId = await copier.inspectImage(source, image).catch(() => undefined);
+            if (!sourceId) {
+                pulumi.log.warn(`image ${image} is not on the outer daemon ${source.host}: up would fail to preload it`, resource);
+                return pulumi.unknown as unknown as string;
+            }
+            return sourceId;
+        });
+        this.imageId = pulumi.unsecret(imageId);
+        this.registerOutputs({ image, imageId: this.imageId });
     }
 }

@@ -13,7 +13,7 @@ import {
 } from "./defaults";
 import { tcpUrl } from "./endpoints";
 import { EngineEndpoint } from "./engineApi";
-import { ImagePreload } from "./ImagePreload";
+import { ImageCopier, ImagePreload } from "./ImagePreload";
 import { Transform, transformed } from "./transform";
 
 /** What Kubernetes takes as a label value. */
@@ -115,6 +115,12 @@ export interface KubernetesDindHostArgs {
      * @example true
      */
     skipAwait?: boolean;
+    /**
+     * What preloads do on the daemons. Replaced by the unit suite with a fake.
+     * @default engineImageCopier (the Engine API)
+     * @example { preloadImage: async () => "sha256:...", inspectImage: async () => "sha256:..." }
+     */
+    preloadCopier?: ImageCopier;
     /** Environment of the dind container. @default {} @example { HTTP_PROXY: "http://proxy:3128" } */
     env?: Record<string, string>;
     /**
@@ -151,7 +157,7 @@ export class KubernetesDindHost extends pulumi.ComponentResource implements Dind
     readonly mtu: pulumi.Output<number | undefined> = pulumi.output(undefined);
     /** A Docker provider for the inner daemon, through the Service (absent when `innerProvider` is false). */
     readonly provider?: docker.Provider;
-    /** One resource per preloaded image, keyed by image reference. */
+    /** One step per preloaded image, keyed by image reference. */
     readonly preloads: Record<string, ImagePreload> = {};
     /** tcp://<cluster IP>:<port>: reachable from the cluster's nodes and pods. */
     readonly tcpEndpoint: pulumi.Output<string>;
@@ -213,8 +219,8 @@ export class KubernetesDindHost extends pulumi.ComponentResource implements Dind
             const target = pulumi.secret(pulumi.all([this.tcpEndpoint, this.clientTls]).apply(([host, tls]) => ({ host, ...tls })));
             for (const image of args.preload ?? []) {
                 this.preloads[image] = new ImagePreload(`${name}-preload-${image}`,
-                    { image, source: args.preloadSource ?? defaultOuterDaemon(), target, targetContainer: this.statefulSet.id },
-                    { parent: this, dependsOn: [this.statefulSet] });
+                    { image, source: args.preloadSource ?? defaultOuterDaemon(), target, targetContainer: this.statefulSet.id, copier: args.preloadCopier },
+                    { parent: this });
             }
         } else if (args.preload?.length) {
             throw new Error(`KubernetesDindHost ${name}: preload needs the inner provider`);

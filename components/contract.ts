@@ -3,8 +3,8 @@
 import type * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
 
-/** An image copied into an inner daemon; `imageId` is its id there. */
-export interface PreloadedImageRef extends pulumi.Resource {
+/** An image copied into an inner daemon; `imageId` is its id there, known once the copy is done. */
+export interface PreloadedImageRef {
     readonly imageId: pulumi.Output<string>;
 }
 
@@ -12,13 +12,16 @@ export interface PreloadedImageRef extends pulumi.Resource {
 export interface DindHostRef {
     /** The DinD container (absent on Kubernetes, where the host is a StatefulSet). */
     readonly container?: docker.Container;
-    /** What nested resources wait for: done once the inner daemon answers. */
+    /**
+     * What nested resources depend on: the DinD container or StatefulSet. They also wait for the
+     * inner daemon, because their provider is configured only once it answers.
+     */
     readonly ready: pulumi.Resource;
     /** MTU for the networks nested in the host (undefined: dockerd's default). */
     readonly mtu: pulumi.Output<number | undefined>;
     /** A provider for the inner daemon; absent when the host has no endpoint to reach it. */
     readonly provider?: docker.Provider;
-    /** Images already copied into the inner daemon, by reference: nested containers use them by id. */
+    /** Images copied into the inner daemon, by reference: nested containers use them by id, so they wait for the copy. */
     readonly preloads: Readonly<Record<string, PreloadedImageRef>>;
     /**
      * The storage volume when it is not retained: everything on the inner daemon lives in it, so

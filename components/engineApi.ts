@@ -1,6 +1,13 @@
 // A small client for the Docker Engine API over unix://, tcp:// (with TLS) or ssh:// (through
 // `docker system dial-stdio` on the remote machine, as the docker CLI and provider do), used by
-// the preload's dynamic provider and by DindHost to learn the outer engine's API version.
+// the readiness and preload steps, by the driver's checks and to learn an engine's API version.
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as https from "node:https";
+import type { Socket } from "node:net";
+import * as nodePath from "node:path";
+import { Duplex, Writable } from "node:stream";
 import type { IncomingMessage } from "node:http";
 import { machineAddressOf, socketPathOf } from "./endpoints";
 
@@ -18,19 +25,12 @@ export interface EngineEndpoint {
     sshOpts?: string[];
 }
 
-// These functions also run inside Pulumi's dynamic-provider process (serialized with a
-// provider), so they load their modules with require at call time.
-
 /** Sends one Engine API request; `body` is streamed when given. */
 export function engineRequest(endpoint: EngineEndpoint, method: string, path: string, body?: NodeJS.ReadableStream, timeoutMs?: number,
     contentType = "application/x-tar"): Promise<IncomingMessage> {
-    const http: typeof import("node:http") = require("node:http");
-    const https: typeof import("node:https") = require("node:https");
-    const fs: typeof import("node:fs") = require("node:fs");
-    const nodePath: typeof import("node:path") = require("node:path");
     return new Promise((resolve, reject) => {
         let ssh: { stream: NodeJS.ReadWriteStream; said: () => Promise<string> } | undefined;
-        let options: import("node:https").RequestOptions;
+        let options: https.RequestOptions;
         let transport: typeof http | typeof https = http;
         const socketPath = socketPathOf(endpoint.host);
         if (socketPath) {
@@ -44,7 +44,7 @@ export function engineRequest(endpoint: EngineEndpoint, method: string, path: st
                 options = { ...options, ca: tls.ca, cert: tls.cert, key: tls.key };
             }
         } else if (endpoint.host.startsWith("ssh://")) {
-            options = { host: "docker", createConnection: () => (ssh = dialStdio(endpoint.host, endpoint.sshOpts ?? [])).stream as import("node:net").Socket };
+            options = { host: "docker", createConnection: () => (ssh = dialStdio(endpoint.host, endpoint.sshOpts ?? [])).stream as Socket };
         } else {
             reject(new Error(`cannot reach ${endpoint.host} over the Engine API: expected unix://, tcp:// or ssh://`));
             return;
@@ -89,8 +89,6 @@ export function sshCommand(host: string, sshOpts: string[], remote: string[]): s
  * what the ssh client printed on stderr once it has exited (at most 2 s after it is asked).
  */
 function dialStdio(host: string, sshOpts: string[]): { stream: NodeJS.ReadWriteStream; said: () => Promise<string> } {
-    const { spawn }: typeof import("node:child_process") = require("node:child_process");
-    const { Duplex, Writable }: typeof import("node:stream") = require("node:stream");
     const [command, ...args] = sshCommand(host, sshOpts, ["docker", "system", "dial-stdio"]);
     const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
     // The request's end must not reach the remote as end of input: the daemon would take the

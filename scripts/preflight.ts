@@ -8,7 +8,6 @@ import { CONTAINER_TYPE, DOCKER_PROVIDER_TYPE, providerEndpoint, Deployment, Sta
 
 const PING_TIMEOUT_MS = 3000;
 const HOST_TYPE = "dind:index:DindHost";
-const PRELOAD_TYPE = "pulumi-nodejs:dynamic/dind:ImagePreload";
 
 /** Thrown when an outer daemon of the stack does not answer. */
 export class DaemonUnreachableError extends Error {
@@ -50,9 +49,9 @@ export interface DownHost {
     condition: "stopped" | "gone";
     volume?: string;
     retained: boolean;
-    /** URNs of the resources that live on its inner daemon (nested workloads, preloads). */
+    /** URNs of the resources that live on its inner daemon (nested workloads). */
     nested: string[];
-    /** URNs of its other dynamic steps, which refresh cannot read while the container is down. */
+    /** URNs of its dynamic-provider steps (readiness and preloads before they ran in the program), which refresh cannot read while the container is down. */
     steps: string[];
 }
 
@@ -83,9 +82,9 @@ export async function downHosts(stack: Stack): Promise<DownHost[]> {
         const inner = children.find((r) => r.type === DOCKER_PROVIDER_TYPE);
         const condition = container ? await containerCondition(resources, container) : "gone";
         if (condition !== "stopped" && condition !== "gone") continue;
-        const nested = resources.filter((r) => (inner && r.provider?.startsWith(`${inner.urn}::`)) || (r.parent === host.urn && r.type === PRELOAD_TYPE));
-        // Its other dynamic steps (the readiness watch) ask the outer daemon about the container: refresh leaves them too.
-        const steps = resources.filter((r) => r.parent === host.urn && r.type.startsWith("pulumi-nodejs:dynamic") && r.type !== PRELOAD_TYPE);
+        const nested = resources.filter((r) => inner && r.provider?.startsWith(`${inner.urn}::`));
+        // A state written by an earlier version holds dynamic-provider steps that ask the daemons: refresh leaves them too.
+        const steps = resources.filter((r) => r.parent === host.urn && r.type.startsWith("pulumi-nodejs:dynamic"));
         down.push({
             name: host.urn.split("::").pop()!,
             container: String(container?.inputs?.name ?? host.urn.split("::").pop()),

@@ -1,5 +1,8 @@
 // Pulumi mocks that record every registered resource, with the options it was created with.
 import * as pulumi from "@pulumi/pulumi";
+import type { DindHostSteps } from "../../components/DindHost";
+import type { ReadinessInputs } from "../../components/DindReadiness";
+import type { PreloadInputs } from "../../components/ImagePreload";
 
 export interface Registered {
     type: string;
@@ -30,16 +33,16 @@ export const PRIVATE_KEY = "tls:index/privateKey:PrivateKey";
 export const SELF_SIGNED_CERT = "tls:index/selfSignedCert:SelfSignedCert";
 export const CERT_REQUEST = "tls:index/certRequest:CertRequest";
 export const LOCALLY_SIGNED_CERT = "tls:index/locallySignedCert:LocallySignedCert";
-export const PRELOAD = "pulumi-nodejs:dynamic/dind:ImagePreload";
+export const PRELOAD = "dind:index:ImagePreload";
 export const K8S_STATEFUL_SET = "kubernetes:apps/v1:StatefulSet";
 export const K8S_SERVICE = "kubernetes:core/v1:Service";
 export const K8S_CLAIM = "kubernetes:core/v1:PersistentVolumeClaim";
 export const K8S_SECRET = "kubernetes:core/v1:Secret";
 /** The cluster IP the mocked API server gives every Service. */
 export const CLUSTER_IP = "10.96.0.42";
-export const READINESS = "pulumi-nodejs:dynamic/dind:DindReadiness";
+export const READINESS = "dind:index:DindReadiness";
 export const REGISTRY = "dind:index:DindRegistry";
-/** The inner bridge MTU the mocked readiness step reads back. */
+/** The inner bridge MTU the fake readiness check reads back. */
 export const READ_BACK_MTU = 1450;
 
 /** The outer daemon components under test are given, so that none falls back to the caller's DOCKER_HOST. */
@@ -86,17 +89,44 @@ function fakeOutputs(type: string, name: string, inputs: Record<string, any>): R
             return { certPem: `cert-of-${name}` };
         case CERT_REQUEST:
             return { certRequestPem: `request-of-${name}` };
-        case PRELOAD:
-            return { imageId: `sha256:preloaded-${inputs.image}` };
         case K8S_SERVICE:
             return { spec: { ...inputs.spec, clusterIP: CLUSTER_IP } };
         case CONTAINER:
             return { networkDatas: [{ networkName: "bridge", ipAddress: `ip-of-${name}` }] };
-        case READINESS:
-            return { mtu: inputs.inner ? READ_BACK_MTU : 0 };
         default:
             return {};
     }
+}
+
+/** What the fake update-time steps were asked, in order. */
+export interface StepCalls {
+    readiness: ReadinessInputs[];
+    preloads: PreloadInputs[];
+}
+
+/**
+ * Update-time steps that touch no daemon: readiness answers at once (the MTU read back is
+ * READ_BACK_MTU), and a preload answers `sha256:preloaded-<image>`. Unit tests pass these, so
+ * the suite dials nothing whatever the caller's environment holds.
+ */
+export function fakeSteps(calls: StepCalls = { readiness: [], preloads: [] }): DindHostSteps & { calls: StepCalls } {
+    return {
+        calls,
+        readiness: {
+            awaitInnerDaemon: async (inputs) => {
+                calls.readiness.push(inputs);
+                return { mtu: inputs.readMtu ? READ_BACK_MTU : 0 };
+            },
+            innerBridgeMtu: async () => READ_BACK_MTU,
+        },
+        preload: {
+            preloadImage: async (inputs) => {
+                calls.preloads.push(inputs);
+                return `sha256:preloaded-${inputs.image}`;
+            },
+            inspectImage: async (_endpoint, image) => `sha256:preloaded-${image}`,
+        },
+    };
 }
 
 /** The value of an output; rejects when it is unknown (as in preview) instead of hanging. */

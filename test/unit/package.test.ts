@@ -68,7 +68,7 @@ describe("npm package", function () {
         assert.deepEqual(names("dind:index:DindWorkloads"), ["builder-apps"]);
         assert.deepEqual(names("dind:index:DoodClient"), ["agent"]);
         assert.deepEqual(names("docker:index/container:Container"), ["agent-container", "builder-apps-container-web", "builder-container"]);
-        assert.deepEqual(names("pulumi-nodejs:dynamic/dind:ImagePreload"), ["builder-preload-busybox:local"]);
+        assert.deepEqual(names("dind:index:ImagePreload"), ["builder-preload-busybox:local"]);
         // The nested container goes to the inner daemon's provider; the DinD container to the outer one.
         const providerOf = (name: string) => registered.find((r: { name: string }) => r.name === name).provider;
         assert.equal(providerOf("builder-apps-container-web"), "builder-inner");

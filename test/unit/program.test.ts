@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { outerApiVersions, provisionStack, provisionStackFile } from "../../program";
 import { validateStackSource } from "../../stackfile/load";
 import { startFakeEngine } from "./components/fakeEngine";
-import { CERTIFICATES, CONTAINER, DOCKER_PROVIDER, installMocks, isSecret, NETWORK, PRELOAD, REGISTRY, REMOTE_IMAGE, secretValue, valueOf, VOLUME } from "./mocks";
+import { CERTIFICATES, CONTAINER, DOCKER_PROVIDER, fakeSteps, installMocks, isSecret, NETWORK, PRELOAD, REGISTRY, REMOTE_IMAGE, secretValue, valueOf, VOLUME } from "./mocks";
 
 const fixtures = path.join(__dirname, "stackfile", "fixtures");
 
@@ -28,7 +28,7 @@ describe("program", () => {
         const source = readFixture("good/full.yaml")
             .replace("workspace: /srv/ci", "workspace: /srv/ci\n    socketGroup: 998")
             .replace("local: { host: unix:///var/run/docker.sock }", "local: { host: unix:///nonexistent/docker.sock }");
-        const outputs = provisionStack(stackFrom(source));
+        const outputs = provisionStack(stackFrom(source), {}, fakeSteps());
         await settled(outputs);
         const count = (type: string) => mocks.byType(type).length;
         assert.equal(count(CONTAINER), 4, "DinD, nested web, DooD agent and its policy proxy");
@@ -71,7 +71,7 @@ describe("program", () => {
     it("picks every host's health-check schedule from its outer engine's API version", async () => {
         const mocks = installMocks();
         const stack = stackFrom("daemons:\n  old: { host: unix:///run/old.sock }\nhosts:\n  one: { daemon: old }\n  two: {}\n");
-        await settled(provisionStack(stack, { old: "1.41", local: "1.47" }));
+        await settled(provisionStack(stack, { old: "1.41", local: "1.47" }, fakeSteps()));
         assert.deepEqual(mocks.byType(CONTAINER).map((c) => [c.name, c.inputs.healthcheck.interval, c.inputs.healthcheck.startInterval]),
             [["one-container", "1s", undefined], ["two-container", "30s", "250ms"]], "an engine before Docker 25 has one interval only");
     });
@@ -135,7 +135,7 @@ describe("program: registries and the hosts that use them", () => {
             `    registryAuth: [{ address: registry.internal:5000, username: ci, password: { env: REG_UNIT_TOKEN } }]\n` +
             `    registryCAs: { "registry.internal:5000": ${dir}/ca.pem }\n`;
         try {
-            const outputs = provisionStack(validateStackSource(source, "inline.yaml", process.env).stack!);
+            const outputs = provisionStack(validateStackSource(source, "inline.yaml", process.env).stack!, {}, fakeSteps());
             await settled(outputs);
         } finally {
             delete process.env.REG_UNIT_TOKEN;

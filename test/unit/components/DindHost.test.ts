@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import * as docker from "@pulumi/docker";
 import { DindHost, healthSchedule } from "../../../components/DindHost";
 import {
-    CERT_REQUEST, CERTIFICATES, CONTAINER, DOCKER_PROVIDER, installMocks, isKnown, isSecret, OUTER_DAEMON, PRELOAD, READ_BACK_MTU, READINESS, registered,
+    CERT_REQUEST, CERTIFICATES, CONTAINER, DOCKER_PROVIDER, fakeSteps, installMocks, isKnown, isSecret, OUTER_DAEMON, PRELOAD, READ_BACK_MTU, READINESS, registered,
     REMOTE_IMAGE, secretValue, valueOf, VOLUME,
 } from "../mocks";
 
@@ -17,6 +17,7 @@ function tlsHost(mocks: ReturnType<typeof installMocks>, extra: Partial<Construc
         unix: { hostDir: "/var/run/dind/builder" },
         preload: ["busybox:local"],
         env: { HTTP_PROXY: "http://proxy:3128" },
+        steps: fakeSteps(),
         ...extra,
     }, { provider: outer(), transformations: [mocks.recordOptions] });
 }
@@ -82,12 +83,23 @@ describe("DindHost", () => {
         assert.equal(await isSecret(host.clientTls), true);
         assert.equal(await isSecret(host.innerEndpoint!), true);
         assert.deepEqual(mocks.options.get("builder-container")?.additionalSecretOutputs, ["uploads"]);
-        assert.deepEqual(mocks.options.get("builder-preload-busybox:local")?.additionalSecretOutputs, ["target"]);
+        // The steps run in the program: the endpoint with its key is never an input the state would keep.
+        assert.deepEqual(mocks.one(READINESS).inputs, {});
+        assert.deepEqual(mocks.one(PRELOAD).inputs, {});
     });
 
-    it("waits, in a readiness step that watches the container, for a health check that asks the inner daemon", async () => {
+    it("configures the inner provider only once the readiness step, pinging the inner daemon, is done", async () => {
         const mocks = installMocks();
-        const host = tlsHost(mocks, { readinessTimeout: 90 });
+        const steps = fakeSteps();
+        let answer: () => void = () => undefined;
+        const answered = new Promise<void>((resolve) => (answer = resolve));
+        const awaitInnerDaemon = steps.readiness!.awaitInnerDaemon;
+        steps.readiness!.awaitInnerDaemon = async (inputs) => (await answered, awaitInnerDaemon(inputs));
+        const host = tlsHost(mocks, { readinessTimeout: 90, steps });
+        await registered(host.container);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        assert.deepEqual(mocks.byType(DOCKER_PROVIDER).map((p) => p.name), ["outer"], "no inner provider while the daemon does not answer");
+        answer();
         await settle(host);
         const container = mocks.one(CONTAINER).inputs;
         assert.deepEqual(container.healthcheck.tests, ["CMD", "docker", "--host", "unix:///var/run/docker.sock", "version"]);
@@ -95,20 +107,18 @@ describe("DindHost", () => {
         // Not the provider's wait, which sees an exited daemon only at its timeout.
         assert.equal(container.wait, false);
         assert.equal(container.healthcheck.startPeriod, "1m30s", "Go's duration form, as the provider reads it back");
-        const { host: hostName, containerId, timeoutSeconds, outer: outerDaemon } = mocks.one(READINESS).inputs;
-        assert.deepEqual({ hostName, containerId, timeoutSeconds, outer: outerDaemon.host },
-            { hostName: "builder", containerId: "builder-container-id", timeoutSeconds: 90, outer: "unix:///var/run/docker.sock" });
-        assert.deepEqual(mocks.options.get("builder-readiness")?.dependsOn, [host.container]);
-        assert.deepEqual(mocks.options.get("builder-inner")?.dependsOn, [host.readiness]);
-        assert.deepEqual(mocks.options.get("builder-preload-busybox:local")?.dependsOn, [host.readiness]);
+        const [call] = steps.calls.readiness;
+        assert.deepEqual({ host: call.host, containerId: call.containerId, timeoutSeconds: call.timeoutSeconds, outer: call.outer.host, inner: call.inner?.host },
+            { host: "builder", containerId: "builder-container-id", timeoutSeconds: 90, outer: "unix:///var/run/docker.sock", inner: "tcp://127.0.0.1:23760" });
+        assert.deepEqual(mocks.options.get("builder-inner")?.dependsOn, [host.container]);
         assert.equal(mocks.options.get("builder-container")?.deleteBeforeReplace, true);
     });
 
-    it("checks often only while starting, where the outer engine can (Docker 25+), and every second otherwise", async () => {
+    it("without an endpoint, checks health often only while starting where the outer engine can (Docker 25+), else every second", async () => {
         const schedules: Record<string, unknown> = {};
         for (const apiVersion of ["1.41", "1.44", "1.47", undefined]) {
             const mocks = installMocks();
-            const host = new DindHost("builder", { outerDaemon: OUTER_DAEMON, engineApiVersion: apiVersion }, { provider: outer() });
+            const host = new DindHost("builder", { steps: fakeSteps(), outerDaemon: OUTER_DAEMON, engineApiVersion: apiVersion }, { provider: outer() });
             await registered(host.container);
             const { interval, startInterval } = mocks.one(CONTAINER).inputs.healthcheck;
             schedules[apiVersion ?? "unknown"] = { interval, startInterval };
@@ -119,10 +129,19 @@ describe("DindHost", () => {
             "1.47": { interval: "30s", startInterval: "250ms" },
             unknown: { interval: "30s", startInterval: "250ms" },
         }, "an engine that does not answer is taken as current");
-        assert.deepEqual(healthSchedule("1.43"), { interval: "1s" });
+        assert.deepEqual(healthSchedule("1.43", false), { interval: "1s" });
         const mocks = installMocks();
-        await registered(new DindHost("tuned", { outerDaemon: OUTER_DAEMON, engineApiVersion: "1.41", healthCheck: { interval: "5s" } }, { provider: outer() }).container);
+        await registered(new DindHost("tuned", { steps: fakeSteps(), outerDaemon: OUTER_DAEMON, engineApiVersion: "1.41", healthCheck: { interval: "5s" } }, { provider: outer() }).container);
         assert.equal(mocks.one(CONTAINER).inputs.healthcheck.interval, "5s", "an explicit healthCheck wins");
+    });
+
+    it("with an endpoint, checks health only every 30 s on any engine: readiness pings the inner daemon itself", async () => {
+        assert.deepEqual(healthSchedule("1.41", true), { interval: "30s" });
+        assert.deepEqual(healthSchedule("1.47", true), { interval: "30s" });
+        const mocks = installMocks();
+        await settle(tlsHost(mocks, { engineApiVersion: "1.41" }));
+        assert.deepEqual(mocks.one(CONTAINER).inputs.healthcheck.interval, "30s");
+        assert.equal(mocks.one(CONTAINER).inputs.healthcheck.startInterval, undefined);
     });
 
     it("leaves the inner provider unconfigured in a preview where the container does not exist yet", async () => {
@@ -134,7 +153,7 @@ describe("DindHost", () => {
         // The engine receives an unknown host: it cannot dial a daemon that is not there (pulumi-docker#139).
         assert.equal(provider.host?.__pulumiUnknown, true);
         // The preload waits for the container it copies into.
-        assert.equal(mocks.one(PRELOAD).inputs.targetContainer?.__pulumiUnknown, true);
+        assert.equal(await isKnown(host.preloadedImageIds), false);
         // The endpoint itself is still known, for display.
         assert.equal(await valueOf(host.tcpEndpoint), "tcp://127.0.0.1:23760");
     });
@@ -158,7 +177,7 @@ describe("DindHost", () => {
 
     it("uses the unix endpoint for the inner provider when there is no TCP endpoint", async () => {
         const mocks = installMocks();
-        const host = new DindHost("solo", { outerDaemon: OUTER_DAEMON, unix: { hostDir: "/run/solo" } }, { provider: outer() });
+        const host = new DindHost("solo", { steps: fakeSteps(), outerDaemon: OUTER_DAEMON, unix: { hostDir: "/run/solo" } }, { provider: outer() });
         await registered(host.container, host.provider);
         assert.equal(mocks.byType(CERTIFICATES).length, 0);
         const provider = mocks.one(DOCKER_PROVIDER, "solo-inner").inputs;
@@ -169,7 +188,7 @@ describe("DindHost", () => {
 
     it("serves plain TCP only when tls is off and insecure is on, and says so to dockerd", async () => {
         const mocks = installMocks();
-        const host = new DindHost("plain", { outerDaemon: OUTER_DAEMON, tcp: { port: 2375, tls: false, insecure: true, bind: "0.0.0.0" } }, { provider: outer() });
+        const host = new DindHost("plain", { steps: fakeSteps(), outerDaemon: OUTER_DAEMON, tcp: { port: 2375, tls: false, insecure: true, bind: "0.0.0.0" } }, { provider: outer() });
         await registered(host.container, host.provider);
         const container = mocks.one(CONTAINER).inputs;
         assert.ok(container.command.includes("--host=tcp://0.0.0.0:2375"));
@@ -179,7 +198,7 @@ describe("DindHost", () => {
         assert.deepEqual(container.ports, [{ internal: 2375, external: 2375, ip: "0.0.0.0" }]);
         assert.equal(mocks.byType(CERTIFICATES).length, 0);
         assert.equal(await valueOf(host.clientTls), undefined);
-        assert.throws(() => new DindHost("refused", { outerDaemon: OUTER_DAEMON, tcp: { port: 2375, tls: false } }, { provider: outer() }), /tls false needs tcp.insecure true/);
+        assert.throws(() => new DindHost("refused", { steps: fakeSteps(), outerDaemon: OUTER_DAEMON, tcp: { port: 2375, tls: false } }, { provider: outer() }), /tls false needs tcp.insecure true/);
     });
 
     it("names a remote daemon's machine in the certificate and dials it there", async () => {
@@ -208,18 +227,20 @@ describe("DindHost", () => {
 
     it("preloads each image from the outer daemon into the inner one", async () => {
         const mocks = installMocks();
-        const host = tlsHost(mocks, { preload: ["busybox:local", "alpine:3.20"] });
+        const steps = fakeSteps();
+        const host = tlsHost(mocks, { preload: ["busybox:local", "alpine:3.20"], steps });
         await settle(host);
-        const preloads = mocks.byType(PRELOAD);
-        assert.deepEqual(preloads.map((p) => p.inputs.image), ["busybox:local", "alpine:3.20"]);
-        assert.deepEqual(preloads[0].inputs.source, { host: "unix:///var/run/docker.sock" });
-        assert.equal(preloads[0].inputs.targetContainer, "builder-container-id", "a new DinD container has the copy checked again");
-        assert.deepEqual(secretValue(preloads[0].inputs.target), {
-            host: "tcp://127.0.0.1:23760", ca: "cert-of-builder-tls-ca", cert: "cert-of-builder-tls-client-cert", key: "key-of-builder-tls-client-key",
-        });
+        assert.deepEqual(mocks.byType(PRELOAD).map((p) => p.name), ["builder-preload-busybox:local", "builder-preload-alpine:3.20"]);
         assert.deepEqual(await valueOf(host.preloadedImageIds), {
             "busybox:local": "sha256:preloaded-busybox:local", "alpine:3.20": "sha256:preloaded-alpine:3.20",
         });
+        const [first] = steps.calls.preloads;
+        assert.deepEqual(steps.calls.preloads.map((p) => p.image), ["busybox:local", "alpine:3.20"]);
+        assert.deepEqual(first.source, { host: "unix:///var/run/docker.sock" });
+        assert.deepEqual(first.target, {
+            host: "tcp://127.0.0.1:23760", ca: "cert-of-builder-tls-ca", cert: "cert-of-builder-tls-client-cert", key: "key-of-builder-tls-client-key",
+        });
+        assert.ok(steps.calls.readiness.length === 1, "after the readiness step");
     });
 
     it("keeps the volume on destroy when storage.retain is set", async () => {
@@ -230,12 +251,11 @@ describe("DindHost", () => {
         assert.equal(mocks.options.get("builder-storage")?.retainOnDelete, true);
         // Nested state outlives a retained volume: nothing is deleted with it.
         assert.equal(host.nestedDeletedWith, undefined);
-        assert.equal(mocks.options.get("builder-preload-busybox:local")?.deletedWith, undefined);
         const other = installMocks();
         const plain = tlsHost(other);
         await settle(plain);
         assert.equal(other.options.get("builder-storage")?.retainOnDelete, false);
-        assert.equal(other.options.get("builder-preload-busybox:local")?.deletedWith, plain.volume);
+        assert.equal(plain.nestedDeletedWith, plain.volume);
     });
 
     it("lets transform hooks adjust the container, volume and provider", async () => {
@@ -256,7 +276,7 @@ describe("DindHost", () => {
 
     it("refuses preload without an endpoint to reach the inner daemon", () => {
         installMocks();
-        assert.throws(() => new DindHost("blind", { outerDaemon: OUTER_DAEMON, preload: ["busybox:local"] }, { provider: outer() }), /preload needs a tcp or unix endpoint/);
+        assert.throws(() => new DindHost("blind", { steps: fakeSteps(), outerDaemon: OUTER_DAEMON, preload: ["busybox:local"] }, { provider: outer() }), /preload needs a tcp or unix endpoint/);
     });
 });
 
@@ -268,7 +288,9 @@ describe("DindHost: the inner daemon's settings, registries, limits and runtime"
 
     it("writes dockerd settings to /etc/docker/daemon.json, a given MTU included", async () => {
         const mocks = installMocks();
+        const steps = fakeSteps();
         const host = tlsHost(mocks, {
+            steps,
             dockerd: { mtu: 1400, "log-level": "warn", "default-address-pools": [{ base: "10.199.0.0/16", size: 24 }], "registry-mirrors": ["https://hub-cache:5000"] },
         });
         await settle(host);
@@ -277,18 +299,20 @@ describe("DindHost: the inner daemon's settings, registries, limits and runtime"
             mtu: 1400, "log-level": "warn", "default-address-pools": [{ base: "10.199.0.0/16", size: 24 }], "registry-mirrors": ["https://hub-cache:5000"],
         });
         assert.equal(container.command[0], "dockerd");
-        assert.equal(mocks.one(READINESS).inputs.inner, undefined, "a given MTU needs no reading back");
+        assert.equal(steps.calls.readiness[0].readMtu, false, "a given MTU needs no reading back");
         assert.equal(await valueOf(host.mtu), 1400);
     });
 
     it("mtu auto: dockerd gets the DinD container's own eth0 MTU at start, and the readiness step reads it back", async () => {
         const mocks = installMocks();
-        const host = tlsHost(mocks, { dockerd: { mtu: "auto" } });
+        const steps = fakeSteps();
+        const host = tlsHost(mocks, { dockerd: { mtu: "auto" }, steps });
         await settle(host);
         const container = mocks.one(CONTAINER).inputs;
         assert.deepEqual(container.command.slice(0, 5), ["sh", "-c", 'exec dockerd-entrypoint.sh "$@" --mtu="$(cat /sys/class/net/eth0/mtu)"', "dockerd-auto-mtu", "dockerd"]);
         assert.deepEqual(daemonJsonOf(container), {}, "auto is a flag, never a daemon.json value");
-        assert.equal(secretValue(mocks.one(READINESS).inputs.inner).host, "tcp://127.0.0.1:23760");
+        assert.equal(steps.calls.readiness[0].readMtu, true);
+        assert.equal(steps.calls.readiness[0].inner?.host, "tcp://127.0.0.1:23760");
         assert.equal(await valueOf(host.mtu), READ_BACK_MTU);
     });
 
@@ -302,7 +326,7 @@ describe("DindHost: the inner daemon's settings, registries, limits and runtime"
 
     it("refuses a dockerd option it manages itself, with the reason", () => {
         installMocks();
-        assert.throws(() => new DindHost("builder", { dockerd: { "data-root": "/srv/docker" } }, { provider: outer() }),
+        assert.throws(() => new DindHost("builder", { steps: fakeSteps(), dockerd: { "data-root": "/srv/docker" } }, { provider: outer() }),
             /dockerd\.data-root is managed by this component: the inner daemon's data lives on the storage volume/);
     });
 
@@ -327,13 +351,14 @@ describe("DindHost: the inner daemon's settings, registries, limits and runtime"
 
     it("limits the container: cpus and memory on the container, pids in the readiness step", async () => {
         const mocks = installMocks();
-        const host = tlsHost(mocks, { resources: { cpus: 1.5, memory: "4g", pids: 4096 } });
+        const steps = fakeSteps();
+        const host = tlsHost(mocks, { resources: { cpus: 1.5, memory: "4g", pids: 4096 }, steps });
         await settle(host);
         const container = mocks.one(CONTAINER).inputs;
         assert.equal(container.cpus, "1.5");
         assert.equal(container.memory, 4096, "megabytes, as the provider takes them");
         assert.equal(container.memorySwap, 4096, "no swap on top of the limit");
-        assert.equal(mocks.one(READINESS).inputs.pidsLimit, 4096);
+        assert.equal(steps.calls.readiness[0].pidsLimit, 4096);
         assert.equal(container.privileged, true);
     });
 

@@ -3,11 +3,11 @@ import * as docker from "@pulumi/docker";
 import { DindHost } from "../../../components/DindHost";
 import { DindWorkloads } from "../../../components/DindWorkloads";
 import { MTU_OPTION } from "../../../components/dockerd";
-import { CONTAINER, DOCKER_PROVIDER, installMocks, NETWORK, OUTER_DAEMON, READ_BACK_MTU, registered, REMOTE_IMAGE, VOLUME } from "../mocks";
+import { CONTAINER, DOCKER_PROVIDER, fakeSteps, installMocks, NETWORK, OUTER_DAEMON, READ_BACK_MTU, registered, REMOTE_IMAGE, VOLUME } from "../mocks";
 
 function hostWithWorkloads(mocks: ReturnType<typeof installMocks>) {
     const outer = new docker.Provider("outer", { host: "unix:///var/run/docker.sock" });
-    const host = new DindHost("builder", { outerDaemon: OUTER_DAEMON, tcp: { port: 23760 }, preload: ["busybox:local"] }, { provider: outer });
+    const host = new DindHost("builder", { steps: fakeSteps(), outerDaemon: OUTER_DAEMON, tcp: { port: 23760 }, preload: ["busybox:local"] }, { provider: outer });
     const workloads = new DindWorkloads("builder-workloads", {
         host,
         workloads: {
@@ -55,15 +55,17 @@ describe("DindWorkloads", () => {
         assert.ok(mocks.one(CONTAINER, "builder-container").provider?.includes("::outer::"));
     });
 
-    it("waits for readiness and for the preloads, and replaces fixed names by deleting first", async () => {
+    it("depends on the DinD container, uses a preloaded image by its copied id, and replaces fixed names by deleting first", async () => {
         const mocks = installMocks();
         const made = hostWithWorkloads(mocks);
         await settle(made);
         for (const name of ["builder-workloads-network-app", "builder-workloads-volume-data", "builder-workloads-container-web"]) {
             const options = mocks.options.get(name)!;
-            assert.deepEqual(options.dependsOn, [made.host.readiness, made.host.preloads["busybox:local"]], name);
+            assert.deepEqual(options.dependsOn, [made.host.container], name);
             assert.equal(options.deleteBeforeReplace, true, name);
         }
+        // The id is known only once the copy is done, so the container waits for it; networks and volumes overlap the copy.
+        assert.equal(mocks.one(CONTAINER, "builder-workloads-container-web").inputs.image, "sha256:preloaded-busybox:local");
     });
 
     it("goes with the host's unretained storage on destroy, so no inner daemon is dialled", async () => {
@@ -98,9 +100,9 @@ describe("DindWorkloads", () => {
     it("refuses a host without an endpoint and references to undeclared networks", () => {
         installMocks();
         const outer = new docker.Provider("outer", { host: "unix:///var/run/docker.sock" });
-        const blind = new DindHost("blind", { outerDaemon: OUTER_DAEMON }, { provider: outer });
+        const blind = new DindHost("blind", { steps: fakeSteps(), outerDaemon: OUTER_DAEMON }, { provider: outer });
         assert.throws(() => new DindWorkloads("w", { host: blind, workloads: {} }), /has no tcp or unix endpoint/);
-        const host = new DindHost("seeing", { outerDaemon: OUTER_DAEMON, unix: { hostDir: "/run/seeing" } }, { provider: outer });
+        const host = new DindHost("seeing", { steps: fakeSteps(), outerDaemon: OUTER_DAEMON, unix: { hostDir: "/run/seeing" } }, { provider: outer });
         assert.throws(() => new DindWorkloads("w2", { host, workloads: { containers: { web: { image: "busybox:1.36", networks: ["nope"] } } } }),
             /network "nope" is used by a container but not declared/);
     });
@@ -111,7 +113,7 @@ describe("DindWorkloads: the host's MTU on nested networks", () => {
         it(`sets ${MTU_OPTION} on every network it creates (mtu: ${mtu})`, async () => {
             const mocks = installMocks();
             const outer = new docker.Provider("outer", { host: "unix:///var/run/docker.sock" });
-            const host = new DindHost("builder", { tcp: { port: 23760 }, dockerd: { mtu } }, { provider: outer });
+            const host = new DindHost("builder", { steps: fakeSteps(), tcp: { port: 23760 }, dockerd: { mtu } }, { provider: outer });
             const workloads = new DindWorkloads("builder-workloads", { host, workloads: { networks: ["app", "db"] } }, { parent: host });
             await registered(...Object.values(workloads.networks));
             for (const network of mocks.byType(NETWORK)) assert.deepEqual(network.inputs.options, { [MTU_OPTION]: expected }, network.name);

@@ -1,5 +1,7 @@
 import * as assert from "node:assert/strict";
-import { preloadImage, preloadProvider } from "../../../components/ImagePreload";
+import * as pulumi from "@pulumi/pulumi";
+import { ImagePreload, preloadImage } from "../../../components/ImagePreload";
+import { installMocks, isKnown, valueOf } from "../mocks";
 import { FakeEngine, startFakeEngine } from "./fakeEngine";
 
 describe("ImagePreload", () => {
@@ -17,8 +19,7 @@ describe("ImagePreload", () => {
     });
 
     it("copies an image the inner daemon lacks and reports its id", async () => {
-        const state = await preloadImage(inputs());
-        assert.equal(state.imageId, "sha256:aaa");
+        assert.equal(await preloadImage(inputs()), "sha256:aaa");
         assert.equal(inner.images.get("team/busybox:local"), "sha256:aaa");
         assert.equal(inner.loads, 1);
     });
@@ -29,36 +30,14 @@ describe("ImagePreload", () => {
         assert.equal(inner.loads, 0);
     });
 
-    it("copies again when the outer image changed under the same tag", async () => {
-        const state = await preloadImage(inputs());
-        // The engine hands back the stored state with the serialized provider beside the inputs.
-        const stored = { ...state, __provider: "exports.handler = ..." };
-        assert.deepEqual(await preloadProvider.diff!("id", stored, inputs()), { changes: false });
+    it("copies again when the outer image changed under the same tag, or the inner daemon lost it", async () => {
+        await preloadImage(inputs());
         outer.images.set("team/busybox:local", "sha256:bbb");
-        assert.deepEqual(await preloadProvider.diff!("id", state, inputs()), { changes: true });
-        const { outs } = await preloadProvider.update!("id", state, inputs());
-        assert.equal(outs.imageId, "sha256:bbb");
+        assert.equal(await preloadImage(inputs()), "sha256:bbb");
         assert.equal(inner.images.get("team/busybox:local"), "sha256:bbb");
-        assert.equal(inner.loads, 2);
-    });
-
-    it("checks again in a replaced DinD container, and copies only if its image store lacks the image", async () => {
-        const first = await preloadImage({ ...inputs(), targetContainer: "container-1" });
-        const replaced = { ...inputs(), targetContainer: "container-2" };
-        assert.deepEqual(await preloadProvider.diff!("id", first, replaced), { changes: true });
-        await preloadProvider.update!("id", first, replaced);
-        assert.equal(inner.loads, 1, "same volume, same image: no second copy");
         inner.images.clear(); // a new, empty image store
-        await preloadProvider.update!("id", first, { ...inputs(), targetContainer: "container-3" });
-        assert.equal(inner.loads, 2);
-    });
-
-    it("notices on refresh that the inner daemon lost the image, so the next up copies it again", async () => {
-        const state = await preloadImage(inputs());
-        inner.images.clear();
-        const { props } = await preloadProvider.read!("id", state);
-        assert.equal(props!.imageId, "");
-        assert.deepEqual(await preloadProvider.diff!("id", props!, inputs()), { changes: true });
+        await preloadImage(inputs());
+        assert.equal(inner.loads, 3);
     });
 
     it("says where to put an image the outer daemon does not have", async () => {
@@ -69,5 +48,34 @@ describe("ImagePreload", () => {
     it("surfaces a load error reported inside an HTTP 200 answer", async () => {
         inner.loadError = "no space left on device";
         await assert.rejects(preloadImage(inputs()), /loading team\/busybox:local into unix:\/\/.*: no space left on device/);
+    });
+
+    describe("the component", () => {
+        const args = (targetContainer: pulumi.Input<string> = "c1") => ({
+            image: "team/busybox:local", source: { host: `unix://${outer.socket}` }, targetContainer,
+            target: pulumi.secret({ host: `unix://${inner.socket}`, key: "client-key" }),
+        });
+
+        it("in an update, copies once the target container is known, and gives the id, not as a secret", async () => {
+            installMocks();
+            const preload = new ImagePreload("builder-preload", args());
+            assert.equal(await valueOf(preload.imageId), "sha256:aaa");
+            assert.equal(inner.loads, 1);
+            assert.equal(await (preload.imageId as unknown as { isSecret: Promise<boolean> }).isSecret, false);
+        });
+
+        it("in an update, fails naming the image, as a resource error", async () => {
+            installMocks();
+            const preload = new ImagePreload("builder-preload", { ...args(), image: "missing:1" });
+            await assert.rejects(valueOf(preload.imageId), (error: Error) => pulumi.ResourceError.isInstance(error) && /missing:1 is not on the outer daemon/.test(error.message));
+        });
+
+        it("in a preview, copies nothing: the id is the outer image's, unknown when the outer daemon lacks it", async () => {
+            installMocks(true);
+            assert.equal(await valueOf(new ImagePreload("known", args()).imageId), "sha256:aaa");
+            assert.equal(await isKnown(new ImagePreload("missing", { ...args(), image: "missing:1" }).imageId), false);
+            assert.equal(await isKnown(new ImagePreload("fresh", args(pulumi.output(pulumi.unknown as unknown as string))).imageId), false);
+            assert.equal(inner.loads, 0);
+        });
     });
 });

@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { DindWorkloads } from "../../../components/DindWorkloads";
 import { KubernetesDindHost } from "../../../components/KubernetesDindHost";
 import {
-    CERT_REQUEST, CLUSTER_IP, CONTAINER, DOCKER_PROVIDER, installMocks, K8S_CLAIM, K8S_SECRET, K8S_SERVICE, K8S_STATEFUL_SET, PRELOAD, registered, secretValue, valueOf,
+    CERT_REQUEST, CLUSTER_IP, CONTAINER, DOCKER_PROVIDER, fakeSteps, installMocks, K8S_CLAIM, K8S_SECRET, K8S_SERVICE, K8S_STATEFUL_SET, PRELOAD, registered, secretValue, valueOf,
 } from "../mocks";
 
 const cluster = () => new k8s.Provider("cluster", { namespace: "ci" });
@@ -16,6 +16,7 @@ function farmHost(mocks: ReturnType<typeof installMocks>, extra: Partial<Constru
         tcp: { port: 2376, sans: ["builder.ci.example.com", "192.0.2.7"] },
         env: { HTTP_PROXY: "http://proxy:3128" },
         labels: { team: "ci", "dind-provisioner.stack": "dind-provisioner/unit" },
+        preloadCopier: fakeSteps().preload,
         ...extra,
     }, { provider: cluster(), transformations: [mocks.recordOptions] });
 }
@@ -90,16 +91,18 @@ describe("KubernetesDindHost", () => {
 
     it("drives nested workloads and preloads through the same inner provider as on Docker", async () => {
         const mocks = installMocks();
-        const host = farmHost(mocks, { preload: ["busybox:local"], preloadSource: { host: "unix:///var/run/docker.sock" } });
+        const copier = fakeSteps();
+        const host = farmHost(mocks, { preload: ["busybox:local"], preloadSource: { host: "unix:///var/run/docker.sock" }, preloadCopier: copier.preload });
         const nested = new DindWorkloads("builder-workloads", { host, workloads: { containers: { web: { image: "busybox:local" } } } }, { parent: host });
         await settle(host);
         await registered(...Object.values(nested.containers));
         const provider = mocks.one(DOCKER_PROVIDER, "builder-inner").inputs;
         assert.equal(provider.host, `tcp://${CLUSTER_IP}:2376`);
         assert.equal(provider.keyMaterial, "key-of-builder-tls-client-key");
-        const preload = mocks.one(PRELOAD).inputs;
+        assert.deepEqual(mocks.byType(PRELOAD).map((p) => p.name), ["builder-preload-busybox:local"]);
+        const [preload] = copier.calls.preloads;
         assert.deepEqual(preload.source, { host: "unix:///var/run/docker.sock" });
-        assert.equal(secretValue(preload.target).host, `tcp://${CLUSTER_IP}:2376`);
+        assert.equal(preload.target.host, `tcp://${CLUSTER_IP}:2376`);
         const web = mocks.one(CONTAINER, "builder-workloads-container-web");
         assert.match(web.provider ?? "", /builder-inner/);
         assert.equal(web.inputs.image, "sha256:preloaded-busybox:local");

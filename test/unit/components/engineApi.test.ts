@@ -51,8 +51,8 @@ describe("Engine API over ssh:// (docker system dial-stdio)", () => {
     });
 
     it("preloads an image from an ssh:// outer daemon into the inner one", async () => {
-        const state = await preloadImage({ image: "busybox:local", source: { host: "ssh://root@10.0.0.9" }, target: { host: `unix://${inner.socket}` } });
-        assert.equal(state.imageId, "sha256:bbb");
+        const imageId = await preloadImage({ image: "busybox:local", source: { host: "ssh://root@10.0.0.9" }, target: { host: `unix://${inner.socket}` } });
+        assert.equal(imageId, "sha256:bbb");
         assert.equal(inner.images.get("busybox:local"), "sha256:bbb");
         assert.ok(sshCalls().length >= 2, "inspect and save each go through ssh");
     });

@@ -1,4 +1,4 @@
-// A stand-in for the Docker Engine API's image, version, container and network endpoints, on a
+// A stand-in for the Docker Engine API's ping, image, version, container and network endpoints, on a
 // unix socket, for unit tests of the preload's and the readiness step's HTTP exchanges and of the
 // program's version lookup. The real daemon is exercised by the integration suite.
 import * as http from "node:http";
@@ -18,6 +18,10 @@ export interface FakeEngine {
     containers: Map<string, { states: object[]; log: string; updates: object[]; logQueries?: string[] }>;
     /** Options of the bridge network. */
     bridgeOptions: Record<string, string>;
+    /** How many /_ping requests answer 503 (a daemon still starting) before one answers OK. */
+    failingPings: number;
+    /** How many times /_ping was asked. */
+    pings: number;
     close(): Promise<void>;
 }
 
@@ -34,14 +38,17 @@ export async function startFakeEngine(images: Record<string, string> = {}, apiVe
     const socket = path.join(mkdtempSync(path.join(os.tmpdir(), "fake-engine-")), "docker.sock");
     const engine: FakeEngine = {
         socket, images: new Map(Object.entries(images)), loads: 0, versionRequests: 0, containers: new Map(), bridgeOptions: {},
-        close: async () => undefined,
+        failingPings: 0, pings: 0, close: async () => undefined,
     };
     const server = http.createServer((req, res) => {
         const url = new URL(req.url!, "http://engine");
         const inspect = /^\/images\/(.+)\/json$/.exec(url.pathname);
         const container = /^\/containers\/([^/]+)\/(json|logs|update)$/.exec(url.pathname);
         const fake = container && engine.containers.get(container[1]);
-        if (req.method === "GET" && url.pathname === "/version") {
+        if (req.method === "GET" && url.pathname === "/_ping") {
+            engine.pings++;
+            res.writeHead(engine.pings > engine.failingPings ? 200 : 503).end(engine.pings > engine.failingPings ? "OK" : "starting");
+        } else if (req.method === "GET" && url.pathname === "/version") {
             engine.versionRequests++;
             res.writeHead(200).end(JSON.stringify({ ApiVersion: apiVersion }));
         } else if (req.method === "GET" && inspect) {

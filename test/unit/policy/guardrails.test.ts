@@ -6,7 +6,7 @@ import { DindWorkloads } from "../../../components/DindWorkloads";
 import { DoodClient } from "../../../components/DoodClient";
 import { DoodPolicyProxy } from "../../../components/DoodPolicyProxy";
 import { guardrails, isDockerSocket, parentType, tcpListeners } from "../../../policy/guardrails";
-import { CONTAINER, installMocks, Recorder, registered, valueOf } from "../mocks";
+import { CONTAINER, fakeSteps, installMocks, Recorder, registered, valueOf } from "../mocks";
 
 /** Runs every guardrail on a container as the engine would show it, and returns "policy: message" lines. */
 async function violations(mocks: Recorder, container: docker.Container): Promise<string[]> {
@@ -38,7 +38,7 @@ describe("guardrails policy pack", () => {
         it("a DinD host with a TLS endpoint, a unix endpoint and nested workloads publishing ports, and a DooD client", async () => {
             const mocks = installMocks();
             const provider = outer();
-            const host = new DindHost("builder", { tcp: { port: 23760 }, unix: { hostDir: "/var/run/dind/builder" } }, { provider });
+            const host = new DindHost("builder", { steps: fakeSteps(), tcp: { port: 23760 }, unix: { hostDir: "/var/run/dind/builder" } }, { provider });
             const workloads = new DindWorkloads("builder-apps", {
                 host,
                 workloads: { containers: { web: { image: "busybox:1.36", ports: [{ internal: 8080, external: 8080 }] } } },
@@ -66,7 +66,7 @@ describe("guardrails policy pack", () => {
 
         it("a DinD host serving plain TCP on every address, because its arguments say insecure and bind 0.0.0.0", async () => {
             const mocks = installMocks();
-            const host = new DindHost("open", { tcp: { port: 23761, tls: false, insecure: true, bind: "0.0.0.0" } }, { provider: outer() });
+            const host = new DindHost("open", { steps: fakeSteps(), tcp: { port: 23761, tls: false, insecure: true, bind: "0.0.0.0" } }, { provider: outer() });
             assert.deepEqual(await violations(mocks, host.container), []);
         });
     });
@@ -86,7 +86,7 @@ describe("guardrails policy pack", () => {
 
         it("a privileged container parented to a DindHost that does not carry its label or run dockerd", async () => {
             const mocks = installMocks();
-            const host = new DindHost("builder", { unix: { hostDir: "/var/run/dind/builder" } }, { provider: outer() });
+            const host = new DindHost("builder", { steps: fakeSteps(), unix: { hostDir: "/var/run/dind/builder" } }, { provider: outer() });
             const sidecar = new docker.Container("sidecar", { image: "busybox:1.36", privileged: true }, { parent: host, provider: outer() });
             const labelled = new docker.Container("labelled", {
                 image: "busybox:1.36", privileged: true, command: ["sh"], labels: [{ label: "dind-provisioner.role", value: "dind-host" }],
