@@ -6,6 +6,7 @@
 // Once the host is up, an update pays one ping; a preview waits for nothing and writes nothing.
 import { Readable } from "node:stream";
 import * as pulumi from "@pulumi/pulumi";
+import { withoutDependencies } from "./dependencies";
 import { EngineEndpoint, engineRequest, readBody } from "./engineApi";
 
 /** How many log lines a start-up failure quotes. */
@@ -220,9 +221,10 @@ export class DindReadiness extends pulumi.ComponentResource {
             if (!args.readMtu || !inner) return { mtu: 0 };
             return check.innerBridgeMtu(inner).then((mtu) => ({ mtu }), () => pulumi.unknown as unknown as ReadinessState);
         });
-        // Neither is secret, though the endpoint they were read with holds a key.
+        // Neither is secret, though the endpoint they were read with holds a key. The id keeps the container as
+        // a dependency (the inner provider's host); the MTU, which nested networks take, does not.
         this.containerId = pulumi.unsecret(pulumi.all([args.containerId, state]).apply(([containerId]) => containerId));
-        this.mtu = pulumi.unsecret(state.apply((s) => s.mtu));
+        this.mtu = withoutDependencies(pulumi.unsecret(state.apply((s) => s.mtu)));
         this.registerOutputs({ containerId: this.containerId, mtu: this.mtu });
     }
 }

@@ -5,6 +5,7 @@
 // step it runs in the program's own process during an update, checking on every update (one
 // inspect per daemon) instead of trusting a stored copy; a preview reads and copies nothing.
 import * as pulumi from "@pulumi/pulumi";
+import { withoutDependencies } from "./dependencies";
 import { EngineEndpoint, engineRequest, readBody } from "./engineApi";
 
 export interface PreloadInputs {
@@ -102,7 +103,8 @@ export class ImagePreload extends pulumi.ComponentResource {
             }
             return sourceId;
         });
-        this.imageId = pulumi.unsecret(imageId);
+        // Nested containers take the id: it must not make them depend on the DinD container (see ./dependencies).
+        this.imageId = withoutDependencies(pulumi.unsecret(imageId));
         this.registerOutputs({ image, imageId: this.imageId });
     }
 }

@@ -66,6 +66,9 @@ describe("DindWorkloads", () => {
         }
         // The id is known only once the copy is done, so the container waits for it; networks and volumes overlap the copy.
         assert.equal(mocks.one(CONTAINER, "builder-workloads-container-web").inputs.image, "sha256:preloaded-busybox:local");
+        // Not as a property dependency on the DinD container: replacing it would replace the nested container too.
+        const imageId = made.host.preloads["busybox:local"].imageId as unknown as { allResources(): Promise<Set<unknown>> };
+        assert.equal((await imageId.allResources()).size, 0);
     });
 
     it("goes with the host's unretained storage on destroy, so no inner daemon is dialled", async () => {
