@@ -2,7 +2,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import * as docker from "@pulumi/docker";
-import * as k8s from "@pulumi/kubernetes";
+import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { DindHost, DindHostSteps } from "./components/DindHost";
 import { DockerdConfig } from "./components/dockerd";
@@ -10,7 +10,7 @@ import { DindRegistry } from "./components/DindRegistry";
 import { DindWorkloads } from "./components/DindWorkloads";
 import { DoodClient } from "./components/DoodClient";
 import { DoodPolicyProxy } from "./components/DoodPolicyProxy";
-import { KubernetesDindHost } from "./components/KubernetesDindHost";
+import type * as kubernetesHostModule from "./components/KubernetesDindHost";
 import { isLocalDaemon, socketPathOf } from "./components/endpoints";
 import { STACK_LABEL } from "./components/markers";
 import { EngineEndpoint, engineApiVersion, sshCommand } from "./components/engineApi";
@@ -60,7 +60,7 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
             const daemon = stack.daemons[name];
             const cluster = daemon.kubernetes;
             provider = cluster
-                ? new k8s.Provider(`daemon-${name}`, { context: cluster.context, kubeconfig: cluster.kubeconfig, namespace: cluster.namespace })
+                ? new (kubernetes().k8s.Provider)(`daemon-${name}`, { context: cluster.context, kubeconfig: cluster.kubeconfig, namespace: cluster.namespace })
                 : new docker.Provider(`daemon-${name}`, { host: daemon.host, certPath: daemon.certPath, sshOpts: daemon.sshOpts });
             providers.set(name, provider);
         }
@@ -191,10 +191,18 @@ function bindRoots(spec: ClientSpec): string[] {
     return [...new Set(spec.access.binds.flatMap((root) => (root === "workspace" ? (spec.workspace ? [spec.workspace] : []) : [root])))];
 }
 
+/**
+ * The Kubernetes parts, loaded only for a stack that declares a cluster: @pulumi/kubernetes takes
+ * about as long to load as the rest of the program, and every preview and up would pay for it.
+ */
+function kubernetes(): { k8s: typeof k8s; KubernetesDindHost: typeof kubernetesHostModule.KubernetesDindHost } {
+    return { k8s: require("@pulumi/kubernetes"), KubernetesDindHost: require("./components/KubernetesDindHost").KubernetesDindHost };
+}
+
 /** A DinD host on a cluster: preloads come from the local daemon, the one this machine has. */
 function kubernetesHost(name: string, spec: HostSpec, cluster: KubernetesSpec, local: DaemonSpec, labels: Record<string, string>,
     provider: pulumi.ProviderResource, steps: DindHostSteps) {
-    return new KubernetesDindHost(name, {
+    return new (kubernetes().KubernetesDindHost)(name, {
         preloadCopier: steps.preload,
         namespace: cluster.namespace,
         image: spec.image,

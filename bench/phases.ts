@@ -37,8 +37,8 @@ export function phaseDurations(events: { at: number; event: EngineEvent }[], tot
     const custom = matching((t) => !t.endsWith("pulumi:pulumi:Stack") && !/(^|\$)dind:index:/.test(t.split("$").pop()!));
     const dind = matching((t) => t.endsWith("DindHost$docker:index/container:Container"));
     // The host is ready when its readiness step is done (the container's create ends when it starts).
-    const ready = matching((t) => t.endsWith("dind:DindReadiness"));
-    const preload = matching((t) => t.endsWith("dind:ImagePreload"));
+    const ready = matching((t) => t.endsWith("dind:index:DindReadiness"));
+    const preload = matching((t) => t.endsWith("dind:index:ImagePreload"));
     const nested = matching((t) => t.includes("DindWorkloads$"));
     const start = first(custom, "pre");
     const phases: Record<Phase, number> = {

@@ -6,7 +6,7 @@
 // Once the host is up, an update pays one ping; a preview waits for nothing and writes nothing.
 import { Readable } from "node:stream";
 import * as pulumi from "@pulumi/pulumi";
-import { withoutDependencies } from "./dependencies";
+import { stepFailed, withoutDependencies } from "./stepResults";
 import { EngineEndpoint, engineRequest, readBody } from "./engineApi";
 
 /** How many log lines a start-up failure quotes. */
@@ -209,13 +209,9 @@ export class DindReadiness extends pulumi.ComponentResource {
         const resource = this;
         const state = pulumi.all([args.containerId, args.inner]).apply(async ([containerId, inner]): Promise<ReadinessState> => {
             if (!pulumi.runtime.isDryRun()) {
-                try {
-                    return await check.awaitInnerDaemon({
-                        host: args.host, outer: args.outer, containerId, timeoutSeconds: args.timeoutSeconds, pidsLimit: args.pidsLimit, inner, readMtu: args.readMtu,
-                    });
-                } catch (error) {
-                    throw new pulumi.ResourceError((error as Error).message, resource);
-                }
+                return check.awaitInnerDaemon({
+                    host: args.host, outer: args.outer, containerId, timeoutSeconds: args.timeoutSeconds, pidsLimit: args.pidsLimit, inner, readMtu: args.readMtu,
+                }).catch((error: Error) => stepFailed(resource, error));
             }
             // A preview waits for nothing; it reads the MTU back when the daemon answers, else leaves it unknown.
             if (!args.readMtu || !inner) return { mtu: 0 };

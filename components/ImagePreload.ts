@@ -5,7 +5,7 @@
 // step it runs in the program's own process during an update, checking on every update (one
 // inspect per daemon) instead of trusting a stored copy; a preview reads and copies nothing.
 import * as pulumi from "@pulumi/pulumi";
-import { withoutDependencies } from "./dependencies";
+import { stepFailed, withoutDependencies } from "./stepResults";
 import { EngineEndpoint, engineRequest, readBody } from "./engineApi";
 
 export interface PreloadInputs {
@@ -91,9 +91,7 @@ export class ImagePreload extends pulumi.ComponentResource {
         this.image = image;
         const imageId = pulumi.all([args.target, args.targetContainer]).apply(async ([target]): Promise<string> => {
             if (!pulumi.runtime.isDryRun()) {
-                return copier.preloadImage({ image, source, target }).catch((error: Error) => {
-                    throw new pulumi.ResourceError(error.message, resource);
-                });
+                return copier.preloadImage({ image, source, target }).catch((error: Error) => stepFailed(resource, error));
             }
             // A preview copies nothing: the id is the outer image's, which an update makes the inner one's.
             const sourceId = await copier.inspectImage(source, image).catch(() => undefined);
@@ -103,7 +101,7 @@ export class ImagePreload extends pulumi.ComponentResource {
             }
             return sourceId;
         });
-        // Nested containers take the id: it must not make them depend on the DinD container (see ./dependencies).
+        // Nested containers take the id: it must not make them depend on the DinD container (see ./stepResults).
         this.imageId = withoutDependencies(pulumi.unsecret(imageId));
         this.registerOutputs({ image, imageId: this.imageId });
     }

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { withoutDependencies } from "../../../components/dependencies";
+import { withoutDependencies } from "../../../components/stepResults";
 import { installMocks, isKnown, isSecret, valueOf } from "../mocks";
 
 /** The resources an output would make a resource that takes it depend on. */
