@@ -192,7 +192,7 @@ export interface DindHostArgs {
      * /_ping itself, so the check only keeps the health current, every 30 s. Without one, the
      * check is the readiness signal, so it runs often while the host starts: Docker 25+ (Engine
      * API 1.44) has `startInterval` for that; older engines know only `interval`.
-     * @default healthSchedule(engineApiVersion, hasEndpoint): with an endpoint { interval: "30s" }; without, Docker 25+ { startInterval: "250ms", interval: "30s" }, older { interval: "1s" }
+     * @default healthSchedule(engineApiVersion, hasEndpoint): with an endpoint { interval: "30s" } (Docker 25+ adds startInterval "1s"); without, Docker 25+ { startInterval: "250ms", interval: "30s" }, older { interval: "1s" }
      * @example { interval: "5s" }
      */
     healthCheck?: HealthSchedule;
@@ -561,18 +561,17 @@ function serverNames(containerName: string, daemonHost: string, tcp: Required<Di
     };
 }
 
-/** The health check's schedule when readiness asks the inner daemon's /_ping: it only keeps the health current. */
-const PINGED_SCHEDULE: HealthSchedule = { interval: "30s" };
-
 /**
  * The health check's schedule for an outer engine of this Engine API version. With an endpoint,
- * readiness pings the inner daemon and the check runs rarely. Without one, the check is the
- * readiness signal: frequent only while starting where the engine can tell them apart (API 1.44,
- * Docker 25), else once a second; an unknown engine is taken as current.
+ * readiness pings the inner daemon and the check only keeps the health current: every 30 s.
+ * Without one, the check is the readiness signal: frequent only while starting where the engine
+ * can tell the two apart (API 1.44, Docker 25), else once a second. An unknown engine is taken as current.
  */
 export function healthSchedule(apiVersion: string | undefined, hasEndpoint: boolean): HealthSchedule {
-    if (hasEndpoint) return PINGED_SCHEDULE;
-    return apiVersion && !apiAtLeast(apiVersion, "1.44") ? { interval: "1s" } : { interval: "30s", startInterval: "250ms" };
+    const current = !apiVersion || apiAtLeast(apiVersion, "1.44");
+    // With an endpoint, a start interval only shows "healthy" soon after the start, in `docker ps`.
+    if (hasEndpoint) return current ? { interval: "30s", startInterval: "1s" } : { interval: "30s" };
+    return current ? { interval: "30s", startInterval: "250ms" } : { interval: "1s" };
 }
 
 /** Seconds as Go formats a duration ("2m0s"), the form the provider reads back: any other form diffs forever. */

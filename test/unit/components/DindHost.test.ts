@@ -135,9 +135,9 @@ describe("DindHost", () => {
         assert.equal(mocks.one(CONTAINER).inputs.healthcheck.interval, "5s", "an explicit healthCheck wins");
     });
 
-    it("with an endpoint, checks health only every 30 s on any engine: readiness pings the inner daemon itself", async () => {
+    it("with an endpoint, checks health every 30 s on any engine (after a start interval where there is one): readiness pings the inner daemon itself", async () => {
         assert.deepEqual(healthSchedule("1.41", true), { interval: "30s" });
-        assert.deepEqual(healthSchedule("1.47", true), { interval: "30s" });
+        assert.deepEqual(healthSchedule("1.47", true), { interval: "30s", startInterval: "1s" });
         const mocks = installMocks();
         await settle(tlsHost(mocks, { engineApiVersion: "1.41" }));
         assert.deepEqual(mocks.one(CONTAINER).inputs.healthcheck.interval, "30s");
