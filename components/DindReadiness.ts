@@ -93,9 +93,10 @@ export function demultiplex(raw: Buffer): string {
 /**
  * Why the inner daemon is not coming up, or undefined while it still may. Restarts count from
  * `restartsBefore`, the count when the wait began: an older restart (a daemon killed and brought
- * back by the restart policy) is not this start's failure.
+ * back by the restart policy) is not this start's failure. The health check counts only where it
+ * is the readiness signal (`byHealth`): where readiness pings the daemon, the ping decides.
  */
-export function startFailure(info: { State: ContainerState; RestartCount: number }, restartsBefore = 0): string | undefined {
+export function startFailure(info: { State: ContainerState; RestartCount: number }, restartsBefore = 0, byHealth = true): string | undefined {
     const state = info.State;
     if (["exited", "dead", "created"].includes(state.Status)) {
         return `its DinD container ${state.Status === "created" ? "is not running" : "exited"} (exit code ${state.ExitCode}${state.Error ? `, ${state.Error}` : ""}): the inner daemon stopped`;
@@ -104,7 +105,7 @@ export function startFailure(info: { State: ContainerState; RestartCount: number
     if (restarts > 0) {
         return `its DinD container exited and its restart policy started it again (${restarts} restart${restarts === 1 ? "" : "s"}): the inner daemon stopped`;
     }
-    if (state.Health?.Status === "unhealthy") return "its DinD container is unhealthy: the inner daemon does not answer";
+    if (byHealth && state.Health?.Status === "unhealthy") return "its DinD container is unhealthy: the inner daemon does not answer";
     return undefined;
 }
 
@@ -147,7 +148,7 @@ export async function awaitInnerDaemon(inputs: ReadinessInputs): Promise<Readine
             const info = await inspectContainer(outer, containerId);
             if (!inner && info.State.Health?.Status === "healthy") break;
             restartsBefore ??= info.RestartCount;
-            const failure = startFailure(info, restartsBefore) ?? (Date.now() > deadline ? `its inner daemon did not answer within ${inputs.timeoutSeconds} s` : undefined);
+            const failure = startFailure(info, restartsBefore, !inner) ?? (Date.now() > deadline ? `its inner daemon did not answer within ${inputs.timeoutSeconds} s` : undefined);
             if (failure) {
                 const log = await containerLogTail(outer, containerId, FAILURE_LOG_LINES, lastExit(info.State)).catch((error) => `(cannot read it: ${error.message})`);
                 throw new Error(`DinD host ${inputs.host} did not start: ${failure}. Last lines of its log (docker logs ${inputs.host}):\n${log}`);

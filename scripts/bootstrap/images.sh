@@ -15,7 +15,8 @@
 # Environment: DIND_PROVISIONER_CACHE, DOCKER_HOST,
 #   DIND_PROVISIONER_PULL=auto|never   try a registry first (default auto)
 #   DIND_PROVISIONER_DEBIAN_MIRROR     default: the mirror apt uses here
-#   DIND_PROVISIONER_DEBIAN_SUITE      default: bookworm
+#   DIND_PROVISIONER_DEBIAN_SUITE      the dind image's suite; default: trixie (Engine 26.1, a current
+#                                      engine; bookworm's is 20.10, which has no start_interval)
 set -euo pipefail
 # shellcheck disable=SC2034 # read by common.sh
 DP_NAME=images
@@ -30,8 +31,10 @@ LABEL_KEY=dind-provisioner.recipe
 RECIPE="$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-16)"
 IMG_CACHE="$DP_CACHE/images"
 PULL="${DIND_PROVISIONER_PULL:-auto}"
-SUITE="${DIND_PROVISIONER_DEBIAN_SUITE:-bookworm}"
+SUITE="${DIND_PROVISIONER_DEBIAN_SUITE:-trixie}"
 DIND_PACKAGES=docker.io,iptables,ca-certificates,procps
+# From trixie on, the docker CLI (the health check's) is a package of its own.
+case "$SUITE" in buster | bullseye | bookworm) ;; *) DIND_PACKAGES="$DIND_PACKAGES,docker-cli" ;; esac
 
 want=("$@")
 [ "${#want[@]}" -gt 0 ] || want=(busybox dind)

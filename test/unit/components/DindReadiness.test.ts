@@ -79,6 +79,9 @@ describe("DindReadiness", () => {
         const broughtBack = { State: { ...starting.State, Status: "restarting", Restarting: true }, RestartCount: 1 };
         assert.equal(startFailure(broughtBack, 1), undefined);
         assert.match(startFailure({ ...broughtBack, RestartCount: 3 }, 1)!, /\(2 restarts\)/);
+        const unhealthy = { ...starting, State: { ...starting.State, Health: { Status: "unhealthy" } } };
+        assert.match(startFailure(unhealthy)!, /unhealthy/);
+        assert.equal(startFailure(unhealthy, 0, false), undefined, "where readiness pings, the ping decides");
     });
 
     it("reads a log with or without stream headers", () => {
