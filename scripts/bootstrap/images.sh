@@ -199,10 +199,31 @@ if [ "$1" = dockerd ]; then
 	if ! iptables -nL >/dev/null 2>&1 && iptables-legacy -nL >/dev/null 2>&1; then
 		export PATH="/usr/local/sbin/.iptables-legacy:$PATH"
 	fi
-	set -- /usr/local/bin/dind "$@"
+	case " $* " in
+	*" --containerd"*) set -- /usr/local/bin/dind "$@" ;;
+	*) set -- /usr/local/bin/dind /usr/local/bin/with-containerd "$@" ;;
+	esac
 fi
 
 exec "$@"
+EOF
+}
+
+# Starts containerd, then dockerd with it. dockerd's own supervisor (Engine 23+) first looks for
+# the containerd it starts a second later (measured: Engine 26.1 answered 1.6 s after the
+# container started, 0.7 s like this). Same paths as dockerd's managed containerd, so its state
+# stays on the volume; dockerd, which exec replaces this script with, remains PID 1.
+with_containerd_sh() {
+  cat <<'EOF'
+#!/bin/sh
+# with-containerd dockerd ARGS...: starts containerd, waits for its socket, then execs dockerd with it.
+set -e
+sock=/var/run/docker/containerd/containerd.sock
+rm -f "$sock"
+containerd --root /var/lib/docker/containerd/daemon --state /var/run/docker/containerd/daemon --address "$sock" &
+i=0
+while [ ! -S "$sock" ] && [ "$i" -lt 1000 ]; do sleep 0.01; i=$((i + 1)); done
+exec "$@" --containerd="$sock"
 EOF
 }
 
@@ -247,6 +268,7 @@ build_dind() {
     echo "$SUITE $mirror $DIND_PACKAGES"
     entrypoint_sh
     dind_sh
+    with_containerd_sh
   } | sha256sum | cut -c1-16)"
   tarball="$IMG_CACHE/dind-rootfs-$key.tar"
   root="$WORK/dind"
@@ -261,7 +283,8 @@ build_dind() {
     log "debootstrap done ($(elapsed))"
     entrypoint_sh >"$root/usr/local/bin/dockerd-entrypoint.sh"
     dind_sh >"$root/usr/local/bin/dind"
-    chmod 0755 "$root/usr/local/bin/dockerd-entrypoint.sh" "$root/usr/local/bin/dind"
+    with_containerd_sh >"$root/usr/local/bin/with-containerd"
+    chmod 0755 "$root/usr/local/bin/dockerd-entrypoint.sh" "$root/usr/local/bin/dind" "$root/usr/local/bin/with-containerd"
     mkdir -p "$root/usr/local/sbin/.iptables-legacy"
     local f
     for f in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
