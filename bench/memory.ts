@@ -1,7 +1,8 @@
-// Peak memory of a process tree: the resident set sizes of a process and all its descendants,
-// summed, sampled every 100 ms from /proc. For a cold up that tree is the driver (the Node.js
-// program, run inline by the Automation API), the `pulumi` CLI and engine, and every plugin the
-// engine starts. Shared pages count once per process, so the sum is an upper bound.
+// Peak memory of a process tree: a process and all its descendants, sampled every 100 ms from
+// /proc. For a cold up that tree is the driver (the Node.js program, run inline by the
+// Automation API), the `pulumi` CLI and engine, and every plugin the engine starts. Two sums:
+// RSS counts a page shared by several processes (the text of the nine docker plugins of an
+// 8-host stack) once per process, an upper bound; PSS splits it among them, what the tree costs.
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 
@@ -15,40 +16,52 @@ export function parseStatus(text: string): ProcessEntry | undefined {
     return { ppid: Number(ppid[1]), rssKiB: rss ? Number(rss[1]) : 0 };
 }
 
+/** The Pss line of a /proc/PID/smaps_rollup text, in KiB (0 without one). */
+export function parsePssKiB(text: string): number {
+    const pss = /^Pss:\s*(\d+)\s*kB/m.exec(text);
+    return pss ? Number(pss[1]) : 0;
+}
+
+/** A file of a process under /proc, or undefined once the process has ended. */
+function readProc(proc: string, pid: string | number, file: string): string | undefined {
+    try {
+        return readFileSync(path.join(proc, String(pid), file), "utf8");
+    } catch {
+        return undefined;
+    }
+}
+
 /** Every process under a /proc directory, by pid; processes that end while being read are left out. */
 export function readProcessTable(proc = "/proc"): Map<number, ProcessEntry> {
     const table = new Map<number, ProcessEntry>();
     for (const name of readdirSync(proc)) {
         if (!/^\d+$/.test(name)) continue;
-        let text: string;
-        try {
-            text = readFileSync(path.join(proc, name, "status"), "utf8");
-        } catch {
-            continue;
-        }
-        const entry = parseStatus(text);
+        const entry = parseStatus(readProc(proc, name, "status") ?? "");
         if (entry) table.set(Number(name), entry);
     }
     return table;
 }
 
-/** KiB resident in `root` and all its descendants. */
-export function treeRssKiB(table: Map<number, ProcessEntry>, root: number): number {
+/** `root` and all its descendants (none when `root` is not in the table). */
+export function treePids(table: Map<number, ProcessEntry>, root: number): number[] {
     const children = new Map<number, number[]>();
     for (const [pid, { ppid }] of table) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-    let total = 0;
+    const found: number[] = [];
     const pending = table.has(root) ? [root] : [];
     while (pending.length) {
         const pid = pending.pop()!;
-        total += table.get(pid)!.rssKiB;
+        found.push(pid);
         pending.push(...(children.get(pid) ?? []));
     }
-    return total;
+    return found;
 }
 
-/** Samples a process tree's summed RSS on a timer until stopped; `stop` gives the peak in MiB. */
-export class PeakTreeRss {
-    private peakKiB = 0;
+export interface TreeMemory { rssMiB: number; pssMiB: number }
+
+/** Samples a process tree's summed RSS and PSS on a timer until stopped; `stop` gives the peak of each. */
+export class PeakTreeMemory {
+    private peakRssKiB = 0;
+    private peakPssKiB = 0;
     private readonly timer: NodeJS.Timeout;
 
     constructor(private readonly root = process.pid, intervalMs = 100, private readonly proc = "/proc") {
@@ -57,12 +70,17 @@ export class PeakTreeRss {
     }
 
     private sample() {
-        this.peakKiB = Math.max(this.peakKiB, treeRssKiB(readProcessTable(this.proc), this.root));
+        const table = readProcessTable(this.proc);
+        const pids = treePids(table, this.root);
+        const rss = pids.reduce((sum, pid) => sum + table.get(pid)!.rssKiB, 0);
+        const pss = pids.reduce((sum, pid) => sum + parsePssKiB(readProc(this.proc, pid, "smaps_rollup") ?? ""), 0);
+        this.peakRssKiB = Math.max(this.peakRssKiB, rss);
+        this.peakPssKiB = Math.max(this.peakPssKiB, pss);
     }
 
-    stop(): number {
+    stop(): TreeMemory {
         clearInterval(this.timer);
         this.sample();
-        return this.peakKiB / 1024;
+        return { rssMiB: this.peakRssKiB / 1024, pssMiB: this.peakPssKiB / 1024 };
     }
 }

@@ -14,8 +14,11 @@ export const BEFORE_RUNS = [
     { file: "results.before-issue10.json", label: "Before issue 10" },
 ];
 
-/** An earlier run, as render() reads it: runs older than a measure lack it. */
-export interface EarlierRun { label: string; file: string; results: Partial<Results> }
+/** Results of an earlier run: runs older than a measure lack it. */
+export type EarlierResults = Omit<Partial<Results>, "ratios"> & { ratios?: Partial<Ratios> };
+
+/** An earlier run, as render() reads it. */
+export interface EarlierRun { label: string; file: string; results: EarlierResults }
 
 export const RATIO_LABELS: Record<keyof Ratios, string> = {
     coldUpVsCli: "cold up / docker CLI script",
@@ -48,7 +51,7 @@ function barPanel(title: string, rows: [string, number][], top: number, unit = "
  * One row per ratio, each on its own scale: the bar is this run (green when it meets the target,
  * red when not), the thin grey bar above it the earlier run, the dashed line the target.
  */
-function ratioPanel(results: Results, before: Partial<Results> | undefined, top: number): string[] {
+function ratioPanel(results: Results, before: EarlierResults | undefined, top: number): string[] {
     const left = 230;
     const width = 480;
     const out = [`<text x="20" y="${top}" font-weight="bold">Ratios against their targets (dashed line${before?.ratios ? "; grey: before" : ""})</text>`];
@@ -89,7 +92,7 @@ function phasePanel(results: Results, top: number): string[] {
 }
 
 /** The chart; `before`, when given, draws the earlier run's ratios beside this run's. */
-export function renderSvg(results: Results, before?: Partial<Results>): string {
+export function renderSvg(results: Results, before?: EarlierResults): string {
     const m = results.medians;
     const fleetRows: [string, number][] = Object.entries(results.fleet).map(([n, v]) => [`${n} host${n === "1" ? "" : "s"}`, v]);
     fleetRows.push([`${results.fleetVsCli.hosts} hosts, parallel CLI script`, results.fleetVsCli.baselineCli]);
@@ -105,7 +108,7 @@ export function renderSvg(results: Results, before?: Partial<Results>): string {
             ["no-op pulumi up", m.noopUp], ["pulumi destroy", m.destroy],
         ], referenceTop),
         ...barPanel("Fleet: cold up of N DinD hosts (median seconds)", fleetRows, fleetTop),
-        `<text x="20" y="${memoryTop}" font-weight="bold">Peak memory of a cold up of ${results.memory.hosts} hosts (engine, plugins, program): ${results.memory.peakMiB} MiB</text>`,
+        `<text x="20" y="${memoryTop}" font-weight="bold">Peak memory of a cold up of ${results.memory.hosts} hosts (engine, plugins, program): ${results.memory.pssMiB} MiB PSS, ${results.memory.rssMiB} MiB summed RSS</text>`,
         ...phasePanel(results, phasesTop),
     ];
     const height = phasesTop + 60 + Math.ceil(PHASES.length / 2) * 20 + 20;
@@ -113,7 +116,7 @@ export function renderSvg(results: Results, before?: Partial<Results>): string {
         `<rect width="100%" height="100%" fill="white"/>\n${body.join("\n")}\n</svg>\n`;
 }
 
-type Measure = [label: string, pick: (r: Partial<Results>) => number | undefined];
+type Measure = [label: string, pick: (r: EarlierResults) => number | undefined];
 
 /** The rows of the before/after table; a run that predates a measure shows "—" for it. */
 function measures(after: Results): Measure[] {
@@ -126,10 +129,23 @@ function measures(after: Results): Measure[] {
         ["destroy (s)", (r) => r.medians?.destroy],
         ...Object.keys(after.fleet).map((n): Measure => [`cold up, fleet of ${n} (s)`, (r) => r.fleet?.[n]]),
         [`parallel CLI script, ${fleetHosts} hosts (s)`, (r) => (r.fleetVsCli?.hosts === fleetHosts ? r.fleetVsCli.baselineCli : undefined)],
-        [`peak memory of a cold up, ${after.memory.hosts} hosts (MiB)`, (r) => (r.memory?.hosts === after.memory.hosts ? r.memory.peakMiB : undefined)],
+        [`peak memory of a cold up, ${after.memory.hosts} hosts (MiB PSS)`, (r) => (r.memory?.hosts === after.memory.hosts ? r.memory.pssMiB : undefined)],
+        [`peak memory of a cold up, ${after.memory.hosts} hosts (MiB summed RSS)`, (r) => (r.memory?.hosts === after.memory.hosts ? r.memory.rssMiB : undefined)],
         ...(Object.keys(RATIO_LABELS) as (keyof Ratios)[]).map((name): Measure => [`\`${name}\` (target ≤ ${after.targets[name]})`, (r) => r.ratios?.[name]]),
         ...PHASES.map((p): Measure => [`phase: ${PHASE_LABELS[p]} (s)`, (r) => r.phases?.[p]]),
     ];
+}
+
+/** What the memory figures are and how they were taken. */
+function memoryParagraph(memory: Results["memory"]): string {
+    const runs = memory.samples.length;
+    return `Peak memory of a cold up of ${memory.hosts} hosts: **${memory.pssMiB} MiB** (summed PSS; summed RSS
+${memory.rssMiB} MiB), ${runs === 1 ? "one up" : `medians of ${runs} ups (${memory.samples.map((m) => `${m.pssMiB}/${m.rssMiB}`).join(", ")} MiB PSS/RSS)`}
+apart from the timed ones. It is the memory of the driver's process tree, sampled every 100 ms from \`/proc\`:
+the Node.js process that runs the program through the Automation API, the \`pulumi\` CLI and
+engine, and every plugin the engine starts (one docker plugin per inner daemon, so one per host).
+PSS divides the pages processes share among them; RSS counts them once per process, an upper bound.
+The Docker daemons and the DinD containers are not part of it.`;
 }
 
 /** Before/after table: each saved earlier run, this run, and the change from the latest earlier run. */
@@ -186,18 +202,13 @@ readiness.
 |---|${Object.keys(results.fleet).map(() => "---").join("|")}|
 | cold up, median (s) | ${Object.values(results.fleet).join(" | ")} |
 
-A fleet of ${fleetVsCli.hosts} against a person's script: \`bench/baseline.sh fleet-up\` brings up the same
-${fleetVsCli.hosts} hosts in parallel (\`&\` and \`wait\`), each as the reference baseline does (certificates,
-volume, privileged container with a TLS endpoint, wait until the inner daemon answers, preload,
-network and three nested containers), in the same rounds as the cold ups: ${fleetVsCli.baselineCli} s
-against ${fleetVsCli.coldUp} s.
+A fleet of ${fleetVsCli.hosts} against a person's script: \`bench/baseline.sh fleet-up\` brings up the
+same ${fleetVsCli.hosts} hosts in parallel (\`&\` and \`wait\`), each as the reference baseline does
+(certificates, volume, privileged container with a TLS endpoint, wait until the inner daemon
+answers, preload, network and three nested containers). Medians, in the same rounds as the cold
+ups: the script ${fleetVsCli.baselineCli} s, the cold up ${fleetVsCli.coldUp} s.
 
-Peak memory of a cold up of ${results.memory.hosts} hosts: **${results.memory.peakMiB} MiB** (median of
-${results.memory.samplesMiB.length} run${results.memory.samplesMiB.length === 1 ? "" : "s"}: ${results.memory.samplesMiB.join(", ")} MiB), the summed RSS
-of the driver's process tree sampled every 100 ms from \`/proc\`: the Node.js process running the
-program through the Automation API, the \`pulumi\` CLI and engine, and every plugin it starts.
-Pages shared between processes count once per process, so this is an upper bound; the Docker
-daemons and the DinD containers are not part of it.
+${memoryParagraph(results.memory)}
 
 | Ratio | Of | Value | Target | |
 |---|---|---|---|---|

@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { EngineEvent } from "@pulumi/pulumi/automation";
 import { dockerOk, removeLabelled, StackUnderTest } from "../scripts/harness";
-import { PeakTreeRss } from "./memory";
+import { PeakTreeMemory, TreeMemory } from "./memory";
 import { fleetStackFile, PHASES, Phase, phaseDurations } from "./phases";
 import { BEFORE_RUNS, renderMarkdown, renderSvg } from "./report";
 import { median, Ratios, ratiosOf, round, TARGETS } from "./stats";
@@ -33,8 +33,11 @@ export interface Results {
     fleet: Record<string, number>;
     /** A cold up of `hosts` DinD hosts against bench/baseline.sh bringing them up in parallel: medians in seconds. */
     fleetVsCli: { hosts: number; coldUp: number; baselineCli: number };
-    /** Peak RSS of the process tree of a cold up of `hosts` DinD hosts (driver and program, engine, plugins): median of `samplesMiB`. */
-    memory: { hosts: number; peakMiB: number; samplesMiB: number[] };
+    /**
+     * Peak memory of the process tree of a cold up of `hosts` DinD hosts (driver and program, engine,
+     * plugins), summed PSS and summed RSS (see bench/memory.ts): medians of the peaks of `samples`.
+     */
+    memory: { hosts: number; pssMiB: number; rssMiB: number; samples: TreeMemory[] };
     /** Where a cold up of the reference topology goes: median seconds per phase. */
     phases: Record<Phase, number>;
     /** Fixed costs measured on their own: median seconds. */
@@ -43,7 +46,7 @@ export interface Results {
     targets: Ratios;
 }
 
-/** Memory is reported for a fleet of this many hosts. */
+/** Memory is reported for a fleet of this many hosts, measured in ups of their own (sampling costs CPU). */
 const MEMORY_HOSTS = 8;
 
 /** Host ports of a run: the reference host, its baseline, and the first port of each fleet side (up to 9 hosts). */
@@ -69,8 +72,8 @@ interface CycleTimes {
     noopUp: number;
     destroy: number;
     phases: Record<Phase, number>;
-    /** Peak RSS of the cold up's process tree, when asked for. */
-    peakMiB: number;
+    /** Peak memory of the cold up's process tree, when asked for. */
+    memory?: TreeMemory;
 }
 
 /**
@@ -82,14 +85,14 @@ async function pulumiCycle(stackFile: string, name: string, { noops = false, mem
     const sut = await StackUnderTest.create(stackFile, name);
     try {
         const events: { at: number; event: EngineEvent }[] = [];
-        const sampler = memory ? new PeakTreeRss() : undefined;
+        const sampler = memory ? new PeakTreeMemory() : undefined;
         const start = performance.now();
         let coldUp: number;
-        let peakMiB = NaN;
+        let peak: TreeMemory | undefined;
         try {
             [coldUp] = await timed(() => sut.stack.up({ onEvent: (event) => events.push({ at: seconds(start), event }) }));
         } finally {
-            if (sampler) peakMiB = sampler.stop();
+            peak = sampler?.stop();
         }
         let noopPreview = NaN;
         let noopUp = NaN;
@@ -100,7 +103,7 @@ async function pulumiCycle(stackFile: string, name: string, { noops = false, mem
             [noopUp] = await timed(() => sut.stack.up());
         }
         const [destroy] = await timed(() => sut.stack.destroy());
-        return { coldUp, noopPreview, noopUp, destroy, phases: phaseDurations(events, coldUp), peakMiB };
+        return { coldUp, noopPreview, noopUp, destroy, phases: phaseDurations(events, coldUp), memory: peak };
     } finally {
         await sut.stack.destroy().catch(() => undefined);
         removeLabelled(sut.label);
@@ -185,7 +188,7 @@ async function main() {
     const fleetHosts = fleetSizes[fleetSizes.length - 1];
     const samples: Record<string, number[]> = { coldUp: [], baselineCli: [], noopPreview: [], noopUp: [], destroy: [], fleetBaselineCli: [] };
     const phaseSamples: Record<string, number[]> = {};
-    const memorySamples: number[] = [];
+    const memorySamples: TreeMemory[] = [];
     log(`${quick ? "quick" : "full"} mode: ${runs} runs, fleets of ${fleetSizes.join(", ")}, ${fleetHosts} hosts against the parallel script, names ${prefix}-*, ports from ${ports.reference}`);
 
     const scratch = mkdtempSync(path.join(os.tmpdir(), "dind-bench-"));
@@ -212,18 +215,12 @@ async function main() {
         writeFileSync(file, fleetStackFile(n, prefix, ports.fleet));
         return file;
     };
-    /** A cold up of an N-host fleet; samples its memory when N is the size memory is reported for. */
-    const fleetUp = async (n: number, i: number) => {
-        const cycle = await pulumiCycle(fleetFile(n), `${prefix}-fleet-${n}-${i}`, { memory: n === MEMORY_HOSTS });
-        if (n === MEMORY_HOSTS) memorySamples.push(cycle.peakMiB);
-        return cycle.coldUp;
-    };
     const fleet: Record<string, number> = {};
     for (const n of fleetSizes) {
         const ups: number[] = (samples[`fleet${n}`] = []);
         for (let i = 0; i < runs; i++) {
             await alternated(i, [
-                async () => void ups.push(await fleetUp(n, i)),
+                async () => void ups.push((await pulumiCycle(fleetFile(n), `${prefix}-fleet-${n}-${i}`)).coldUp),
                 // The largest fleet also against the parallel script, in the same rounds.
                 ...(n === fleetHosts ? [async () => {
                     const took = baselineCycle(`${prefix}-fleetbase-${i}`, ports.fleetBaseline, n);
@@ -235,9 +232,11 @@ async function main() {
         fleet[n] = round(median(ups));
         log(`fleet of ${n}: cold up median ${fleet[n]} s (${ups.map((u) => u.toFixed(2)).join(", ")})`);
     }
-    // Quick mode stops short of the memory fleet: one up of it, for its memory only.
-    if (!fleetSizes.includes(MEMORY_HOSTS)) await fleetUp(MEMORY_HOSTS, 0);
-    log(`fleet of ${MEMORY_HOSTS}: peak memory ${memorySamples.map((m) => m.toFixed(0)).join(", ")} MiB`);
+    for (let i = 0; i < (quick ? 1 : 3); i++) {
+        const { memory } = await pulumiCycle(fleetFile(MEMORY_HOSTS), `${prefix}-memory-${i}`, { memory: true });
+        memorySamples.push({ pssMiB: round(memory!.pssMiB, 0), rssMiB: round(memory!.rssMiB, 0) });
+        log(`fleet of ${MEMORY_HOSTS}: peak memory ${memorySamples[i].pssMiB} MiB PSS, ${memorySamples[i].rssMiB} MiB RSS`);
+    }
     rmSync(scratch, { recursive: true, force: true });
 
     const results: Results = {
@@ -255,7 +254,12 @@ async function main() {
         samples: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.map((x) => round(x, 3))])),
         fleet,
         fleetVsCli: { hosts: fleetHosts, coldUp: fleet[fleetHosts], baselineCli: round(median(samples.fleetBaselineCli)) },
-        memory: { hosts: MEMORY_HOSTS, peakMiB: round(median(memorySamples), 0), samplesMiB: memorySamples.map((m) => round(m, 0)) },
+        memory: {
+            hosts: MEMORY_HOSTS,
+            pssMiB: median(memorySamples.map((m) => m.pssMiB)),
+            rssMiB: median(memorySamples.map((m) => m.rssMiB)),
+            samples: memorySamples,
+        },
         phases: Object.fromEntries(PHASES.map((p) => [p, round(median(phaseSamples[p] ?? [0]))])) as Record<Phase, number>,
         startup: startupCosts(runs),
         ratios: ratiosOf(samples, fleetHosts),
