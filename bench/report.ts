@@ -20,12 +20,18 @@ export type EarlierResults = Omit<Partial<Results>, "ratios"> & { ratios?: Parti
 /** An earlier run, as render() reads it. */
 export interface EarlierRun { label: string; file: string; results: EarlierResults }
 
-export const RATIO_LABELS: Record<keyof Ratios, string> = {
-    coldUpVsCli: "cold up / docker CLI script",
-    noopPreviewVsColdUp: "no-op preview / cold up",
-    fourHostsVsOne: "fleet of 4 / fleet of 1",
-    fleetVsCliFleet: "fleet / parallel CLI script",
-};
+const RATIOS: (keyof Ratios)[] = ["coldUpVsCli", "noopPreviewVsColdUp", "fourHostsVsOne", "fleetVsCliFleet"];
+
+/** What a ratio divides, in words. */
+function ratioLabel(name: keyof Ratios, results: Results): string {
+    const hosts = results.fleetVsCli.hosts;
+    return {
+        coldUpVsCli: "cold up / docker CLI script",
+        noopPreviewVsColdUp: "no-op preview / cold up",
+        fourHostsVsOne: "fleet of 4 / fleet of 1",
+        fleetVsCliFleet: `fleet of ${hosts} / parallel CLI script`,
+    }[name];
+}
 
 const met = (results: Results, name: keyof Ratios) => results.ratios[name] <= results.targets[name];
 
@@ -51,18 +57,18 @@ function barPanel(title: string, rows: [string, number][], top: number, unit = "
  * One row per ratio, each on its own scale: the bar is this run (green when it meets the target,
  * red when not), the thin grey bar above it the earlier run, the dashed line the target.
  */
-function ratioPanel(results: Results, before: EarlierResults | undefined, top: number): string[] {
+function ratioPanel(results: Results, before: EarlierRun | undefined, top: number): string[] {
     const left = 230;
-    const width = 480;
-    const out = [`<text x="20" y="${top}" font-weight="bold">Ratios against their targets (dashed line${before?.ratios ? "; grey: before" : ""})</text>`];
-    (Object.keys(RATIO_LABELS) as (keyof Ratios)[]).forEach((name, i) => {
+    const width = 420;
+    const out = [`<text x="20" y="${top}" font-weight="bold">Ratios against their targets (dashed line${before?.results.ratios ? `; grey: ${escape(before.label.toLowerCase())}` : ""})</text>`];
+    RATIOS.forEach((name, i) => {
         const y = top + 14 + i * 30;
         const value = results.ratios[name];
         const target = results.targets[name];
-        const previous = before?.ratios?.[name];
+        const previous = before?.results.ratios?.[name];
         const scale = width / (Math.max(value, target, previous ?? 0) * 1.1);
         const w = Math.max(1, value * scale);
-        out.push(`<text x="${left - 8}" y="${y + 17}" text-anchor="end">${escape(RATIO_LABELS[name])}</text>`);
+        out.push(`<text x="${left - 8}" y="${y + 17}" text-anchor="end">${escape(ratioLabel(name, results))}</text>`);
         if (previous !== undefined) out.push(`<rect x="${left}" y="${y}" width="${Math.max(1, previous * scale).toFixed(1)}" height="5" fill="#bab0ac"/>`);
         out.push(
             `<rect x="${left}" y="${y + 7}" width="${w.toFixed(1)}" height="16" fill="${met(results, name) ? MET : MISSED}"/>`,
@@ -92,7 +98,7 @@ function phasePanel(results: Results, top: number): string[] {
 }
 
 /** The chart; `before`, when given, draws the earlier run's ratios beside this run's. */
-export function renderSvg(results: Results, before?: EarlierResults): string {
+export function renderSvg(results: Results, before?: EarlierRun): string {
     const m = results.medians;
     const fleetRows: [string, number][] = Object.entries(results.fleet).map(([n, v]) => [`${n} host${n === "1" ? "" : "s"}`, v]);
     fleetRows.push([`${results.fleetVsCli.hosts} hosts, parallel CLI script`, results.fleetVsCli.baselineCli]);
@@ -131,7 +137,7 @@ function measures(after: Results): Measure[] {
         [`parallel CLI script, ${fleetHosts} hosts (s)`, (r) => (r.fleetVsCli?.hosts === fleetHosts ? r.fleetVsCli.baselineCli : undefined)],
         [`peak memory of a cold up, ${after.memory.hosts} hosts (MiB PSS)`, (r) => (r.memory?.hosts === after.memory.hosts ? r.memory.pssMiB : undefined)],
         [`peak memory of a cold up, ${after.memory.hosts} hosts (MiB summed RSS)`, (r) => (r.memory?.hosts === after.memory.hosts ? r.memory.rssMiB : undefined)],
-        ...(Object.keys(RATIO_LABELS) as (keyof Ratios)[]).map((name): Measure => [`\`${name}\` (target ≤ ${after.targets[name]})`, (r) => r.ratios?.[name]]),
+        ...RATIOS.map((name): Measure => [`\`${name}\` (target ≤ ${after.targets[name]})`, (r) => r.ratios?.[name]]),
         ...PHASES.map((p): Measure => [`phase: ${PHASE_LABELS[p]} (s)`, (r) => r.phases?.[p]]),
     ];
 }
@@ -139,13 +145,13 @@ function measures(after: Results): Measure[] {
 /** What the memory figures are and how they were taken. */
 function memoryParagraph(memory: Results["memory"]): string {
     const runs = memory.samples.length;
-    return `Peak memory of a cold up of ${memory.hosts} hosts: **${memory.pssMiB} MiB** (summed PSS; summed RSS
-${memory.rssMiB} MiB), ${runs === 1 ? "one up" : `medians of ${runs} ups (${memory.samples.map((m) => `${m.pssMiB}/${m.rssMiB}`).join(", ")} MiB PSS/RSS)`}
-apart from the timed ones. It is the memory of the driver's process tree, sampled every 100 ms from \`/proc\`:
-the Node.js process that runs the program through the Automation API, the \`pulumi\` CLI and
-engine, and every plugin the engine starts (one docker plugin per inner daemon, so one per host).
-PSS divides the pages processes share among them; RSS counts them once per process, an upper bound.
-The Docker daemons and the DinD containers are not part of it.`;
+    const taken = runs === 1 ? "one up" : `medians of ${runs} ups (PSS/RSS: ${memory.samples.map((m) => `${m.pssMiB}/${m.rssMiB}`).join(", ")} MiB)`;
+    return `Peak memory of a cold up of ${memory.hosts} hosts: **${memory.pssMiB} MiB** summed PSS (${memory.rssMiB} MiB summed RSS);
+${taken} apart from the timed ones. It is the memory of the driver's process tree, sampled every
+100 ms from \`/proc\`: the Node.js process that runs the program through the Automation API, the
+\`pulumi\` CLI and engine, and every plugin the engine starts (one docker plugin per inner daemon,
+so one per host). PSS divides the pages processes share among them; RSS counts them once per
+process, an upper bound. The Docker daemons and the DinD containers are not part of it.`;
 }
 
 /** Before/after table: each saved earlier run, this run, and the change from the latest earlier run. */
@@ -174,7 +180,7 @@ ${rows.join("\n")}
 export function renderMarkdown(results: Results, notes: string, before: EarlierRun[] = []): string {
     const m = results.medians;
     const verdict = (name: keyof Ratios) =>
-        `| \`${name}\` | ${RATIO_LABELS[name]} | ${results.ratios[name]} | ≤ ${results.targets[name]} | ${met(results, name) ? "met" : "**missed**"} |`;
+        `| \`${name}\` | ${ratioLabel(name, results)} | ${results.ratios[name]} | ≤ ${results.targets[name]} | ${met(results, name) ? "met" : "**missed**"} |`;
     const machine = Object.entries(results.machine).map(([k, v]) => `${k}: ${v}`).join("; ");
     const fleetVsCli = results.fleetVsCli;
     return `# Benchmarks
@@ -212,7 +218,7 @@ ${memoryParagraph(results.memory)}
 
 | Ratio | Of | Value | Target | |
 |---|---|---|---|---|
-${(Object.keys(RATIO_LABELS) as (keyof Ratios)[]).map(verdict).join("\n")}
+${RATIOS.map(verdict).join("\n")}
 
 Where a cold up goes (median of the reference runs, along its critical path):
 

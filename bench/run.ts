@@ -161,7 +161,8 @@ function startupCosts(runs: number) {
     return { programLoad: round(median(programLoad)), dockerPluginStart: round(median(dockerStart)), nodejsPluginStart: round(median(nodejsStart)) };
 }
 
-function machine(): Record<string, string | number> {
+/** The machine, and its load average over a minute at the start and the end of the run (a shared machine skews the figures). */
+function machine(loadAtStart: number): Record<string, string | number> {
     const cpus = os.cpus();
     return {
         cpu: `${cpus.length} × ${cpus[0]?.model ?? "unknown"}`,
@@ -170,6 +171,7 @@ function machine(): Record<string, string | number> {
         dockerEngine: dockerOk(["version", "--format", "{{.Server.Version}}"]),
         pulumi: spawnSync("pulumi", ["version"], { encoding: "utf8" }).stdout.trim(),
         node: process.version,
+        loadAverage: `${loadAtStart.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end`,
     };
 }
 
@@ -179,6 +181,7 @@ async function alternated(round_: number, sides: (() => Promise<void>)[]) {
 }
 
 async function main() {
+    const loadAtStart = os.loadavg()[0];
     const quick = process.argv.includes("--quick");
     const prefix = option("--prefix", "bench");
     const ports = portsFrom(Number(option("--port-base", "23800")));
@@ -243,7 +246,7 @@ async function main() {
         mode: quick ? "quick" : "full",
         runs,
         date: new Date().toISOString(),
-        machine: machine(),
+        machine: machine(loadAtStart),
         medians: {
             coldUp: round(median(samples.coldUp)),
             baselineCli: round(median(samples.baselineCli)),
@@ -278,7 +281,7 @@ function render(results: Results) {
     const notes = readFileSync(path.join(REPO, "docs", "benchmarks.notes.md"), "utf8");
     const before = BEFORE_RUNS.filter(({ file }) => existsSync(path.join(__dirname, file)))
         .map((run) => ({ ...run, results: JSON.parse(readFileSync(path.join(__dirname, run.file), "utf8")) as Results }));
-    writeFileSync(path.join(REPO, "docs", "benchmarks.svg"), renderSvg(results, before[before.length - 1]?.results));
+    writeFileSync(path.join(REPO, "docs", "benchmarks.svg"), renderSvg(results, before[before.length - 1]));
     writeFileSync(path.join(REPO, "docs", "benchmarks.md"), renderMarkdown(results, notes, before));
     log("wrote bench/results.json, docs/benchmarks.md, docs/benchmarks.svg");
 }

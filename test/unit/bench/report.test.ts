@@ -34,16 +34,16 @@ describe("bench/report", () => {
         assert.match(page, /\| `coldUpVsCli` \| cold up \/ docker CLI script \| 1\.51 \| ≤ 1\.5 \| \*\*missed\*\* \|/);
         assert.match(page, /\| `noopPreviewVsColdUp` \| [^|]+ \| 0\.18 \| ≤ 0\.2 \| met \|/);
         assert.match(page, /\| `fourHostsVsOne` \| [^|]+ \| 1\.59 \| ≤ 2 \| met \|/);
-        assert.match(page, /\| `fleetVsCliFleet` \| [^|]+ \| 1\.4 \| ≤ 1\.5 \| met \|/);
+        assert.match(page, /\| `fleetVsCliFleet` \| fleet of 4 \/ parallel CLI script \| 1\.4 \| ≤ 1\.5 \| met \|/);
     });
 
     it("reports the parallel script's time and the peak memory of the 8-host up", () => {
         const page = renderMarkdown(results(), "");
         assert.match(page, /A fleet of 4 against a person's script: `bench\/baseline.sh fleet-up` brings up the\nsame 4 hosts in parallel/);
         assert.match(page, /: the script 5 s, the cold up 7 s\./);
-        assert.match(page, /Peak memory of a cold up of 8 hosts: \*\*612 MiB\*\* \(summed PSS; summed RSS\n900 MiB\), one up\napart from the timed ones\./);
+        assert.match(page, /Peak memory of a cold up of 8 hosts: \*\*612 MiB\*\* summed PSS \(900 MiB summed RSS\);\none up apart from the timed ones\./);
         const three = renderMarkdown({ ...results(), memory: { hosts: 8, pssMiB: 600, rssMiB: 900, samples: [{ pssMiB: 590, rssMiB: 880 }, { pssMiB: 600, rssMiB: 900 }, { pssMiB: 640, rssMiB: 950 }] } }, "");
-        assert.match(three, /medians of 3 ups \(590\/880, 600\/900, 640\/950 MiB PSS\/RSS\)/);
+        assert.match(three, /medians of 3 ups \(PSS\/RSS: 590\/880, 600\/900, 640\/950 MiB\) apart/);
     });
 
     it("tables each earlier run beside this one, with a dash where a run did not measure, and the change from the latest", () => {
@@ -61,24 +61,26 @@ describe("bench/report", () => {
     });
 
     it("draws each ratio green or red with a dashed target line on its own scale, and the earlier run in grey", () => {
-        const svg = renderSvg({ ...results(), ratios: { ...results().ratios, coldUpVsCli: 2 } }, older.results);
+        const svg = renderSvg({ ...results(), ratios: { ...results().ratios, coldUpVsCli: 2 } }, older);
         const rows = [...svg.matchAll(/<rect x="230" y="(\d+)" width="([\d.]+)" height="16" fill="(#\w+)"\/>\n<line x1="([\d.]+)"/g)];
         assert.equal(rows.length, 4);
         const [coldUp, noopPreview] = rows;
-        // coldUpVsCli 2 against 1.5, the earlier 2.51 sets the scale: 480 / (2.51 × 1.1) px per unit.
-        const scale = 480 / (2.51 * 1.1);
+        // coldUpVsCli 2 against 1.5, the earlier 2.51 sets the scale: 420 / (2.51 × 1.1) px per unit.
+        const scale = 420 / (2.51 * 1.1);
         assert.equal(coldUp[3], "#e15759");
         assert.equal(Number(coldUp[2]), Number((2 * scale).toFixed(1)));
         assert.equal(Number(coldUp[4]), Number((230 + 1.5 * scale).toFixed(1)));
         assert.equal(noopPreview[3], "#59a14f");
+        assert.match(svg, /Ratios against their targets \(dashed line; grey: before issue 10\)/);
         assert.match(svg, /<text [^>]*>2\.00 \(target ≤ 1\.5, was 2\.51\)<\/text>/);
         assert.match(svg, /<text [^>]*>1\.40 \(target ≤ 1\.5\)<\/text>/);
         assert.match(svg, /4 hosts, parallel CLI script<\/text>/);
+        assert.match(svg, />fleet of 4 \/ parallel CLI script<\/text>/);
         assert.match(svg, /Peak memory of a cold up of 8 hosts \(engine, plugins, program\): 612 MiB PSS, 900 MiB summed RSS/);
     });
 
     it("draws no grey bars without an earlier run", () => {
         assert.doesNotMatch(renderSvg(results()), /fill="#bab0ac"/);
-        assert.equal((renderSvg(results(), older.results).match(/fill="#bab0ac"/g) ?? []).length, 3);
+        assert.equal((renderSvg(results(), older).match(/fill="#bab0ac"/g) ?? []).length, 3);
     });
 });
