@@ -149,9 +149,10 @@ function memoryParagraph(memory: Results["memory"]): string {
     return `Peak memory of a cold up of ${memory.hosts} hosts: **${memory.pssMiB} MiB** summed PSS (${memory.rssMiB} MiB summed RSS);
 ${taken} apart from the timed ones. It is the memory of the driver's process tree, sampled every
 100 ms from \`/proc\`: the Node.js process that runs the program through the Automation API, the
-\`pulumi\` CLI and engine, and every plugin the engine starts (one docker plugin per inner daemon,
-so one per host). PSS divides the pages processes share among them; RSS counts them once per
-process, an upper bound. The Docker daemons and the DinD containers are not part of it.`;
+\`pulumi\` CLI and engine, and every plugin the engine starts (a docker plugin for the outer daemon
+and one per inner daemon, that is per host). PSS divides the pages processes share among them;
+RSS counts them once per process, an upper bound. The Docker daemons and the DinD containers are
+not part of it.`;
 }
 
 /** Before/after table: each saved earlier run, this run, and the change from the latest earlier run. */

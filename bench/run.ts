@@ -78,7 +78,7 @@ interface CycleTimes {
 
 /**
  * A cold up of a stack file, then (with `noops`) a no-op preview and a no-op up, then destroy.
- * With `memory`, samples the RSS of this process's tree during the cold up: the Automation API
+ * With `memory`, samples the memory of this process's tree during the cold up: the Automation API
  * runs the program in this process and the engine and its plugins as its descendants.
  */
 async function pulumiCycle(stackFile: string, name: string, { noops = false, memory = false } = {}): Promise<CycleTimes> {
