@@ -53,14 +53,14 @@ export function phaseDurations(events: { at: number; event: EngineEvent }[], tot
     return phases;
 }
 
-/** A stack file with N DinD hosts, each with mutual TLS, a preloaded image and three nested web servers. */
-export function fleetStackFile(hosts: number): string {
+/** A stack file with N DinD hosts, each with mutual TLS, a preloaded image and three nested web servers; host I is PREFIX-fleet-I on FIRSTPORT + I - 1. */
+export function fleetStackFile(hosts: number, prefix = "bench", firstPort = 23811): string {
     const lines = ["hosts:"];
     for (let i = 1; i <= hosts; i++) {
         lines.push(
-            `  bench-fleet-${i}:`,
+            `  ${prefix}-fleet-${i}:`,
             "    image: dind-provisioner/dind:local",
-            `    tcp: { port: ${23810 + i} }`,
+            `    tcp: { port: ${firstPort + i - 1} }`,
             "    preload: [dind-provisioner/busybox:local]",
             "    workloads:",
             "      networks: [app]",

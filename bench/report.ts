@@ -1,9 +1,39 @@
 // Renders benchmark results as a Markdown page and an SVG chart readable at a glance.
 import type { Results } from "./run";
 import { PHASE_LABELS, PHASES } from "./phases";
+import type { Ratios } from "./stats";
 
 const COLORS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1"];
+const MET = "#59a14f";
+const MISSED = "#e15759";
 const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
+
+/** Earlier runs kept for the before/after table, oldest first; the last one is "before" in the chart. */
+export const BEFORE_RUNS = [
+    { file: "results.before.json", label: "First version" },
+    { file: "results.before-issue10.json", label: "Before issue 10" },
+];
+
+/** Results of an earlier run: runs older than a measure lack it. */
+export type EarlierResults = Omit<Partial<Results>, "ratios"> & { ratios?: Partial<Ratios> };
+
+/** An earlier run, as render() reads it. */
+export interface EarlierRun { label: string; file: string; results: EarlierResults }
+
+const RATIOS: (keyof Ratios)[] = ["coldUpVsCli", "noopPreviewVsColdUp", "fourHostsVsOne", "fleetVsCliFleet"];
+
+/** What a ratio divides, in words. */
+function ratioLabel(name: keyof Ratios, results: Results): string {
+    const hosts = results.fleetVsCli.hosts;
+    return {
+        coldUpVsCli: "cold up / docker CLI script",
+        noopPreviewVsColdUp: "no-op preview / cold up",
+        fourHostsVsOne: "fleet of 4 / fleet of 1",
+        fleetVsCliFleet: `fleet of ${hosts} / parallel CLI script`,
+    }[name];
+}
+
+const met = (results: Results, name: keyof Ratios) => results.ratios[name] <= results.targets[name];
 
 /** Horizontal bars, one per row, scaled to the largest value. */
 function barPanel(title: string, rows: [string, number][], top: number, unit = "s"): string[] {
@@ -18,6 +48,32 @@ function barPanel(title: string, rows: [string, number][], top: number, unit = "
             `<text x="${left - 8}" y="${y + 13}" text-anchor="end">${escape(label)}</text>`,
             `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="18" fill="${COLORS[i % COLORS.length]}"/>`,
             `<text x="${(left + w + 6).toFixed(1)}" y="${y + 13}">${value.toFixed(2)} ${unit}</text>`,
+        );
+    });
+    return out;
+}
+
+/**
+ * One row per ratio, each on its own scale: the bar is this run (green when it meets the target,
+ * red when not), the thin grey bar above it the earlier run, the dashed line the target.
+ */
+function ratioPanel(results: Results, before: EarlierRun | undefined, top: number): string[] {
+    const left = 230;
+    const width = 420;
+    const out = [`<text x="20" y="${top}" font-weight="bold">Ratios against their targets (dashed line${before?.results.ratios ? `; grey: ${escape(before.label.toLowerCase())}` : ""})</text>`];
+    RATIOS.forEach((name, i) => {
+        const y = top + 14 + i * 30;
+        const value = results.ratios[name];
+        const target = results.targets[name];
+        const previous = before?.results.ratios?.[name];
+        const scale = width / (Math.max(value, target, previous ?? 0) * 1.1);
+        const w = Math.max(1, value * scale);
+        out.push(`<text x="${left - 8}" y="${y + 17}" text-anchor="end">${escape(ratioLabel(name, results))}</text>`);
+        if (previous !== undefined) out.push(`<rect x="${left}" y="${y}" width="${Math.max(1, previous * scale).toFixed(1)}" height="5" fill="#bab0ac"/>`);
+        out.push(
+            `<rect x="${left}" y="${y + 7}" width="${w.toFixed(1)}" height="16" fill="${met(results, name) ? MET : MISSED}"/>`,
+            `<line x1="${(left + target * scale).toFixed(1)}" y1="${y - 2}" x2="${(left + target * scale).toFixed(1)}" y2="${y + 26}" stroke="black" stroke-dasharray="4 3"/>`,
+            `<text x="${left + width + 8}" y="${y + 19}">${value.toFixed(2)} (target ≤ ${target}${previous !== undefined ? `, was ${previous.toFixed(2)}` : ""})</text>`,
         );
     });
     return out;
@@ -41,49 +97,93 @@ function phasePanel(results: Results, top: number): string[] {
     return out;
 }
 
-export function renderSvg(results: Results): string {
+/** The chart; `before`, when given, draws the earlier run's ratios beside this run's. */
+export function renderSvg(results: Results, before?: EarlierRun): string {
     const m = results.medians;
+    const fleetRows: [string, number][] = Object.entries(results.fleet).map(([n, v]) => [`${n} host${n === "1" ? "" : "s"}`, v]);
+    fleetRows.push([`${results.fleetVsCli.hosts} hosts, parallel CLI script`, results.fleetVsCli.baselineCli]);
+    const ratiosTop = 30;
+    const referenceTop = ratiosTop + 14 + 4 * 30 + 30;
+    const fleetTop = referenceTop + 14 + 5 * 24 + 30;
+    const memoryTop = fleetTop + 14 + fleetRows.length * 24 + 20;
+    const phasesTop = memoryTop + 40;
     const body = [
+        ...ratioPanel(results, before, ratiosTop),
         ...barPanel("Reference topology: median seconds", [
             ["cold pulumi up", m.coldUp], ["docker CLI script (baseline)", m.baselineCli], ["no-op pulumi preview", m.noopPreview],
             ["no-op pulumi up", m.noopUp], ["pulumi destroy", m.destroy],
-        ], 30),
-        ...barPanel("Fleet: cold up of N DinD hosts (median seconds)", Object.entries(results.fleet).map(([n, v]) => [`${n} host${n === "1" ? "" : "s"}`, v]), 200),
-        ...phasePanel(results, 330),
+        ], referenceTop),
+        ...barPanel("Fleet: cold up of N DinD hosts (median seconds)", fleetRows, fleetTop),
+        `<text x="20" y="${memoryTop}" font-weight="bold">Peak memory of a cold up of ${results.memory.hosts} hosts (engine, plugins, program): ${results.memory.pssMiB} MiB PSS, ${results.memory.rssMiB} MiB summed RSS</text>`,
+        ...phasePanel(results, phasesTop),
     ];
-    const height = 330 + 60 + Math.ceil(PHASES.length / 2) * 20 + 20;
+    const height = phasesTop + 60 + Math.ceil(PHASES.length / 2) * 20 + 20;
     return `<svg xmlns="http://www.w3.org/2000/svg" width="880" height="${height}" font-family="sans-serif" font-size="12">\n` +
         `<rect width="100%" height="100%" fill="white"/>\n${body.join("\n")}\n</svg>\n`;
 }
 
-/** Before/after medians of the optimizations, from a run saved as bench/results.before.json. */
-function renderComparison(before: Results | undefined, after: Results): string {
-    if (!before) return "";
-    const row = (label: string, a: number, b: number) => `| ${label} | ${a} | ${b} | ${(b - a >= 0 ? "+" : "") + (b - a).toFixed(2)} |`;
-    const rows = [
-        row("cold up", before.medians.coldUp, after.medians.coldUp),
-        row("no-op preview", before.medians.noopPreview, after.medians.noopPreview),
-        row("no-op up", before.medians.noopUp, after.medians.noopUp),
-        ...Object.keys(before.fleet).filter((n) => n in after.fleet).map((n) => row(`cold up, fleet of ${n}`, before.fleet[n], after.fleet[n])),
-        ...PHASES.map((p) => row(`phase: ${PHASE_LABELS[p]}`, before.phases[p], after.phases[p])),
+type Measure = [label: string, pick: (r: EarlierResults) => number | undefined];
+
+/** The rows of the before/after table; a run that predates a measure shows "—" for it. */
+function measures(after: Results): Measure[] {
+    const fleetHosts = after.fleetVsCli.hosts;
+    return [
+        ["cold up (s)", (r) => r.medians?.coldUp],
+        ["docker CLI script (s)", (r) => r.medians?.baselineCli],
+        ["no-op preview (s)", (r) => r.medians?.noopPreview],
+        ["no-op up (s)", (r) => r.medians?.noopUp],
+        ["destroy (s)", (r) => r.medians?.destroy],
+        ...Object.keys(after.fleet).map((n): Measure => [`cold up, fleet of ${n} (s)`, (r) => r.fleet?.[n]]),
+        [`parallel CLI script, ${fleetHosts} hosts (s)`, (r) => (r.fleetVsCli?.hosts === fleetHosts ? r.fleetVsCli.baselineCli : undefined)],
+        [`peak memory of a cold up, ${after.memory.hosts} hosts (MiB PSS)`, (r) => (r.memory?.hosts === after.memory.hosts ? r.memory.pssMiB : undefined)],
+        [`peak memory of a cold up, ${after.memory.hosts} hosts (MiB summed RSS)`, (r) => (r.memory?.hosts === after.memory.hosts ? r.memory.rssMiB : undefined)],
+        ...RATIOS.map((name): Measure => [`\`${name}\` (target ≤ ${after.targets[name]})`, (r) => r.ratios?.[name]]),
+        ...PHASES.map((p): Measure => [`phase: ${PHASE_LABELS[p]} (s)`, (r) => r.phases?.[p]]),
     ];
-    return `## Before and after the optimizations
+}
 
-Medians in seconds; "before" is \`bench/results.before.json\` (${before.mode} mode, ${before.date}), taken on the commit
-before the optimizations, "after" is this run. The baseline script took ${before.medians.baselineCli} s and ${after.medians.baselineCli} s in the two runs.
+/** What the memory figures are and how they were taken. */
+function memoryParagraph(memory: Results["memory"]): string {
+    const runs = memory.samples.length;
+    const taken = runs === 1 ? "one up" : `medians of ${runs} ups (PSS/RSS: ${memory.samples.map((m) => `${m.pssMiB}/${m.rssMiB}`).join(", ")} MiB)`;
+    return `Peak memory of a cold up of ${memory.hosts} hosts: **${memory.pssMiB} MiB** summed PSS (${memory.rssMiB} MiB summed RSS);
+${taken} apart from the timed ones. It is the memory of the driver's process tree, sampled every
+100 ms from \`/proc\`: the Node.js process that runs the program through the Automation API, the
+\`pulumi\` CLI and engine, and every plugin the engine starts (a docker plugin for the outer daemon
+and one per inner daemon, that is per host). PSS divides the pages processes share among them;
+RSS counts them once per process, an upper bound. The Docker daemons and the DinD containers are
+not part of it.`;
+}
 
-| Measure | Before | After | Change |
-|---|---|---|---|
+/** Before/after table: each saved earlier run, this run, and the change from the latest earlier run. */
+export function renderComparison(before: EarlierRun[], after: Results): string {
+    if (!before.length) return "";
+    const show = (v: number | undefined) => (v === undefined ? "—" : String(v));
+    const latest = before[before.length - 1].results;
+    const rows = measures(after).map(([label, pick]) => {
+        const [was, now] = [pick(latest), pick(after)];
+        const change = was === undefined || now === undefined ? "—" : `${now - was >= 0 ? "+" : ""}${(now - was).toFixed(2)}`;
+        return `| ${label} | ${before.map((run) => show(pick(run.results))).join(" | ")} | ${show(now)} | ${change} |`;
+    });
+    const sources = before.map((run) => `"${run.label}" is \`bench/${run.file}\` (${run.results.mode} mode, ${run.results.date})`).join("; ");
+    return `## Before and after
+
+Medians; ${sources}; "After" is this run. "Change" is After minus ${before[before.length - 1].label}.
+A dash: that run did not measure it.
+
+| Measure | ${before.map((run) => run.label).join(" | ")} | After | Change |
+|---|${before.map(() => "---|").join("")}---|---|
 ${rows.join("\n")}
 
 `;
 }
 
-export function renderMarkdown(results: Results, notes: string, before?: Results): string {
+export function renderMarkdown(results: Results, notes: string, before: EarlierRun[] = []): string {
     const m = results.medians;
-    const verdict = (name: keyof Results["ratios"]) =>
-        `| \`${name}\` | ${results.ratios[name]} | ≤ ${results.targets[name]} | ${results.ratios[name] <= results.targets[name] ? "met" : "**missed**"} |`;
+    const verdict = (name: keyof Ratios) =>
+        `| \`${name}\` | ${ratioLabel(name, results)} | ${results.ratios[name]} | ≤ ${results.targets[name]} | ${met(results, name) ? "met" : "**missed**"} |`;
     const machine = Object.entries(results.machine).map(([k, v]) => `${k}: ${v}`).join("; ");
+    const fleetVsCli = results.fleetVsCli;
     return `# Benchmarks
 
 Generated by \`npm run bench${results.mode === "quick" ? " -- --quick" : ""}\` on ${results.date} (${results.mode} mode: medians of ${results.runs} runs,
@@ -109,11 +209,17 @@ readiness.
 |---|${Object.keys(results.fleet).map(() => "---").join("|")}|
 | cold up, median (s) | ${Object.values(results.fleet).join(" | ")} |
 
-| Ratio | Value | Target | |
-|---|---|---|---|
-${verdict("coldUpVsCli")}
-${verdict("noopPreviewVsColdUp")}
-${verdict("fourHostsVsOne")}
+A fleet of ${fleetVsCli.hosts} against a person's script: \`bench/baseline.sh fleet-up\` brings up the
+same ${fleetVsCli.hosts} hosts in parallel (\`&\` and \`wait\`), each as the reference baseline does
+(certificates, volume, privileged container with a TLS endpoint, wait until the inner daemon
+answers, preload, network and three nested containers). Medians, in the same rounds as the cold
+ups: the script ${fleetVsCli.baselineCli} s, the cold up ${fleetVsCli.coldUp} s.
+
+${memoryParagraph(results.memory)}
+
+| Ratio | Of | Value | Target | |
+|---|---|---|---|---|
+${RATIOS.map(verdict).join("\n")}
 
 Where a cold up goes (median of the reference runs, along its critical path):
 

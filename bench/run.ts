@@ -1,14 +1,20 @@
-// `npm run bench [-- --quick]`: what `pulumi up` costs against the plain docker CLI, and how it
-// grows with the fleet. Medians over several runs, the two sides alternated in one run so that
-// machine drift cancels. Writes bench/results.json, docs/benchmarks.md and docs/benchmarks.svg.
+// `npm run bench [-- --quick] [--prefix NAME] [--port-base PORT]`: what `pulumi up` costs against
+// the plain docker CLI, alone and as a fleet, how it grows with the fleet, and the peak memory of
+// an 8-host up. Medians over several runs, the two sides alternated in one run so that machine
+// drift cancels. Writes bench/results.json, docs/benchmarks.md and docs/benchmarks.svg.
+// --prefix (default "bench") starts every container, volume and stack name; --port-base (default
+// 23800) is the reference host's port, the rest follow it (see `portsFrom`), so that a run on a
+// shared daemon keeps to its own names and ports.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { EngineEvent } from "@pulumi/pulumi/automation";
 import { dockerOk, removeLabelled, StackUnderTest } from "../scripts/harness";
+import { PeakTreeMemory, TreeMemory } from "./memory";
 import { fleetStackFile, PHASES, Phase, phaseDurations } from "./phases";
-import { renderMarkdown, renderSvg } from "./report";
+import { BEFORE_RUNS, renderMarkdown, renderSvg } from "./report";
+import { median, Ratios, ratiosOf, round, TARGETS } from "./stats";
 
 const REPO = path.resolve(__dirname, "..");
 const REFERENCE = path.join(__dirname, "fixtures", "reference.yaml");
@@ -25,20 +31,29 @@ export interface Results {
     samples: Record<string, number[]>;
     /** Cold up of N DinD hosts (each with three nested containers): median seconds by N. */
     fleet: Record<string, number>;
+    /** A cold up of `hosts` DinD hosts against bench/baseline.sh bringing them up in parallel: medians in seconds. */
+    fleetVsCli: { hosts: number; coldUp: number; baselineCli: number };
+    /**
+     * Peak memory of the process tree of a cold up of `hosts` DinD hosts (driver and program, engine,
+     * plugins), summed PSS and summed RSS (see bench/memory.ts): medians of the peaks of `samples`.
+     */
+    memory: { hosts: number; pssMiB: number; rssMiB: number; samples: TreeMemory[] };
     /** Where a cold up of the reference topology goes: median seconds per phase. */
     phases: Record<Phase, number>;
     /** Fixed costs measured on their own: median seconds. */
     startup: { programLoad: number; dockerPluginStart: number; nodejsPluginStart: number };
-    ratios: { coldUpVsCli: number; noopPreviewVsColdUp: number; fourHostsVsOne: number };
-    targets: { coldUpVsCli: number; noopPreviewVsColdUp: number; fourHostsVsOne: number };
+    ratios: Ratios;
+    targets: Ratios;
 }
 
-const median = (values: number[]) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-const round = (n: number, digits = 2) => Number(n.toFixed(digits));
+/** Memory is reported for a fleet of this many hosts, measured in ups of their own (sampling costs CPU). */
+const MEMORY_HOSTS = 8;
+
+/** Host ports of a run: the reference host, its baseline, and the first port of each fleet side (up to 9 hosts). */
+function portsFrom(base: number) {
+    return { reference: base, baseline: base + 1, fleet: base + 11, fleetBaseline: base + 21 };
+}
+
 const seconds = (start: number) => (performance.now() - start) / 1000;
 
 async function timed<T>(work: () => Promise<T>): Promise<[number, T]> {
@@ -57,15 +72,28 @@ interface CycleTimes {
     noopUp: number;
     destroy: number;
     phases: Record<Phase, number>;
+    /** Peak memory of the cold up's process tree, when asked for. */
+    memory?: TreeMemory;
 }
 
-/** A cold up of a stack file, then (with `noops`) a no-op preview and a no-op up, then destroy. */
-async function pulumiCycle(stackFile: string, name: string, noops: boolean): Promise<CycleTimes> {
+/**
+ * A cold up of a stack file, then (with `noops`) a no-op preview and a no-op up, then destroy.
+ * With `memory`, samples the memory of this process's tree during the cold up: the Automation API
+ * runs the program in this process and the engine and its plugins as its descendants.
+ */
+async function pulumiCycle(stackFile: string, name: string, { noops = false, memory = false } = {}): Promise<CycleTimes> {
     const sut = await StackUnderTest.create(stackFile, name);
     try {
         const events: { at: number; event: EngineEvent }[] = [];
+        const sampler = memory ? new PeakTreeMemory() : undefined;
         const start = performance.now();
-        const [coldUp] = await timed(() => sut.stack.up({ onEvent: (event) => events.push({ at: seconds(start), event }) }));
+        let coldUp: number;
+        let peak: TreeMemory | undefined;
+        try {
+            [coldUp] = await timed(() => sut.stack.up({ onEvent: (event) => events.push({ at: seconds(start), event }) }));
+        } finally {
+            peak = sampler?.stop();
+        }
         let noopPreview = NaN;
         let noopUp = NaN;
         if (noops) {
@@ -75,7 +103,7 @@ async function pulumiCycle(stackFile: string, name: string, noops: boolean): Pro
             [noopUp] = await timed(() => sut.stack.up());
         }
         const [destroy] = await timed(() => sut.stack.destroy());
-        return { coldUp, noopPreview, noopUp, destroy, phases: phaseDurations(events, coldUp) };
+        return { coldUp, noopPreview, noopUp, destroy, phases: phaseDurations(events, coldUp), memory: peak };
     } finally {
         await sut.stack.destroy().catch(() => undefined);
         removeLabelled(sut.label);
@@ -83,13 +111,30 @@ async function pulumiCycle(stackFile: string, name: string, noops: boolean): Pro
     }
 }
 
-function baselineCycle(prefix: string): number {
+/** Times `baseline.sh up PREFIX PORT` (the reference topology) or, with `hosts`, `fleet-up PREFIX PORT HOSTS`; then removes it. */
+function baselineCycle(prefix: string, port: number, hosts?: number): number {
+    const [up, down] = hosts === undefined ? [["up", prefix, String(port)], ["down", prefix]] : [["fleet-up", prefix, String(port), String(hosts)], ["fleet-down", prefix, String(hosts)]];
     const start = performance.now();
-    const up = spawnSync("bash", [BASELINE, "up", prefix, "23801"], { encoding: "utf8" });
+    const result = spawnSync("bash", [BASELINE, ...up], { encoding: "utf8" });
     const took = seconds(start);
-    spawnSync("bash", [BASELINE, "down", prefix]);
-    if (up.status !== 0) throw new Error(`baseline failed: ${up.stderr}`);
+    spawnSync("bash", [BASELINE, ...down]);
+    if (result.status !== 0) throw new Error(`baseline ${up.join(" ")} failed: ${result.stderr}`);
     return took;
+}
+
+/** The reference fixture with its host and client names under PREFIX and its host on PORT. */
+function referenceStackFile(prefix: string, port: number): string {
+    const text = readFileSync(REFERENCE, "utf8");
+    const renamed = text.replace(/^ {2}bench-(dind|agent):/gm, `  ${prefix}-$1:`).replace(/port: 23800\b/, `port: ${port}`);
+    if ((renamed.match(new RegExp(`^  ${prefix}-(dind|agent):|port: ${port}\\b`, "gm")) ?? []).length !== 3) {
+        throw new Error(`${REFERENCE}: expected the hosts bench-dind and bench-agent and port 23800 to rename`);
+    }
+    return renamed;
+}
+
+function option(name: string, fallback: string): string {
+    const at = process.argv.indexOf(name);
+    return at >= 0 && process.argv[at + 1] ? process.argv[at + 1] : fallback;
 }
 
 /** Seconds until a command prints its first line (a plugin prints its port when ready). */
@@ -116,7 +161,8 @@ function startupCosts(runs: number) {
     return { programLoad: round(median(programLoad)), dockerPluginStart: round(median(dockerStart)), nodejsPluginStart: round(median(nodejsStart)) };
 }
 
-function machine(): Record<string, string | number> {
+/** The machine, and its load average over a minute at the start and the end of the run (a shared machine skews the figures). */
+function machine(loadAtStart: number): Record<string, string | number> {
     const cpus = os.cpus();
     return {
         cpu: `${cpus.length} × ${cpus[0]?.model ?? "unknown"}`,
@@ -125,47 +171,74 @@ function machine(): Record<string, string | number> {
         dockerEngine: dockerOk(["version", "--format", "{{.Server.Version}}"]),
         pulumi: spawnSync("pulumi", ["version"], { encoding: "utf8" }).stdout.trim(),
         node: process.version,
+        loadAverage: `${loadAtStart.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end`,
     };
 }
 
+/** Runs the sides of a round in turn, the first side first in even rounds: drift over the run falls on both. */
+async function alternated(round_: number, sides: (() => Promise<void>)[]) {
+    for (const side of round_ % 2 === 0 ? sides : [...sides].reverse()) await side();
+}
+
 async function main() {
+    const loadAtStart = os.loadavg()[0];
     const quick = process.argv.includes("--quick");
+    const prefix = option("--prefix", "bench");
+    const ports = portsFrom(Number(option("--port-base", "23800")));
     const runs = quick ? 3 : 5;
     const fleetSizes = quick ? [1, 2, 4] : [1, 2, 4, 8];
-    const samples: Record<string, number[]> = { coldUp: [], baselineCli: [], noopPreview: [], noopUp: [], destroy: [] };
+    // The fleet compared with the parallel script: the largest one measured.
+    const fleetHosts = fleetSizes[fleetSizes.length - 1];
+    const samples: Record<string, number[]> = { coldUp: [], baselineCli: [], noopPreview: [], noopUp: [], destroy: [], fleetBaselineCli: [] };
     const phaseSamples: Record<string, number[]> = {};
-    log(`${quick ? "quick" : "full"} mode: ${runs} runs, fleets of ${fleetSizes.join(", ")}`);
+    const memorySamples: TreeMemory[] = [];
+    log(`${quick ? "quick" : "full"} mode: ${runs} runs, fleets of ${fleetSizes.join(", ")}, ${fleetHosts} hosts against the parallel script, names ${prefix}-*, ports from ${ports.reference}`);
 
+    const scratch = mkdtempSync(path.join(os.tmpdir(), "dind-bench-"));
+    const reference = path.join(scratch, "reference.yaml");
+    writeFileSync(reference, referenceStackFile(prefix, ports.reference));
     for (let round_ = 0; round_ < runs; round_++) {
-        // Alternate which side goes first, so drift over the run falls on both.
-        const sides = [
+        await alternated(round_, [
             async () => {
-                const cycle = await pulumiCycle(REFERENCE, `bench-ref-${round_}`, true);
+                const cycle = await pulumiCycle(reference, `${prefix}-ref-${round_}`, { noops: true });
                 for (const key of ["coldUp", "noopPreview", "noopUp", "destroy"] as const) samples[key].push(cycle[key]);
                 for (const [phase, value] of Object.entries(cycle.phases)) (phaseSamples[phase] ??= []).push(value);
                 log(`round ${round_ + 1}: cold up ${cycle.coldUp.toFixed(2)} s, no-op preview ${cycle.noopPreview.toFixed(2)} s, no-op up ${cycle.noopUp.toFixed(2)} s, destroy ${cycle.destroy.toFixed(2)} s`);
             },
             async () => {
-                const took = baselineCycle(`bench-base-${round_}`);
+                const took = baselineCycle(`${prefix}-base-${round_}`, ports.baseline);
                 samples.baselineCli.push(took);
                 log(`round ${round_ + 1}: baseline script ${took.toFixed(2)} s`);
             },
-        ];
-        for (const side of round_ % 2 === 0 ? sides : sides.reverse()) await side();
+        ]);
     }
 
-    const fleet: Record<string, number> = {};
-    const scratch = mkdtempSync(path.join(os.tmpdir(), "dind-bench-"));
-    for (const n of fleetSizes) {
+    const fleetFile = (n: number) => {
         const file = path.join(scratch, `fleet-${n}.yaml`);
-        writeFileSync(file, fleetStackFile(n));
-        const ups: number[] = [];
-        for (let i = 0; i < (quick ? 3 : runs); i++) {
-            ups.push((await pulumiCycle(file, `bench-fleet-${n}-${i}`, false)).coldUp);
+        writeFileSync(file, fleetStackFile(n, prefix, ports.fleet));
+        return file;
+    };
+    const fleet: Record<string, number> = {};
+    for (const n of fleetSizes) {
+        const ups: number[] = (samples[`fleet${n}`] = []);
+        for (let i = 0; i < runs; i++) {
+            await alternated(i, [
+                async () => void ups.push((await pulumiCycle(fleetFile(n), `${prefix}-fleet-${n}-${i}`)).coldUp),
+                // The largest fleet also against the parallel script, in the same rounds.
+                ...(n === fleetHosts ? [async () => {
+                    const took = baselineCycle(`${prefix}-fleetbase-${i}`, ports.fleetBaseline, n);
+                    samples.fleetBaselineCli.push(took);
+                    log(`fleet of ${n}, round ${i + 1}: parallel baseline script ${took.toFixed(2)} s`);
+                }] : []),
+            ]);
         }
-        samples[`fleet${n}`] = ups;
         fleet[n] = round(median(ups));
         log(`fleet of ${n}: cold up median ${fleet[n]} s (${ups.map((u) => u.toFixed(2)).join(", ")})`);
+    }
+    for (let i = 0; i < (quick ? 1 : 3); i++) {
+        const { memory } = await pulumiCycle(fleetFile(MEMORY_HOSTS), `${prefix}-memory-${i}`, { memory: true });
+        memorySamples.push({ pssMiB: round(memory!.pssMiB, 0), rssMiB: round(memory!.rssMiB, 0) });
+        log(`fleet of ${MEMORY_HOSTS}: peak memory ${memorySamples[i].pssMiB} MiB PSS, ${memorySamples[i].rssMiB} MiB RSS`);
     }
     rmSync(scratch, { recursive: true, force: true });
 
@@ -173,7 +246,7 @@ async function main() {
         mode: quick ? "quick" : "full",
         runs,
         date: new Date().toISOString(),
-        machine: machine(),
+        machine: machine(loadAtStart),
         medians: {
             coldUp: round(median(samples.coldUp)),
             baselineCli: round(median(samples.baselineCli)),
@@ -183,15 +256,17 @@ async function main() {
         },
         samples: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.map((x) => round(x, 3))])),
         fleet,
+        fleetVsCli: { hosts: fleetHosts, coldUp: fleet[fleetHosts], baselineCli: round(median(samples.fleetBaselineCli)) },
+        memory: {
+            hosts: MEMORY_HOSTS,
+            pssMiB: median(memorySamples.map((m) => m.pssMiB)),
+            rssMiB: median(memorySamples.map((m) => m.rssMiB)),
+            samples: memorySamples,
+        },
         phases: Object.fromEntries(PHASES.map((p) => [p, round(median(phaseSamples[p] ?? [0]))])) as Record<Phase, number>,
         startup: startupCosts(runs),
-        ratios: { coldUpVsCli: 0, noopPreviewVsColdUp: 0, fourHostsVsOne: 0 },
-        targets: { coldUpVsCli: 1.5, noopPreviewVsColdUp: 0.25, fourHostsVsOne: 2.0 },
-    };
-    results.ratios = {
-        coldUpVsCli: round(median(samples.coldUp) / median(samples.baselineCli)),
-        noopPreviewVsColdUp: round(median(samples.noopPreview) / median(samples.coldUp)),
-        fourHostsVsOne: round(median(samples.fleet4) / median(samples.fleet1)),
+        ratios: ratiosOf(samples, fleetHosts),
+        targets: TARGETS,
     };
 
     writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
@@ -200,13 +275,13 @@ async function main() {
 }
 
 const RESULTS = path.join(__dirname, "results.json");
-const BEFORE = path.join(__dirname, "results.before.json");
 
-/** Writes docs/benchmarks.md and docs/benchmarks.svg from results (and the saved pre-optimization run). */
+/** Writes docs/benchmarks.md and docs/benchmarks.svg from results (and the saved earlier runs, see BEFORE_RUNS). */
 function render(results: Results) {
     const notes = readFileSync(path.join(REPO, "docs", "benchmarks.notes.md"), "utf8");
-    const before = existsSync(BEFORE) ? JSON.parse(readFileSync(BEFORE, "utf8")) as Results : undefined;
-    writeFileSync(path.join(REPO, "docs", "benchmarks.svg"), renderSvg(results));
+    const before = BEFORE_RUNS.filter(({ file }) => existsSync(path.join(__dirname, file)))
+        .map((run) => ({ ...run, results: JSON.parse(readFileSync(path.join(__dirname, run.file), "utf8")) as Results }));
+    writeFileSync(path.join(REPO, "docs", "benchmarks.svg"), renderSvg(results, before[before.length - 1]));
     writeFileSync(path.join(REPO, "docs", "benchmarks.md"), renderMarkdown(results, notes, before));
     log("wrote bench/results.json, docs/benchmarks.md, docs/benchmarks.svg");
 }

@@ -1,0 +1,32 @@
+// The arithmetic of the benchmarks: medians of samples and the ratios the targets are set on.
+
+export const median = (values: number[]): number => {
+    if (!values.length) return NaN;
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+export const round = (n: number, digits = 2) => Number(n.toFixed(digits));
+
+export interface Ratios { coldUpVsCli: number; noopPreviewVsColdUp: number; fourHostsVsOne: number; fleetVsCliFleet: number }
+
+/** The issue's targets: a cold up within 1.5 × the docker CLI, alone and as a fleet; a no-op preview within a fifth of a cold up. */
+export const TARGETS: Ratios = { coldUpVsCli: 1.5, noopPreviewVsColdUp: 0.2, fourHostsVsOne: 2.0, fleetVsCliFleet: 1.5 };
+
+/**
+ * Ratios of medians, each side taken in the same run: `fleetN` are the cold ups of an N-host
+ * stack, `fleetBaselineCli` the parallel docker CLI script bringing up `fleetHosts` hosts.
+ */
+export function ratiosOf(samples: Record<string, number[]>, fleetHosts: number): Ratios {
+    const ratio = (a: string, b: string) => {
+        if (!samples[a]?.length || !samples[b]?.length) throw new Error(`no samples of ${samples[a]?.length ? b : a} for a ratio`);
+        return round(median(samples[a]) / median(samples[b]));
+    };
+    return {
+        coldUpVsCli: ratio("coldUp", "baselineCli"),
+        noopPreviewVsColdUp: ratio("noopPreview", "coldUp"),
+        fourHostsVsOne: ratio("fleet4", "fleet1"),
+        fleetVsCliFleet: ratio(`fleet${fleetHosts}`, "fleetBaselineCli"),
+    };
+}

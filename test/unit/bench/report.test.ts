@@ -1,0 +1,86 @@
+import * as assert from "node:assert/strict";
+import { EarlierResults, renderComparison, renderMarkdown, renderSvg } from "../../../bench/report";
+import { PHASES } from "../../../bench/phases";
+import type { Results } from "../../../bench/run";
+import { TARGETS } from "../../../bench/stats";
+
+const results = (): Results => ({
+    mode: "quick",
+    runs: 3,
+    date: "2026-11-28T07:00:00.000Z",
+    machine: { cpu: "2 × test" },
+    medians: { coldUp: 4.5, baselineCli: 3, noopPreview: 0.8, noopUp: 1.2, destroy: 2 },
+    samples: {},
+    fleet: { 1: 4.4, 2: 5, 4: 7 },
+    fleetVsCli: { hosts: 4, coldUp: 7, baselineCli: 5 },
+    memory: { hosts: 8, pssMiB: 612, rssMiB: 900, samples: [{ pssMiB: 612, rssMiB: 900 }] },
+    phases: Object.fromEntries(PHASES.map((p, i) => [p, i / 2 + 0.5])) as Results["phases"],
+    startup: { programLoad: 1, dockerPluginStart: 0.1, nodejsPluginStart: 0.8 },
+    ratios: { coldUpVsCli: 1.5, noopPreviewVsColdUp: 0.18, fourHostsVsOne: 1.59, fleetVsCliFleet: 1.4 },
+    targets: TARGETS,
+});
+
+/** The run before: without the fleet comparison and memory, as bench/results.before-issue10.json is. */
+const older = { label: "Before issue 10", file: "results.before-issue10.json", results: {
+    mode: "quick" as const, date: "2026-11-28T06:05:57.185Z",
+    medians: { coldUp: 7.17, baselineCli: 2.85, noopPreview: 2.26, noopUp: 2.94, destroy: 4.41 },
+    fleet: { 1: 6.98, 2: 8.29, 4: 12.64 },
+    ratios: { coldUpVsCli: 2.51, noopPreviewVsColdUp: 0.31, fourHostsVsOne: 1.81 },
+} as EarlierResults };
+
+describe("bench/report", () => {
+    it("judges every ratio against its target, the fleet against the parallel script included", () => {
+        const page = renderMarkdown({ ...results(), ratios: { ...results().ratios, coldUpVsCli: 1.51 } }, "");
+        assert.match(page, /\| `coldUpVsCli` \| cold up \/ docker CLI script \| 1\.51 \| ≤ 1\.5 \| \*\*missed\*\* \|/);
+        assert.match(page, /\| `noopPreviewVsColdUp` \| [^|]+ \| 0\.18 \| ≤ 0\.2 \| met \|/);
+        assert.match(page, /\| `fourHostsVsOne` \| [^|]+ \| 1\.59 \| ≤ 2 \| met \|/);
+        assert.match(page, /\| `fleetVsCliFleet` \| fleet of 4 \/ parallel CLI script \| 1\.4 \| ≤ 1\.5 \| met \|/);
+    });
+
+    it("reports the parallel script's time and the peak memory of the 8-host up", () => {
+        const page = renderMarkdown(results(), "");
+        assert.match(page, /A fleet of 4 against a person's script: `bench\/baseline.sh fleet-up` brings up the\nsame 4 hosts in parallel/);
+        assert.match(page, /: the script 5 s, the cold up 7 s\./);
+        assert.match(page, /Peak memory of a cold up of 8 hosts: \*\*612 MiB\*\* summed PSS \(900 MiB summed RSS\);\none up apart from the timed ones\./);
+        const three = renderMarkdown({ ...results(), memory: { hosts: 8, pssMiB: 600, rssMiB: 900, samples: [{ pssMiB: 590, rssMiB: 880 }, { pssMiB: 600, rssMiB: 900 }, { pssMiB: 640, rssMiB: 950 }] } }, "");
+        assert.match(three, /medians of 3 ups \(PSS\/RSS: 590\/880, 600\/900, 640\/950 MiB\) apart/);
+    });
+
+    it("tables each earlier run beside this one, with a dash where a run did not measure, and the change from the latest", () => {
+        const first = { ...older, label: "First version", file: "results.before.json", results: { ...older.results, medians: { ...older.results.medians!, coldUp: 13.11 } } };
+        const table = renderComparison([first, older], results());
+        assert.match(table, /\| Measure \| First version \| Before issue 10 \| After \| Change \|\n\|---\|---\|---\|---\|---\|/);
+        assert.match(table, /\| cold up \(s\) \| 13\.11 \| 7\.17 \| 4\.5 \| -2\.67 \|/);
+        assert.match(table, /\| `coldUpVsCli` \(target ≤ 1\.5\) \| 2\.51 \| 2\.51 \| 1\.5 \| -1\.01 \|/);
+        assert.match(table, /\| `fleetVsCliFleet` \(target ≤ 1\.5\) \| — \| — \| 1\.4 \| — \|/);
+        assert.match(table, /\| parallel CLI script, 4 hosts \(s\) \| — \| — \| 5 \| — \|/);
+        assert.match(table, /\| peak memory of a cold up, 8 hosts \(MiB PSS\) \| — \| — \| 612 \| — \|/);
+        assert.match(table, /\| peak memory of a cold up, 8 hosts \(MiB summed RSS\) \| — \| — \| 900 \| — \|/);
+        assert.match(table, /"Before issue 10" is `bench\/results\.before-issue10\.json` \(quick mode, 2026-11-28T06:05:57\.185Z\)/);
+        assert.equal(renderComparison([], results()), "");
+    });
+
+    it("draws each ratio green or red with a dashed target line on its own scale, and the earlier run in grey", () => {
+        const svg = renderSvg({ ...results(), ratios: { ...results().ratios, coldUpVsCli: 2 } }, older);
+        const rows = [...svg.matchAll(/<rect x="230" y="(\d+)" width="([\d.]+)" height="16" fill="(#\w+)"\/>\n<line x1="([\d.]+)"/g)];
+        assert.equal(rows.length, 4);
+        const [coldUp, noopPreview] = rows;
+        // coldUpVsCli 2 against 1.5, the earlier 2.51 sets the scale: 420 / (2.51 × 1.1) px per unit.
+        const scale = 420 / (2.51 * 1.1);
+        assert.equal(coldUp[3], "#e15759");
+        assert.equal(Number(coldUp[2]), Number((2 * scale).toFixed(1)));
+        assert.equal(Number(coldUp[4]), Number((230 + 1.5 * scale).toFixed(1)));
+        assert.equal(noopPreview[3], "#59a14f");
+        assert.match(svg, /Ratios against their targets \(dashed line; grey: before issue 10\)/);
+        assert.match(svg, /<text [^>]*>2\.00 \(target ≤ 1\.5, was 2\.51\)<\/text>/);
+        assert.match(svg, /<text [^>]*>1\.40 \(target ≤ 1\.5\)<\/text>/);
+        assert.match(svg, /4 hosts, parallel CLI script<\/text>/);
+        assert.match(svg, />fleet of 4 \/ parallel CLI script<\/text>/);
+        assert.match(svg, /Peak memory of a cold up of 8 hosts \(engine, plugins, program\): 612 MiB PSS, 900 MiB summed RSS/);
+    });
+
+    it("draws no grey bars without an earlier run", () => {
+        assert.doesNotMatch(renderSvg(results()), /fill="#bab0ac"/);
+        assert.equal((renderSvg(results(), older).match(/fill="#bab0ac"/g) ?? []).length, 3);
+    });
+});
