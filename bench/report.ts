@@ -229,7 +229,8 @@ ${PHASES.map((p) => `| ${PHASE_LABELS[p]} | ${results.phases[p]} |`).join("\n")}
 
 Fixed costs measured on their own: loading the program in a fresh Node.js process (ts-node
 compile, @pulumi/pulumi and dependencies) ${results.startup.programLoad} s; the docker plugin's start
-${results.startup.dockerPluginStart} s; the Node.js dynamic-provider plugin's start ${results.startup.nodejsPluginStart} s.
+${results.startup.dockerPluginStart} s; the Node.js dynamic-provider plugin's start ${results.startup.nodejsPluginStart} s (paid by
+every preview and on the way to a ready host until the readiness and preload steps moved into the program; no stack starts it now).
 
 ${renderComparison(before, results)}${notes.trim()}
 `;
