@@ -74,7 +74,8 @@ export interface DindWorkloadsArgs {
 
 /**
  * Networks, volumes and containers nested inside a DinD host, created through the host's inner
- * provider, each after the inner daemon answers and after the host's preloads.
+ * provider, each after the inner daemon answers; containers and pulled images also after the
+ * host's preloads.
  */
 export class DindWorkloads extends pulumi.ComponentResource {
     readonly networks: Record<string, docker.Network> = {};
@@ -86,7 +87,7 @@ export class DindWorkloads extends pulumi.ComponentResource {
     constructor(name: string, args: DindWorkloadsArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("dind:index:DindWorkloads", name, {}, opts);
         const parent = this;
-        const { host, workloads, inner } = normalizeArgs();
+        const { host, workloads, inner, innerOnceReady } = normalizeArgs();
         createNetworks();
         createVolumes();
         createContainers();
@@ -121,7 +122,10 @@ export class DindWorkloads extends pulumi.ComponentResource {
                 // Unretained storage takes every nested resource with it: no Delete call to an inner daemon.
                 deletedWith: host.nestedDeletedWith,
             };
-            return { host, workloads, inner };
+            // Networks and volumes need no image: they are made while the preloads copy theirs, which
+            // takes the upstream provider's fixed 2 s wait after creating a network off the preloads' tail.
+            const innerOnceReady: pulumi.CustomResourceOptions = { ...inner, dependsOn: [host.ready] };
+            return { host, workloads, inner, innerOnceReady };
         }
 
         function createNetworks() {
@@ -129,13 +133,13 @@ export class DindWorkloads extends pulumi.ComponentResource {
             // dockerd's own setting covers only its default bridge.
             const options = host.mtu.apply((mtu) => (mtu === undefined ? undefined : { [MTU_OPTION]: String(mtu) }));
             for (const network of workloads.networks) {
-                parent.networks[network] = new docker.Network(...transformed(args.transform?.network, `${name}-network-${network}`, { name: network, options }, inner));
+                parent.networks[network] = new docker.Network(...transformed(args.transform?.network, `${name}-network-${network}`, { name: network, options }, innerOnceReady));
             }
         }
 
         function createVolumes() {
             for (const volume of workloads.volumes) {
-                parent.volumes[volume] = new docker.Volume(...transformed(args.transform?.volume, `${name}-volume-${volume}`, { name: volume }, inner));
+                parent.volumes[volume] = new docker.Volume(...transformed(args.transform?.volume, `${name}-volume-${volume}`, { name: volume }, innerOnceReady));
             }
         }
 

@@ -55,13 +55,20 @@ describe("DindWorkloads", () => {
         assert.ok(mocks.one(CONTAINER, "builder-container").provider?.includes("::outer::"));
     });
 
-    it("waits for readiness and for the preloads, and replaces fixed names by deleting first", async () => {
+    it("waits for readiness, containers and pulls also for the preloads, and replaces fixed names by deleting first", async () => {
         const mocks = installMocks();
         const made = hostWithWorkloads(mocks);
         await settle(made);
-        for (const name of ["builder-workloads-network-app", "builder-workloads-volume-data", "builder-workloads-container-web"]) {
+        const afterPreloads = [made.host.readiness, made.host.preloads["busybox:local"]];
+        const expected: Record<string, unknown[]> = {
+            "builder-workloads-network-app": [made.host.readiness],
+            "builder-workloads-volume-data": [made.host.readiness],
+            "builder-workloads-container-web": afterPreloads,
+            "builder-workloads-image-pulled": afterPreloads,
+        };
+        for (const [name, dependsOn] of Object.entries(expected)) {
             const options = mocks.options.get(name)!;
-            assert.deepEqual(options.dependsOn, [made.host.readiness, made.host.preloads["busybox:local"]], name);
+            assert.deepEqual(options.dependsOn, dependsOn, name);
             assert.equal(options.deleteBeforeReplace, true, name);
         }
     });
