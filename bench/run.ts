@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { EngineEvent } from "@pulumi/pulumi/automation";
 import { dockerOk, removeLabelled, StackUnderTest } from "../scripts/harness";
-import { upWithoutReadBack } from "../scripts/pulumi-stack";
+import { withoutReadBack } from "../scripts/pulumi-stack";
 import { fleetStackFile, PHASES, Phase, phaseDurations } from "./phases";
 import { renderMarkdown, renderSvg } from "./report";
 
@@ -67,14 +67,14 @@ async function pulumiCycle(stackFile: string, name: string, noops: boolean): Pro
         const events: { at: number; event: EngineEvent }[] = [];
         const start = performance.now();
         // As `npm run up` runs it: without the Automation API's read-back after the update.
-        const [coldUp] = await timed(() => upWithoutReadBack(sut.stack, { onEvent: (event) => events.push({ at: seconds(start), event }) }));
+        const [coldUp] = await timed(() => withoutReadBack(sut.stack).up({ onEvent: (event) => events.push({ at: seconds(start), event }) }));
         let noopPreview = NaN;
         let noopUp = NaN;
         if (noops) {
             let preview;
             [noopPreview, preview] = await timed(() => sut.stack.preview());
             if (Object.keys(preview.changeSummary).some((op) => op !== "same")) throw new Error(`no-op preview saw changes: ${JSON.stringify(preview.changeSummary)}`);
-            [noopUp] = await timed(() => upWithoutReadBack(sut.stack));
+            [noopUp] = await timed(() => withoutReadBack(sut.stack).up());
         }
         const [destroy] = await timed(() => sut.stack.destroy());
         return { coldUp, noopPreview, noopUp, destroy, phases: phaseDurations(events, coldUp) };

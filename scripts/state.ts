@@ -52,11 +52,12 @@ export function fileBackendDir(backendUrl: string): string | undefined {
  * The stack's latest deployment as a file:// backend keeps it (secrets stay ciphertext), read
  * without the CLI: `pulumi stack export` costs a process and decrypts every secret first (0.3 s).
  * `null` when the backend has no such stack; undefined when this cannot tell (another backend, a
- * zstd-compressed, unreadable or other-version file): then ask the CLI.
+ * qualified stack name, a zstd-compressed, unreadable or other-version file): then ask the CLI.
  */
 export function savedDeployment(backendUrl: string, project: string, stackName: string): Deployment | null | undefined {
     const dir = fileBackendDir(backendUrl);
-    if (!dir) return undefined;
+    // A qualified name (organization/project/stack) is left to the CLI.
+    if (!dir || stackName.includes("/")) return undefined;
     // The project-scoped layout (the default), else the legacy one; like the backend, the newest of
     // the plain, gzip and zstd files.
     const layouts = [path.join(dir, "stacks", project, stackName), path.join(dir, "stacks", stackName)]

@@ -1,20 +1,20 @@
 import * as assert from "node:assert/strict";
 import { Stack } from "@pulumi/pulumi/automation";
-import { upWithoutReadBack } from "../../../scripts/pulumi-stack";
+import { withoutReadBack } from "../../../scripts/pulumi-stack";
 
-describe("upWithoutReadBack", () => {
+describe("withoutReadBack", () => {
     /** A Stack of the Automation API over a workspace whose CLI only records the commands it is given. */
     function recordingStack() {
-        const commands: string[][] = [];
+        const commands: string[] = [];
         const workspace = {
             workDir: "/nonexistent",
             envVars: {},
             serializeArgsForOp: async () => [],
             postCommandCallback: async () => undefined,
-            stackOutputs: async () => (commands.push(["stack", "output"]), {}),
+            stackOutputs: async () => (commands.push("stack output"), {}),
             pulumiCommand: {
                 run: async (args: string[]) => {
-                    commands.push(args);
+                    commands.push(args.slice(0, 2).join(" "));
                     // What `stack history --json` would print, should the SDK ask.
                     return { stdout: args[0] === "stack" ? "[]" : "", stderr: "", code: 0 };
                 },
@@ -24,15 +24,18 @@ describe("upWithoutReadBack", () => {
         return { stack, commands };
     }
 
-    it("runs the update and none of the read-back the Automation API's up makes after it", async () => {
+    it("runs up, refresh and destroy without the read-back the Automation API makes after each", async () => {
         const lean = recordingStack();
-        await upWithoutReadBack(lean.stack, { message: "m" });
-        assert.deepEqual(lean.commands.map((args) => args.slice(0, 2)), [["up", "--yes"]]);
-        assert.ok(lean.commands[0].includes("--skip-preview") && lean.commands[0].includes("--message"));
+        await withoutReadBack(lean.stack).up({ message: "m" });
+        await withoutReadBack(lean.stack).refresh();
+        await withoutReadBack(lean.stack).destroy();
+        assert.deepEqual(lean.commands, ["up --yes", "refresh --skip-preview", "destroy --yes"]);
 
-        // The SDK's own up, on the same recording CLI, does read back: what the lean one leaves out.
+        // The SDK's own methods, on the same recording CLI, do read back: what the lean ones leave out.
         const full = recordingStack();
         await full.stack.up({ message: "m" });
-        assert.deepEqual(full.commands.slice(1).map((args) => args.slice(0, 2)), [["stack", "output"], ["stack", "history"]]);
+        await full.stack.refresh();
+        await full.stack.destroy();
+        assert.deepEqual(full.commands, ["up --yes", "stack output", "stack history", "refresh --skip-preview", "stack history", "destroy --yes", "stack history"]);
     });
 });

@@ -42,8 +42,9 @@ describe("savedDeployment", () => {
         assert.deepEqual(read(), pending);
     });
 
-    it("cannot tell (undefined) for other backends, zstd, other versions or a file it cannot parse", () => {
+    it("cannot tell (undefined) for other backends, qualified names, zstd, other versions or a file it cannot parse", () => {
         assert.equal(savedDeployment("s3://bucket", "dind-provisioner", "dev"), undefined);
+        assert.equal(read("organization/dind-provisioner/dev"), undefined);
         write("dind-provisioner/dev.json.zst", "zstd");
         assert.equal(read(), undefined);
         write("dind-provisioner/v2.json", checkpoint({}, 2));
