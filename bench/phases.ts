@@ -10,7 +10,7 @@ export const PHASE_LABELS: Record<Phase, string> = {
     dindReadiness: "DinD readiness wait (create, start, health check)",
     preload: "preload",
     nestedCreation: "nested creation (network, containers)",
-    finish: "finish (state save, CLI exit, Automation API outputs)",
+    finish: "finish (state save, CLI exit)",
 };
 
 interface Step { pre?: number; done?: number }

@@ -71,9 +71,9 @@ async function containerCondition(resources: StateResource[], container: StateRe
     }
 }
 
-/** The DinD hosts in the stack's state whose container is stopped or gone, with what lives inside them. */
-export async function downHosts(stack: Stack): Promise<DownHost[]> {
-    const resources = ((await stack.exportStack()).deployment as Deployment).resources ?? [];
+/** The DinD hosts in the stack's deployment whose container is stopped or gone, with what lives inside them. */
+export async function downHosts(deployment: Deployment): Promise<DownHost[]> {
+    const resources = deployment.resources ?? [];
     const down: DownHost[] = [];
     for (const host of resources.filter((r) => r.type === HOST_TYPE)) {
         const children = resources.filter((r) => r.parent === host.urn);

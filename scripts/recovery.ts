@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { EngineEndpoint, engineRequest, readBody } from "../components/engineApi";
 import { STACK_LABEL } from "../components/markers";
-import { CONTAINER_TYPE, Deployment, PendingOperation, providerEndpoint, StateResource } from "./state";
+import { CONTAINER_TYPE, Deployment, fileBackendDir, PendingOperation, providerEndpoint, StateResource } from "./state";
 
 /** What the file backend writes in `<backend>/.pulumi/locks/.../<stack>/<lock id>.json` while it holds a stack. */
 export interface LockContent {
@@ -36,8 +36,9 @@ function describeHolder(lock: StackLock): string {
 
 /** The lock directory of a stack in a file:// backend; undefined for other backends. */
 export function lockDirsOf(backendUrl: string, project: string, stackName: string): string[] | undefined {
-    if (!backendUrl.startsWith("file://")) return undefined;
-    const locks = path.join(backendUrl.slice("file://".length), ".pulumi", "locks");
+    const dir = fileBackendDir(backendUrl);
+    if (!dir) return undefined;
+    const locks = path.join(dir, "locks");
     // Project-scoped layout (the default) and the legacy one.
     return [path.join(locks, "organization", project, stackName), path.join(locks, stackName)];
 }
@@ -128,9 +129,11 @@ async function resolvePendingContainer(resources: StateResource[], op: PendingOp
 /**
  * Resolves what an interrupted run left pending: checks pending container creates against the
  * daemon, then clears the pending operations (the engine refuses to go on with pending creates in a
- * non-interactive run). Returns what it did, one line each.
+ * non-interactive run). `saved`, the deployment as the backend's file holds it, spares the export
+ * when nothing is pending. Returns what it did, one line each.
  */
-export async function resolvePendingOperations(stack: Stack, stackLabel: string): Promise<string[]> {
+export async function resolvePendingOperations(stack: Stack, stackLabel: string, saved?: Deployment): Promise<string[]> {
+    if (saved && !saved.pending_operations?.length) return [];
     const exported = await stack.exportStack();
     const deployment = exported.deployment as Deployment;
     const pending = deployment.pending_operations ?? [];

@@ -4,9 +4,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { Stack } from "@pulumi/pulumi/automation";
 import { checkOuterDaemons, DaemonUnreachableError } from "../../../scripts/preflight";
 import { parseArguments } from "../../../scripts/pulumi-stack";
-import { lockDirsOf, processRunning, releaseStaleLocks, StackLockedError } from "../../../scripts/recovery";
+import { lockDirsOf, processRunning, releaseStaleLocks, resolvePendingOperations, StackLockedError } from "../../../scripts/recovery";
+import { Deployment } from "../../../scripts/state";
 import { validateStackSource } from "../../../stackfile/load";
 
 /** A pid that provably does not run: a child that has exited and been reaped. */
@@ -64,6 +66,33 @@ describe("driver recovery", () => {
         assert.equal(parseArguments(["destroy", "--drop-nested"])?.dropNested, true);
         assert.equal(parseArguments(["up", "--colour"]), undefined);
         assert.equal(parseArguments(["up", "--stack"]), undefined);
+    });
+});
+
+describe("resolvePendingOperations", () => {
+    /** A stack whose CLI calls are recorded: an export gives `exported`, an import is kept. */
+    const recordingStack = (exported: Deployment) => {
+        const calls: string[] = [];
+        const stack = {
+            exportStack: async () => (calls.push("export"), { version: 3, deployment: structuredClone(exported) }),
+            importStack: async (state: { deployment: Deployment }) => void calls.push(`import ${JSON.stringify(state.deployment.pending_operations)}`),
+        } as unknown as Stack;
+        return { stack, calls };
+    };
+    const pending: Deployment = { resources: [], pending_operations: [{ type: "updating", resource: { urn: "urn:a", type: "docker:index/network:Network" } }] };
+
+    it("asks the CLI nothing when the deployment the backend's file holds has nothing pending", async () => {
+        const { stack, calls } = recordingStack(pending);
+        assert.deepEqual(await resolvePendingOperations(stack, "dind-provisioner/dev", { resources: [] }), []);
+        assert.deepEqual(calls, []);
+    });
+
+    it("clears what is pending through an export and an import, with or without the backend's file", async () => {
+        for (const saved of [pending, undefined]) {
+            const { stack, calls } = recordingStack(pending);
+            assert.deepEqual(await resolvePendingOperations(stack, "dind-provisioner/dev", saved), ["urn:a: interrupted while updating; cleared (the next up or refresh checks it again)"]);
+            assert.deepEqual(calls, ["export", "import []"]);
+        }
     });
 });
 
