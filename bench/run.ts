@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { EngineEvent } from "@pulumi/pulumi/automation";
 import { dockerOk, removeLabelled, StackUnderTest } from "../scripts/harness";
-import { withoutReadBack } from "../scripts/pulumi-stack";
+import { ENGINE_PARALLELISM, withoutReadBack } from "../scripts/pulumi-stack";
 import { PeakTreeMemory, TreeMemory } from "./memory";
 import { fleetStackFile, PHASES, Phase, phaseDurations } from "./phases";
 import { BEFORE_RUNS, renderMarkdown, renderSvg } from "./report";
@@ -92,7 +92,7 @@ async function pulumiCycle(stackFile: string, name: string, { noops = false, mem
         let peak: TreeMemory | undefined;
         try {
             // As `npm run up` runs it: without the Automation API's read-back after the update.
-            [coldUp] = await timed(() => withoutReadBack(sut.stack).up({ onEvent: (event) => events.push({ at: seconds(start), event }) }));
+            [coldUp] = await timed(() => withoutReadBack(sut.stack).up({ parallel: ENGINE_PARALLELISM, onEvent: (event) => events.push({ at: seconds(start), event }) }));
         } finally {
             peak = sampler?.stop();
         }
@@ -100,11 +100,11 @@ async function pulumiCycle(stackFile: string, name: string, { noops = false, mem
         let noopUp = NaN;
         if (noops) {
             let preview;
-            [noopPreview, preview] = await timed(() => sut.stack.preview());
+            [noopPreview, preview] = await timed(() => sut.stack.preview({ parallel: ENGINE_PARALLELISM }));
             if (Object.keys(preview.changeSummary).some((op) => op !== "same")) throw new Error(`no-op preview saw changes: ${JSON.stringify(preview.changeSummary)}`);
-            [noopUp] = await timed(() => withoutReadBack(sut.stack).up());
+            [noopUp] = await timed(() => withoutReadBack(sut.stack).up({ parallel: ENGINE_PARALLELISM }));
         }
-        const [destroy] = await timed(() => sut.stack.destroy());
+        const [destroy] = await timed(() => withoutReadBack(sut.stack).destroy({ parallel: ENGINE_PARALLELISM }));
         return { coldUp, noopPreview, noopUp, destroy, phases: phaseDurations(events, coldUp), memory: peak };
     } finally {
         await sut.stack.destroy().catch(() => undefined);

@@ -101,6 +101,13 @@ export async function openStack(options: StackOptions): Promise<Stack> {
  * reads none of it: the engine's own output shows the outputs and the summary. Its `outputs()` is
  * empty; read outputs from the stack itself.
  */
+/**
+ * How many resource operations the engine runs at once (its own default is 8). They are waits on
+ * daemons, not work of this machine's: with 8, the nested containers of a 4-host fleet queued
+ * behind each other while the upstream provider's fixed 2 s network waits held their slots.
+ */
+export const ENGINE_PARALLELISM = 64;
+
 export function withoutReadBack(stack: Stack): Stack {
     return Object.create(stack, { outputs: { value: async () => ({}) }, info: { value: async () => undefined } });
 }
@@ -275,12 +282,12 @@ async function main(argv: string[], cancellation: Cancellation): Promise<number>
     };
     const signal = cancellation.controller.signal;
     const operations: Record<string, (stack: Stack) => Promise<unknown>> = {
-        up: (stack) => withoutReadBack(stack).up({ onOutput, signal }),
-        preview: (stack) => stack.preview({ onOutput, diff: true, signal }),
-        refresh: async (stack) => withoutReadBack(stack).refresh({ onOutput, signal, exclude: await sparedNested(stack, invocation) }),
+        up: (stack) => withoutReadBack(stack).up({ onOutput, signal, parallel: ENGINE_PARALLELISM }),
+        preview: (stack) => stack.preview({ onOutput, diff: true, signal, parallel: ENGINE_PARALLELISM }),
+        refresh: async (stack) => withoutReadBack(stack).refresh({ onOutput, signal, parallel: ENGINE_PARALLELISM, exclude: await sparedNested(stack, invocation) }),
         destroy: async (stack) => {
             await sparedNested(stack, invocation);
-            const result = await withoutReadBack(stack).destroy({ onOutput, signal });
+            const result = await withoutReadBack(stack).destroy({ onOutput, signal, parallel: ENGINE_PARALLELISM });
             removeContextsAfterDestroy(stackName);
             return result;
         },
