@@ -2,6 +2,7 @@
 // a killed inner dockerd, a removed container, a daemon that does not answer, two runs at once)
 // and the driver, run as `npm run up` runs it, must recover with no hand work.
 import * as assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, statSync } from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
@@ -15,6 +16,15 @@ const SCRATCH = "/tmp/dind-provisioner-fault";
 const FORWARDED_DIR = "/tmp/dind-provisioner-fault-daemon";
 const INNER = { DOCKER_HOST: `unix://${SCRATCH}/fault-dind/docker.sock` };
 const SOAK_CYCLES = Number(process.env.FAULTS_SOAK_CYCLES ?? 20);
+
+/** Resolves at the first Docker event matching `filters` from now on (milliseconds after it happens, unlike polling). */
+function firstDockerEvent(filters: string[]): Promise<void> {
+    const events = spawn("docker", ["events", ...filters, "--format", "{{.ID}}"], { stdio: ["ignore", "pipe", "inherit"] });
+    return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => { events.kill(); reject(new Error(`no docker event ${filters.join(" ")} within 60 s`)); }, 60_000);
+        events.stdout.once("data", () => { clearTimeout(timer); events.kill(); resolve(); });
+    });
+}
 
 async function until(what: string, check: () => boolean, timeoutMs = 60_000): Promise<number> {
     const start = Date.now();
@@ -101,10 +111,10 @@ describe("real lane: faults, and the driver's recovery from them", function () {
 
         it("5. SIGKILL of the up's process group while the replacement is created: the next up removes the stale lock, resolves the pending create and stops the orphaned plugins", async () => {
             bump();
+            const created = firstDockerEvent(["--filter", "type=container", "--filter", "event=create", "--filter", "container=fault-dind"]);
             const run = new DriverRun("up", flags);
-            await run.waitFor(/fault-dind-container\b.*creating replacement/);
-            // Let the create reach the daemon: the container exists, not yet healthy.
-            await until("the replacement container exists", () => docker(["container", "inspect", "fault-dind"]).status === 0, 30_000);
+            // The create has reached the daemon; the provider still uploads, starts and reads the container back.
+            await created;
             run.killGroup("SIGKILL");
             await run.exited;
             const killed = Date.now();
