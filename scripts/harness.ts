@@ -126,7 +126,7 @@ export class DriverRun {
     readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; seconds: number }>;
 
     constructor(command: string, args: string[]) {
-        this.child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(REPO_ROOT, "scripts", "pulumi-stack.ts"), command, ...args], {
+        this.child = spawn(process.execPath, [path.join(REPO_ROOT, "scripts", "bundled.js"), "scripts/pulumi-stack.ts", command, ...args], {
             cwd: REPO_ROOT,
             detached: true,
             env: { ...process.env, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE },

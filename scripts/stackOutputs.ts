@@ -103,7 +103,9 @@ export function runTool(usage: string, main: (argv: string[]) => Promise<number>
         (code) => (process.exitCode = code),
         (error: Error) => {
             if (error instanceof UsageError) {
-                console.error(`${path.basename(process.argv[1])}: ${error.message}\n${usage}`);
+                // Named as its usage names it: run from a bundle, argv[1] is the bundle's file.
+                const tool = /^usage: (\S+)/.exec(usage)?.[1] ?? path.basename(process.argv[1]);
+                console.error(`${tool}: ${error.message}\n${usage}`);
                 process.exitCode = usageExit;
                 return;
             }

@@ -1,6 +1,6 @@
 // The user's ordinary tools on the real lane: docker contexts, the status view, the drift
 // check, the client environment (Testcontainers), and state shared by two runners on a real S3
-// server. The commands run as `npm run ...` runs them: ts-node on the scripts, in new processes.
+// server. The commands run as `npm run ...` runs them: the scripts' bundles, in new processes.
 import * as assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -13,6 +13,7 @@ import { pipelineCommands, PIPELINES } from "./pipelines";
 import { S3Server } from "./s3";
 
 const FIXTURES = path.join(__dirname, "fixtures");
+/** For the test's own helper programs (fixtures), which no npm script runs. */
 const TS_NODE = path.join(REPO_ROOT, "node_modules", ".bin", "ts-node");
 const PASSPHRASE = { PULUMI_CONFIG_PASSPHRASE: "integration-tests" };
 const S3_PORT = 23881;
@@ -23,9 +24,9 @@ interface Run {
     stderr: string;
 }
 
-/** Runs a script of this repository with ts-node in a new process, as its npm script does. */
+/** Runs a script of this repository from its bundle in a new process, as its npm script does. */
 function runScript(script: string, args: string[], env: Record<string, string | undefined>): Run {
-    const result = spawnSync(TS_NODE, [script, ...args], { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, ...env }, timeout: 10 * 60_000 });
+    const result = spawnSync(process.execPath, [path.join(REPO_ROOT, "scripts", "bundled.js"), script, ...args], { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, ...env }, timeout: 10 * 60_000 });
     return { status: result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? String(result.error ?? "") };
 }
 

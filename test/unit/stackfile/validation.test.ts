@@ -196,7 +196,7 @@ describe("stack file validation", () => {
 
         it("starts from a bundle without the Pulumi SDK, so that start-up stays fast", () => {
             assert.equal(run(path.join(fixtures, "good", "full.yaml")).status, 0);
-            const manifest = path.join(repo, "node_modules", ".cache", "dind-provisioner", "validate.manifest.json");
+            const manifest = path.join(repo, "node_modules", ".cache", "dind-provisioner", "stackfile-cli.manifest.json");
             const inputs: string[] = JSON.parse(readFileSync(manifest, "utf8")).inputs;
             assert.ok(inputs.includes("stackfile/cli.ts"));
             assert.deepEqual(inputs.filter((input) => input.includes("@pulumi/")), []);
