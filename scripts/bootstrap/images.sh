@@ -33,9 +33,9 @@ IMG_CACHE="$DP_CACHE/images"
 PULL="${DIND_PROVISIONER_PULL:-auto}"
 SUITE="${DIND_PROVISIONER_DEBIAN_SUITE:-trixie}"
 DIND_PACKAGES=docker.io,iptables,ca-certificates,procps
-# From trixie on, the docker CLI (the health check's) is a package of its own, and its `docker
-# build` needs buildx for BuildKit (without it, DOCKER_BUILDKIT=1 fails in the client itself).
-case "$SUITE" in buster | bullseye | bookworm) ;; *) DIND_PACKAGES="$DIND_PACKAGES,docker-cli,docker-buildx" ;; esac
+# From trixie on, the docker CLI (the health check's) is a package of its own. Without buildx
+# (64 MB more), its `docker build` is the classic builder, as DooD clients behind the proxy need.
+case "$SUITE" in buster | bullseye | bookworm) ;; *) DIND_PACKAGES="$DIND_PACKAGES,docker-cli" ;; esac
 
 want=("$@")
 [ "${#want[@]}" -gt 0 ] || want=(busybox dind)
