@@ -7,7 +7,7 @@ export type Phase = (typeof PHASES)[number];
 export const PHASE_LABELS: Record<Phase, string> = {
     engineAndProgramStart: "engine and program start (CLI, program run, plugin load)",
     imagesAndCertificates: "image lookup, volume, certificates",
-    dindReadiness: "DinD readiness wait (create, start, health check)",
+    dindReadiness: "DinD readiness wait (create, start, first /_ping answer)",
     preload: "preload",
     nestedCreation: "nested creation (network, containers)",
     finish: "finish (state save, CLI exit)",
