@@ -26,7 +26,16 @@ interface Run {
 
 /** Runs a script of this repository from its bundle in a new process, as its npm script does. */
 function runScript(script: string, args: string[], env: Record<string, string | undefined>): Run {
-    const result = spawnSync(process.execPath, [path.join(REPO_ROOT, "scripts", "bundled.js"), script, ...args], { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, ...env }, timeout: 10 * 60_000 });
+    return runProcess(process.execPath, [path.join(REPO_ROOT, "scripts", "bundled.js"), script, ...args], env);
+}
+
+/** Runs one of the test's own helper programs (fixtures) with ts-node in a new process. */
+function runFixture(fixture: string, args: string[], env: Record<string, string | undefined>): Run {
+    return runProcess(TS_NODE, [path.join(FIXTURES, fixture), ...args], env);
+}
+
+function runProcess(command: string, args: string[], env: Record<string, string | undefined>): Run {
+    const result = spawnSync(command, args, { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, ...env }, timeout: 10 * 60_000 });
     return { status: result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? String(result.error ?? "") };
 }
 
@@ -208,7 +217,7 @@ describe("shared state: a self-managed backend on a real S3 server, two runners 
     const ciStack = `tools-ci-${process.pid}`;
     const ciStackFile = path.join(REPO_ROOT, "stacks", `${ciStack}.yaml`);
     const runner = (operation: string, extra: Record<string, string> = {}) =>
-        runScript(path.join(FIXTURES, "runner.ts"), [operation, stackName, stackFile], { ...env, ...extra });
+        runFixture("runner.ts", [operation, stackName, stackFile], { ...env, ...extra });
 
     before(async () => {
         clearLeftover("container", "tools-s3-agent");
