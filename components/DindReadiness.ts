@@ -7,7 +7,7 @@
 import { Readable } from "node:stream";
 import * as pulumi from "@pulumi/pulumi";
 import { stepFailed, withoutDependencies } from "./stepResults";
-import { EngineEndpoint, engineRequest, readBody } from "./engineApi";
+import { EngineEndpoint, engineRequest, pingFailure, readBody } from "./engineApi";
 
 /** How many log lines a start-up failure quotes. */
 export const FAILURE_LOG_LINES = 20;
@@ -109,17 +109,6 @@ export function startFailure(info: { State: ContainerState; RestartCount: number
     return undefined;
 }
 
-/** True when the daemon answers /_ping. */
-async function answersPing(endpoint: EngineEndpoint): Promise<boolean> {
-    try {
-        const response = await engineRequest(endpoint, "GET", "/_ping", undefined, PING_TIMEOUT_MS);
-        await readBody(response);
-        return response.statusCode === 200;
-    } catch {
-        return false;
-    }
-}
-
 /** The MTU of the inner daemon's default bridge. */
 export async function innerBridgeMtu(inner: EngineEndpoint): Promise<number> {
     const response = await engineRequest(inner, "GET", "/networks/bridge", undefined, 10_000);
@@ -143,7 +132,7 @@ export async function awaitInnerDaemon(inputs: ReadinessInputs): Promise<Readine
     let restartsBefore: number | undefined;
     let watchAt = 0;
     for (;;) {
-        if (inner && await answersPing(inner)) break;
+        if (inner && (await pingFailure(inner, PING_TIMEOUT_MS)) === undefined) break;
         if (Date.now() >= watchAt) {
             const info = await inspectContainer(outer, containerId);
             if (!inner && info.State.Health?.Status === "healthy") break;

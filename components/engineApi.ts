@@ -114,6 +114,17 @@ export async function readBody(response: IncomingMessage): Promise<string> {
     return Buffer.concat(chunks).toString("utf8");
 }
 
+/** Why a daemon does not answer /_ping within `timeoutMs`, or undefined when it does. */
+export async function pingFailure(endpoint: EngineEndpoint, timeoutMs: number): Promise<string | undefined> {
+    try {
+        const response = await engineRequest(endpoint, "GET", "/_ping", undefined, timeoutMs);
+        const body = await readBody(response);
+        return response.statusCode === 200 ? undefined : `HTTP ${response.statusCode} ${body.trim()}`;
+    } catch (error) {
+        return (error as Error).message;
+    }
+}
+
 const VERSION_TIMEOUT_MS = 10_000;
 
 /**

@@ -2,7 +2,7 @@
 // (the engine would otherwise wait on a daemon that is down), and which DinD hosts are not running,
 // so that refresh and destroy leave alone the nested resources an unreachable inner daemon holds.
 import { Stack } from "@pulumi/pulumi/automation";
-import { EngineEndpoint, engineRequest, readBody } from "../components/engineApi";
+import { engineRequest, pingFailure, readBody } from "../components/engineApi";
 import { StackFile } from "../stackfile/schema";
 import { CONTAINER_TYPE, DOCKER_PROVIDER_TYPE, providerEndpoint, Deployment, StateResource, VOLUME_TYPE } from "./state";
 
@@ -18,17 +18,6 @@ export class DaemonUnreachableError extends Error {
     }
 }
 
-/** Why a daemon does not answer /_ping within a few seconds, or undefined when it does. */
-export async function pingFailure(endpoint: EngineEndpoint): Promise<string | undefined> {
-    try {
-        const response = await engineRequest(endpoint, "GET", "/_ping", undefined, PING_TIMEOUT_MS);
-        const body = await readBody(response);
-        return response.statusCode === 200 ? undefined : `HTTP ${response.statusCode} ${body.trim()}`;
-    } catch (error) {
-        return (error as Error).message;
-    }
-}
-
 /** Fails naming the first outer daemon the stack uses that does not answer (ssh:// and Kubernetes daemons are left to the engine). */
 export async function checkOuterDaemons(stack: StackFile, stackFile: string): Promise<void> {
     const used = new Set([...Object.values(stack.hosts).map((h) => h.daemon), ...Object.values(stack.clients).map((c) => c.daemon)]);
@@ -36,7 +25,7 @@ export async function checkOuterDaemons(stack: StackFile, stackFile: string): Pr
         const { host, certPath } = stack.daemons[name];
         // Kubernetes daemons have no Docker host; ssh:// ones are left to the engine.
         if (!host || !/^(unix|tcp):\/\//.test(host)) continue;
-        const failure = await pingFailure({ host, certPath });
+        const failure = await pingFailure({ host, certPath }, PING_TIMEOUT_MS);
         if (failure) throw new DaemonUnreachableError(name, host, failure, stackFile);
     }
 }

@@ -4,7 +4,7 @@ import { once } from "node:events";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { apiAtLeast, engineApiVersion, engineRequest, sshCommand } from "../../../components/engineApi";
+import { apiAtLeast, engineApiVersion, engineRequest, pingFailure, sshCommand } from "../../../components/engineApi";
 import { preloadImage } from "../../../components/ImagePreload";
 import { FakeEngine, startFakeEngine } from "./fakeEngine";
 
@@ -65,6 +65,18 @@ describe("Engine API over ssh:// (docker system dial-stdio)", () => {
 });
 
 describe("engineApi", () => {
+    it("says why a daemon does not answer /_ping (its status, or the connection's error), and nothing once it does", async () => {
+        const engine = await startFakeEngine();
+        try {
+            engine.failingPings = 1;
+            assert.equal(await pingFailure({ host: `unix://${engine.socket}` }, 1000), "HTTP 503 starting");
+            assert.equal(await pingFailure({ host: `unix://${engine.socket}` }, 1000), undefined);
+        } finally {
+            await engine.close();
+        }
+        assert.match((await pingFailure({ host: "unix:///nonexistent/docker.sock" }, 1000))!, /ENOENT/);
+    });
+
     it("reads the engine's API version, or undefined when nothing answers", async () => {
         const engine = await startFakeEngine({}, "1.44");
         try {
