@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { EngineEvent } from "@pulumi/pulumi/automation";
 import { dockerOk, removeLabelled, StackUnderTest } from "../scripts/harness";
-import { ENGINE_PARALLELISM, withoutReadBack } from "../scripts/pulumi-stack";
+import { asDriverRuns } from "../scripts/pulumi-stack";
 import { PeakTreeMemory, TreeMemory } from "./memory";
 import { fleetStackFile, PHASES, Phase, phaseDurations } from "./phases";
 import { BEFORE_RUNS, renderMarkdown, renderSvg } from "./report";
@@ -86,13 +86,14 @@ async function pulumiCycle(stackFile: string, name: string, { noops = false, mem
     const sut = await StackUnderTest.create(stackFile, name);
     try {
         const events: { at: number; event: EngineEvent }[] = [];
+        // As `npm run up` and the other npm scripts run it.
+        const stack = asDriverRuns(sut.stack);
         const sampler = memory ? new PeakTreeMemory() : undefined;
         const start = performance.now();
         let coldUp: number;
         let peak: TreeMemory | undefined;
         try {
-            // As `npm run up` runs it: without the Automation API's read-back after the update.
-            [coldUp] = await timed(() => withoutReadBack(sut.stack).up({ parallel: ENGINE_PARALLELISM, onEvent: (event) => events.push({ at: seconds(start), event }) }));
+            [coldUp] = await timed(() => stack.up({ onEvent: (event) => events.push({ at: seconds(start), event }) }));
         } finally {
             peak = sampler?.stop();
         }
@@ -100,11 +101,11 @@ async function pulumiCycle(stackFile: string, name: string, { noops = false, mem
         let noopUp = NaN;
         if (noops) {
             let preview;
-            [noopPreview, preview] = await timed(() => sut.stack.preview({ parallel: ENGINE_PARALLELISM }));
+            [noopPreview, preview] = await timed(() => stack.preview());
             if (Object.keys(preview.changeSummary).some((op) => op !== "same")) throw new Error(`no-op preview saw changes: ${JSON.stringify(preview.changeSummary)}`);
-            [noopUp] = await timed(() => withoutReadBack(sut.stack).up({ parallel: ENGINE_PARALLELISM }));
+            [noopUp] = await timed(() => stack.up());
         }
-        const [destroy] = await timed(() => withoutReadBack(sut.stack).destroy({ parallel: ENGINE_PARALLELISM }));
+        const [destroy] = await timed(() => stack.destroy());
         return { coldUp, noopPreview, noopUp, destroy, phases: phaseDurations(events, coldUp), memory: peak };
     } finally {
         await sut.stack.destroy().catch(() => undefined);

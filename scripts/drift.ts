@@ -3,7 +3,7 @@
 // preview on refreshed state (what `up` would do). Exit 0: no differences; 2: drifted, with
 // the differences listed; 1: error (bad file, daemon down, ...). Nothing is changed.
 import { EngineEvent, OpMap, Stack } from "@pulumi/pulumi/automation";
-import { ENGINE_PARALLELISM, openStack, useV8StackTraces } from "./pulumi-stack";
+import { asDriverRuns, openStack, useV8StackTraces } from "./pulumi-stack";
 import { parseArgs, runTool, UsageError } from "./stackOutputs";
 
 const USAGE = "usage: drift.ts [--stack NAME] [--file STACKFILE] [--quiet]   (default stack: local, file: stacks/NAME.yaml)";
@@ -57,7 +57,7 @@ export async function detectDrift(stack: Stack, onOutput?: (out: string) => void
     };
     try {
         const refresh = await stack.previewRefresh({ onOutput, onEvent: withErrors(collector("refresh", differences)) });
-        const preview = await stack.preview({ refresh: true, diff: true, parallel: ENGINE_PARALLELISM, onOutput, onEvent: withErrors(collector("preview", differences)) });
+        const preview = await asDriverRuns(stack).preview({ refresh: true, diff: true, onOutput, onEvent: withErrors(collector("preview", differences)) });
         const summaries = { refresh: refresh.changeSummary, preview: preview.changeSummary };
         return { drifted: changed(summaries.refresh) || changed(summaries.preview) || differences.length > 0, differences, summaries };
     } catch (error) {

@@ -3,7 +3,7 @@
 // toolchain scripts/bootstrap builds offline; with an official install, `pulumi up` works too.
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { DestroyOptions, LocalWorkspace, PreviewOptions, RefreshOptions, Stack, UpOptions } from "@pulumi/pulumi/automation";
 import { loadStackFile, StackFileError } from "../stackfile/load";
 import { StackFile } from "../stackfile/schema";
 import { removeContextsAfterDestroy } from "./contexts";
@@ -59,7 +59,8 @@ const PROJECT_FILES = ["Pulumi.yaml", "Pulumi.yml", "Pulumi.json"];
  * `pulumi stack select` that would only check it (every command names the stack with --stack), or
  * for a new stack the select that fails before `pulumi stack init`.
  */
-export async function openStack(options: StackOptions): Promise<Stack> {
+export async function openStack(options: StackOptions,
+    saved = savedDeployment(backendUrlOf(options), PROJECT_NAME, options.stackName)): Promise<Stack> {
     const stackFile = stackFileOf(options);
     const env: Record<string, string> = {
         PULUMI_BACKEND_URL: backendUrlOf(options),
@@ -84,7 +85,7 @@ export async function openStack(options: StackOptions): Promise<Stack> {
         // As LocalWorkspace.createOrSelectStack does for an inline program: a work directory without a project file gets one.
         projectSettings: PROJECT_FILES.some((name) => existsSync(path.join(workDir, name))) ? undefined : { name: PROJECT_NAME, runtime: "nodejs" },
     });
-    switch (savedDeployment(env.PULUMI_BACKEND_URL, PROJECT_NAME, options.stackName)) {
+    switch (saved) {
         case undefined:
             return Stack.createOrSelect(options.stackName, workspace);
         case null:
@@ -95,21 +96,30 @@ export async function openStack(options: StackOptions): Promise<Stack> {
 }
 
 /**
- * The stack for running `up`, `refresh` and `destroy` without the CLI calls the Automation API
- * makes after the engine only to fill in their results (`stack output` twice and `stack history`
- * after up, `stack history` after refresh and destroy: 0.3-0.9 s with a passphrase). The driver
- * reads none of it: the engine's own output shows the outputs and the summary. Its `outputs()` is
- * empty; read outputs from the stack itself.
- */
-/**
  * How many resource operations the engine runs at once (its own default is 8). They are waits on
  * daemons, not work of this machine's: with 8, the nested containers of a 4-host fleet queued
  * behind each other while the upstream provider's fixed 2 s network waits held their slots.
  */
 export const ENGINE_PARALLELISM = 64;
 
-export function withoutReadBack(stack: Stack): Stack {
-    return Object.create(stack, { outputs: { value: async () => ({}) }, info: { value: async () => undefined } });
+/**
+ * The stack as the driver runs it (and the benchmark, which measures the driver's way): its `up`,
+ * `preview`, `refresh` and `destroy` run ENGINE_PARALLELISM operations at once unless told
+ * otherwise, and `up`, `refresh` and `destroy` skip the CLI calls the Automation API makes after
+ * the engine only to fill in their results (`stack output` twice and `stack history` after up,
+ * `stack history` after refresh and destroy: 0.3-0.9 s with a passphrase). The driver reads none
+ * of it: the engine's own output shows the outputs and the summary. Its `outputs()` is empty;
+ * read outputs from the stack itself.
+ */
+export function asDriverRuns(stack: Stack): Stack {
+    const lean: Stack = Object.create(stack, { outputs: { value: async () => ({}) }, info: { value: async () => undefined } });
+    const parallel = { parallel: ENGINE_PARALLELISM };
+    return Object.create(lean, {
+        up: { value: (options?: UpOptions) => stack.up.call(lean, { ...parallel, ...options }) },
+        preview: { value: (options?: PreviewOptions) => stack.preview.call(lean, { ...parallel, ...options }) },
+        refresh: { value: (options?: RefreshOptions) => stack.refresh.call(lean, { ...parallel, ...options }) },
+        destroy: { value: (options?: DestroyOptions) => stack.destroy.call(lean, { ...parallel, ...options }) },
+    });
 }
 
 /** The stack's deployment: from the file backend's files when they tell, else exported by the CLI. */
@@ -242,11 +252,12 @@ async function prepare(invocation: Invocation, stackFile: string, cancellation: 
     if (parsed) await checkOuterDaemons(parsed, stackFile);
     cancellation.check();
     say(await killOrphanedPlugins());
-    const stack = await openStack(invocation.stack);
+    // Read once: whether the stack exists, then (for an update) whether anything is pending.
+    const saved = savedDeployment(backendUrlOf(invocation.stack), PROJECT_NAME, invocation.stack.stackName);
+    const stack = await openStack(invocation.stack, saved);
     if (!updates) return stack;
     cancellation.check();
-    const saved = savedDeployment(backendUrlOf(invocation.stack), PROJECT_NAME, invocation.stack.stackName) ?? undefined;
-    say(await resolvePendingOperations(stack, `${PROJECT_NAME}/${invocation.stack.stackName}`, saved));
+    say(await resolvePendingOperations(stack, `${PROJECT_NAME}/${invocation.stack.stackName}`, saved ?? undefined));
     return stack;
 }
 
@@ -282,12 +293,12 @@ async function main(argv: string[], cancellation: Cancellation): Promise<number>
     };
     const signal = cancellation.controller.signal;
     const operations: Record<string, (stack: Stack) => Promise<unknown>> = {
-        up: (stack) => withoutReadBack(stack).up({ onOutput, signal, parallel: ENGINE_PARALLELISM }),
-        preview: (stack) => stack.preview({ onOutput, diff: true, signal, parallel: ENGINE_PARALLELISM }),
-        refresh: async (stack) => withoutReadBack(stack).refresh({ onOutput, signal, parallel: ENGINE_PARALLELISM, exclude: await sparedNested(stack, invocation) }),
+        up: (stack) => asDriverRuns(stack).up({ onOutput, signal }),
+        preview: (stack) => asDriverRuns(stack).preview({ onOutput, diff: true, signal }),
+        refresh: async (stack) => asDriverRuns(stack).refresh({ onOutput, signal, exclude: await sparedNested(stack, invocation) }),
         destroy: async (stack) => {
             await sparedNested(stack, invocation);
-            const result = await withoutReadBack(stack).destroy({ onOutput, signal, parallel: ENGINE_PARALLELISM });
+            const result = await asDriverRuns(stack).destroy({ onOutput, signal });
             removeContextsAfterDestroy(stackName);
             return result;
         },

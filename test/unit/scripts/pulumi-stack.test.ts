@@ -1,11 +1,12 @@
 import * as assert from "node:assert/strict";
 import { Stack } from "@pulumi/pulumi/automation";
-import { withoutReadBack } from "../../../scripts/pulumi-stack";
+import { asDriverRuns, ENGINE_PARALLELISM } from "../../../scripts/pulumi-stack";
 
-describe("withoutReadBack", () => {
+describe("asDriverRuns", () => {
     /** A Stack of the Automation API over a workspace whose CLI only records the commands it is given. */
     function recordingStack() {
         const commands: string[] = [];
+        const parallelism: string[] = [];
         const workspace = {
             workDir: "/nonexistent",
             envVars: {},
@@ -15,21 +16,23 @@ describe("withoutReadBack", () => {
             pulumiCommand: {
                 run: async (args: string[]) => {
                     commands.push(args.slice(0, 2).join(" "));
+                    if (args.includes("--parallel")) parallelism.push(`${args[0]} ${args[args.indexOf("--parallel") + 1]}`);
                     // What `stack history --json` would print, should the SDK ask.
                     return { stdout: args[0] === "stack" ? "[]" : "", stderr: "", code: 0 };
                 },
             },
         };
         const stack = Object.create(Stack.prototype, { name: { value: "dev" }, workspace: { value: workspace } }) as Stack;
-        return { stack, commands };
+        return { stack, commands, parallelism };
     }
 
-    it("runs up, refresh and destroy without the read-back the Automation API makes after each", async () => {
+    it("runs up, refresh and destroy with the driver's parallelism and without the read-back the Automation API makes after each", async () => {
         const lean = recordingStack();
-        await withoutReadBack(lean.stack).up({ message: "m" });
-        await withoutReadBack(lean.stack).refresh();
-        await withoutReadBack(lean.stack).destroy();
+        await asDriverRuns(lean.stack).up({ message: "m" });
+        await asDriverRuns(lean.stack).refresh();
+        await asDriverRuns(lean.stack).destroy();
         assert.deepEqual(lean.commands, ["up --yes", "refresh --skip-preview", "destroy --yes"]);
+        assert.deepEqual(lean.parallelism, ["up", "refresh", "destroy"].map((command) => `${command} ${ENGINE_PARALLELISM}`));
 
         // The SDK's own methods, on the same recording CLI, do read back: what the lean ones leave out.
         const full = recordingStack();
