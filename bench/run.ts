@@ -149,7 +149,7 @@ function firstLineSeconds(command: string, args: string[], cwd = REPO): number {
 }
 
 function startupCosts(runs: number) {
-    const dockerPlugin = spawnSync("bash", [path.join(REPO, "scripts/bootstrap/pulumi-docker-plugin.sh"), "--print-path"], { encoding: "utf8" }).stdout.trim();
+    const dockerPlugin = spawnSync("bash", [path.join(REPO, "toolchain/steps/pulumi-docker-plugin.sh"), "--print-path"], { encoding: "utf8" }).stdout.trim();
     const programLoad: number[] = [];
     const dockerStart: number[] = [];
     const nodejsStart: number[] = [];

@@ -77,7 +77,7 @@ export interface DoodPolicyProxyArgs {
 }
 
 /**
- * A Docker socket for one DooD client that applies its policy (tools/dood-proxy): it reads
+ * A Docker socket for one DooD client that applies its policy (dood-proxy): it reads
  * each request, bodies included, refuses what the policy forbids in the daemon's own error
  * shape, and with scope own shows the client only its own containers, volumes and networks.
  * The proxy is not privileged and runs with no capability but CHOWN.

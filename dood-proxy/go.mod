@@ -1,3 +1,3 @@
-module dind-provisioner/tools/dood-proxy
+module dind-provisioner/dood-proxy
 
 go 1.22

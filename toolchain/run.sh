@@ -7,7 +7,7 @@
 # kubernetes plugin and a Kubernetes API server. A user's `npm run up` never waits for those.
 # Every step is idempotent and caches outside the repository; a warm run takes a few seconds.
 #
-#   [DIND_PROVISIONER_TOOLCHAIN=product|test] bash scripts/toolchain.sh COMMAND [ARGS...]
+#   [DIND_PROVISIONER_TOOLCHAIN=product|test] bash toolchain/run.sh COMMAND [ARGS...]
 #
 # Each step's time is printed; DIND_PROVISIONER_BOOTSTRAP_TIMES=FILE also appends them there
 # as "step seconds" lines (the benchmarks read it).
@@ -34,21 +34,21 @@ tests() { [ "$parts" = test ]; }
 wants_kubernetes() { tests || grep -Eqs '^[[:space:]]+kubernetes:' "$here/../stacks/"*.yaml; }
 
 total="$EPOCHREALTIME"
-step engine bash "$here/bootstrap/engine.sh"
-step images bash "$here/bootstrap/images.sh"
-if tests; then step remote-daemon-image bash "$here/bootstrap/remote-daemon-image.sh"; fi
-step registry-image bash "$here/bootstrap/registry-image.sh"
-step dood-proxy-image bash "$here/bootstrap/dood-proxy-image.sh"
+step engine bash "$here/steps/engine.sh"
+step images bash "$here/steps/images.sh"
+if tests; then step remote-daemon-image bash "$here/steps/remote-daemon-image.sh"; fi
+step registry-image bash "$here/steps/registry-image.sh"
+step dood-proxy-image bash "$here/steps/dood-proxy-image.sh"
 pulumi_bin=""
-cli() { pulumi_bin="$(bash "$here/bootstrap/pulumi-cli.sh")"; }
+cli() { pulumi_bin="$(bash "$here/steps/pulumi-cli.sh")"; }
 step pulumi-cli cli
 host_bin=""
-language_host() { host_bin="$(bash "$here/bootstrap/pulumi-language-host.sh" "$pulumi_bin")"; }
+language_host() { host_bin="$(bash "$here/steps/pulumi-language-host.sh" "$pulumi_bin")"; }
 if tests; then step language-host language_host; fi
-step docker-plugin bash "$here/bootstrap/pulumi-docker-plugin.sh"
-step tls-plugin bash "$here/bootstrap/pulumi-tls-plugin.sh"
-if wants_kubernetes; then step kubernetes-plugin bash "$here/bootstrap/pulumi-kubernetes-plugin.sh"; fi
-if tests; then step kube-apiserver bash "$here/bootstrap/kube-apiserver.sh"; fi
+step docker-plugin bash "$here/steps/pulumi-docker-plugin.sh"
+step tls-plugin bash "$here/steps/pulumi-tls-plugin.sh"
+if wants_kubernetes; then step kubernetes-plugin bash "$here/steps/pulumi-kubernetes-plugin.sh"; fi
+if tests; then step kube-apiserver bash "$here/steps/kube-apiserver.sh"; fi
 printf '[toolchain] ready in %ss\n' "$(awk -v a="$total" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')" >&2
 
 export PATH="$pulumi_bin${host_bin:+:$host_bin}:$PATH"

@@ -1,3 +1,3 @@
-module dind-provisioner/test/setup/sandbox-runtime
+module dind-provisioner/toolchain/sandbox-runtime
 
 go 1.19

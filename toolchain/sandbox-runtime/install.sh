@@ -7,7 +7,7 @@
 # /usr/local/libexec/dind-provisioner/sandbox-runc and registers it in
 # /etc/docker/daemon.json as a runtime AND as the default runtime, merging into
 # whatever daemon.json already holds. It does not restart dockerd: the caller
-# (scripts/bootstrap/engine.sh, and only after its privileged probe failed with
+# (toolchain/steps/engine.sh, and only after its privileged probe failed with
 # that error) restarts the daemon it started.
 #
 # Why Go: the wrapper runs on every runc invocation (each container create,
@@ -26,8 +26,8 @@ set -euo pipefail
 # shellcheck disable=SC2034 # read by common.sh
 DP_NAME=sandbox-runtime
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source-path=SCRIPTDIR source=../../../scripts/bootstrap/common.sh
-source "$HERE/../../../scripts/bootstrap/common.sh"
+# shellcheck source-path=SCRIPTDIR source=../steps/common.sh
+source "$HERE/../steps/common.sh"
 
 RUNTIME_NAME=dind-provisioner-sandbox
 TARGET="${SANDBOX_RUNC_PATH:-/usr/local/libexec/dind-provisioner/sandbox-runc}"

@@ -15,8 +15,8 @@
 // Every other invocation (state, start, kill, delete, ...) is passed through
 // without reading anything. On a machine whose bounding set is complete the
 // wrapper changes nothing at all. Product code never uses it: it is registered
-// in /etc/docker/daemon.json by test/setup/sandbox-runtime/install.sh only when
-// scripts/bootstrap/engine.sh's privileged probe fails with that error.
+// in /etc/docker/daemon.json by toolchain/sandbox-runtime/install.sh only when
+// toolchain/steps/engine.sh's privileged probe fails with that error.
 package main
 
 import (

@@ -1,9 +1,9 @@
 # shellcheck shell=bash disable=SC2034
-# Shared helpers for scripts/bootstrap/*.sh. Source it; do not execute it.
+# Shared helpers for toolchain/steps/*.sh. Source it; do not execute it.
 #
 #   DP_CACHE   machine-local cache, outside the repository:
 #              ${DIND_PROVISIONER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dind-provisioner}
-#   DP_ROOT    repository root (this file lives in scripts/bootstrap/)
+#   DP_ROOT    repository root (this file lives in toolchain/steps/)
 #   log MSG    one progress line on stderr, prefixed with the calling script's name
 #   die MSG    log MSG and exit 1
 #   have CMD   true when CMD is on PATH
@@ -13,7 +13,7 @@
 #   hold_lock NAME            waits for and holds $DP_CACHE/locks/NAME.lock (fd 9) until exit
 #   find_go WHAT              sets GO_BIN to the Go toolchain, or dies saying WHAT needs it
 #   tool_key DIR WORDS...     16 hex digits over the calling script's contents, every file under
-#                             DIR (a tools/ module), WORDS and the machine: a build's cache key
+#                             DIR (a toolchain/modules/ module), WORDS and the machine: a build's cache key
 
 DP_CACHE="${DIND_PROVISIONER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dind-provisioner}"
 DP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

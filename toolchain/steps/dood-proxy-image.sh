@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Provide the DooD policy proxy's image, dind-provisioner/dood-proxy:local (tools/dood-proxy).
+# Provide the DooD policy proxy's image, dind-provisioner/dood-proxy:local (dood-proxy).
 #
 # The image carries LABEL dind-provisioner.recipe=<hash of the proxy's sources and this
 # script>; an image with the right label is left alone (warm run: one `docker image inspect`).
 # Otherwise: with a Go toolchain (on PATH or /usr/local/go), build a static binary
 # (CGO_ENABLED=0) and import it as a one-file image (what FROM scratch + COPY makes), which
-# needs no registry; without one, build tools/dood-proxy/Dockerfile (golang builder, then
+# needs no registry; without one, build dood-proxy/Dockerfile (golang builder, then
 # scratch), which needs a registry. Also tagged with the recipe; earlier recipes' tags are removed.
 set -euo pipefail
 # shellcheck disable=SC2034 # read by common.sh
@@ -14,10 +14,10 @@ DP_NAME=dood-proxy-image
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 TAG=dind-provisioner/dood-proxy:local
-SRC="$DP_ROOT/tools/dood-proxy"
+SRC="$DP_ROOT/dood-proxy"
 RECIPE="$(cat "${BASH_SOURCE[0]}" "$SRC/go.mod" "$SRC"/*.go "$SRC/Dockerfile" | sha256sum | cut -c1-16)"
 
-docker version >/dev/null 2>&1 || die "no Docker engine answers: run scripts/bootstrap/engine.sh first"
+docker version >/dev/null 2>&1 || die "no Docker engine answers: run toolchain/steps/engine.sh first"
 if [ "$(docker image inspect -f '{{index .Config.Labels "dind-provisioner.recipe"}}' "$TAG" 2>/dev/null)" = "$RECIPE" ]; then
   log "image up to date: $TAG ($(elapsed))"
   exit 0

@@ -11,7 +11,7 @@
 #  Then, for a daemon started here: a privileged probe
 #     docker run --rm --privileged dind-provisioner/busybox:local true
 #  If, and only if, it fails with runc's "unable to apply caps" error, apply the
-#  SANDBOX-ONLY workaround test/setup/sandbox-runtime/install.sh, restart the
+#  SANDBOX-ONLY workaround toolchain/sandbox-runtime/install.sh, restart the
 #  daemon and probe again (privileged run + docker exec into one).
 #
 # Environment: DIND_PROVISIONER_CACHE, DOCKER_HOST,
@@ -29,7 +29,7 @@ PROBED="$ENGINE_DIR/probe-ok.pid"     # that pid, once its privileged probe pass
 DOCKERD_PIDFILE=/var/run/docker.pid   # dockerd's own pidfile (its default)
 TIMEOUT="${DIND_PROVISIONER_ENGINE_TIMEOUT:-60}"
 PROBE_IMAGE=dind-provisioner/busybox:local
-SANDBOX_SETUP="$DP_ROOT/test/setup/sandbox-runtime/install.sh"
+SANDBOX_SETUP="$DP_ROOT/toolchain/sandbox-runtime/install.sh"
 
 answers() { have docker && timeout 20 docker version >/dev/null 2>&1; }
 
@@ -149,13 +149,13 @@ probe_exec() {
 
 probe() { # pid of our dockerd
   local pid="$1" out
-  "$DP_ROOT/scripts/bootstrap/images.sh" busybox || die "could not provide the probe image $PROBE_IMAGE"
+  "$DP_ROOT/toolchain/steps/images.sh" busybox || die "could not provide the probe image $PROBE_IMAGE"
   if out="$(probe_run)"; then
     log "privileged probe passed"
   elif grep -q 'unable to apply caps' <<<"$out"; then
     log "privileged probe failed with the capability error:"
     grep 'unable to apply caps' <<<"$out" | head -n 2 | sed 's/^/    /' >&2
-    log "applying the SANDBOX-ONLY workaround test/setup/sandbox-runtime (runc wrapper dropping capabilities missing from the bounding set)"
+    log "applying the SANDBOX-ONLY workaround toolchain/sandbox-runtime (runc wrapper dropping capabilities missing from the bounding set)"
     "$SANDBOX_SETUP" || die "sandbox runtime setup failed"
     log "restarting dockerd (pid $pid) to load the runtime"
     stop_dockerd "$pid"

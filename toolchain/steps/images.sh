@@ -56,7 +56,7 @@ is_current() { # name
   [ "$(cat "$IMG_CACHE/pulled-$1" 2>/dev/null)" = "$RECIPE $id" ]
 }
 
-docker version >/dev/null 2>&1 || die "no Docker engine answers: run scripts/bootstrap/engine.sh first"
+docker version >/dev/null 2>&1 || die "no Docker engine answers: run toolchain/steps/engine.sh first"
 
 todo=()
 for w in "${want[@]}"; do is_current "$w" || todo+=("$w"); done

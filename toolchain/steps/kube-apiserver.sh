@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Provides a real Kubernetes API server for the Kubernetes tests, offline:
-#   kube-apiserver  Kubernetes' own, built from the Go module proxy through tools/kube-apiserver
+#   kube-apiserver  Kubernetes' own, built from the Go module proxy through toolchain/modules/kube-apiserver
 #                   (k8s.io/kubernetes v1.34.3, its staging modules at their published versions)
 #   etcd            its storage: Debian's etcd-server, installed with apt when missing
 #
 # Usage: kube-apiserver.sh [--print-path]
 #   --print-path  print the kube-apiserver binary's path, then etcd's, one a line, on stdout
 #
-# The binary is cached under $DP_CACHE/kube-apiserver/<key>/, keyed by tools/kube-apiserver and
+# The binary is cached under $DP_CACHE/kube-apiserver/<key>/, keyed by toolchain/modules/kube-apiserver and
 # this script; its Go build cache is $DP_CACHE/go-build-kube-apiserver. Measured cold on 2 busy
 # cores: see docs/scale.md. A warm run checks the key only.
 set -euo pipefail
@@ -19,7 +19,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 readonly KUBE_VERSION=v1.34.3
 print_path_args "$@"
 
-TOOL="$DP_ROOT/tools/kube-apiserver"
+TOOL="$DP_ROOT/toolchain/modules/kube-apiserver"
 KEY=$(tool_key "$TOOL")
 ARTIFACT="$DP_CACHE/kube-apiserver/$KEY"
 BIN="$ARTIFACT/kube-apiserver"

@@ -4,18 +4,18 @@
 # plugin's Terraform upstream (from the Go module proxy) with pulumi-terraform-bridge.
 # The thin scripts pulumi-docker-plugin.sh and pulumi-tls-plugin.sh call this.
 #
-# The plugin's Go module and its description live in tools/pulumi-resource-NAME/; bridge.conf
+# The plugin's Go module and its description live in toolchain/modules/pulumi-resource-NAME/; bridge.conf
 # there says: the SDK package and the version its names were verified against, the upstream
 # module / version / zip sha256 / go.mod module path, BRIDGE=sdkv2|pf (SDKv2 or plugin
 # framework; pf tfgen also writes bridge-metadata.json, which the plugin embeds),
 # UPSTREAM_SHIM (copy ./shim into the upstream, to reach its internal/ constructor),
-# SDK_FORK_PATCH (build against Pulumi's SDKv2 fork + tools/pulumi-bridge-common/sdkpatch),
+# SDK_FORK_PATCH (build against Pulumi's SDKv2 fork + toolchain/modules/pulumi-bridge-common/sdkpatch),
 # BUILD_TAGS, and what the schema checker compares strictly (CHECK_STRICT,
 # CHECK_NOT_PROVIDED).
 #
 # Steps (cold): fetch + unpack the upstream zip, copy ./shim into it; copy Pulumi's fork of
 # terraform-plugin-sdk/v2 and add the sdkpatch; build the tfgen binary; generate the schema;
-# check it against the SDK's TypeScript declarations (tools/pulumi-bridge-common/check-schema.js:
+# check it against the SDK's TypeScript declarations (toolchain/modules/pulumi-bridge-common/check-schema.js:
 # input and output properties and nested types); build the plugin with the schema embedded;
 # install it where the engine looks for it:
 #   ${PULUMI_HOME:-~/.pulumi}/plugins/resource-NAME-v<version>/pulumi-resource-NAME
@@ -25,21 +25,21 @@
 #   ${DIND_PROVISIONER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dind-provisioner}
 # (src/, build/pulumi-resource-NAME/, pulumi-resource-NAME/<key>/, and the Go build cache
 # go-build-bridged-plugins/, shared by all bridged plugins); Go modules go to the usual Go
-# module cache. The plugin is cached by a key over tools/pulumi-resource-NAME,
-# tools/pulumi-bridge-common, this script, the upstream and SDK fork versions, the build tags
+# module cache. The plugin is cached by a key over toolchain/modules/pulumi-resource-NAME,
+# toolchain/modules/pulumi-bridge-common, this script, the upstream and SDK fork versions, the build tags
 # and the SDK's package.json/.d.ts files; a warm run only checks that key and the installed copy.
 #
 # The plugin version is read on every run from node_modules/@pulumi/NAME/package.json (field
 # pulumi.version).
 #
-# Usage: scripts/bootstrap/pulumi-bridged-plugin.sh NAME [--force] [--print-path]
+# Usage: toolchain/steps/pulumi-bridged-plugin.sh NAME [--force] [--print-path]
 #   --force       rebuild and reinstall even if up to date (also replaces a plugin that
 #                 this script did not install)
 #   --print-path  print the installed plugin binary's path on stdout when done
 set -euo pipefail
 
 # Pulumi's fork of the SDKv2, as pinned by pulumi-terraform-bridge v3.120.0's go.mod (the
-# bridge version every tools/pulumi-resource-*/go.mod requires; checked below).
+# bridge version every toolchain/modules/pulumi-resource-*/go.mod requires; checked below).
 readonly BRIDGE_MODULE_VERSION="github.com/pulumi/pulumi-terraform-bridge/v3 v3.120.0"
 readonly SDK_FORK_MODULE=github.com/pulumi/terraform-plugin-sdk/v2
 readonly SDK_FORK_VERSION=v2.0.0-20250923233607-7f1981c8674a
@@ -71,14 +71,14 @@ for arg in "$@"; do
 done
 
 ROOT=$(cd "$(dirname "$SCRIPT_PATH")/../.." && pwd)
-TOOL="$ROOT/tools/pulumi-resource-$PLUGIN_NAME"
-COMMON="$ROOT/tools/pulumi-bridge-common"
+TOOL="$ROOT/toolchain/modules/pulumi-resource-$PLUGIN_NAME"
+COMMON="$ROOT/toolchain/modules/pulumi-bridge-common"
 CACHE="${DIND_PROVISIONER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dind-provisioner}"
 
 # --- the plugin's description ----------------------------------------------------------------
 [ -f "$TOOL/bridge.conf" ] || die "missing $TOOL/bridge.conf (no such bridged plugin?)"
 BUILD_TAGS="" CHECK_NOT_PROVIDED=""
-# shellcheck source-path=SCRIPTDIR/../.. source=tools/pulumi-resource-docker/bridge.conf
+# shellcheck source-path=SCRIPTDIR/../.. source=toolchain/modules/pulumi-resource-docker/bridge.conf
 . "$TOOL/bridge.conf"
 for v in SDK_PACKAGE VERIFIED_SDK_VERSION UPSTREAM_MODULE UPSTREAM_VERSION UPSTREAM_ZIP_SHA256 \
     UPSTREAM_GOMOD_MODULE BRIDGE UPSTREAM_SHIM SDK_FORK_PATCH CHECK_STRICT; do
@@ -296,7 +296,7 @@ CMD_DIR="$BUILD/mod/cmd/pulumi-resource-$PLUGIN_NAME"
 # The plugin embeds tfgen's outputs; placeholders let the module load before tfgen has run.
 for f in $TFGEN_OUTPUTS; do printf '{}\n' >"$CMD_DIR/$f"; done
 # (-X of a variable a plugin does not declare is ignored by the linker.)
-LDFLAGS="-s -w -X main.version=$PLUGIN_VERSION -X dind-provisioner/tools/pulumi-resource-$PLUGIN_NAME.UpstreamVersion=$UPSTREAM_VERSION"
+LDFLAGS="-s -w -X main.version=$PLUGIN_VERSION -X dind-provisioner/toolchain/modules/pulumi-resource-$PLUGIN_NAME.UpstreamVersion=$UPSTREAM_VERSION"
 
 go_build() { # <log name> <output> <package>
     local name=$1 out=$2 pkg=$3
@@ -304,7 +304,7 @@ go_build() { # <log name> <output> <package>
         >"$BUILD/out/$name.log" 2>&1; then
         tail -n 30 "$BUILD/out/$name.log" >&2
         if grep -q 'go: updates to go.mod needed\|missing go.sum entry' "$BUILD/out/$name.log"; then
-            log "hint: go.mod/go.sum of tools/pulumi-resource-$PLUGIN_NAME are stale; run 'go mod tidy' in $BUILD/mod and copy go.mod/go.sum back"
+            log "hint: go.mod/go.sum of toolchain/modules/pulumi-resource-$PLUGIN_NAME are stale; run 'go mod tidy' in $BUILD/mod and copy go.mod/go.sum back"
         fi
         die "go build $pkg failed (full log: $BUILD/out/$name.log)"
     fi
@@ -330,7 +330,7 @@ log "checking the schema against $SDK_DIR"
 if ! node "$COMMON/check-schema.js" --schema "$SCHEMA" --sdk "$SDK_DIR" --strict "$CHECK_STRICT" \
     --not-provided "$CHECK_NOT_PROVIDED" --quiet >"$BUILD/out/check.log" 2>&1; then
     cat "$BUILD/out/check.log" >&2
-    die "the generated schema does not match $SDK_PACKAGE $PLUGIN_VERSION: add field overrides in tools/pulumi-resource-$PLUGIN_NAME/resources.go"
+    die "the generated schema does not match $SDK_PACKAGE $PLUGIN_VERSION: add field overrides in toolchain/modules/pulumi-resource-$PLUGIN_NAME/resources.go"
 fi
 sed 's/^/  /' "$BUILD/out/check.log" >&2
 

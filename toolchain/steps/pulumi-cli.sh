@@ -1,17 +1,16 @@
 #!/usr/bin/env bash
-# Installs the Pulumi CLI at the version of the installed @pulumi/pulumi npm package, with the
-# pulumi-resource-pulumi-nodejs launcher that Node.js dynamic providers need next to it, and
+# Installs the Pulumi CLI at the version of the installed @pulumi/pulumi npm package, and
 # prints the absolute path of the directory holding `pulumi` (progress goes to stderr):
 #
-#   PATH="$(scripts/bootstrap/pulumi-cli.sh):$PATH"
+#   PATH="$(toolchain/steps/pulumi-cli.sh):$PATH"
 #
 # Where the CLI comes from (first that applies):
 #   1. a `pulumi` already on PATH with the same major version: used as is;
 #   2. $CACHE/bin, filled by an earlier run (keyed by version and by a hash of
-#      tools/pulumi-cli/go.mod + go.sum): a warm run does only these checks;
+#      toolchain/modules/pulumi-cli/go.mod + go.sum): a warm run does only these checks;
 #   3. the official installer, if get.pulumi.com answers;
-#   4. offline: a build from the Go module proxy through tools/pulumi-cli (cold: 10-15 min on
-#      2 cores). If @pulumi/pulumi was bumped, tools/pulumi-cli/go.mod and go.sum are re-pinned
+#   4. offline: a build from the Go module proxy through toolchain/modules/pulumi-cli (cold: 10-15 min on
+#      2 cores). If @pulumi/pulumi was bumped, toolchain/modules/pulumi-cli/go.mod and go.sum are re-pinned
 #      first; commit them.
 #
 # Environment:
@@ -23,13 +22,11 @@ log() { printf 'pulumi-cli: %s\n' "$*" >&2; }
 die() { printf 'pulumi-cli: error: %s\n' "$*" >&2; exit 1; }
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
-MODDIR="$ROOT/tools/pulumi-cli"
-LAUNCHER_SRC="$ROOT/scripts/bootstrap/pulumi-resource-pulumi-nodejs"
+MODDIR="$ROOT/toolchain/modules/pulumi-cli"
 NPM_PKG_JSON="$ROOT/node_modules/@pulumi/pulumi/package.json"
 CACHE="${DIND_PROVISIONER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dind-provisioner}"
 BIN="$CACHE/bin"
 STAMP="$BIN/.pulumi-cli.key"
-LAUNCHER=pulumi-resource-pulumi-nodejs
 PKG=github.com/pulumi/pulumi/pkg/v3
 SDK=github.com/pulumi/pulumi/sdk/v3
 export PULUMI_SKIP_UPDATE_CHECK=1
@@ -54,18 +51,7 @@ if [ "${DIND_PROVISIONER_PULUMI_BUILD:-}" != 1 ]; then
         v=$(cli_version "$d/pulumi") || v=
         if [[ $v == "v${VERSION%%.*}."* ]]; then
             log "using pulumi $v from $d/pulumi (on PATH; @pulumi/pulumi is $VERSION)"
-            real=$(dirname "$(readlink -f "$d/pulumi")")
-            if [ -x "$real/$LAUNCHER" ] || command -v "$LAUNCHER" >/dev/null; then
-                printf '%s\n' "$d"
-                exit 0
-            fi
-            # No launcher next to it nor on PATH: serve both from $BIN (the engine then finds
-            # the launcher on PATH once the caller puts $BIN there).
-            log "no $LAUNCHER next to it: linking it into $BIN with our launcher"
-            rm -f "$STAMP"
-            ln -sfn "$d/pulumi" "$BIN/pulumi"
-            install -m 0755 "$LAUNCHER_SRC" "$BIN/$LAUNCHER"
-            printf '%s\n' "$BIN"
+            printf '%s\n' "$d"
             exit 0
         fi
         log "ignoring $d/pulumi (${v:-no version}): major version differs from $VERSION"
@@ -77,12 +63,11 @@ gomod_hash() { cat "$MODDIR/go.mod" "$MODDIR/go.sum" | sha256sum | cut -c1-16; }
 
 # 2. The cache.
 cache_is_warm() {
-    [ -f "$BIN/pulumi" ] && [ ! -L "$BIN/pulumi" ] && [ -x "$BIN/pulumi" ] && [ -x "$BIN/$LAUNCHER" ] \
-        && [ -f "$STAMP" ] || return 1
+    [ -f "$BIN/pulumi" ] && [ ! -L "$BIN/pulumi" ] && [ -x "$BIN/pulumi" ] && [ -f "$STAMP" ] || return 1
     local key
     key=$(<"$STAMP")
     [ "$key" = "v$VERSION-official" ] && return 0
-    [ "$key" = "v$VERSION-go-$(gomod_hash)" ] && cmp -s "$LAUNCHER_SRC" "$BIN/$LAUNCHER"
+    [ "$key" = "v$VERSION-go-$(gomod_hash)" ]
 }
 if cache_is_warm; then
     log "cached pulumi v$VERSION in $BIN"
@@ -101,7 +86,7 @@ if command -v flock >/dev/null; then
     fi
 fi
 
-# Puts a verified pulumi binary (by hard link, else copy) and the launcher in $BIN, then stamps.
+# Puts a verified pulumi binary (by hard link, else copy) in $BIN, then stamps.
 install_bin() { # <pulumi binary> <stamp key>
     local v
     v=$(cli_version "$1") || v=
@@ -111,13 +96,10 @@ install_bin() { # <pulumi binary> <stamp key>
         ln "$1" "$BIN/.pulumi.new" 2>/dev/null || cp "$1" "$BIN/.pulumi.new"
         mv -f "$BIN/.pulumi.new" "$BIN/pulumi"
     fi
-    if [ "${2%-official}" = "$2" ] || [ ! -x "$BIN/$LAUNCHER" ]; then
-        install -m 0755 "$LAUNCHER_SRC" "$BIN/$LAUNCHER"
-    fi
     printf '%s\n' "$2" >"$STAMP"
 }
 
-# 3. Online: the official installer (it ships the launcher and the language hosts too).
+# 3. Online: the official installer (it ships the language hosts too).
 if [ "${DIND_PROVISIONER_PULUMI_BUILD:-}" != 1 ] && curl -fsS -m 5 -o /dev/null https://get.pulumi.com 2>/dev/null; then
     root="$CACHE/official/v$VERSION"
     log "installing pulumi v$VERSION with the official installer into $root"
@@ -168,7 +150,7 @@ repin() {
         cp "$backup/go.mod" "$backup/go.sum" "$MODDIR/"
         rm -rf "$backup"
         printf '%s\n' "$out" | grep -v '^go: downloading' >&2
-        die "cannot re-pin tools/pulumi-cli to pulumi $v (see above; a module refused by the proxy answers 403)"
+        die "cannot re-pin toolchain/modules/pulumi-cli to pulumi $v (see above; a module refused by the proxy answers 403)"
     fi
     rm -rf "$backup"
 }

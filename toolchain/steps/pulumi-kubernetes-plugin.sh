@@ -3,7 +3,7 @@
 # the npm SDK @pulumi/kubernetes drives, on a machine without get.pulumi.com or GitHub.
 #
 # Unlike docker and tls, the official provider module is on the Go module proxy (only at the
-# pseudo-version tools/pulumi-resource-kubernetes/go.mod requires, with its SDK replace
+# pseudo-version toolchain/modules/pulumi-resource-kubernetes/go.mod requires, with its SDK replace
 # resolved there), so this builds pulumi-kubernetes itself: stamp the plugin version into the
 # upstream schema.json (what the upstream's `go generate` does), embed it, `go build`.
 # The version is read from node_modules/@pulumi/kubernetes/package.json (pulumi.version).
@@ -14,7 +14,7 @@
 # The binary is cached under $DP_CACHE/pulumi-resource-kubernetes/<key>/ (key: the tool module,
 # this script, the version); its Go build cache is $DP_CACHE/go-build-kubernetes-plugin.
 #
-# Usage: scripts/bootstrap/pulumi-kubernetes-plugin.sh [--print-path]
+# Usage: toolchain/steps/pulumi-kubernetes-plugin.sh [--print-path]
 set -euo pipefail
 # shellcheck disable=SC2034 # read by common.sh
 DP_NAME=pulumi-kubernetes-plugin
@@ -24,7 +24,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 readonly PROVIDER_MODULE=github.com/pulumi/pulumi-kubernetes/provider/v4
 print_path_args "$@"
 
-TOOL="$DP_ROOT/tools/pulumi-resource-kubernetes"
+TOOL="$DP_ROOT/toolchain/modules/pulumi-resource-kubernetes"
 SDK_JSON="$DP_ROOT/node_modules/@pulumi/kubernetes/package.json"
 [ -f "$SDK_JSON" ] || die "missing $SDK_JSON: run npm ci first"
 VERSION=$(node -p 'require(process.argv[1]).pulumi.version' "$SDK_JSON")

@@ -3,15 +3,15 @@
 # friends run index.ts and Node.js policy packs, and prints the absolute path of the directory
 # holding it (progress goes to stderr):
 #
-#   PATH="$(scripts/bootstrap/pulumi-language-host.sh "$PULUMI_DIR"):$PATH"
+#   PATH="$(toolchain/steps/pulumi-language-host.sh "$PULUMI_DIR"):$PATH"
 #
-# PULUMI_DIR is the directory of the `pulumi` that scripts/bootstrap/pulumi-cli.sh chose.
+# PULUMI_DIR is the directory of the `pulumi` that toolchain/steps/pulumi-cli.sh chose.
 # Where the host comes from (first that applies):
 #   1. one beside that `pulumi`, or on PATH, that this script did not install (an official
 #      install ships it): used as is;
 #   2. $CACHE/bin, filled by an earlier run (keyed by the @pulumi/pulumi version and a hash of
-#      tools/pulumi-language-nodejs): a warm run does only these checks;
-#   3. a build of tools/pulumi-language-nodejs from the Go module proxy (the proxy refuses the
+#      toolchain/modules/pulumi-language-nodejs): a warm run does only these checks;
+#   3. a build of toolchain/modules/pulumi-language-nodejs from the Go module proxy (the proxy refuses the
 #      official host's module). That host is ours, not Pulumi's: its README says how it differs.
 #      If @pulumi/pulumi was bumped, the module's go.mod/go.sum are re-pinned first; commit them.
 #
@@ -25,7 +25,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 readonly HOST=pulumi-language-nodejs
 readonly SDK=github.com/pulumi/pulumi/sdk/v3
-MODDIR="$DP_ROOT/tools/pulumi-language-nodejs"
+MODDIR="$DP_ROOT/toolchain/modules/pulumi-language-nodejs"
 NPM_PKG_JSON="$DP_ROOT/node_modules/@pulumi/pulumi/package.json"
 PULUMI_DIR="${1:?usage: pulumi-language-host.sh PULUMI_DIR}"
 mkdir -p "$DP_CACHE/bin"

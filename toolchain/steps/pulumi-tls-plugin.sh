@@ -6,12 +6,12 @@
 # the Go module proxy, so this builds the nearest real thing: the Terraform upstream
 # hashicorp/terraform-provider-tls (plugin framework) served through
 # pulumi-terraform-bridge's pf bridge, with the names and tokens of @pulumi/tls
-# (tools/pulumi-resource-tls: resources.go, and bridge.conf for what the build needs).
+# (toolchain/modules/pulumi-resource-tls: resources.go, and bridge.conf for what the build needs).
 #
 # The work is done by pulumi-bridged-plugin.sh (its part of --help below tells the steps, the
 # cache and the cache key); a warm run only checks the key and the installed copy.
 #
-# Usage: scripts/bootstrap/pulumi-tls-plugin.sh [--force] [--print-path]
+# Usage: toolchain/steps/pulumi-tls-plugin.sh [--force] [--print-path]
 #   --force       rebuild and reinstall even if up to date (also replaces a plugin that
 #                 this script did not install)
 #   --print-path  print the installed plugin binary's path on stdout when done

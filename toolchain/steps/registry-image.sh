@@ -23,7 +23,7 @@ PACKAGES=(docker-registry libc6 ca-certificates)
 
 current() { [ "$(docker image inspect -f "{{index .Config.Labels \"$LABEL_KEY\"}}" "$TAG" 2>/dev/null)" = "$RECIPE" ]; }
 
-docker version >/dev/null 2>&1 || die "no Docker engine answers: run scripts/bootstrap/engine.sh first"
+docker version >/dev/null 2>&1 || die "no Docker engine answers: run toolchain/steps/engine.sh first"
 if current; then
   log "$TAG up to date ($(elapsed))"
   exit 0

@@ -20,7 +20,7 @@ DP_NAME=remote-daemon-image
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 readonly TAG=dind-provisioner/remote-daemon:local BASE=dind-provisioner/dind:local LABEL_KEY=dind-provisioner.recipe
-base_id=$(docker image inspect -f '{{.Id}}' "$BASE" 2>/dev/null) || die "$BASE is missing: run scripts/bootstrap/images.sh first"
+base_id=$(docker image inspect -f '{{.Id}}' "$BASE" 2>/dev/null) || die "$BASE is missing: run toolchain/steps/images.sh first"
 RECIPE=$( { sha256sum <"${BASH_SOURCE[0]}"; echo "$base_id"; } | sha256sum | cut -c1-16)
 if [ "$(docker image inspect -f "{{index .Config.Labels \"$LABEL_KEY\"}}" "$TAG" 2>/dev/null)" = "$RECIPE" ]; then
   log "up to date: $TAG ($(elapsed))"

@@ -3,7 +3,7 @@
 # absolute path of its binary (progress goes to stderr). The tests run it on 127.0.0.1 as the
 # storage of a Pulumi self-managed backend shared by two "runners"; the product never needs it.
 #
-#   VERSITYGW="$(bash scripts/bootstrap/versitygw.sh)"
+#   VERSITYGW="$(bash toolchain/steps/versitygw.sh)"
 #
 # Cached in $DP_CACHE/versitygw/<version>/versitygw; cold: `go install` (about 2 min on 2 cores).
 set -euo pipefail

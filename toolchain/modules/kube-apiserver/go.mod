@@ -1,4 +1,4 @@
-module dind-provisioner/tools/kube-apiserver
+module dind-provisioner/toolchain/modules/kube-apiserver
 
 go 1.24.0
 

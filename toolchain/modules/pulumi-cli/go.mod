@@ -1,4 +1,4 @@
-// Build-only module for the Pulumi CLI: the offline path of scripts/bootstrap/pulumi-cli.sh.
+// Build-only module for the Pulumi CLI: the offline path of toolchain/steps/pulumi-cli.sh.
 //
 // The CLI's main package is github.com/pulumi/pulumi/pkg/v3/cmd/pulumi. pkg/v3's go.mod
 // replaces sdk/v3 with a sibling folder (../sdk), so `go install ...@version` refuses it.
@@ -7,7 +7,7 @@
 // replaces, which the Go module proxy can resolve. The `tool` line keeps `go mod tidy` from
 // dropping the requirements. When @pulumi/pulumi is bumped, pulumi-cli.sh re-pins this file
 // (requires + replaces, then go mod tidy); commit go.mod and go.sum afterwards.
-module dind-provisioner/tools/pulumi-cli
+module dind-provisioner/toolchain/modules/pulumi-cli
 
 go 1.26.6
 

@@ -1,7 +1,7 @@
 // Build-only module for the Node.js language host of the offline toolchain
-// (scripts/bootstrap/pulumi-language-host.sh). It requires sdk/v3 at the version of the installed
-// @pulumi/pulumi npm package, like tools/pulumi-cli; the script re-pins it when that changes.
-module dind-provisioner/tools/pulumi-language-nodejs
+// (toolchain/steps/pulumi-language-host.sh). It requires sdk/v3 at the version of the installed
+// @pulumi/pulumi npm package, like toolchain/modules/pulumi-cli; the script re-pins it when that changes.
+module dind-provisioner/toolchain/modules/pulumi-language-nodejs
 
 go 1.26.6
 

@@ -1,15 +1,15 @@
 // Build-only module for the `docker` Pulumi resource plugin (offline path of
-// scripts/bootstrap/pulumi-docker-plugin.sh, i.e. scripts/bootstrap/pulumi-bridged-plugin.sh docker).
+// toolchain/steps/pulumi-docker-plugin.sh, i.e. toolchain/steps/pulumi-bridged-plugin.sh docker).
 //
 // The official pulumi-docker provider module is refused by the Go module proxy, so this
 // module bridges the Terraform upstream itself. The upstream's constructors live in an
 // internal/ package: the script unpacks the upstream from the proxy into its cache and
 // copies ./shim into it; it does the same with Pulumi's SDKv2 fork and
-// tools/pulumi-bridge-common/sdkpatch (see the replaces at the end). It builds a copy of
+// toolchain/modules/pulumi-bridge-common/sdkpatch (see the replaces at the end). It builds a copy of
 // this module laid out as <build>/{mod,upstream,plugin-sdk}, so the relative replace
 // targets below resolve there (not in the repository). go.sum is authoritative
 // (-mod=readonly): keep it checked in.
-module dind-provisioner/tools/pulumi-resource-docker
+module dind-provisioner/toolchain/modules/pulumi-resource-docker
 
 go 1.25.8
 
@@ -342,5 +342,5 @@ replace github.com/terraform-providers/terraform-provider-docker => ../upstream
 // v2.0.0-20250923233607-7f1981c8674a, based on SDKv2 2.38.1); replaces of dependencies do
 // not apply, so it is restated here. The upstream needs terraform-plugin-go v0.31.0, which
 // the fork does not implement in full: the script copies the fork from the module proxy
-// and adds tools/pulumi-bridge-common/sdkpatch to it, and ../plugin-sdk is that copy.
+// and adds toolchain/modules/pulumi-bridge-common/sdkpatch to it, and ../plugin-sdk is that copy.
 replace github.com/hashicorp/terraform-plugin-sdk/v2 => ../plugin-sdk

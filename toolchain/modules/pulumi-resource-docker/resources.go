@@ -9,7 +9,7 @@
 //     embedded.
 //
 // What is mapped was verified against @pulumi/docker 5.2.0; SDKVerifiedVersion says so
-// and scripts/bootstrap/pulumi-docker-plugin.sh warns when the installed SDK differs.
+// and toolchain/steps/pulumi-docker-plugin.sh warns when the installed SDK differs.
 package dockerbridge
 
 import (
@@ -37,7 +37,7 @@ const (
 const UpstreamDirEnv = "DOCKER_TF_UPSTREAM_DIR"
 
 // UpstreamVersion is the upstream's Go module version, stamped in by the build script with
-// -ldflags "-X dind-provisioner/tools/pulumi-resource-docker.UpstreamVersion=...".
+// -ldflags "-X dind-provisioner/toolchain/modules/pulumi-resource-docker.UpstreamVersion=...".
 var UpstreamVersion = "unknown"
 
 func resource(name string) tfbridge.ResourceInfo {

@@ -1,4 +1,4 @@
-module dind-provisioner/tools/pulumi-resource-kubernetes
+module dind-provisioner/toolchain/modules/pulumi-resource-kubernetes
 
 go 1.24.7
 

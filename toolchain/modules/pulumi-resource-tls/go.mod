@@ -1,15 +1,15 @@
 // Build-only module for the `tls` Pulumi resource plugin (offline path of
-// scripts/bootstrap/pulumi-tls-plugin.sh, i.e. scripts/bootstrap/pulumi-bridged-plugin.sh tls).
+// toolchain/steps/pulumi-tls-plugin.sh, i.e. toolchain/steps/pulumi-bridged-plugin.sh tls).
 //
 // The official pulumi-tls provider module is refused by the Go module proxy, so this module
 // bridges the Terraform upstream (a plugin-framework provider) itself. The upstream's
 // constructor lives in an internal/ package: the script unpacks the upstream from the proxy
 // into its cache and copies ./shim into it. The bridge compiles Pulumi's SDKv2 fork in as
 // well (pkg/tfshim imports its helper/schema), which needs the shared patch in
-// tools/pulumi-bridge-common/sdkpatch. The script builds a copy of this module laid out as
+// toolchain/modules/pulumi-bridge-common/sdkpatch. The script builds a copy of this module laid out as
 // <build>/{mod,upstream,plugin-sdk}, so the relative replace targets below resolve there (not
 // in the repository). go.sum is authoritative (-mod=readonly): keep it checked in.
-module dind-provisioner/tools/pulumi-resource-tls
+module dind-provisioner/toolchain/modules/pulumi-resource-tls
 
 go 1.25.8
 
@@ -206,6 +206,6 @@ replace github.com/hashicorp/terraform-provider-tls => ../upstream
 // pulumi-terraform-bridge needs Pulumi's fork of the SDKv2, which the bridge pins with a
 // replace (github.com/pulumi/terraform-plugin-sdk/v2 v2.0.0-20250923233607-7f1981c8674a);
 // replaces of dependencies do not apply, so it is restated here. ../plugin-sdk is the
-// script's copy of that fork with tools/pulumi-bridge-common/sdkpatch added (the upstream
+// script's copy of that fork with toolchain/modules/pulumi-bridge-common/sdkpatch added (the upstream
 // needs terraform-plugin-go v0.31.0, which the fork does not implement in full).
 replace github.com/hashicorp/terraform-plugin-sdk/v2 => ../plugin-sdk

@@ -1,11 +1,11 @@
-// Package shim is copied by scripts/bootstrap/pulumi-docker-plugin.sh into the unpacked
+// Package shim is copied by toolchain/steps/pulumi-docker-plugin.sh into the unpacked
 // Terraform upstream (github.com/kreuzwerker/terraform-provider-docker, whose go.mod says
 // module github.com/terraform-providers/terraform-provider-docker) as <upstream>/shim.
 //
 // The upstream keeps its provider constructors in internal/provider, which only packages
 // rooted at the upstream module may import. Placed at <upstream>/shim this package is such
 // a package, and re-exports the constructors for the bridge module
-// (tools/pulumi-resource-docker), the same trick pulumi-docker's own provider uses.
+// (toolchain/modules/pulumi-resource-docker), the same trick pulumi-docker's own provider uses.
 package shim
 
 import (

@@ -1,9 +1,9 @@
-// Package shim is copied by scripts/bootstrap/pulumi-bridged-plugin.sh into the unpacked
+// Package shim is copied by toolchain/steps/pulumi-bridged-plugin.sh into the unpacked
 // Terraform upstream (github.com/hashicorp/terraform-provider-tls) as <upstream>/shim.
 //
 // The upstream keeps its provider constructor in internal/provider, which only packages
 // rooted at the upstream module may import. Placed at <upstream>/shim this package is such
-// a package, and re-exports the constructor for the bridge module (tools/pulumi-resource-tls).
+// a package, and re-exports the constructor for the bridge module (toolchain/modules/pulumi-resource-tls).
 package shim
 
 import (

@@ -2,7 +2,7 @@
 // upstream kreuzwerker/terraform-provider-docker served through pulumi-terraform-bridge,
 // with the names and tokens of @pulumi/docker (see ../../resources.go).
 //
-// schema.json is not kept in the repository: scripts/bootstrap/pulumi-docker-plugin.sh
+// schema.json is not kept in the repository: toolchain/steps/pulumi-docker-plugin.sh
 // generates it with cmd/pulumi-tfgen-docker, checks it against the SDK and writes it
 // next to this file in its build copy of the module before building.
 package main
@@ -12,7 +12,7 @@ import (
 
 	"github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfbridge"
 
-	dockerbridge "dind-provisioner/tools/pulumi-resource-docker"
+	dockerbridge "dind-provisioner/toolchain/modules/pulumi-resource-docker"
 )
 
 // version is the plugin version, stamped with -ldflags "-X main.version=...".

@@ -5,7 +5,7 @@ package main
 import (
 	"github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfgen"
 
-	dockerbridge "dind-provisioner/tools/pulumi-resource-docker"
+	dockerbridge "dind-provisioner/toolchain/modules/pulumi-resource-docker"
 )
 
 // version is the plugin version, stamped with -ldflags "-X main.version=...".

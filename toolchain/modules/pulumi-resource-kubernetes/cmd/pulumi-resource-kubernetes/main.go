@@ -2,7 +2,7 @@
 // pulumi-kubernetes' own provider module (the Go module proxy serves it at a pseudo-version).
 // It is the upstream cmd/pulumi-resource-kubernetes/main.go: the upstream embeds its
 // schema.json and terraform-mapping.json after `go generate` stamps the version into them;
-// scripts/bootstrap/pulumi-kubernetes-plugin.sh does that step and writes both files next to
+// toolchain/steps/pulumi-kubernetes-plugin.sh does that step and writes both files next to
 // this one in its build copy of the module.
 package main
 

@@ -13,7 +13,7 @@ import (
 
 	pfbridge "github.com/pulumi/pulumi-terraform-bridge/v3/pkg/pf/tfbridge"
 
-	tlsbridge "dind-provisioner/tools/pulumi-resource-tls"
+	tlsbridge "dind-provisioner/toolchain/modules/pulumi-resource-tls"
 )
 
 // version is the plugin version, stamped with -ldflags "-X main.version=...".

@@ -5,7 +5,7 @@ package main
 import (
 	"github.com/pulumi/pulumi-terraform-bridge/v3/pkg/pf/tfgen"
 
-	tlsbridge "dind-provisioner/tools/pulumi-resource-tls"
+	tlsbridge "dind-provisioner/toolchain/modules/pulumi-resource-tls"
 )
 
 // version is the plugin version, stamped with -ldflags "-X main.version=...".

@@ -1,4 +1,4 @@
-// Copied by scripts/bootstrap/pulumi-bridged-plugin.sh into its copy of Pulumi's fork of
+// Copied by toolchain/steps/pulumi-bridged-plugin.sh into its copy of Pulumi's fork of
 // terraform-plugin-sdk/v2 (the version pulumi-terraform-bridge v3.120.0 pins), as
 // helper/schema/grpc_provider_generate_resource_config.go, for the plugins whose description
 // says SDK_FORK_PATCH=yes (docker, and tls: the bridge compiles the fork in for pf too).
