@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// `node scripts/bundled.js ENTRY.ts [ARGS...]`: runs a TypeScript entry point of this repository
-// from an esbuild bundle, so a command starts without compiling TypeScript (ts-node took 1.2 s
-// more than the bundle to load the driver, on every `npm run up` or `preview`). The bundle's name
-// is a hash of every file it was built from (listed in a manifest beside it); when any of them
-// changes the hash does too and the bundle is rebuilt, so stale code cannot run. Packages stay
-// outside the bundle unless asked (the Pulumi SDK must be the one instance the engine's language
-// host loads); `npm run validate` bundles its two (zod, yaml) too, to start faster.
+// `node commands/bundled.js [--bundle-packages] ENTRY.ts [ARGS...]`: runs a command of this
+// repository from an esbuild bundle, so it starts without compiling TypeScript (ts-node took
+// 1.2 s more than the bundle to load the driver, on every `npm run up` or `preview`). The bundle's
+// name is a hash of every file it was built from (listed in a manifest beside it) and of where the
+// repository is; when any of them changes the hash does too and the bundle is rebuilt, so stale
+// code cannot run. Packages stay outside the bundle unless --bundle-packages (the Pulumi SDK must
+// be the one instance the engine's language host loads); `npm run validate` bundles its two (zod,
+// yaml) too, to start faster.
 "use strict";
 const { createHash } = require("node:crypto");
 const fs = require("node:fs");
@@ -15,14 +16,14 @@ const path = require("node:path");
 const root = path.resolve(__dirname, "..");
 const cacheDir = path.join(root, "node_modules", ".cache", "dind-provisioner");
 
-/** A hash of the files `inputs` (paths relative to the repository). */
+/** A hash of the files `inputs` (paths relative to the repository) and of the repository's place. */
 function hashOf(inputs) {
-    const hash = createHash("sha256");
+    const hash = createHash("sha256").update(`${root}\0`);
     for (const input of inputs) hash.update(`${input}\0`).update(fs.readFileSync(path.join(root, input))).update("\0");
     return hash.digest("hex").slice(0, 20);
 }
 
-/** The file names of ENTRY's bundle and manifest ("scripts/pulumi-stack.ts" -> "scripts-pulumi-stack"). */
+/** The file names of ENTRY's bundle and manifest ("commands/up.ts" -> "commands-up"). */
 function namesOf(entry) {
     const name = entry.replace(/\.ts$/, "").split(/[\\/]/).join("-");
     return { prefix: `${name}-`, manifest: path.join(cacheDir, `${name}.manifest.json`) };
@@ -41,25 +42,21 @@ function currentBundle(entry) {
 }
 
 /**
- * In a bundle every file shares the bundle's `module`, so `require.main === module`, the guard
- * each runnable script ends with, would hold in all of them: each file's guard becomes "is this
- * file the entry".
+ * The bundle lives in a cache directory, so each file's `__dirname` becomes the directory the file
+ * is in. (`require.main === module`, the guard a command ends with, holds only in the entry: the
+ * layering test keeps a command from importing another command.)
  */
-function entryGuards(entry) {
-    return {
-        name: "entry-guards",
-        setup(esbuild) {
-            esbuild.onLoad({ filter: /\.ts$/ }, (args) => {
-                const file = path.relative(root, args.path);
-                const text = fs.readFileSync(args.path, "utf8").replace(/\brequire\.main === module\b/g, `${JSON.stringify(file === entry)}`);
-                return { contents: text, loader: "ts" };
-            });
-        },
-    };
-}
+const ownDirname = {
+    name: "own-dirname",
+    setup(esbuild) {
+        esbuild.onLoad({ filter: /\.ts$/ }, (args) => ({
+            contents: fs.readFileSync(args.path, "utf8").replace(/\b__dirname\b/g, JSON.stringify(path.dirname(args.path))),
+            loader: "ts",
+        }));
+    },
+};
 
 async function build(entry, packages) {
-    const entryDir = path.dirname(path.join(root, entry));
     const result = await require("esbuild").build({
         absWorkingDir: root,
         entryPoints: [entry],
@@ -71,15 +68,11 @@ async function build(entry, packages) {
         metafile: true,
         write: false,
         logLevel: "error",
-        // The bundle lives in the cache: __dirname keeps meaning the entry's own directory.
-        define: { __dirname: JSON.stringify(entryDir) },
-        plugins: [entryGuards(entry)],
+        // Error classes report their own names (UserError's subclasses take theirs from the class).
+        keepNames: true,
+        plugins: [ownDirname],
     });
     const inputs = Object.keys(result.metafile.inputs).sort();
-    // That definition holds for every bundled file, so only the entry's directory may use __dirname.
-    const elsewhere = inputs.filter((input) => path.dirname(path.join(root, input)) !== entryDir
-        && /\b__dirname\b/.test(fs.readFileSync(path.join(root, input), "utf8")));
-    if (elsewhere.length) throw new Error(`cannot bundle ${entry}: ${elsewhere.join(", ")} use __dirname outside ${path.relative(root, entryDir)}/`);
     const { prefix, manifest } = namesOf(entry);
     const bundle = path.join(cacheDir, `${prefix}${hashOf(inputs)}.js`);
     fs.mkdirSync(cacheDir, { recursive: true });
@@ -106,12 +99,13 @@ async function bundleOf(entry, packages = "external") {
 }
 
 if (require.main === module) {
-    const [entry, ...args] = process.argv.slice(2);
+    const bundlePackages = process.argv[2] === "--bundle-packages";
+    const [entry, ...args] = process.argv.slice(bundlePackages ? 3 : 2);
     if (!entry) {
-        console.error("usage: bundled.js ENTRY.ts [ARGS...]");
+        console.error("usage: bundled.js [--bundle-packages] ENTRY.ts [ARGS...]");
         process.exit(2);
     }
-    bundleOf(path.normalize(entry)).then((bundle) => {
+    bundleOf(path.normalize(entry), bundlePackages ? "bundle" : "external").then((bundle) => {
         // Run as the main module, as `ts-node ENTRY.ts` runs it.
         process.argv = [process.argv[0], bundle, ...args];
         Module.runMain();
@@ -120,5 +114,3 @@ if (require.main === module) {
         process.exit(1);
     });
 }
-
-module.exports = { bundleOf };

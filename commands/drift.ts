@@ -3,10 +3,11 @@
 // preview on refreshed state (what `up` would do). Exit 0: no differences; 2: drifted, with
 // the differences listed; 1: error (bad file, daemon down, ...). Nothing is changed.
 import { EngineEvent, OpMap, Stack } from "@pulumi/pulumi/automation";
-import { asDriverRuns, openStack, useV8StackTraces } from "./pulumi-stack";
-import { parseArgs, runTool, UsageError } from "./stackOutputs";
+import { UserError } from "../components/errors";
+import { asDriverRuns, openStack, useV8StackTraces } from "../driver/stack";
+import { expectArguments, parseCommandLine, runCommand, STACK_OPTIONS, stackOptionsOf } from "./cli";
 
-const USAGE = "usage: drift.ts [--stack NAME] [--file STACKFILE] [--quiet]   (default stack: local, file: stacks/NAME.yaml)";
+const USAGE = "usage: npm run drift -- [--stack NAME] [--file STACKFILE] [--backend URL] [--work-dir DIR] [--quiet]   (default stack: local, file: stacks/NAME.yaml)";
 
 export interface Difference {
     /** refresh: the environment differs from the state; preview: `up` would change this. */
@@ -62,7 +63,7 @@ export async function detectDrift(stack: Stack, onOutput?: (out: string) => void
         return { drifted: changed(summaries.refresh) || changed(summaries.preview) || differences.length > 0, differences, summaries };
     } catch (error) {
         if (errors.length === 0) throw error;
-        throw new Error([...new Set(errors)].join("\n"));
+        throw new UserError([...new Set(errors)].join("\n"));
     }
 }
 
@@ -80,15 +81,15 @@ export function formatDrift(stackName: string, report: DriftReport): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-    const { stacks, flags, values, args } = parseArgs(argv, ["--quiet"], ["--file"]);
-    if (args.length || stacks.length !== 1) throw new UsageError(args.length ? `unexpected argument ${args[0]}` : "one --stack at a time");
-    const stackName = stacks[0];
+    const line = parseCommandLine(argv, { flags: ["--quiet"], options: STACK_OPTIONS });
+    expectArguments(line, 0);
+    const options = stackOptionsOf(line);
     useV8StackTraces();
-    const stack = await openStack({ stackName, stackFile: values.get("--file") });
-    const report = await detectDrift(stack, flags.has("--quiet") ? undefined : (out) => process.stdout.write(out));
-    console.log(formatDrift(stackName, report));
+    const stack = await openStack(options);
+    const report = await detectDrift(stack, line.flags.has("--quiet") ? undefined : (out) => process.stdout.write(out));
+    console.log(formatDrift(options.stackName, report));
     return report.drifted ? 2 : 0;
 }
 
 // Bad usage is an error too (1): 2 means drift, and a pipeline must not take one for the other.
-if (require.main === module) runTool(USAGE, main, 1);
+if (require.main === module) runCommand(USAGE, main, { usageExit: 1 });

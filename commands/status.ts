@@ -3,44 +3,27 @@
 // reached, inner engine version, nested containers, preloaded images) and each DooD client.
 // It reads the stack's outputs and asks the outer and inner daemons over the Engine API.
 // Secrets (clientTls) are used to dial the inner daemon and never printed.
-import { EngineEndpoint, engineRequest, readBody } from "../components/engineApi";
-import { openStack } from "./pulumi-stack";
-import { clientEnvironment, HostOutputs, parseArgs, readOutputs, runTool, StackOutputs, UsageError } from "./stackOutputs";
+import { ContainerSummary, EngineClient, EngineEndpoint } from "../components/engineApi";
+import { clientEnvironment } from "../driver/clientTls";
+import { openStack, readOutputs } from "../driver/stack";
+import { HostOutputs, isKubernetesHost, StackOutputs } from "../program/outputs";
+import { expectArguments, parseCommandLine, runCommand } from "./cli";
 
-const USAGE = "usage: status.ts [--stack NAME]...   (default stack: local)";
+const USAGE = "usage: npm run status -- [--stack NAME]...   (default stack: local)";
 const TIMEOUT_MS = 5000;
 
-/** GET a JSON document from a daemon; an Error (not thrown) when it does not answer. */
-async function getJson<T>(endpoint: EngineEndpoint, apiPath: string): Promise<T | Error> {
-    try {
-        const response = await engineRequest(endpoint, "GET", apiPath, undefined, TIMEOUT_MS);
-        const body = await readBody(response);
-        if (response.statusCode !== 200) return new Error(`${response.statusCode} ${body.trim()}`);
-        return JSON.parse(body) as T;
-    } catch (error) {
-        return error as Error;
-    }
+const engine = (endpoint: EngineEndpoint) => new EngineClient(endpoint, { timeoutMs: TIMEOUT_MS });
+
+/** An answer, or the error that says why there is none (a view shows it instead of failing). */
+function settled<T>(promise: Promise<T>): Promise<T | Error> {
+    return promise.catch((error: Error) => error);
 }
 
-interface Inspect {
-    State: { Status: string; Health?: { Status: string } };
-}
-interface Listed {
-    Names: string[];
-    Image: string;
-    State: string;
-    Status: string;
-    Ports: { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[];
-}
-interface ImageSummary {
-    Id: string;
-    RepoTags: string[] | null;
-}
-
-/** The outer container's state and health ("-" when it has no health check), or why not known. */
+/** A container's state and health ("-" when it has no health check) on its outer daemon, or why not known. */
 async function outerState(daemon: EngineEndpoint, containerId: string): Promise<[string, string]> {
-    const inspect = await getJson<Inspect>(daemon, `/containers/${containerId}/json`);
-    if (inspect instanceof Error) return [/^404/.test(inspect.message) ? "missing" : `unknown (${inspect.message})`, "-"];
+    const inspect = await settled(engine(daemon).inspectContainer(containerId));
+    if (inspect instanceof Error) return [`unknown (${inspect.message})`, "-"];
+    if (!inspect) return ["missing", "-"];
     return [inspect.State.Status, inspect.State.Health?.Status ?? "-"];
 }
 
@@ -49,37 +32,52 @@ function table(rows: string[][], indent = ""): string {
     return rows.map((r) => indent + r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join("   ")).join("\n");
 }
 
-function ports(listed: Listed["Ports"]): string {
+function ports(listed: ContainerSummary["Ports"]): string {
     return listed.filter((p) => p.PublicPort).map((p) => `${p.IP ?? ""}:${p.PublicPort}->${p.PrivatePort}/${p.Type}`).join(", ") || "-";
 }
 
-async function hostSection(name: string, host: HostOutputs, stackOutputs: StackOutputs): Promise<string> {
-    const [state, health] = await outerState(host.outerDaemon, host.containerId);
-    const endpoint = host.dockerHost;
-    const inner: EngineEndpoint | undefined = endpoint ? { host: endpoint, ...(host.tcpEndpoint ? stackOutputs.clientTls[name] : {}) } : undefined;
-    const version = inner ? await getJson<{ Version: string }>(inner, "/version") : new Error("no endpoint");
+/** Where the host runs: its container's state and health on a Docker daemon; a Kubernetes host has no container there. */
+async function placement(host: HostOutputs): Promise<[string, string]> {
+    return isKubernetesHost(host) ? ["kubernetes", "-"] : outerState(host.outerDaemon, host.containerId);
+}
+
+function endpointsOf(host: HostOutputs): string {
+    return [host.tcpEndpoint, isKubernetesHost(host) ? undefined : host.unixEndpoint].filter(Boolean).join(" ") || "-";
+}
+
+/** The inner daemon's nested containers and the preloaded images, as indented tables. */
+async function innerSection(inner: EngineEndpoint, host: HostOutputs): Promise<string[]> {
+    const lines: string[] = [];
+    const images = await settled(engine(inner).listImages());
+    const tags = new Map(images instanceof Error ? [] : images.map((i) => [i.Id, i.RepoTags?.[0] ?? i.Id]));
+    const containers = await settled(engine(inner).listContainers({ all: true }));
+    if (!(containers instanceof Error) && containers.length) {
+        // Containers created from an image id list the id: name the image by its tag.
+        lines.push(table([["NESTED CONTAINER", "IMAGE", "STATE", "STATUS", "PORTS"],
+            ...containers.map((c) => [c.Names[0].replace(/^\//, ""), tags.get(c.Image) ?? c.Image, c.State, c.Status, ports(c.Ports)])], "  "));
+    }
+    const preloaded = Object.entries(host.preloadedImageIds ?? {});
+    if (preloaded.length) {
+        lines.push(table([["PRELOADED IMAGE", "ID", "ON INNER DAEMON"],
+            ...preloaded.map(([image, id]) => [image, id.slice(0, 19), tags.has(id) ? "yes" : "no"])], "  "));
+    }
+    return lines;
+}
+
+/** One host's rows. */
+export async function hostSection(name: string, host: HostOutputs, stackOutputs: StackOutputs): Promise<string> {
+    const [state, health] = await placement(host);
+    const tls = host.tcpEndpoint ? stackOutputs.clientTls[name] : undefined;
+    const inner: EngineEndpoint | undefined = host.dockerHost ? { host: host.dockerHost, ...tls } : undefined;
+    const version = inner ? await settled(engine(inner).version()) : new Error("no endpoint");
+    const publishedAt = isKubernetesHost(host) ? "-" : host.publishedPortsAddress ?? "-";
     const lines = [table([
         ["HOST", "STATE", "HEALTH", "ENDPOINTS", "PUBLISHED PORTS AT", "ENGINE"],
-        [name, state, health, [host.tcpEndpoint, host.unixEndpoint].filter(Boolean).join(" ") || "-",
-            host.publishedPortsAddress ?? "-", version instanceof Error ? `unreachable (${version.message})` : version.Version],
+        [name, state, health, endpointsOf(host), publishedAt, version instanceof Error ? `unreachable (${version.message})` : version.Version],
     ])];
-    if (inner && !(version instanceof Error)) {
-        const images = await getJson<ImageSummary[]>(inner, "/images/json");
-        const tags = new Map(images instanceof Error ? [] : images.map((i) => [i.Id, i.RepoTags?.[0] ?? i.Id]));
-        const containers = await getJson<Listed[]>(inner, "/containers/json?all=1");
-        if (!(containers instanceof Error) && containers.length) {
-            // Containers created from an image id list the id: name the image by its tag.
-            lines.push(table([["NESTED CONTAINER", "IMAGE", "STATE", "STATUS", "PORTS"],
-                ...containers.map((c) => [c.Names[0].replace(/^\//, ""), tags.get(c.Image) ?? c.Image, c.State, c.Status, ports(c.Ports)])], "  "));
-        }
-        const present = new Set(tags.keys());
-        const preloaded = Object.entries(host.preloadedImageIds ?? {});
-        if (preloaded.length) {
-            lines.push(table([["PRELOADED IMAGE", "ID", "ON INNER DAEMON"],
-                ...preloaded.map(([image, id]) => [image, id.slice(0, 19), present.has(id) ? "yes" : "no"])], "  "));
-        }
-    }
-    const { env, notes } = clientEnvironment(host, host.tcpEndpoint && stackOutputs.clientTls[name] ? "<dir of: npm run client-tls -- HOST DIR>" : undefined);
+    if (isKubernetesHost(host)) lines.push(`  StatefulSet ${host.statefulSet}; in the cluster: ${host.serviceEndpoint}`);
+    if (inner && !(version instanceof Error)) lines.push(...await innerSection(inner, host));
+    const { env, notes } = clientEnvironment(host, tls ? "<dir of: npm run client-tls -- HOST DIR>" : undefined);
     lines.push(`  environment: ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(" ")}`);
     lines.push(...notes.map((n) => `  note: ${n}`));
     return lines.join("\n");
@@ -99,14 +97,13 @@ export async function stackStatus(stackName: string, outputs: StackOutputs): Pro
     return sections.join("\n\n");
 }
 
-async function main(argv: string[]): Promise<number> {
-    const { stacks, args } = parseArgs(argv);
-    if (args.length) throw new UsageError(`unexpected argument ${args[0]}`);
-    for (const stackName of stacks) {
+async function main(argv: string[]): Promise<void> {
+    const line = parseCommandLine(argv);
+    expectArguments(line, 0);
+    for (const stackName of line.stacks) {
         console.log(await stackStatus(stackName, await readOutputs(await openStack({ stackName }))));
         console.log();
     }
-    return 0;
 }
 
-if (require.main === module) runTool(USAGE, main);
+if (require.main === module) runCommand(USAGE, main);

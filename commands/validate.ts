@@ -4,7 +4,10 @@
 // 2 on bad usage.
 import { readdirSync, statSync } from "node:fs";
 import * as path from "node:path";
-import { formatProblem, loadStackFile, StackFileError } from "./load";
+import { formatProblem, loadStackFile, StackFileError } from "../stackfile/load";
+import { parseCommandLine, runCommand, UsageError } from "./cli";
+
+const USAGE = "usage: npm run validate -- FILE|DIRECTORY...";
 
 function filesOf(args: string[]): string[] {
     return args.flatMap((arg) => {
@@ -32,11 +35,9 @@ function check(file: string): string[] {
     }
 }
 
-function main(args: string[]): number {
-    if (args.length === 0) {
-        console.error("usage: npm run validate -- FILE|DIRECTORY...");
-        return 2;
-    }
+async function main(argv: string[]): Promise<number> {
+    const { args } = parseCommandLine(argv);
+    if (args.length === 0) throw new UsageError("no file to check");
     const files = filesOf(args);
     let invalid = 0;
     for (const file of files) {
@@ -50,4 +51,4 @@ function main(args: string[]): number {
     return invalid > 0 ? 1 : 0;
 }
 
-process.exitCode = main(process.argv.slice(2));
+if (require.main === module) runCommand(USAGE, main);

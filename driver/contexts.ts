@@ -1,16 +1,18 @@
-// `npm run contexts -- [--stack NAME] [--remove]`: one docker context `<stack>-<host>` per DinD
-// host of a stack, so that `docker --context <stack>-<host> ps` reaches its inner daemon. The
-// client TLS material goes into the docker CLI's context store (the CLI copies it there); the
-// context's description marks it as this tool's, and only contexts so marked are updated or
-// removed.
+// Docker contexts for a stack's DinD hosts: one context `<stack>-<host>` per host with an
+// endpoint, so that `docker --context <stack>-<host> ps` reaches its inner daemon. The client TLS
+// material goes into the docker CLI's context store (the CLI copies it there); the context's
+// description marks it as this tool's, and only contexts so marked are updated or removed.
+// `npm run contexts` makes them; `npm run destroy` removes them after the stack's resources.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { openStack, PROJECT_NAME, writeClientTls } from "./pulumi-stack";
-import { clientEnvironment, parseArgs, readOutputs, runTool, StackOutputs, UsageError } from "./stackOutputs";
-
-const USAGE = "usage: contexts.ts [--stack NAME] [--remove]   (default stack: local)";
+import type { ClientTls } from "../components/contract";
+import { UserError } from "../components/errors";
+import { CERT_PATH_FILES } from "../components/paths";
+import { isKubernetesHost, StackOutputs } from "../program/outputs";
+import { writeClientTls } from "./clientTls";
+import { PROJECT_NAME } from "./stack";
 
 export function contextName(stackName: string, host: string): string {
     return `${stackName}-${host}`;
@@ -21,8 +23,37 @@ function marker(stackName: string): string {
     return `dind-provisioner ${PROJECT_NAME}/${stackName}:`;
 }
 
-function publishedPorts(address: string | undefined): string | undefined {
+/** Where a host's nested published ports are, in words, for a context's description and the command's output. */
+export function publishedPorts(address: string | undefined): string | undefined {
     return address && `nested published ports at ${address} (TESTCONTAINERS_HOST_OVERRIDE)`;
+}
+
+/** The context a host gets. */
+export interface ContextPlan {
+    host: string;
+    name: string;
+    endpoint: string;
+    /** Client TLS material for a TCP endpoint with mutual TLS. */
+    tls?: ClientTls;
+    description: string;
+}
+
+/** The contexts a stack's hosts get: one per host that has an endpoint (Docker or Kubernetes). */
+export function contextPlans(stackName: string, outputs: StackOutputs): ContextPlan[] {
+    return Object.entries(outputs.hosts).flatMap(([host, spec]): ContextPlan[] => {
+        const endpoint = spec.tcpEndpoint ?? (isKubernetesHost(spec) ? undefined : spec.unixEndpoint);
+        if (!endpoint) return [];
+        const where = isKubernetesHost(spec)
+            ? `StatefulSet ${spec.statefulSet}, a cluster IP (in the cluster: ${spec.serviceEndpoint})`
+            : publishedPorts(spec.publishedPortsAddress) ?? "no published-ports address";
+        return [{
+            host,
+            name: contextName(stackName, host),
+            endpoint,
+            tls: spec.tcpEndpoint ? outputs.clientTls[host] : undefined,
+            description: `${marker(stackName)} host ${host}; ${where}`,
+        }];
+    });
 }
 
 interface ContextEntry {
@@ -33,7 +64,7 @@ interface ContextEntry {
 /** Runs the docker CLI (its context store is $DOCKER_CONFIG's), failing with its stderr. */
 function dockerCli(args: string[]): string {
     const result = spawnSync("docker", args, { encoding: "utf8" });
-    if (result.status !== 0) throw new Error(`docker ${args.join(" ")}: ${(result.stderr || String(result.error)).trim()}`);
+    if (result.status !== 0) throw new UserError(`docker ${args.join(" ")}: ${(result.stderr || String(result.error)).trim()}`);
     return result.stdout;
 }
 
@@ -50,29 +81,24 @@ export function stackContexts(stackName: string): string[] {
 export function syncContexts(stackName: string, outputs: StackOutputs): Record<string, string> {
     const existing = new Map(listContexts().map((c) => [c.Name, c.Description]));
     const made: Record<string, string> = {};
-    for (const [host, spec] of Object.entries(outputs.hosts)) {
-        const endpoint = spec.tcpEndpoint ?? spec.unixEndpoint;
-        if (!endpoint) continue;
-        const name = contextName(stackName, host);
-        const description = existing.get(name);
+    for (const plan of contextPlans(stackName, outputs)) {
+        const description = existing.get(plan.name);
         if (description !== undefined && !description.startsWith(marker(stackName))) {
-            throw new Error(`a docker context named ${name} exists and is not this tool's (description "${description}"): remove or rename it`);
+            throw new UserError(`a docker context named ${plan.name} exists and is not this tool's (description "${description}"): remove or rename it`);
         }
-        const tls = spec.tcpEndpoint ? outputs.clientTls[host] : undefined;
         // The CLI copies the files into its store; they stay on disk here only for that moment.
         const scratch = mkdtempSync(path.join(os.tmpdir(), "dind-provisioner-context-"));
         try {
-            let docker = `host=${endpoint}`;
-            if (tls) {
-                const dir = writeClientTls(path.join(scratch, "tls"), tls);
-                docker += `,ca=${dir}/ca.pem,cert=${dir}/cert.pem,key=${dir}/key.pem`;
+            let docker = `host=${plan.endpoint}`;
+            if (plan.tls) {
+                const dir = writeClientTls(path.join(scratch, "tls"), plan.tls);
+                docker += `,ca=${dir}/${CERT_PATH_FILES.ca},cert=${dir}/${CERT_PATH_FILES.cert},key=${dir}/${CERT_PATH_FILES.key}`;
             }
-            dockerCli(["context", description === undefined ? "create" : "update", name,
-                "--description", `${marker(stackName)} host ${host}; ${publishedPorts(spec.publishedPortsAddress) ?? "no published-ports address"}`, "--docker", docker]);
+            dockerCli(["context", description === undefined ? "create" : "update", plan.name, "--description", plan.description, "--docker", docker]);
         } finally {
             rmSync(scratch, { recursive: true, force: true });
         }
-        made[host] = name;
+        made[plan.host] = plan.name;
     }
     for (const stale of stackContexts(stackName).filter((name) => !Object.values(made).includes(name))) removeContext(stale);
     return made;
@@ -98,24 +124,3 @@ export function removeContextsAfterDestroy(stackName: string) {
         console.error(`the docker contexts of stack ${stackName} may be stale (${(error as Error).message}): run npm run contexts -- --stack ${stackName} --remove`);
     }
 }
-
-async function main(argv: string[]): Promise<number> {
-    const { stacks, flags, args } = parseArgs(argv, ["--remove"]);
-    if (args.length) throw new UsageError(`unexpected argument ${args[0]}`);
-    for (const stackName of stacks) {
-        if (flags.has("--remove")) {
-            const removed = removeStackContexts(stackName);
-            console.log(removed.length ? `removed: ${removed.join(", ")}` : `stack ${stackName} has no contexts`);
-            continue;
-        }
-        const outputs = await readOutputs(await openStack({ stackName }));
-        for (const [host, name] of Object.entries(syncContexts(stackName, outputs))) {
-            const { env, notes } = clientEnvironment(outputs.hosts[host], undefined);
-            const ports = publishedPorts(env.TESTCONTAINERS_HOST_OVERRIDE);
-            console.log(`${name}: docker --context ${name} ps${ports ? `; ${ports}` : ""}${notes.map((n) => `\n  note: ${n}`).join("")}`);
-        }
-    }
-    return 0;
-}
-
-if (require.main === module) runTool(USAGE, main);

@@ -2,19 +2,20 @@
 // (the engine would otherwise wait on a daemon that is down), and which DinD hosts are not running,
 // so that refresh and destroy leave alone the nested resources an unreachable inner daemon holds.
 import { Stack } from "@pulumi/pulumi/automation";
-import { engineRequest, pingFailure, readBody } from "../components/engineApi";
+import { EngineApiError, EngineClient } from "../components/engineApi";
+import { UserError } from "../components/errors";
+import { DIND_HOST_TYPE, DOCKER_CONTAINER_TYPE, DOCKER_PROVIDER_TYPE, DOCKER_VOLUME_TYPE } from "../components/markers";
 import { StackFile } from "../stackfile/schema";
-import { CONTAINER_TYPE, DOCKER_PROVIDER_TYPE, providerEndpoint, Deployment, StateResource, VOLUME_TYPE } from "./state";
+import { providerEndpoint, Deployment, StateResource } from "./state";
 
-const PING_TIMEOUT_MS = 3000;
-const HOST_TYPE = "dind:index:DindHost";
+/** How long a daemon gets to answer a check before a run. */
+const CHECK_TIMEOUT_MS = 3000;
 
 /** Thrown when an outer daemon of the stack does not answer. */
-export class DaemonUnreachableError extends Error {
+export class DaemonUnreachableError extends UserError {
     constructor(daemon: string, host: string, reason: string, stackFile: string) {
         super(`outer Docker daemon "${daemon}" (${host}) does not answer: ${reason}. Start Docker there, or point `
             + `daemons.${daemon}.host in ${stackFile} at a daemon that runs, then run this command again; nothing was changed`);
-        this.name = "DaemonUnreachableError";
     }
 }
 
@@ -25,7 +26,7 @@ export async function checkOuterDaemons(stack: StackFile, stackFile: string): Pr
         const { host, certPath } = stack.daemons[name];
         // Kubernetes daemons have no Docker host; ssh:// ones are left to the engine.
         if (!host || !/^(unix|tcp):\/\//.test(host)) continue;
-        const failure = await pingFailure({ host, certPath }, PING_TIMEOUT_MS);
+        const failure = await new EngineClient({ host, certPath }, { timeoutMs: CHECK_TIMEOUT_MS }).ping().then(() => undefined, (error: Error) => error.message);
         if (failure) throw new DaemonUnreachableError(name, host, failure, stackFile);
     }
 }
@@ -40,8 +41,6 @@ export interface DownHost {
     retained: boolean;
     /** URNs of the resources that live on its inner daemon (nested workloads). */
     nested: string[];
-    /** URNs of its dynamic-provider steps (readiness and preloads before they ran in the program), which refresh cannot read while the container is down. */
-    steps: string[];
 }
 
 /** The container's condition on its outer daemon; undefined when the daemon cannot tell (left to the engine). */
@@ -50,13 +49,11 @@ async function containerCondition(resources: StateResource[], container: StateRe
     const daemon = providerEndpoint(resources, container);
     if (!daemon) return undefined;
     try {
-        const response = await engineRequest(daemon, "GET", `/containers/${container.id}/json`, undefined, PING_TIMEOUT_MS);
-        const body = await readBody(response);
-        if (response.statusCode === 404) return "gone";
-        if (response.statusCode !== 200) return undefined;
-        return (JSON.parse(body) as { State: { Running: boolean } }).State.Running ? "running" : "stopped";
-    } catch {
-        return undefined;
+        const inspected = await new EngineClient(daemon, { timeoutMs: CHECK_TIMEOUT_MS }).inspectContainer(container.id);
+        return inspected === undefined ? "gone" : inspected.State.Running ? "running" : "stopped";
+    } catch (error) {
+        if (error instanceof EngineApiError) return undefined;
+        throw error;
     }
 }
 
@@ -64,16 +61,14 @@ async function containerCondition(resources: StateResource[], container: StateRe
 export async function downHosts(deployment: Deployment): Promise<DownHost[]> {
     const resources = deployment.resources ?? [];
     const down: DownHost[] = [];
-    for (const host of resources.filter((r) => r.type === HOST_TYPE)) {
+    for (const host of resources.filter((r) => r.type === DIND_HOST_TYPE)) {
         const children = resources.filter((r) => r.parent === host.urn);
-        const container = children.find((r) => r.type === CONTAINER_TYPE);
-        const volume = children.find((r) => r.type === VOLUME_TYPE);
+        const container = children.find((r) => r.type === DOCKER_CONTAINER_TYPE);
+        const volume = children.find((r) => r.type === DOCKER_VOLUME_TYPE);
         const inner = children.find((r) => r.type === DOCKER_PROVIDER_TYPE);
         const condition = container ? await containerCondition(resources, container) : "gone";
         if (condition !== "stopped" && condition !== "gone") continue;
         const nested = resources.filter((r) => inner && r.provider?.startsWith(`${inner.urn}::`));
-        // A state written by an earlier version holds dynamic-provider steps that ask the daemons: refresh leaves them too.
-        const steps = resources.filter((r) => r.parent === host.urn && r.type.startsWith("pulumi-nodejs:dynamic"));
         down.push({
             name: host.urn.split("::").pop()!,
             container: String(container?.inputs?.name ?? host.urn.split("::").pop()),
@@ -81,20 +76,18 @@ export async function downHosts(deployment: Deployment): Promise<DownHost[]> {
             volume: typeof volume?.inputs?.name === "string" ? volume.inputs.name : undefined,
             retained: volume?.retainOnDelete === true,
             nested: nested.map((r) => r.urn),
-            steps: steps.map((r) => r.urn),
         });
     }
     return down;
 }
 
 /** Thrown by destroy when a host with retained storage is down: its nested resources cannot be deleted. */
-export class RetainedHostDownError extends Error {
+export class RetainedHostDownError extends UserError {
     constructor(hosts: DownHost[], stackArgs: string) {
         super(hosts.map((h) => `DinD host ${h.name}: its container ${h.container} is ${h.condition} and its storage volume ${h.volume} is retained, `
             + `so the ${h.nested.length} nested resource(s) on its inner daemon cannot be deleted`).join("; ")
             + `. Either start the host again (npm run refresh -- ${stackArgs} && npm run up -- ${stackArgs}) and destroy again, `
             + `or run npm run destroy -- ${stackArgs} --drop-nested to drop them from the state: their data lives on in the retained volume`);
-        this.name = "RetainedHostDownError";
     }
 }
 

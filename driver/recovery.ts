@@ -4,9 +4,10 @@ import { readdirSync, readFileSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Stack } from "@pulumi/pulumi/automation";
-import { EngineEndpoint, engineRequest, readBody } from "../components/engineApi";
-import { STACK_LABEL } from "../components/markers";
-import { CONTAINER_TYPE, Deployment, fileBackendDir, PendingOperation, providerEndpoint, StateResource } from "./state";
+import { EngineClient } from "../components/engineApi";
+import { UserError } from "../components/errors";
+import { DOCKER_CONTAINER_TYPE, STACK_LABEL } from "../components/markers";
+import { Deployment, fileBackendDir, PendingOperation, providerEndpoint, StateResource } from "./state";
 
 /** What the file backend writes in `<backend>/.pulumi/locks/.../<stack>/<lock id>.json` while it holds a stack. */
 export interface LockContent {
@@ -21,11 +22,10 @@ export interface StackLock extends LockContent {
 }
 
 /** Thrown when a live process, or another machine, holds the stack. */
-export class StackLockedError extends Error {
+export class StackLockedError extends UserError {
     constructor(readonly stackName: string, readonly holders: StackLock[]) {
         super(`stack ${stackName} is in use by ${holders.map(describeHolder).join("; ")}: wait for that run to finish `
             + `(two runs of one stack at once would corrupt its state). If you know it is gone, delete ${holders.map((h) => h.file).join(" ")}`);
-        this.name = "StackLockedError";
     }
 }
 
@@ -101,12 +101,6 @@ export function releaseStaleLocks(dirs: string[], stackName: string): string[] {
     });
 }
 
-async function engineJson(endpoint: EngineEndpoint, method: string, apiPath: string): Promise<{ status: number; body: unknown }> {
-    const response = await engineRequest(endpoint, method, apiPath, undefined, 10_000);
-    const text = await readBody(response);
-    return { status: response.statusCode ?? 0, body: text && response.headers["content-type"]?.includes("json") ? JSON.parse(text) : text };
-}
-
 /**
  * A docker container the interrupted run was creating: if the daemon has one of that name carrying
  * this stack's label that the state does not know, it was never confirmed (maybe never started or
@@ -116,13 +110,12 @@ async function resolvePendingContainer(resources: StateResource[], op: PendingOp
     const name = op.resource.inputs?.name;
     const daemon = providerEndpoint(resources, op.resource);
     if (typeof name !== "string" || !daemon) return `${op.resource.urn}: interrupted while creating; left to the next up`;
-    const filters = encodeURIComponent(JSON.stringify({ name: [`^/${name}$`] }));
-    const listed = await engineJson(daemon, "GET", `/containers/json?all=1&filters=${filters}`);
-    const found = (listed.body as { Id: string; Labels?: Record<string, string> }[]).find((c) => c.Labels?.[STACK_LABEL] === stackLabel);
+    const engine = new EngineClient(daemon, { timeoutMs: 10_000 });
+    const listed = await engine.listContainers({ all: true, filters: { name: [`^/${name}$`] } });
+    const found = listed.find((c) => c.Labels?.[STACK_LABEL] === stackLabel);
     if (!found) return `container ${name}: interrupted while creating, not on ${daemon.host}; the next up creates it`;
     if (resources.some((r) => r.id === found.Id)) return `container ${name}: interrupted while creating, but the state has it; nothing to do`;
-    const removed = await engineJson(daemon, "DELETE", `/containers/${found.Id}?force=1&v=1`);
-    if (removed.status >= 300) throw new Error(`removing the half-created container ${name} on ${daemon.host}: HTTP ${removed.status} ${JSON.stringify(removed.body)}`);
+    await engine.removeContainer(found.Id, { force: true, volumes: true });
     return `container ${name}: interrupted while creating; removed the unconfirmed container ${found.Id.slice(0, 12)} from ${daemon.host} (its volumes stay); the next up creates it again`;
 }
 
@@ -141,7 +134,7 @@ export async function resolvePendingOperations(stack: Stack, stackLabel: string,
     const resources = deployment.resources ?? [];
     const done: string[] = [];
     for (const op of pending) {
-        if (op.type === "creating" && op.resource.type === CONTAINER_TYPE) {
+        if (op.type === "creating" && op.resource.type === DOCKER_CONTAINER_TYPE) {
             done.push(await resolvePendingContainer(resources, op, stackLabel));
         } else {
             done.push(`${op.resource.urn}: interrupted while ${op.type}; cleared (the next up or refresh checks it again)`);
@@ -187,15 +180,14 @@ export interface PluginProcess {
 }
 
 /**
- * Pulumi plugin processes (providers, language hosts, the Node.js dynamic provider) on this
- * machine, with the port of the engine they serve: the engine passes its address `127.0.0.1:PORT`
- * as an argument.
+ * Pulumi plugin processes (providers, language hosts, analyzers) on this machine, with the port of
+ * the engine they serve: the engine passes its address `127.0.0.1:PORT` as an argument.
  */
 export function pluginProcesses(): PluginProcess[] {
     const found: PluginProcess[] = [];
     for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
         const command = commandLine(pid);
-        if (!command || !command.some((arg) => /pulumi-(resource|language|analyzer)-|dynamic-provider/.test(path.basename(arg)) || /dynamic-provider/.test(arg))) continue;
+        if (!command || !command.some((arg) => /pulumi-(resource|language|analyzer)-/.test(path.basename(arg)))) continue;
         const address = command.find((arg) => /^(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(arg));
         if (!address) continue;
         found.push({ pid: Number(pid), command, enginePort: Number(address.split(":").pop()) });

@@ -1,16 +1,13 @@
-// Runs the provisioner through Pulumi's Automation API with the program in this process.
-// This needs the `pulumi` CLI but no Node.js language-host binary, so it works with the
-// toolchain scripts/bootstrap builds offline; with an official install, `pulumi up` works too.
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+// Opens a stack of the provisioner through Pulumi's Automation API, with the program as an inline
+// program in this process: this needs the `pulumi` CLI but no Node.js language host, so it works
+// with the toolchain built offline (with an official install, `pulumi up` on index.ts works too).
+// The commands, the real lane's harness and the benchmarks all open stacks here.
+import { existsSync, mkdirSync } from "node:fs";
 import * as path from "node:path";
 import { DestroyOptions, LocalWorkspace, PreviewOptions, RefreshOptions, Stack, UpOptions } from "@pulumi/pulumi/automation";
-import { loadStackFile, StackFileError } from "../stackfile/load";
-import { StackFile } from "../stackfile/schema";
-import { removeContextsAfterDestroy } from "./contexts";
-import { checkOuterDaemons, downHosts, dropFromState, RetainedHostDownError } from "./preflight";
-import { killOrphanedPlugins, lockDirsOf, readLocks, releaseStaleLocks, resolvePendingOperations, StackLockedError } from "./recovery";
-import { Deployment, savedDeployment } from "./state";
-import { clientEnvironment, shellExports } from "./stackOutputs";
+import { UserError } from "../components/errors";
+import { StackOutputs, stackOutputsOf } from "../program/outputs";
+import { savedDeployment } from "./state";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
 export const PROJECT_NAME = "dind-provisioner";
@@ -36,7 +33,7 @@ export interface StackOptions {
     stackFile?: string;
     /** Pulumi backend URL; default: $PULUMI_BACKEND_URL, else a file backend in the repository's .pulumi/. */
     backendUrl?: string;
-    /** Directory holding Pulumi.yaml and node_modules (dynamic providers run from it); default: the repository. */
+    /** Directory holding the project file (Pulumi.yaml; one is made when missing); default: the repository. */
     workDir?: string;
     /** Extra environment for the engine. */
     env?: Record<string, string>;
@@ -71,7 +68,7 @@ export async function openStack(options: StackOptions,
     if (env.PULUMI_BACKEND_URL.startsWith("file://")) mkdirSync(env.PULUMI_BACKEND_URL.slice("file://".length), { recursive: true });
     if (!process.env.PULUMI_CONFIG_PASSPHRASE && !process.env.PULUMI_CONFIG_PASSPHRASE_FILE && !env.PULUMI_CONFIG_PASSPHRASE) {
         if (options.stackName !== "local") {
-            throw new Error(`stack ${options.stackName}: set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) to encrypt its secrets`);
+            throw new UserError(`stack ${options.stackName}: set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) to encrypt its secrets`);
         }
         env.PULUMI_CONFIG_PASSPHRASE = LOCAL_PASSPHRASE;
     }
@@ -122,231 +119,7 @@ export function asDriverRuns(stack: Stack): Stack {
     });
 }
 
-/** The stack's deployment: from the file backend's files when they tell, else exported by the CLI. */
-async function deploymentOf(stack: Stack, options: StackOptions): Promise<Deployment> {
-    return savedDeployment(backendUrlOf(options), PROJECT_NAME, options.stackName) ?? ((await stack.exportStack()).deployment as Deployment);
-}
-
-/** Writes a host's client TLS material as the docker CLI expects it in DOCKER_CERT_PATH. */
-export function writeClientTls(dir: string, tls: { ca: string; cert: string; key: string }): string {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(path.join(dir, "ca.pem"), tls.ca);
-    writeFileSync(path.join(dir, "cert.pem"), tls.cert);
-    writeFileSync(path.join(dir, "key.pem"), tls.key, { mode: 0o600 });
-    return dir;
-}
-
-const USAGE = `usage: pulumi-stack.ts <up|preview|refresh|destroy|outputs> [--stack NAME] [--file STACK.yaml] [--backend URL] [--work-dir DIR]
-       pulumi-stack.ts destroy --drop-nested ...            (drop nested resources of a stopped host whose storage is retained)
-       pulumi-stack.ts client-tls HOST DIR [--stack NAME]   (default stack: local; backend: $PULUMI_BACKEND_URL or .pulumi/)`;
-
-interface Invocation {
-    command: string;
-    args: string[];
-    stack: StackOptions;
-    dropNested: boolean;
-}
-
-/** Splits `argv` into the command, its positional arguments and the flags. */
-export function parseArguments(argv: string[]): Invocation | undefined {
-    const flags: Record<string, string> = {};
-    const positional: string[] = [];
-    let dropNested = false;
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        if (arg === "--drop-nested") dropNested = true;
-        else if (["--stack", "--file", "--backend", "--work-dir"].includes(arg)) {
-            if (argv[i + 1] === undefined) return undefined;
-            flags[arg.slice(2)] = argv[++i];
-        } else if (arg.startsWith("--")) return undefined;
-        else positional.push(arg);
-    }
-    const [command, ...args] = positional;
-    if (!command) return undefined;
-    const stackName = flags.stack ?? "local";
-    return {
-        command,
-        args,
-        dropNested,
-        stack: {
-            stackName,
-            stackFile: flags.file && path.resolve(flags.file),
-            backendUrl: flags.backend,
-            workDir: flags["work-dir"] && path.resolve(flags["work-dir"]),
-        },
-    };
-}
-
-/** The flags that select the same stack again, for messages that tell the user what to run. */
-function stackArgs(options: StackOptions): string {
-    const parts = [`--stack ${options.stackName}`];
-    if (options.stackFile) parts.push(`--file ${options.stackFile}`);
-    if (options.backendUrl) parts.push(`--backend ${options.backendUrl}`);
-    if (options.workDir) parts.push(`--work-dir ${options.workDir}`);
-    return parts.join(" ");
-}
-
-/**
- * SIGTERM/SIGINT while the engine runs: let it cancel and release the stack's lock, then exit
- * 143/130. Dying at once would close the CLI's stdout pipe and kill it before it unlocks.
- */
-class Cancellation {
-    readonly controller = new AbortController();
-    received?: NodeJS.Signals;
-    private output = "";
-
-    /** Keeps the tail of the engine's output, where it reports a signal it received itself. */
-    watch(text: string) {
-        this.output = (this.output + text).slice(-4096);
-    }
-
-    install() {
-        const onSignal = (signal: NodeJS.Signals) => {
-            if (this.received) {
-                console.error(`[driver] ${signal} again: still waiting for the engine to cancel and release the lock`);
-                return;
-            }
-            this.received = signal;
-            console.error(`[driver] ${signal}: cancelling; waiting for the engine to stop and release the stack's lock`);
-            // A signal to the whole process group (Ctrl-C, a cancelled CI job) reached the CLI too, and it
-            // is already cancelling; a second one would make it terminate at once. Forward only if it did not.
-            setTimeout(() => {
-                if (!/(SIGTERM|SIGINT|\^C) received; cancelling/.test(this.output)) this.controller.abort();
-            }, 1500).unref();
-        };
-        process.on("SIGTERM", onSignal);
-        process.on("SIGINT", onSignal);
-    }
-
-    /** Stops between steps once a signal came. */
-    check() {
-        if (this.received) throw new CancelledError(this.received);
-    }
-
-    exitCode(): number {
-        return this.received === "SIGINT" ? 130 : 143;
-    }
-}
-
-class CancelledError extends Error {
-    constructor(signal: NodeJS.Signals) {
-        super(`cancelled by ${signal}; the stack's lock is released and the next run goes on from here`);
-        this.name = "CancelledError";
-    }
-}
-
-/** Outer daemons answer, stale locks go, pending operations are resolved, orphaned plugins stop. */
-async function prepare(invocation: Invocation, stackFile: string, cancellation: Cancellation): Promise<Stack> {
-    const say = (lines: string[]) => lines.forEach((line) => console.error(`[driver] ${line}`));
-    const updates = invocation.command !== "preview";
-    // First, as it needs neither the CLI nor the program: a run that holds the stack fails this one at once.
-    const lockDirs = lockDirsOf(backendUrlOf(invocation.stack), PROJECT_NAME, invocation.stack.stackName);
-    if (updates && lockDirs) say(releaseStaleLocks(lockDirs, invocation.stack.stackName));
-    let parsed: StackFile | undefined;
-    try {
-        parsed = loadStackFile(stackFile);
-    } catch (error) {
-        // The program reports an invalid stack file with its positions; destroy and refresh do not need it.
-        if (!(error instanceof StackFileError)) throw error;
-    }
-    if (parsed) await checkOuterDaemons(parsed, stackFile);
-    cancellation.check();
-    say(await killOrphanedPlugins());
-    // Read once: whether the stack exists, then (for an update) whether anything is pending.
-    const saved = savedDeployment(backendUrlOf(invocation.stack), PROJECT_NAME, invocation.stack.stackName);
-    const stack = await openStack(invocation.stack, saved);
-    if (!updates) return stack;
-    cancellation.check();
-    say(await resolvePendingOperations(stack, `${PROJECT_NAME}/${invocation.stack.stackName}`, saved ?? undefined));
-    return stack;
-}
-
-/** Refresh and destroy leave alone what lives inside a DinD host that is not running. */
-async function sparedNested(stack: Stack, invocation: Invocation): Promise<string[]> {
-    const down = await downHosts(await deploymentOf(stack, invocation.stack));
-    for (const host of down) console.error(`[driver] DinD host ${host.name}: container ${host.container} is ${host.condition}`);
-    if (invocation.command === "refresh") {
-        const spared = down.flatMap((h) => [...h.nested, ...h.steps]);
-        if (spared.length) console.error(`[driver] refresh skips the ${spared.length} resource(s) inside those hosts (their inner daemon cannot answer); up starts the hosts, a later refresh checks them`);
-        return spared;
-    }
-    const blocking = down.filter((h) => h.retained && h.nested.length > 0);
-    if (blocking.length && !invocation.dropNested) throw new RetainedHostDownError(blocking, stackArgs(invocation.stack));
-    const dropped = blocking.flatMap((h) => h.nested);
-    await dropFromState(stack, dropped);
-    if (dropped.length) console.error(`[driver] dropped ${dropped.length} nested resource(s) from the state; their data stays in the retained volume(s) ${blocking.map((h) => h.volume).join(", ")}`);
-    return [];
-}
-
-async function main(argv: string[], cancellation: Cancellation): Promise<number> {
-    const invocation = parseArguments(argv);
-    if (!invocation) {
-        console.error(USAGE);
-        return 2;
-    }
-    const { command, args } = invocation;
-    const stackName = invocation.stack.stackName;
-    const stackFile = stackFileOf(invocation.stack);
-    const onOutput = (out: string) => {
-        cancellation.watch(out);
-        process.stdout.write(out);
-    };
-    const signal = cancellation.controller.signal;
-    const operations: Record<string, (stack: Stack) => Promise<unknown>> = {
-        up: (stack) => asDriverRuns(stack).up({ onOutput, signal }),
-        preview: (stack) => asDriverRuns(stack).preview({ onOutput, diff: true, signal }),
-        refresh: async (stack) => asDriverRuns(stack).refresh({ onOutput, signal, exclude: await sparedNested(stack, invocation) }),
-        destroy: async (stack) => {
-            await sparedNested(stack, invocation);
-            const result = await asDriverRuns(stack).destroy({ onOutput, signal });
-            removeContextsAfterDestroy(stackName);
-            return result;
-        },
-        outputs: async (stack) => {
-            const outputs = await stack.outputs();
-            const shown = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.secret ? "[secret]" : v.value]));
-            console.log(JSON.stringify(shown, null, 2));
-        },
-        "client-tls": async (stack) => {
-            const [host, dir] = args;
-            const outputs = await stack.outputs();
-            const tls = outputs.clientTls?.value?.[host];
-            if (!tls) throw new Error(`stack ${stackName} has no TLS endpoint for host "${host}" (hosts: ${Object.keys(outputs.hosts?.value ?? {}).join(", ")})`);
-            const certPath = writeClientTls(path.resolve(dir), tls);
-            console.log(shellExports(clientEnvironment(outputs.hosts.value[host], certPath)));
-        },
-    };
-    const operation = operations[command];
-    if (!operation || (command === "client-tls" && args.length !== 2)) {
-        console.error(USAGE);
-        return 2;
-    }
-    const engineRun = ["up", "preview", "refresh", "destroy"].includes(command);
-    const stack = engineRun ? await prepare(invocation, stackFile, cancellation) : await openStack(invocation.stack);
-    cancellation.check();
-    try {
-        await operation(stack);
-    } catch (error) {
-        if (cancellation.received) throw new CancelledError(cancellation.received);
-        // Two runs started together both passed the lock check: name the one that won.
-        const lockDirs = lockDirsOf(backendUrlOf(invocation.stack), PROJECT_NAME, stackName);
-        if (/currently locked/.test((error as Error).message) && lockDirs) throw new StackLockedError(stackName, readLocks(lockDirs));
-        throw error;
-    }
-    return 0;
-}
-
-if (require.main === module) {
-    useV8StackTraces();
-    const cancellation = new Cancellation();
-    cancellation.install();
-    main(process.argv.slice(2), cancellation).then(
-        (code) => (process.exitCode = code),
-        (error: Error) => {
-            // The engine already printed the details through onOutput; keep the last word short.
-            console.error(`\n${error.name}: ${error.message.split("\n").slice(-3).join("\n")}`);
-            // A signal that also reached a CLI step (stack select, export) ends it with some other error.
-            process.exitCode = cancellation.received ? cancellation.exitCode() : 1;
-        },
-    );
+/** The stack's outputs as the program exported them (typed in program/outputs.ts). */
+export async function readOutputs(stack: Stack): Promise<StackOutputs> {
+    return stackOutputsOf(await stack.outputs());
 }

@@ -5,10 +5,6 @@ import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { EngineEndpoint } from "../components/engineApi";
 
-export const CONTAINER_TYPE = "docker:index/container:Container";
-export const VOLUME_TYPE = "docker:index/volume:Volume";
-export const DOCKER_PROVIDER_TYPE = "pulumi:providers:docker";
-
 export interface StateResource {
     urn: string;
     type: string;

@@ -1,37 +1,41 @@
-// The Pulumi program: one stack file in, DinD hosts, their workloads and DooD clients out.
+// The Pulumi program: one stack file in, DinD hosts, their workloads and DooD clients out, and
+// the stack outputs (typed in ./outputs.ts, which the commands read).
 import { spawnSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import * as docker from "@pulumi/docker";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DindHost, DindHostSteps } from "./components/DindHost";
-import { DockerdConfig } from "./components/dockerd";
-import { DindRegistry } from "./components/DindRegistry";
-import { DindWorkloads } from "./components/DindWorkloads";
-import { DoodClient } from "./components/DoodClient";
-import { DoodPolicyProxy } from "./components/DoodPolicyProxy";
-import type * as kubernetesHostModule from "./components/KubernetesDindHost";
-import { isLocalDaemon, socketPathOf } from "./components/endpoints";
-import { STACK_LABEL } from "./components/markers";
-import { EngineEndpoint, engineApiVersion, sshCommand } from "./components/engineApi";
-import { loadStackFile, StackFileError } from "./stackfile/load";
-import { ClientSpec, DaemonSpec, DEFAULT_DAEMON, HostSpec, KubernetesSpec, SecretRef, StackFile } from "./stackfile/schema";
+import { DindHost, DindHostSteps } from "../components/DindHost";
+import { DockerdConfig } from "../components/dockerd";
+import { DindRegistry } from "../components/DindRegistry";
+import { DindWorkloads } from "../components/DindWorkloads";
+import { DoodClient } from "../components/DoodClient";
+import { DoodPolicyProxy } from "../components/DoodPolicyProxy";
+import type * as kubernetesHostModule from "../components/KubernetesDindHost";
+import { isLocalDaemon, socketPathOf } from "../components/endpoints";
+import { EngineEndpoint, engineApiVersion, sshCommand } from "../components/engineApi";
+import { UserError } from "../components/errors";
+import { STACK_LABEL } from "../components/markers";
+import { loadStackFile } from "../stackfile/load";
+import { ClientSpec, DaemonSpec, DEFAULT_DAEMON, HostSpec, KubernetesSpec, SecretRef, StackFile } from "../stackfile/schema";
+import { ClientOutputs, HostOutputs, ProgramOutputs, RegistryOutputs, Unresolved } from "./outputs";
+
+export type * from "./outputs";
 
 /**
  * Reads `file`, asks the outer engines what the components need to know, and provisions it; an
  * invalid file fails the program before any resource exists. `env` supplies the implicit
  * `local` daemon (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH).
  */
-export async function provisionStackFile(file: string, env: NodeJS.ProcessEnv = process.env) {
-    let stack: StackFile;
+export async function provisionStackFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<ProgramOutputs> {
     try {
-        stack = loadStackFile(file, env);
+        const stack = loadStackFile(file, env);
+        return provisionStack(stack, await outerApiVersions(stack));
     } catch (error) {
-        // A RunError is reported without a stack trace: the problems list is the whole story.
-        if (error instanceof StackFileError) throw new pulumi.RunError(error.message);
+        // Pulumi reports a RunError without a stack trace: a user error's message is the whole story.
+        if (error instanceof UserError) throw new pulumi.RunError(error.message);
         throw error;
     }
-    return provisionStack(stack, await outerApiVersions(stack));
 }
 
 /**
@@ -50,7 +54,7 @@ export async function outerApiVersions(stack: StackFile): Promise<Record<string,
  * Engine API version, from outerApiVersions; a daemon missing there is taken as current), and the
  * DinD hosts' update-time steps (readiness, preload) go through `steps` (the Engine API unless given).
  */
-export function provisionStack(stack: StackFile, apiVersions: Record<string, string | undefined> = {}, steps: DindHostSteps = {}) {
+export function provisionStack(stack: StackFile, apiVersions: Record<string, string | undefined> = {}, steps: DindHostSteps = {}): ProgramOutputs {
     const labels = { [STACK_LABEL]: `${pulumi.getProject()}/${pulumi.getStack()}` };
     // Validation made sure each daemon is either a Docker daemon (host) or a cluster (kubernetes).
     const providers = new Map<string, pulumi.ProviderResource>();
@@ -106,20 +110,19 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
         const workloads = spec.workloads && new DindWorkloads(`${name}-workloads`, { host, workloads: spec.workloads }, { parent: host });
         return { name, host, workloads };
     });
-    const hosts = Object.fromEntries(dindHosts.map(({ name, host, workloads }) => [name, {
-        ...(host instanceof DindHost
+    const hosts = Object.fromEntries(dindHosts.map(({ name, host, workloads }): [string, Unresolved<HostOutputs>] => {
+        const nested = { preloadedImageIds: host.preloadedImageIds, nestedContainerIds: workloads?.containerIds ?? pulumi.output({}) };
+        return [name, host instanceof DindHost
             ? {
                 containerId: host.containerId, dockerHost: host.dockerHost, tcpEndpoint: host.tcpEndpoint, unixEndpoint: host.unixEndpoint,
-                publishedPortsAddress: host.publishedPortsAddress, outerDaemon: endpointOf(stack.daemons[stack.hosts[name].daemon]),
+                publishedPortsAddress: host.publishedPortsAddress, outerDaemon: endpointOf(stack.daemons[stack.hosts[name].daemon]), ...nested,
             }
-            : { statefulSet: host.statefulSet.metadata.name, dockerHost: host.tcpEndpoint, tcpEndpoint: host.tcpEndpoint, serviceEndpoint: host.serviceEndpoint }),
-        preloadedImageIds: host.preloadedImageIds,
-        nestedContainerIds: workloads?.containerIds ?? pulumi.output({}),
-    }]));
+            : { statefulSet: host.statefulSet.metadata.name, dockerHost: host.tcpEndpoint, tcpEndpoint: host.tcpEndpoint, serviceEndpoint: host.serviceEndpoint, ...nested }];
+    }));
     // Apart from the rest, so that only this output is secret.
     const clientTls = pulumi.secret(pulumi.all(Object.fromEntries(dindHosts.map(({ name, host }) => [name, host.clientTls]))));
 
-    const clients = Object.fromEntries(Object.entries(stack.clients).map(([name, spec]) => {
+    const clients = Object.fromEntries(Object.entries(stack.clients).map(([name, spec]): [string, Unresolved<ClientOutputs>] => {
         const daemon = stack.daemons[spec.daemon];
         const socket = spec.socket ?? socketPathOf(daemon.host!)!;
         const socketGroup = spec.socketGroup ?? socketGroupOf(socket, endpointOf(daemon), name);
@@ -145,7 +148,7 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
         return [name, { containerId: client.containerId, outerDaemon: endpointOf(daemon) }];
     }));
 
-    const registryOutputs = Object.fromEntries(Object.entries(registries).map(([name, r]) => [name, {
+    const registryOutputs = Object.fromEntries(Object.entries(registries).map(([name, r]): [string, Unresolved<RegistryOutputs>] => [name, {
         mirrorUrl: r.mirrorUrl,
         publishedAddress: r.publishedAddress,
     }]));
@@ -168,7 +171,7 @@ function dockerdConfig(dockerd: NonNullable<HostSpec["dockerd"]>, registries: Re
 function secretValue(ref: SecretRef): pulumi.Output<string> {
     if ("env" in ref) {
         const value = process.env[ref.env];
-        if (value === undefined) throw new pulumi.RunError(`environment variable ${ref.env} is not set (it holds a secret of the stack file)`);
+        if (value === undefined) throw new UserError(`environment variable ${ref.env} is not set (it holds a secret of the stack file)`);
         return pulumi.secret(value);
     }
     return new pulumi.Config().requireSecret(ref.secret);
@@ -180,7 +183,7 @@ function readCAs(host: string, spec: HostSpec): Record<string, string> {
         try {
             return [registry, readFileSync(file, "utf8")];
         } catch (error) {
-            throw new pulumi.RunError(`hosts.${host}.registryCAs.${registry}: cannot read ${file}: ${(error as Error).message}`);
+            throw new UserError(`hosts.${host}.registryCAs.${registry}: cannot read ${file}: ${(error as Error).message}`);
         }
     }));
 }
@@ -196,7 +199,7 @@ function bindRoots(spec: ClientSpec): string[] {
  * about as long to load as the rest of the program, and every preview and up would pay for it.
  */
 function kubernetes(): { k8s: typeof k8s; KubernetesDindHost: typeof kubernetesHostModule.KubernetesDindHost } {
-    return { k8s: require("@pulumi/kubernetes"), KubernetesDindHost: require("./components/KubernetesDindHost").KubernetesDindHost };
+    return { k8s: require("@pulumi/kubernetes"), KubernetesDindHost: require("../components/KubernetesDindHost").KubernetesDindHost };
 }
 
 /** A DinD host on a cluster: preloads come from the local daemon, the one this machine has. */
@@ -232,7 +235,7 @@ function socketGroupOf(socket: string, daemon: EngineEndpoint, client: string): 
         if (!isLocalDaemon(daemon.host)) return undefined;
         return statSync(socket).gid;
     } catch (error) {
-        throw new pulumi.RunError(`clients.${client}.socket: cannot read the group of ${socket}: ${(error as Error).message}`);
+        throw new UserError(`clients.${client}.socket: cannot read the group of ${socket}: ${(error as Error).message}`);
     }
 }
 

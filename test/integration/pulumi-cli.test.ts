@@ -4,9 +4,10 @@
 import * as assert from "node:assert/strict";
 import { copyFileSync, mkdirSync } from "node:fs";
 import * as path from "node:path";
-import { openStack, PROJECT_NAME, REPO_ROOT, writeClientTls } from "../../scripts/pulumi-stack";
-import { docker, dockerOk, labelled, removeLabelled, STACK_LABEL } from "../../scripts/harness";
-import { PASSPHRASE, ScratchProject } from "./pulumiCli";
+import { writeClientTls } from "../../driver/clientTls";
+import { openStack, PROJECT_NAME, REPO_ROOT } from "../../driver/stack";
+import { docker, dockerOk, labelled, removeLabelled, STACK_LABEL } from "../support/harness";
+import { PASSPHRASE, ScratchProject } from "../support/pulumiCli";
 
 const STACK = "lh-cli";
 const HOST = "lh-cli-dind";

@@ -1,13 +1,13 @@
-// Throwaway stacks driven through the Automation API against the real Docker daemon, and the
-// docker CLI helpers around them: shared by the real lane (test/integration) and bench/.
+// Throwaway stacks driven through the Automation API against the real Docker daemon, the driver
+// run as the npm scripts run it, and the docker CLI helpers around them: shared by the real lane
+// (test/integration) and the benchmarks (bench/).
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Stack } from "@pulumi/pulumi/automation";
-import { openStack, PROJECT_NAME, REPO_ROOT, useV8StackTraces } from "./pulumi-stack";
-
-import { STACK_LABEL } from "../components/markers";
+import { STACK_LABEL } from "../../components/markers";
+import { openStack, PROJECT_NAME, REPO_ROOT, useV8StackTraces } from "../../driver/stack";
 
 export { STACK_LABEL };
 
@@ -48,7 +48,7 @@ export class StackUnderTest {
         return path.join(this.dir, "project");
     }
 
-    /** Command-line flags selecting this stack for scripts/pulumi-stack.ts. */
+    /** Command-line flags selecting this stack for the commands (up, destroy, ...). */
     get driverFlags(): string[] {
         return ["--stack", this.stack.name, "--file", this.stackFile, "--backend", this.backendUrl, "--work-dir", this.workDir];
     }
@@ -59,10 +59,8 @@ export class StackUnderTest {
         const dir = mkdtempSync(path.join(os.tmpdir(), "dind-provisioner-itest-"));
         const stackFile = path.join(dir, "stack.yaml");
         writeFileSync(stackFile, readFileSync(fixture));
-        // The engine starts dynamic providers in the work directory: give it the project's modules.
         const workDir = path.join(dir, "project");
         mkdirSync(workDir);
-        symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(workDir, "node_modules"));
         writeFileSync(path.join(workDir, "Pulumi.yaml"), `name: ${PROJECT_NAME}\nruntime: nodejs\n`);
         mkdirSync(path.join(dir, "state"));
         const stack = await openStack({
@@ -118,7 +116,7 @@ export function removeLabelled(label: string) {
         docker(kind === "container" ? ["rm", "-f", "-v", name] : [kind, "rm", name]);
     }
 }
-/** scripts/pulumi-stack.ts run as `npm run <command>` runs it: a process of its own, in a process group of its own. */
+/** A command (up, destroy, ...) run as `npm run <command>` runs it: a process of its own, in a process group of its own. */
 export class DriverRun {
     readonly child: ChildProcess;
     output = "";
@@ -126,7 +124,7 @@ export class DriverRun {
     readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; seconds: number }>;
 
     constructor(command: string, args: string[]) {
-        this.child = spawn(process.execPath, [path.join(REPO_ROOT, "scripts", "bundled.js"), "scripts/pulumi-stack.ts", command, ...args], {
+        this.child = spawn(process.execPath, [path.join(REPO_ROOT, "commands", "bundled.js"), `commands/${command}.ts`, ...args], {
             cwd: REPO_ROOT,
             detached: true,
             env: { ...process.env, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE },

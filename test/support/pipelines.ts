@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { REPO_ROOT } from "../../scripts/pulumi-stack";
+import { REPO_ROOT } from "../../driver/stack";
 
 export const PIPELINES = {
     github: path.join(REPO_ROOT, "docs", "examples", "ci", "github-actions.yml"),

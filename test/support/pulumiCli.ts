@@ -5,8 +5,8 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writ
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
-import { REPO_ROOT } from "../../scripts/pulumi-stack";
-import type { CommandResult } from "../../scripts/harness";
+import { REPO_ROOT } from "../../driver/stack";
+import type { CommandResult } from "./harness";
 
 export const PASSPHRASE = "integration-tests";
 

@@ -5,7 +5,7 @@ import { createHash, createHmac } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { REPO_ROOT } from "../../scripts/pulumi-stack";
+import { REPO_ROOT } from "../../driver/stack";
 
 export const REGION = "us-east-1";
 

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
-import { formatDrift } from "../../../scripts/drift";
+import { formatDrift } from "../../../commands/drift";
 
-describe("scripts/drift", () => {
+describe("commands/drift", () => {
     it("says so when nothing drifted", () => {
         assert.equal(formatDrift("prod", { drifted: false, differences: [], summaries: { refresh: { same: 4 }, preview: { same: 4 } } }),
             "stack prod: no drift (the environment matches the stack file)");

@@ -1,7 +1,11 @@
 import * as assert from "node:assert/strict";
-import { clientEnvironment, HostOutputs, parseArgs, shellExports, UsageError } from "../../../scripts/stackOutputs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { clientEnvironment, shellExports, writeClientTls } from "../../../driver/clientTls";
+import { DockerHostOutputs, KubernetesHostOutputs } from "../../../program/outputs";
 
-const host = (extra: Partial<HostOutputs> = {}): HostOutputs => ({
+const host = (extra: Partial<DockerHostOutputs> = {}): DockerHostOutputs => ({
     containerId: "c1",
     tcpEndpoint: "tcp://127.0.0.1:23760",
     dockerHost: "tcp://127.0.0.1:23760",
@@ -12,7 +16,7 @@ const host = (extra: Partial<HostOutputs> = {}): HostOutputs => ({
     ...extra,
 });
 
-describe("scripts/stackOutputs", () => {
+describe("driver/clientTls", () => {
     it("gives a TLS host's whole client environment, with the published-ports address for Testcontainers", () => {
         assert.deepEqual(clientEnvironment(host(), "/home/me/.docker/builder"), {
             env: {
@@ -41,14 +45,24 @@ describe("scripts/stackOutputs", () => {
             "export A=tcp://h:1\nexport B='/dir with space/it'\\''s'\n# careful");
     });
 
-    it("parses stacks, flags and options; refuses unknown options", () => {
-        assert.deepEqual(parseArgs([]).stacks, ["local"]);
-        const parsed = parseArgs(["--stack", "a", "--remove", "--file", "f.yaml", "--stack", "b", "x"], ["--remove"], ["--file"]);
-        assert.deepEqual(parsed.stacks, ["a", "b"]);
-        assert.ok(parsed.flags.has("--remove"));
-        assert.equal(parsed.values.get("--file"), "f.yaml");
-        assert.deepEqual(parsed.args, ["x"]);
-        assert.throws(() => parseArgs(["--colour"]), UsageError);
-        assert.throws(() => parseArgs(["--stack"]), /--stack needs a value/);
+    it("gives a Kubernetes host's TLS environment, saying where its cluster IP is reachable (it has no published-ports address)", () => {
+        const kubernetes: KubernetesHostOutputs = {
+            statefulSet: "builder", tcpEndpoint: "tcp://10.96.0.12:2376", dockerHost: "tcp://10.96.0.12:2376",
+            serviceEndpoint: "tcp://builder.ci.svc:2376", preloadedImageIds: {}, nestedContainerIds: {},
+        };
+        const { env, notes } = clientEnvironment(kubernetes, "/certs");
+        assert.deepEqual(env, { DOCKER_HOST: "tcp://10.96.0.12:2376", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: "/certs" });
+        assert.match(notes[0], /cluster IP of its Service \(inside the cluster: tcp:\/\/builder\.ci\.svc:2376\)/);
+    });
+
+    it("writes the client TLS files as the docker CLI reads DOCKER_CERT_PATH, the key readable by its owner only", () => {
+        const dir = mkdtempSync(path.join(os.tmpdir(), "dind-provisioner-tls-"));
+        try {
+            writeClientTls(path.join(dir, "builder"), { ca: "CA", cert: "CERT", key: "KEY" });
+            assert.deepEqual(["ca.pem", "cert.pem", "key.pem"].map((f) => readFileSync(path.join(dir, "builder", f), "utf8")), ["CA", "CERT", "KEY"]);
+            assert.equal(statSync(path.join(dir, "builder", "key.pem")).mode & 0o777, 0o600);
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
     });
 });

@@ -5,10 +5,9 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Stack } from "@pulumi/pulumi/automation";
-import { checkOuterDaemons, DaemonUnreachableError } from "../../../scripts/preflight";
-import { parseArguments } from "../../../scripts/pulumi-stack";
-import { lockDirsOf, processRunning, releaseStaleLocks, resolvePendingOperations, StackLockedError } from "../../../scripts/recovery";
-import { Deployment } from "../../../scripts/state";
+import { checkOuterDaemons, DaemonUnreachableError } from "../../../driver/preflight";
+import { lockDirsOf, processRunning, releaseStaleLocks, resolvePendingOperations, StackLockedError } from "../../../driver/recovery";
+import { Deployment } from "../../../driver/state";
 import { validateStackSource } from "../../../stackfile/load";
 
 /** A pid that provably does not run: a child that has exited and been reaped. */
@@ -56,16 +55,6 @@ describe("driver recovery", () => {
         const remote = writeLock("remote.json", { pid: deadPid(), hostname: "other-machine" });
         assert.throws(() => releaseStaleLocks([lockDir], "dev"), /pid \d+ on another machine, other-machine/);
         assert.ok(existsSync(remote));
-    });
-
-    it("parses the stack, stack file, backend and work directory from the command line", () => {
-        assert.deepEqual(parseArguments(["up", "--stack", "ci", "--file", "/s/ci.yaml", "--backend", "file:///b", "--work-dir", "/w"]), {
-            command: "up", args: [], dropNested: false,
-            stack: { stackName: "ci", stackFile: "/s/ci.yaml", backendUrl: "file:///b", workDir: "/w" },
-        });
-        assert.equal(parseArguments(["destroy", "--drop-nested"])?.dropNested, true);
-        assert.equal(parseArguments(["up", "--colour"]), undefined);
-        assert.equal(parseArguments(["up", "--stack"]), undefined);
     });
 });
 
@@ -124,7 +113,7 @@ describe("pre-flight daemon check", () => {
 describe("processRunning", () => {
     it("takes a zombie (exited, not yet reaped) as gone, and a live process as running", async () => {
         // `sleep 0` exits at once under a parent that exec'd `sleep 5`, which never reaps it: a zombie.
-        const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 5"], { stdio: ["ignore", "pipe", "ignore"] });
+        const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 60"], { stdio: ["ignore", "pipe", "ignore"] });
         const zombie = Number(await new Promise<string>((resolve) => parent.stdout!.once("data", (d: Buffer) => resolve(d.toString()))));
         try {
             await new Promise((resolve) => setTimeout(resolve, 300));

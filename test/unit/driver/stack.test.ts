@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { Stack } from "@pulumi/pulumi/automation";
-import { asDriverRuns, ENGINE_PARALLELISM } from "../../../scripts/pulumi-stack";
+import { asDriverRuns, ENGINE_PARALLELISM } from "../../../driver/stack";
 
 describe("asDriverRuns", () => {
     /** A Stack of the Automation API over a workspace whose CLI only records the commands it is given. */

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:
 import * as os from "node:os";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
-import { savedDeployment } from "../../../scripts/state";
+import { savedDeployment } from "../../../driver/state";
 
 describe("savedDeployment", () => {
     let backend: string;
