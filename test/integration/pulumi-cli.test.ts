@@ -16,7 +16,7 @@ const NESTED = "lh-cli-web";
 const TCP_ENDPOINT = "tcp://127.0.0.1:23860";
 const LABEL = `${STACK_LABEL}=${PROJECT_NAME}/${STACK}`;
 /** What index.ts needs: the program, the components, the stack-file loader, and the TypeScript settings. */
-const PROGRAM_FILES = ["index.ts", "program.ts", "components", "stackfile", "package.json", "tsconfig.json"];
+const PROGRAM_FILES = ["index.ts", "program", "components", "stackfile", "package.json", "tsconfig.json"];
 
 describe("official Pulumi CLI: pulumi preview/up/stack output/destroy run index.ts", function () {
     this.timeout(15 * 60_000);
