@@ -15,7 +15,7 @@ export class S3Server {
 
     /** Builds (cached) and starts versitygw with a posix root in a fresh temporary directory. */
     static async start(port: number): Promise<S3Server> {
-        const binary = execFileSync("bash", [path.join(REPO_ROOT, "scripts", "bootstrap", "versitygw.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+        const binary = execFileSync("bash", [path.join(REPO_ROOT, "toolchain", "steps", "versitygw.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
         const dir = mkdtempSync(path.join(os.tmpdir(), "dind-provisioner-tools-s3-"));
         const accessKey = "toolsaccess";
         const secretKey = `tools-secret-${process.pid}`;
