@@ -65,7 +65,7 @@ async function innerSection(inner: EngineEndpoint, host: HostOutputs): Promise<s
 }
 
 /** One host's rows. */
-export async function hostSection(name: string, host: HostOutputs, stackOutputs: StackOutputs): Promise<string> {
+async function hostSection(name: string, host: HostOutputs, stackOutputs: StackOutputs): Promise<string> {
     const [state, health] = await placement(host);
     const tls = host.tcpEndpoint ? stackOutputs.clientTls[name] : undefined;
     const inner: EngineEndpoint | undefined = host.dockerHost ? { host: host.dockerHost, ...tls } : undefined;
