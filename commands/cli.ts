@@ -71,9 +71,12 @@ export function reportOf(error: unknown, usage: string, usageExit: number): { te
     }
     if (error instanceof UserError) return { text: `\nerror: ${error.message}`, exitCode: error.exitCode };
     // An engine failure (the Automation API's CommandError, known by its commandResult) carries
-    // the whole log, which the engine has already streamed: its Diagnostics section says what went wrong.
+    // the whole log, which the engine has already streamed: its Diagnostics section says what went
+    // wrong. A preview with --diff prints none: its program's error is only on the CLI's stderr,
+    // which the message holds (once per diagnostic) before the CLI's output (that starts with the operation's heading).
     if (error instanceof Error && typeof (error as { commandResult?: unknown }).commandResult === "object") {
-        const diagnostics = /\nDiagnostics:\n([\s\S]*?)\n\n/.exec(error.message)?.[1];
+        const diagnostics = /\nDiagnostics:\n([\s\S]*?)\n\n/.exec(error.message)?.[1]
+            ?? /\nerror: ([\s\S]*?)(?:\n\n|\n(?=(?:Previewing update|Updating|Refreshing|Destroying) \(|error: )|\n?$)/.exec(error.message)?.[1];
         return { text: `\nerror: ${diagnostics ?? error.message.split("\n").slice(-3).join("\n")}`, exitCode: 1 };
     }
     return { text: `\n${(error as Error)?.stack ?? String(error)}`, exitCode: 1 };

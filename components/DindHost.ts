@@ -15,8 +15,9 @@ import {
 import { dialAddress, isLocalDaemon, isWildcard, LOOPBACK, machineAddressOf, tcpUrl } from "./endpoints";
 import { apiAtLeast, EngineEndpoint } from "./engineApi";
 import { ImageCopier, ImagePreload } from "./ImagePreload";
-import { DIND_HOST_ROLE, DIND_HOST_TYPE, HOST_LABEL, INSECURE_LABEL, labelList, PUBLIC_BIND_LABEL, ROLE_LABEL, withMarkers } from "./markers";
+import { DIND_HOST_ROLE, DIND_HOST_TYPE, HOST_LABEL, INSECURE_LABEL, labelList, ownerMarker, PUBLIC_BIND_LABEL, ROLE_LABEL, withMarkers } from "./markers";
 import { CERT_PATH_FILES, DAEMON_JSON, HOST_SOCKET_DIR, INNER_DATA_ROOT, INNER_TLS_DIR, REGISTRY_CERTS_DIR, socketIn } from "./paths";
+import { storageVolumeOptions, VolumeAdoption } from "./storage";
 import { Transform, transformed } from "./transform";
 
 /** Credentials for one registry the inner daemon pulls from. */
@@ -43,6 +44,15 @@ export interface DindStorageArgs {
      * @example true
      */
     retain?: boolean;
+    /**
+     * Take over a volume of this name that exists and that this stack did not create (made by
+     * hand, or by another stack), on purpose: `keep` never deletes it, `delete` deletes it on
+     * destroy (unless `retain`). Without it, the program refuses such a volume before it changes
+     * anything. The volume keeps its maker's labels.
+     * @default none
+     * @example "keep"
+     */
+    adopt?: VolumeAdoption;
 }
 
 /** A DinD host's TCP endpoint, published on the outer daemon's machine. */
@@ -133,6 +143,24 @@ export interface DindHostArgs {
      * @example "docker:27-dind"
      */
     image?: pulumi.Input<string>;
+    /**
+     * The id `image` has on the outer daemon, as the caller looked it up (e.g. EngineClient's
+     * `inspectImage`; the component does no I/O). The container then runs exactly that image, so
+     * a tag that comes to name another image (rebuilt locally, pulled anew) replaces the
+     * container on the next up. Without it the container runs the id the image resource read
+     * when it was created, until a refresh.
+     * @default the image resource's id
+     * @example "sha256:4a1c..."
+     */
+    imageId?: string;
+    /**
+     * Who creates the host: "<project>/<stack>", set as the owner label (STACK_LABEL) of its
+     * container and volume, after `labels`. The program and the driver take an object under one
+     * of its names for this stack's only when it carries this label.
+     * @default none (no owner label)
+     * @example "dind-provisioner/staging"
+     */
+    owner?: string;
     /**
      * The named volume on /var/lib/docker: overlay-on-overlay storage breaks without it, and it
      * keeps the inner images and containers across container replacement.
@@ -253,7 +281,7 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
     readonly container: docker.Container;
     /** The volume on /var/lib/docker. */
     readonly volume: docker.Volume;
-    /** The image the container runs, looked up on the outer daemon. */
+    /** The image on the outer daemon (pulled when missing); the container runs `imageId` when it was given. */
     readonly image: docker.RemoteImage;
     /** The endpoint's CA, server and client certificates (TCP with TLS only). */
     readonly certificates?: DindCertificates;
@@ -294,7 +322,7 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
         const { containerName, outerDaemon, storage, tcp, unix, labels, readinessTimeout, schedule, dockerd, resources, watched } = normalizeArgs();
         const { tcpEndpoint, unixEndpoint, preferred } = endpoints();
         this.volume = createVolume();
-        if (!storage.retain) this.nestedDeletedWith = this.volume;
+        if (!storage.options.retainOnDelete) this.nestedDeletedWith = this.volume;
         this.image = createImage();
         this.certificates = createCertificates();
         this.container = createContainer();
@@ -355,11 +383,12 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
                 outerDaemon,
                 storage: {
                     volume: args.storage?.volume ?? defaultStorageVolume(containerName),
-                    retain: args.storage?.retain ?? DEFAULT_STORAGE_RETAIN,
+                    options: storageVolumeOptions(args.storage?.retain ?? DEFAULT_STORAGE_RETAIN, args.storage?.adopt),
                 },
                 tcp,
                 unix: args.unix,
                 labels: withMarkers(args.labels, {
+                    ...ownerMarker(args.owner),
                     [ROLE_LABEL]: DIND_HOST_ROLE,
                     [HOST_LABEL]: containerName,
                     ...(tcp && !tcp.tls ? { [INSECURE_LABEL]: "true" } : {}),
@@ -383,7 +412,7 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
         function createVolume() {
             return new docker.Volume(...transformed(args.transform?.volume, `${name}-storage`,
                 { name: storage.volume, labels: labelList(labels) },
-                { parent, retainOnDelete: storage.retain }));
+                { parent, ...storage.options }));
         }
 
         function createImage() {
@@ -400,7 +429,7 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
             const command = dockerdCommand(tcp, unix !== undefined);
             return new docker.Container(...transformed(args.transform?.container, `${name}-container`, {
                 name: containerName,
-                image: parent.image.imageId,
+                image: args.imageId ?? parent.image.imageId,
                 // Docker in Docker needs it (this is the only privileged container the project makes), unless
                 // a runtime other than runc isolates it (sysbox-runc).
                 privileged: args.runtime === undefined || args.runtime === "runc",

@@ -10,11 +10,12 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { DindCertificates } from "./DindCertificates";
 import {
-    DEFAULT_REGISTRY_BIND, DEFAULT_REGISTRY_IMAGE, DEFAULT_REGISTRY_INSECURE, DEFAULT_STORAGE_RETAIN, defaultRegistryVolume,
+    DEFAULT_REGISTRY_BIND, DEFAULT_REGISTRY_IMAGE, DEFAULT_REGISTRY_INSECURE, DEFAULT_STORAGE_RETAIN, defaultRegistryNetwork, defaultRegistryVolume,
 } from "./defaults";
 import { isWildcard } from "./endpoints";
-import { DIND_REGISTRY_TYPE, labelList, REGISTRY_LABEL, REGISTRY_ROLE, ROLE_LABEL, withMarkers } from "./markers";
+import { DIND_REGISTRY_TYPE, labelList, ownerMarker, REGISTRY_LABEL, REGISTRY_ROLE, ROLE_LABEL, withMarkers } from "./markers";
 import { CERT_PATH_FILES, REGISTRY_CONFIG_FILE, REGISTRY_STORAGE_DIR, REGISTRY_TLS_DIR } from "./paths";
+import { storageVolumeOptions, VolumeAdoption } from "./storage";
 import { Transform, transformed } from "./transform";
 
 /** The port the registry listens on inside its container (the image's convention). */
@@ -39,6 +40,13 @@ export interface DindRegistryArgs {
      * @example "dind-provisioner/registry:local"
      */
     image?: pulumi.Input<string>;
+    /**
+     * The id `image` has on the outer daemon, as the caller looked it up: the container runs
+     * exactly that image, so a tag that comes to name another image replaces it on the next up.
+     * @default the image resource's id (read when it was created)
+     * @example "sha256:4a1c..."
+     */
+    imageId?: string;
     /** Port published on the outer daemon's machine (required). @example 5000 */
     port: number;
     /** Address the published port is bound to. @default "127.0.0.1" @example "0.0.0.0" */
@@ -50,11 +58,13 @@ export interface DindRegistryArgs {
      */
     proxy?: RegistryProxy;
     /**
-     * The named volume holding the registry's data.
+     * The named volume holding the registry's data; `adopt` takes over one of that name that
+     * this stack did not create, on purpose (`keep`: never deleted; `delete`: deleted on destroy
+     * unless `retain`), which is otherwise refused before anything changes.
      * @default { volume: "<containerName>-data", retain: false }
      * @example { volume: "hub-cache", retain: true }
      */
-    storage?: { volume?: string; retain?: boolean };
+    storage?: { volume?: string; retain?: boolean; adopt?: VolumeAdoption };
     /**
      * Serve plain HTTP instead of TLS with a certificate the stack issues. Hosts that mirror it
      * then list it as an insecure registry.
@@ -66,6 +76,13 @@ export interface DindRegistryArgs {
     network?: string;
     /** Labels of the container, its volume and network. @default {} @example { team: "ci" } */
     labels?: Record<string, string>;
+    /**
+     * Who creates the registry: "<project>/<stack>", the owner label (STACK_LABEL) of its
+     * container, volume and network, set after `labels`.
+     * @default none (no owner label)
+     * @example "dind-provisioner/staging"
+     */
+    owner?: string;
     /** Adjust the arguments of the resources this component creates. @default none @example { container: { memory: 512 } } */
     transform?: {
         container?: Transform<docker.ContainerArgs>;
@@ -79,6 +96,7 @@ export class DindRegistry extends pulumi.ComponentResource {
     readonly container: docker.Container;
     readonly volume: docker.Volume;
     readonly network: docker.Network;
+    /** The image on the outer daemon (pulled when missing); the container runs `imageId` when it was given. */
     readonly image: docker.RemoteImage;
     /** The CA and server certificate (absent with `insecure: true`). */
     readonly certificates?: DindCertificates;
@@ -98,15 +116,16 @@ export class DindRegistry extends pulumi.ComponentResource {
         const containerName = args.containerName ?? name;
         const bind = args.bind ?? DEFAULT_REGISTRY_BIND;
         const insecure = args.insecure ?? DEFAULT_REGISTRY_INSECURE;
-        const labels = labelList(withMarkers(args.labels, { [ROLE_LABEL]: REGISTRY_ROLE, [REGISTRY_LABEL]: containerName }));
+        const labels = labelList(withMarkers(args.labels, { ...ownerMarker(args.owner), [ROLE_LABEL]: REGISTRY_ROLE, [REGISTRY_LABEL]: containerName }));
 
         this.address = `${containerName}:${REGISTRY_PORT}`;
         this.mirrorUrl = `${insecure ? "http" : "https"}://${this.address}`;
         this.publishedAddress = `${isWildcard(bind) ? "127.0.0.1" : bind}:${args.port}`;
         this.network = new docker.Network(...transformed(args.transform?.network, `${name}-network`,
-            { name: args.network ?? `${containerName}-net`, labels }, { parent: this }));
+            { name: args.network ?? defaultRegistryNetwork(containerName), labels }, { parent: this }));
         this.volume = new docker.Volume(...transformed(args.transform?.volume, `${name}-storage`,
-            { name: args.storage?.volume ?? defaultRegistryVolume(containerName), labels }, { parent: this, retainOnDelete: args.storage?.retain ?? DEFAULT_STORAGE_RETAIN }));
+            { name: args.storage?.volume ?? defaultRegistryVolume(containerName), labels },
+            { parent: this, ...storageVolumeOptions(args.storage?.retain ?? DEFAULT_STORAGE_RETAIN, args.storage?.adopt) }));
         this.image = new docker.RemoteImage(`${name}-image`, { name: args.image ?? DEFAULT_REGISTRY_IMAGE, keepLocally: true }, { parent: this });
         if (!insecure) {
             const ips = ["127.0.0.1", ...(isWildcard(bind) || bind === "127.0.0.1" ? [] : [bind])];
@@ -118,7 +137,7 @@ export class DindRegistry extends pulumi.ComponentResource {
 
         this.container = new docker.Container(...transformed(args.transform?.container, `${name}-container`, {
             name: containerName,
-            image: this.image.imageId,
+            image: args.imageId ?? this.image.imageId,
             labels,
             volumes: [{ volumeName: this.volume.name, containerPath: REGISTRY_STORAGE_DIR }],
             networksAdvanced: [{ name: this.network.name }],

@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_CLIENT_IMAGE } from "./defaults";
 import { DoodPolicyProxy } from "./DoodPolicyProxy";
-import { CLIENT_LABEL, DOOD_CLIENT_ROLE, DOOD_CLIENT_TYPE, labelList, ROLE_LABEL, withMarkers } from "./markers";
+import { CLIENT_LABEL, DOOD_CLIENT_ROLE, DOOD_CLIENT_TYPE, labelList, ownerMarker, ROLE_LABEL, withMarkers } from "./markers";
 import { CLIENT_SOCKET, PROXY_SOCKET_DIR, socketIn } from "./paths";
 import { Transform, transformed } from "./transform";
 
@@ -17,6 +17,13 @@ export interface DoodClientArgs {
      * @default "docker:27.5.1-cli"
      */
     image?: pulumi.Input<string>;
+    /**
+     * The id `image` has on the daemon, as the caller looked it up: the container runs exactly
+     * that image, so a tag that comes to name another image replaces it on the next up.
+     * @default the image resource's id (read when it was created)
+     * @example "sha256:4a1c..."
+     */
+    imageId?: string;
     /**
      * The command the client runs.
      * @default the image's
@@ -57,6 +64,13 @@ export interface DoodClientArgs {
     env?: Record<string, string>;
     /** Labels of the client container. @default {} */
     labels?: Record<string, string>;
+    /**
+     * Who creates the client: "<project>/<stack>", the owner label (STACK_LABEL) of its
+     * container, set after `labels`.
+     * @default none (no owner label)
+     * @example "dind-provisioner/staging"
+     */
+    owner?: string;
     /** Adjust the arguments of the container this component creates. */
     transform?: { container?: Transform<docker.ContainerArgs> };
 }
@@ -68,14 +82,14 @@ export interface DoodClientArgs {
  */
 export class DoodClient extends pulumi.ComponentResource {
     readonly container: docker.Container;
-    /** The image the container runs, looked up on the daemon. */
+    /** The image on the daemon (pulled when missing); the container runs `imageId` when it was given. */
     readonly image: docker.RemoteImage;
     readonly containerId: pulumi.Output<string>;
 
     constructor(name: string, args: DoodClientArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super(DOOD_CLIENT_TYPE, name, {}, opts);
         const containerName = args.containerName ?? name;
-        const labels = withMarkers(args.labels, { [ROLE_LABEL]: DOOD_CLIENT_ROLE, [CLIENT_LABEL]: containerName });
+        const labels = withMarkers(args.labels, { ...ownerMarker(args.owner), [ROLE_LABEL]: DOOD_CLIENT_ROLE, [CLIENT_LABEL]: containerName });
         const proxy = args.policyProxy;
         const socket = proxy
             ? { host: `unix://${socketIn(PROXY_SOCKET_DIR)}`, mount: { hostPath: proxy.socketDir, containerPath: PROXY_SOCKET_DIR }, env: { DOCKER_BUILDKIT: "0" } }
@@ -83,7 +97,7 @@ export class DoodClient extends pulumi.ComponentResource {
         this.image = new docker.RemoteImage(`${name}-image`, { name: args.image ?? DEFAULT_CLIENT_IMAGE, keepLocally: true }, { parent: this });
         this.container = new docker.Container(...transformed(args.transform?.container, `${name}-container`, {
             name: containerName,
-            image: this.image.imageId,
+            image: args.imageId ?? this.image.imageId,
             command: args.command,
             user: args.user,
             envs: Object.entries({ ...socket.env, ...args.env, DOCKER_HOST: socket.host }).map(([k, v]) => `${k}=${v}`),

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     DEFAULT_DOOD_HOST_NAMESPACES, DEFAULT_DOOD_PRIVILEGED, DEFAULT_DOOD_PROXY_IMAGE, DEFAULT_DOOD_SCOPE, defaultProxyContainerName, defaultProxySocketDir,
 } from "./defaults";
-import { CLIENT_LABEL, DOOD_PROXY_ROLE, DOOD_PROXY_TYPE, labelList, ROLE_LABEL, withMarkers } from "./markers";
+import { CLIENT_LABEL, DOOD_PROXY_ROLE, DOOD_PROXY_TYPE, labelList, ownerMarker, ROLE_LABEL, withMarkers } from "./markers";
 import { PROXY_BINARY, PROXY_DAEMON_SOCKET, PROXY_SOCKET_DIR, socketIn } from "./paths";
 import { Transform, transformed } from "./transform";
 
@@ -67,10 +67,25 @@ export interface DoodPolicyProxyArgs {
     socketGroup?: number;
     /** The proxy's image. @default "dind-provisioner/dood-proxy:local" @example "registry:5000/dood-proxy:0.1.0" */
     image?: pulumi.Input<string>;
+    /**
+     * The id `image` has on the daemon, as the caller looked it up: the proxy runs exactly that
+     * image, so a rebuilt proxy image under the same tag replaces it on the next up.
+     * @default the image resource's id (read when it was created)
+     * @example "sha256:4a1c..."
+     */
+    imageId?: string;
     /** Name of the proxy container. @default "<client>-dood-proxy" @example "agent-dood-proxy" */
     containerName?: string;
     /** Labels of the proxy container. @default {} @example { team: "ci" } */
     labels?: Record<string, string>;
+    /**
+     * Who creates the proxy: "<project>/<stack>", the owner label (STACK_LABEL) of its
+     * container, set after `labels`. Its socket directory cannot carry a label: the program
+     * tells whose it is by the containers that mount it (see docs/faults.md).
+     * @default none (no owner label)
+     * @example "dind-provisioner/staging"
+     */
+    owner?: string;
     /** Adjust the arguments of the resources this component creates. @default {} @example { container: { memory: 64 } } */
     transform?: { image?: Transform<docker.RemoteImageArgs>; container?: Transform<docker.ContainerArgs> };
 }
@@ -101,10 +116,10 @@ export class DoodPolicyProxy extends pulumi.ComponentResource {
             name: args.image ?? DEFAULT_DOOD_PROXY_IMAGE,
             keepLocally: true,
         }, { parent: this }));
-        const labels = withMarkers(args.labels, { [ROLE_LABEL]: DOOD_PROXY_ROLE, [CLIENT_LABEL]: args.client });
+        const labels = withMarkers(args.labels, { ...ownerMarker(args.owner), [ROLE_LABEL]: DOOD_PROXY_ROLE, [CLIENT_LABEL]: args.client });
         this.container = new docker.Container(...transformed(args.transform?.container, `${name}-container`, {
             name: args.containerName ?? defaultProxyContainerName(args.client),
-            image: this.image.imageId,
+            image: args.imageId ?? this.image.imageId,
             envs: [
                 `DOOD_POLICY=${JSON.stringify(policy)}`,
                 `DOOD_LISTEN=${socketIn(PROXY_SOCKET_DIR)}`,

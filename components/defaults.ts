@@ -76,3 +76,8 @@ export const DEFAULT_REGISTRY_INSECURE = false;
 export function defaultRegistryVolume(containerName: string): string {
     return `${containerName}-data`;
 }
+
+/** The outer network a registry and the DinD hosts that mirror it share, when it names none. */
+export function defaultRegistryNetwork(containerName: string): string {
+    return `${containerName}-net`;
+}

@@ -154,6 +154,16 @@ function errorDetail(body: string): string {
     return body.trim();
 }
 
+/** A name as a list filter that matches it alone: Docker's name filters are regular expressions (a container's name starts with "/"). */
+export function exactNameFilter(name: string, kind: "container" | "volume" | "network"): string {
+    return `^${kind === "container" ? "/" : ""}${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`;
+}
+
+/** `?filters=...` for a list call, or nothing. */
+function filterQuery(filters: Record<string, string[]> | undefined): string {
+    return filters ? `?filters=${encodeURIComponent(JSON.stringify(filters))}` : "";
+}
+
 /** Frames of a container's log stream (8-byte headers, stdout and stderr) joined; a TTY's log is plain. */
 export function demultiplex(raw: Buffer): string {
     const multiplexed = raw.length >= 8 && raw[0] <= 2 && raw[1] === 0 && raw[2] === 0 && raw[3] === 0;
@@ -192,6 +202,21 @@ export interface ContainerSummary {
     Status: string;
     Labels?: Record<string, string>;
     Ports: { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[];
+    /** Bind mounts (`Source` is the path on the daemon's machine) and volumes (`Name`). */
+    Mounts?: { Type: string; Name?: string; Source?: string; Destination: string }[];
+}
+
+/** One volume of `GET /volumes`. */
+export interface VolumeSummary {
+    Name: string;
+    Labels: Record<string, string> | null;
+}
+
+/** One network of `GET /networks`. */
+export interface NetworkSummary {
+    Id: string;
+    Name: string;
+    Labels: Record<string, string> | null;
 }
 
 /** One image of `GET /images/json`. */
@@ -260,6 +285,27 @@ export class EngineClient {
     async listContainers({ all = false, filters }: { all?: boolean; filters?: Record<string, string[]> } = {}): Promise<ContainerSummary[]> {
         const query = [all && "all=1", filters && `filters=${encodeURIComponent(JSON.stringify(filters))}`].filter(Boolean).join("&");
         return this.json(`/containers/json${query ? `?${query}` : ""}`);
+    }
+
+    /** Volumes, filtered as `docker volume ls --filter` does (a `name` filter matches parts of names). */
+    async listVolumes({ filters }: { filters?: Record<string, string[]> } = {}): Promise<VolumeSummary[]> {
+        const answer = await this.json<{ Volumes: VolumeSummary[] | null }>(`/volumes${filterQuery(filters)}`);
+        return answer.Volumes ?? [];
+    }
+
+    /** Networks, filtered as `docker network ls --filter` does (`name` and `id` filters match parts). */
+    async listNetworks({ filters }: { filters?: Record<string, string[]> } = {}): Promise<NetworkSummary[]> {
+        return this.json(`/networks${filterQuery(filters)}`);
+    }
+
+    /** Starts a stopped container (`docker start`); one that already runs is left as it is. */
+    async startContainer(id: string): Promise<void> {
+        await this.call("POST", `/containers/${encodeURIComponent(id)}/start`, [204, 304]);
+    }
+
+    /** Resumes a paused container (`docker unpause`). */
+    async unpauseContainer(id: string): Promise<void> {
+        await this.call("POST", `/containers/${encodeURIComponent(id)}/unpause`, [204]);
     }
 
     /** Removes a container (`docker rm`, with `-f` and `-v` when asked). */

@@ -27,6 +27,7 @@ export function isComponentType(type: string): boolean {
 /** Types of the docker provider's resources, as a stack's state and the policy pack name them. */
 export const DOCKER_CONTAINER_TYPE = "docker:index/container:Container";
 export const DOCKER_VOLUME_TYPE = "docker:index/volume:Volume";
+export const DOCKER_NETWORK_TYPE = "docker:index/network:Network";
 export const DOCKER_PROVIDER_TYPE = "pulumi:providers:docker";
 
 /** What a container is for: `dind-host`, `dood-client`, `dood-proxy` or `registry`. */
@@ -45,10 +46,67 @@ export const REGISTRY_LABEL = "dind-provisioner.registry";
 export const INSECURE_LABEL = "dind-provisioner.insecure";
 /** "true" on a container whose published ports bind beyond loopback because its arguments say so (`tcp.bind`). */
 export const PUBLIC_BIND_LABEL = "dind-provisioner.public-bind";
-/** On every outer container and volume a stack file's program makes: "<project>/<stack>" (recovery and the tools find a stack's objects by it). */
+/**
+ * Who created an outer object (container, volume, network): "<project>/<stack>", set by a
+ * component given an `owner`. The program checks it before it creates anything (an object under a
+ * name the stack uses that is not the stack's is not taken over) and the driver before it lets the
+ * engine delete or replace anything (another owner's object is left alone, whatever the state
+ * says); recovery and the tools find a stack's objects by it. Its key is the one every object has
+ * carried since 0.1.0: Docker cannot change an object's labels, so a new key would replace every
+ * container, volume and network of a running stack.
+ */
 export const STACK_LABEL = "dind-provisioner.stack";
 /** On every object a restricted DooD client creates through its policy proxy: the client's name (set by the proxy). */
 export const DOOD_OWNER_LABEL = "dind-provisioner.dood-client";
+
+/** The owner label's value for a stack: "<project>/<stack>". */
+export function ownerOf(project: string, stack: string): string {
+    return `${project}/${stack}`;
+}
+
+/** Who made an object on a daemon, as its labels tell. */
+export type ObjectOwner =
+    | { kind: "stack"; stack: string }
+    /** Created by a restricted DooD client through its policy proxy, which stamps its own label over whatever the client asks. */
+    | { kind: "dood-client"; client: string; claims?: string }
+    /** No owner label: made by hand, by another tool, or by Docker itself (a bind mount's missing volume). */
+    | { kind: "none" };
+
+/**
+ * The owner of an object with these labels. A DooD client's label wins over any owner label: the
+ * policy proxy sets the first on everything a client creates but lets the client write the second,
+ * so an object a client made claiming to be a stack's (to have a DinD host take it over) is the client's.
+ */
+export function objectOwner(labels: Record<string, string> | null | undefined): ObjectOwner {
+    const client = labels?.[DOOD_OWNER_LABEL];
+    const stack = labels?.[STACK_LABEL];
+    if (client !== undefined) return { kind: "dood-client", client, ...(stack === undefined ? {} : { claims: stack }) };
+    if (stack !== undefined) return { kind: "stack", stack };
+    return { kind: "none" };
+}
+
+/** The owner marker of a component given an owner (none without). */
+export function ownerMarker(owner: string | undefined): Record<string, string> {
+    return owner === undefined ? {} : { [STACK_LABEL]: owner };
+}
+
+/** True when the labels say this owner ("<project>/<stack>") made the object. */
+export function ownedBy(labels: Record<string, string> | null | undefined, owner: string): boolean {
+    const found = objectOwner(labels);
+    return found.kind === "stack" && found.stack === owner;
+}
+
+/** The owner in words, for messages: "stack dind-provisioner/dev", "DooD client agent", "nobody (made by hand: no dind-provisioner.stack label)". */
+export function describeOwner(owner: ObjectOwner): string {
+    switch (owner.kind) {
+        case "stack":
+            return `stack ${owner.stack}`;
+        case "dood-client":
+            return `DooD client ${owner.client}${owner.claims === undefined ? "" : ` (which labelled it as stack ${owner.claims}'s)`}`;
+        default:
+            return `nobody (made by hand: it has no ${STACK_LABEL} label)`;
+    }
+}
 
 /** The user's labels with the component's markers over them: a user label never overrides a marker. */
 export function withMarkers(labels: Record<string, string> | undefined, markers: Record<string, string>): Record<string, string> {

@@ -4,9 +4,11 @@
 // and a SIGTERM or SIGINT lets the engine cancel and release the stack's lock before the run ends.
 import { Stack } from "@pulumi/pulumi/automation";
 import { UserError } from "../components/errors";
+import { ownerOf } from "../components/markers";
 import { loadStackFile, StackFileError } from "../stackfile/load";
 import { StackFile } from "../stackfile/schema";
 import { removeContextsAfterDestroy } from "./contexts";
+import { guardState, markRetained } from "./ownership";
 import { checkOuterDaemons, downHosts, dropFromState, RetainedHostDownError } from "./preflight";
 import { killOrphanedPlugins, lockDirsOf, readLocks, releaseStaleLocks, resolvePendingOperations, StackLockedError } from "./recovery";
 import { Deployment, savedDeployment } from "./state";
@@ -84,8 +86,19 @@ async function deploymentOf(stack: Stack, options: StackOptions): Promise<Deploy
     return savedDeployment(backendUrlOf(options), PROJECT_NAME, options.stackName) ?? ((await stack.exportStack()).deployment as Deployment);
 }
 
-/** Outer daemons answer, stale locks go, pending operations are resolved, orphaned plugins stop. */
-async function prepare(command: EngineCommand, options: StackOptions, cancellation: Cancellation): Promise<Stack> {
+/** A stack made ready for a run, and what its state's objects need before the engine runs. */
+interface Prepared {
+    stack: Stack;
+    /** This stack's objects removed outside Pulumi: up refreshes them first, preview shows them replaced. */
+    gone: string[];
+}
+
+/**
+ * Outer daemons answer, stale locks go, pending operations are resolved, orphaned plugins stop, and
+ * the state's objects are what it says (see ./ownership.ts): another owner's are put out of the
+ * engine's reach, and this stack's stopped or paused containers run again.
+ */
+async function prepare(command: EngineCommand, options: StackOptions, cancellation: Cancellation): Promise<Prepared> {
     const updates = command !== "preview";
     const stackFile = stackFileOf(options);
     // First, as it needs neither the CLI nor the program: a run that holds the stack fails this one at once.
@@ -104,10 +117,21 @@ async function prepare(command: EngineCommand, options: StackOptions, cancellati
     // Read once: whether the stack exists, then (for an update) whether anything is pending.
     const saved = savedDeployment(backendUrlOf(options), PROJECT_NAME, options.stackName);
     const stack = await openStack(options, saved);
-    if (!updates) return stack;
+    const owner = ownerOf(PROJECT_NAME, options.stackName);
+    const pending = updates ? await resolvePendingOperations(stack, owner, saved ?? undefined) : [];
+    say(pending);
+    if (command === "refresh" || saved === null) return { stack, gone: [] };
     cancellation.check();
-    say(await resolvePendingOperations(stack, `${PROJECT_NAME}/${options.stackName}`, saved ?? undefined));
-    return stack;
+    // Read again when recovery changed the state; without a file backend, through the CLI.
+    const deployment = (pending.length ? savedDeployment(backendUrlOf(options), PROJECT_NAME, options.stackName) : saved) ?? await deploymentOf(stack, options);
+    const guard = await guardState(command, deployment, owner, parsed);
+    say(guard.notes);
+    if (guard.retain.length && updates) {
+        const exported = await stack.exportStack();
+        exported.deployment = markRetained(exported.deployment as Deployment, guard.retain);
+        await stack.importStack(exported);
+    }
+    return { stack, gone: guard.gone };
 }
 
 /** Refresh and destroy leave alone what lives inside a DinD host that is not running. */
@@ -142,11 +166,14 @@ export async function runEngine(command: EngineCommand, options: EngineRunOption
     };
     const signal = cancellation.controller.signal;
     try {
-        const stack = await prepare(command, options.stack, cancellation);
+        const { stack, gone } = await prepare(command, options.stack, cancellation);
         cancellation.check();
         const lean = asDriverRuns(stack);
-        if (command === "up") await lean.up({ onOutput, signal });
-        else if (command === "preview") await lean.preview({ onOutput, diff: true, signal });
+        if (command === "up") {
+            if (gone.length) await lean.refresh({ onOutput, signal, target: gone });
+            cancellation.check();
+            await lean.up({ onOutput, signal });
+        } else if (command === "preview") await lean.preview({ onOutput, diff: true, signal, replace: gone });
         else if (command === "refresh") await lean.refresh({ onOutput, signal, exclude: await sparedNested(stack, command, options) });
         else {
             await sparedNested(stack, command, options);

@@ -28,15 +28,17 @@ export interface Deployment {
 
 /**
  * The daemon a docker resource's provider drives, from the provider's inputs in the state. Only
- * plain outer daemons qualify: an inner provider's host and keys are secrets (ciphertext there).
+ * plain outer daemons qualify: an inner provider's host and keys are secrets (ciphertext there);
+ * ssh:// ones only with `ssh` (each call over ssh starts an ssh client).
  */
-export function providerEndpoint(resources: StateResource[], resource: StateResource): EngineEndpoint | undefined {
+export function providerEndpoint(resources: StateResource[], resource: StateResource, { ssh = false } = {}): EngineEndpoint | undefined {
     if (!resource.provider) return undefined;
     const urn = resource.provider.slice(0, resource.provider.lastIndexOf("::"));
     const inputs = resources.find((r) => r.urn === urn)?.inputs;
     const host = inputs?.host;
-    if (typeof host !== "string" || !/^(unix|tcp):\/\//.test(host)) return undefined;
-    return { host, certPath: typeof inputs?.certPath === "string" ? inputs.certPath : undefined };
+    if (typeof host !== "string" || !(ssh ? /^(unix|tcp|ssh):\/\// : /^(unix|tcp):\/\//).test(host)) return undefined;
+    const sshOpts = Array.isArray(inputs?.sshOpts) && inputs.sshOpts.every((o) => typeof o === "string") ? inputs.sshOpts as string[] : undefined;
+    return { host, certPath: typeof inputs?.certPath === "string" ? inputs.certPath : undefined, ...(sshOpts ? { sshOpts } : {}) };
 }
 
 /** The `.pulumi` directory of a file:// backend; undefined for other backends. */

@@ -12,25 +12,33 @@ import { DindWorkloads } from "../components/DindWorkloads";
 import { DoodClient } from "../components/DoodClient";
 import { DoodPolicyProxy } from "../components/DoodPolicyProxy";
 import type * as kubernetesHostModule from "../components/KubernetesDindHost";
+import { DEFAULT_DOOD_PROXY_IMAGE } from "../components/defaults";
 import { isLocalDaemon, socketPathOf } from "../components/endpoints";
-import { EngineEndpoint, engineApiVersion, sshCommand } from "../components/engineApi";
+import { EngineEndpoint, sshCommand } from "../components/engineApi";
 import { UserError } from "../components/errors";
-import { STACK_LABEL } from "../components/markers";
+import { ownerMarker, ownerOf } from "../components/markers";
 import { loadStackFile } from "../stackfile/load";
 import { ClientSpec, DaemonSpec, DEFAULT_DAEMON, HostSpec, KubernetesSpec, SecretRef, StackFile } from "../stackfile/schema";
+import { DaemonFacts, endpointOf, surveyDaemons } from "./daemons";
 import { ClientOutputs, HostOutputs, ProgramOutputs, RegistryOutputs, Unresolved } from "./outputs";
+import { checkOwnership, declaredObjects } from "./ownership";
 
 export type * from "./outputs";
 
 /**
- * Reads `file`, asks the outer engines what the components need to know, and provisions it; an
- * invalid file fails the program before any resource exists. `env` supplies the implicit
+ * Reads `file`, asks the outer engines what the components need to know, checks that the stack
+ * takes over nothing it did not create, and provisions it; an invalid file, or a name another
+ * owner's object has, fails the program before any resource exists. `env` supplies the implicit
  * `local` daemon (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH).
  */
 export async function provisionStackFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<ProgramOutputs> {
     try {
         const stack = loadStackFile(file, env);
-        return provisionStack(stack, await outerApiVersions(stack));
+        const declared = declaredObjects(stack);
+        const facts = await surveyDaemons(stack, declared);
+        checkOwnership(declared, Object.fromEntries(Object.entries(facts).map(([name, f]) => [name, f.objects])),
+            Object.fromEntries(Object.keys(facts).map((name) => [name, stack.daemons[name].host!])), stackOwner());
+        return provisionStack(stack, facts);
     } catch (error) {
         // Pulumi reports a RunError without a stack trace: a user error's message is the whole story.
         if (error instanceof UserError) throw new pulumi.RunError(error.message);
@@ -38,24 +46,21 @@ export async function provisionStackFile(file: string, env: NodeJS.ProcessEnv = 
     }
 }
 
-/**
- * The Engine API version of each outer daemon that runs a DinD host (it picks the hosts'
- * health-check schedule): asked once per daemon, all at once, and before any resource is
- * registered, since registering keeps the event loop busy long enough for an answer to time out.
- */
-export async function outerApiVersions(stack: StackFile): Promise<Record<string, string | undefined>> {
-    const daemons = [...new Set(Object.values(stack.hosts).map((host) => host.daemon))].filter((name) => !stack.daemons[name].kubernetes);
-    return Object.fromEntries(await Promise.all(daemons.map(async (name) => [name, await engineApiVersion(endpointOf(stack.daemons[name]))])));
+/** Who this program's objects belong to: "<project>/<stack>" (their dind-provisioner.stack label). */
+function stackOwner(): string {
+    return ownerOf(pulumi.getProject(), pulumi.getStack());
 }
 
 /**
  * Creates everything a validated stack file declares, and returns the stack outputs. No I/O but
- * reading a local socket's group: facts about the daemons come in `apiVersions` (daemon name ->
- * Engine API version, from outerApiVersions; a daemon missing there is taken as current), and the
- * DinD hosts' update-time steps (readiness, preload) go through `steps` (the Engine API unless given).
+ * reading a local socket's group: facts about the daemons come in `facts` (from surveyDaemons: each
+ * daemon's Engine API version, a missing one taken as current, and its image ids, a missing one left
+ * to the image resource), and the DinD hosts' update-time steps (readiness, preload) go through
+ * `steps` (the Engine API unless given).
  */
-export function provisionStack(stack: StackFile, apiVersions: Record<string, string | undefined> = {}, steps: DindHostSteps = {}): ProgramOutputs {
-    const labels = { [STACK_LABEL]: `${pulumi.getProject()}/${pulumi.getStack()}` };
+export function provisionStack(stack: StackFile, facts: Record<string, Partial<DaemonFacts>> = {}, steps: DindHostSteps = {}): ProgramOutputs {
+    const owner = stackOwner();
+    const imageId = (daemon: string, image: string): string | undefined => facts[daemon]?.imageIds?.[image];
     // Validation made sure each daemon is either a Docker daemon (host) or a cluster (kubernetes).
     const providers = new Map<string, pulumi.ProviderResource>();
     const providerFor = (name: string) => {
@@ -78,14 +83,15 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
         proxy: spec.proxy && { ...spec.proxy, password: spec.proxy.password && secretValue(spec.proxy.password) },
         storage: spec.storage,
         insecure: spec.insecure,
-        labels,
+        imageId: imageId(spec.daemon, spec.image),
+        owner,
     }, { provider: providerFor(spec.daemon) })]));
 
     const dindHosts = Object.entries(stack.hosts).map(([name, spec]) => {
         const daemon = stack.daemons[spec.daemon];
         const mirrored = (spec.dockerd?.["registry-mirrors"] ?? []).filter((mirror) => mirror in registries).map((mirror) => registries[mirror]);
         const host = daemon.kubernetes
-            ? kubernetesHost(name, spec, daemon.kubernetes, stack.daemons[DEFAULT_DAEMON], labels, providerFor(spec.daemon), steps)
+            ? kubernetesHost(name, spec, daemon.kubernetes, stack.daemons[DEFAULT_DAEMON], ownerMarker(owner), providerFor(spec.daemon), steps)
             : new DindHost(name, {
             dockerd: spec.dockerd && dockerdConfig(spec.dockerd, registries),
             registryAuth: spec.registryAuth.map((auth) => ({ ...auth, password: secretValue(auth.password) })),
@@ -98,13 +104,14 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
             networks: mirrored.map((r) => r.networkName),
             outerDaemon: endpointOf(daemon),
             image: spec.image,
+            imageId: imageId(spec.daemon, spec.image),
             storage: spec.storage,
             tcp: spec.tcp,
             unix: spec.unix,
             preload: spec.preload,
             env: spec.env,
-            labels,
-            engineApiVersion: apiVersions[spec.daemon],
+            owner,
+            engineApiVersion: facts[spec.daemon]?.apiVersion,
             steps,
         }, { provider: providerFor(spec.daemon) });
         const workloads = spec.workloads && new DindWorkloads(`${name}-workloads`, { host, workloads: spec.workloads }, { parent: host });
@@ -132,10 +139,12 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
             daemonSocket: socket,
             socketDir: spec.access.socketDir,
             socketGroup,
-            labels,
+            imageId: imageId(spec.daemon, DEFAULT_DOOD_PROXY_IMAGE),
+            owner,
         }, { provider: providerFor(spec.daemon) });
         const client = new DoodClient(name, {
             image: spec.image,
+            imageId: imageId(spec.daemon, spec.image),
             command: spec.command,
             socket,
             policyProxy,
@@ -143,7 +152,7 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
             workspace: spec.workspace,
             user: spec.user,
             env: spec.env,
-            labels,
+            owner,
         }, { provider: providerFor(spec.daemon) });
         return [name, { containerId: client.containerId, outerDaemon: endpointOf(daemon) }];
     }));
@@ -218,11 +227,6 @@ function kubernetesHost(name: string, spec: HostSpec, cluster: KubernetesSpec, l
         env: spec.env,
         labels,
     }, { provider });
-}
-
-/** How this machine reaches a Docker daemon's Engine API (validation made sure it has a host). */
-function endpointOf(daemon: DaemonSpec): EngineEndpoint {
-    return { host: daemon.host!, certPath: daemon.certPath, sshOpts: daemon.sshOpts };
 }
 
 /**

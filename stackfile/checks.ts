@@ -231,6 +231,7 @@ function checkHost(host: HostSpec, path: KeyPath, daemon: DaemonSpec | undefined
 /** A DinD host on Kubernetes: a pod behind a Service, always with mutual TLS, no host directory. */
 function checkKubernetesHost(host: HostSpec, path: KeyPath, daemon: DaemonSpec, fail: Fail) {
     const where = `daemon "${host.daemon}" is a Kubernetes cluster`;
+    if (host.storage.adopt) fail([...path, "storage", "adopt"], `${where}: the storage is a claim its StatefulSet makes; adopt applies to Docker volumes`, "key");
     if (host.unix) fail([...path, "unix"], `${where}: a pod's socket has no directory on this machine; use the tcp endpoint (a Service)`, "key");
     if (host.tcp && (!host.tcp.tls || host.tcp.insecure)) {
         fail([...path, "tcp", "tls"], `${where}: its Service is reachable by every pod in the cluster, so the endpoint always speaks mutual TLS`);

@@ -100,6 +100,10 @@ export const storageSchema = z.strictObject({
     volume: volumeName.optional(),
     /** Keep the volume on destroy. */
     retain: bool("retain").default(DEFAULT_STORAGE_RETAIN),
+    /** Docker daemons only: take over a volume of this name that this stack did not create, on purpose (never by default). */
+    adopt: z.enum(["keep", "delete"], {
+        error: "expected keep (use the existing volume, destroy leaves it) or delete (use it, destroy deletes it with its data unless retain)",
+    }).optional(),
     /** kubernetes daemons only: the size the claim requests. Default: DEFAULT_CLAIM_SIZE. */
     size: z.string({ error: "expected a size such as 20Gi (a string)" }).regex(/^[1-9][0-9]*(Ki|Mi|Gi|Ti)$/, {
         error: "expected a size such as 20Gi: a whole number and Ki, Mi, Gi or Ti",

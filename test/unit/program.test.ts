@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { outerApiVersions, provisionStack, provisionStackFile } from "../../program";
+import { provisionStack, provisionStackFile } from "../../program";
+import { surveyDaemons } from "../../program/daemons";
 import { validateStackSource } from "../../stackfile/load";
 import { startFakeEngine } from "./components/fakeEngine";
 import { CERTIFICATES, CONTAINER, DOCKER_PROVIDER, fakeSteps, installMocks, isSecret, NETWORK, PRELOAD, REGISTRY, REMOTE_IMAGE, secretValue, valueOf, VOLUME } from "./mocks";
@@ -57,21 +58,50 @@ describe("program", () => {
         assert.equal(await isSecret(outputs.hosts.builder.dockerHost), false);
     });
 
-    it("asks each outer engine running a DinD host for its API version once, before any resource", async () => {
-        const engine = await startFakeEngine({}, "1.41");
+    it("asks each outer engine the stack uses once, before any resource: its API version (DinD hosts only), image ids, objects under the stack's names", async () => {
+        const engine = await startFakeEngine({ "dind-provisioner/dind:local": "sha256:dind" }, "1.41");
+        const clients = await startFakeEngine({}, "1.45");
         try {
-            const stack = stackFrom(`daemons:\n  local: { host: "unix://${engine.socket}" }\n  idle: { host: "unix:///nonexistent/docker.sock" }\nhosts:\n  one: {}\n  two: {}\n`);
-            assert.deepEqual(await outerApiVersions(stack), { local: "1.41" }, "a daemon without hosts is not asked");
+            const stack = stackFrom(`daemons:\n  local: { host: "unix://${engine.socket}" }\n  ci: { host: "unix://${clients.socket}" }\n`
+                + "  idle: { host: unix:///nonexistent/docker.sock }\n"
+                + "hosts:\n  one: { image: dind-provisioner/dind:local }\n  two: { image: \"docker:27-dind\" }\nclients:\n  agent: { daemon: ci, socketGroup: 998, access: full }\n");
+            const facts = await surveyDaemons(stack);
+            assert.deepEqual(Object.keys(facts).sort(), ["ci", "local"], "a daemon the stack makes nothing on is not asked");
+            assert.equal(facts.local.apiVersion, "1.41");
+            assert.equal(facts.ci.apiVersion, undefined, "a daemon without DinD hosts is not asked its version");
+            assert.deepEqual(facts.local.imageIds, { "dind-provisioner/dind:local": "sha256:dind" }, "an image the daemon lacks is left to the image resource");
             assert.equal(engine.versionRequests, 1);
+            assert.equal(engine.listFilters.length, 1, "one list of containers");
+            assert.deepEqual(engine.listFilters.map((f) => JSON.parse(f)), [{ name: ["^/one$", "^/two$"] }]);
+            assert.deepEqual(engine.objectFilters.map((f) => JSON.parse(f)), [{ name: ["^one-docker$", "^two-docker$"] }], "one list of volumes; no network to look for");
         } finally {
             await engine.close();
+            await clients.close();
         }
+    });
+
+    it("fails naming the daemon when it cannot tell what it holds: the ownership check cannot be skipped", async () => {
+        const stack = stackFrom("daemons:\n  local: { host: unix:///nonexistent/docker.sock }\nhosts:\n  one: {}\n");
+        await assert.rejects(surveyDaemons(stack), /cannot check what daemon "local" \(unix:\/\/\/nonexistent\/docker\.sock\) holds under this stack's names and images, so nothing was changed: .*ENOENT/);
+    });
+
+    it("runs each outer container's image by the id its tag has on the daemon, so a tag that moves replaces the container", async () => {
+        const mocks = installMocks();
+        const stack = stackFrom("hosts:\n  one: { image: dind-provisioner/dind:local }\nclients:\n  agent: { socketGroup: 998, socket: /run/docker.sock }\n"
+            + "registries:\n  cache: { port: 5000, image: dind-provisioner/registry:local, insecure: true }\n");
+        const imageIds = { "dind-provisioner/dind:local": "sha256:dind-now", "dind-provisioner/dood-proxy:local": "sha256:proxy-now", "dind-provisioner/registry:local": "sha256:registry-now" };
+        await settled(provisionStack(stack, { local: { imageIds } }, fakeSteps()));
+        const image = (name: string) => mocks.one(CONTAINER, name).inputs.image;
+        assert.equal(image("one-container"), "sha256:dind-now");
+        assert.equal(image("agent-dood-proxy-container"), "sha256:proxy-now");
+        assert.equal(image("cache-container"), "sha256:registry-now");
+        assert.equal(image("agent-container"), "sha256:outer-docker:27.5.1-cli", "an image the daemon lacked: the image resource's id (it pulls it)");
     });
 
     it("picks every host's health-check schedule from its outer engine's API version", async () => {
         const mocks = installMocks();
         const stack = stackFrom("daemons:\n  old: { host: unix:///run/old.sock }\nhosts:\n  one: { daemon: old }\n  two: {}\n");
-        await settled(provisionStack(stack, { old: "1.41", local: "1.47" }, fakeSteps()));
+        await settled(provisionStack(stack, { old: { apiVersion: "1.41" }, local: { apiVersion: "1.47" } }, fakeSteps()));
         assert.deepEqual(mocks.byType(CONTAINER).map((c) => [c.name, c.inputs.healthcheck.interval, c.inputs.healthcheck.startInterval]),
             [["one-container", "1s", undefined], ["two-container", "30s", "250ms"]], "an engine before Docker 25 has one interval only");
     });

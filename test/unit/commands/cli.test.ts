@@ -51,6 +51,18 @@ describe("commands/cli", () => {
         assert.equal(new EngineApiError("tcp://10.0.0.5:2376", "GET /version", 500, "boom").message, "GET /version on tcp://10.0.0.5:2376: HTTP 500 boom");
     });
 
+    it("reports an engine failure by its diagnostics, or by the program's error a preview with --diff prints on stderr only", () => {
+        const engineFailure = (message: string) => Object.assign(new Error(message), { commandResult: { code: 1 } });
+        const up = "code: 255\n stdout: Updating (dev):\n\nDiagnostics:\n  pulumi:pulumi:Stack (p-dev):\n    error: boom\n\nResources:\n    1 unchanged\n";
+        assert.equal(reportOf(engineFailure(up), "usage: npm run up", 2).text, "\nerror:   pulumi:pulumi:Stack (p-dev):\n    error: boom");
+        const preview = "code: -2\n stdout: \n stderr: Command failed with exit code 1: pulumi preview --diff --stack dev\n"
+            + "error: stack p/dev uses names that objects it did not create already have, so nothing was changed:\n  - volume v\n"
+            + "error: stack p/dev uses names that objects it did not create already have, so nothing was changed:\n  - volume v\n"
+            + "Previewing update (dev):\n  pulumi:pulumi:Stack: (same)\nResources:\n    1 unchanged\n";
+        assert.equal(reportOf(engineFailure(preview), "usage: npm run preview", 2).text,
+            "\nerror: stack p/dev uses names that objects it did not create already have, so nothing was changed:\n  - volume v");
+    });
+
     it("ends a run a signal cancelled with 143 (SIGTERM) or 130 (SIGINT)", () => {
         assert.equal(reportOf(new CancelledError("SIGTERM"), "usage: npm run up", 2).exitCode, 143);
         assert.equal(reportOf(new CancelledError("SIGINT"), "usage: npm run up", 2).exitCode, 130);

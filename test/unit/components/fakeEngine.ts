@@ -22,6 +22,13 @@ export interface FakeEngine {
     listFilters: string[];
     /** Containers removed by DELETE /containers/{id}, with the query. */
     removed: string[];
+    /** What GET /volumes and GET /networks list; their `name` (regular expressions) and `id` (prefixes) filters apply, as Docker's do. */
+    volumes: { Name: string; Labels: Record<string, string> | null }[];
+    networks: { Id: string; Name: string; Labels: Record<string, string> | null }[];
+    /** The `filters` query of each GET /volumes and GET /networks. */
+    objectFilters: string[];
+    /** "start <id>" and "unpause <id>", in order. */
+    actions: string[];
     /** Options of the bridge network. */
     bridgeOptions: Record<string, string>;
     /** How many /_ping requests answer 503 (a daemon still starting) before one answers OK. */
@@ -46,6 +53,7 @@ export async function startFakeEngine(images: Record<string, string> = {}, apiVe
     const socket = path.join(mkdtempSync(path.join(os.tmpdir(), "fake-engine-")), "docker.sock");
     const engine: FakeEngine = {
         socket, images: new Map(Object.entries(images)), loads: 0, versionRequests: 0, containers: new Map(), listed: [], listFilters: [], removed: [], bridgeOptions: {},
+        volumes: [], networks: [], objectFilters: [], actions: [],
         failingPings: 0, pings: 0, close: async () => undefined,
     };
     const handler: http.RequestListener = (req, res) => {
@@ -59,6 +67,17 @@ export async function startFakeEngine(images: Record<string, string> = {}, apiVe
         } else if (req.method === "GET" && url.pathname === "/containers/json") {
             engine.listFilters.push(url.searchParams.get("filters") ?? "");
             res.writeHead(200).end(JSON.stringify(engine.listed));
+        } else if (req.method === "GET" && (url.pathname === "/volumes" || url.pathname === "/networks")) {
+            const filters = JSON.parse(url.searchParams.get("filters") ?? "{}") as Record<string, string[]>;
+            engine.objectFilters.push(url.searchParams.get("filters") ?? "");
+            const objects = (url.pathname === "/volumes" ? engine.volumes : engine.networks) as { Name: string; Id?: string }[];
+            const kept = objects.filter((o) => (!filters.name || filters.name.some((pattern) => new RegExp(pattern).test(o.Name)))
+                && (!filters.id || filters.id.some((prefix) => o.Id?.startsWith(prefix))));
+            res.writeHead(200).end(JSON.stringify(url.pathname === "/volumes" ? { Volumes: kept } : kept));
+        } else if (req.method === "POST" && /^\/containers\/[^/]+\/(start|unpause)$/.test(url.pathname)) {
+            const [, , id, action] = url.pathname.split("/");
+            engine.actions.push(`${action} ${id}`);
+            res.writeHead(204).end();
         } else if (req.method === "DELETE" && /^\/containers\/[^/]+$/.test(url.pathname)) {
             engine.removed.push(`${url.pathname.split("/").pop()}${url.search}`);
             res.writeHead(204).end();
