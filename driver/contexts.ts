@@ -77,15 +77,23 @@ export function stackContexts(stackName: string): string[] {
     return listContexts().filter((c) => c.Description.startsWith(marker(stackName))).map((c) => c.Name);
 }
 
+/** A context under the name a host's context gets belongs to someone else: it is neither updated nor removed. */
+export class ContextTakenError extends UserError {
+    constructor(plan: ContextPlan, description: string) {
+        const owner = /^dind-provisioner (\S+\/\S+?):/.exec(description)?.[1];
+        const stack = owner?.slice(owner.indexOf("/") + 1);
+        super(`a docker context named ${plan.name} exists and belongs to ${owner ? `stack ${owner}` : `nobody this tool knows (made by hand: description "${description}")`}, `
+            + `so it was left as it is: rename host ${plan.host}, or ${owner ? `remove that stack's contexts (npm run contexts -- --stack ${stack} --remove)` : `remove it yourself (docker context rm ${plan.name}) if nobody needs it`}`);
+    }
+}
+
 /** Creates or updates a context per host; removes this stack's contexts of hosts that are gone. Returns host -> context name. */
 export function syncContexts(stackName: string, outputs: StackOutputs): Record<string, string> {
     const existing = new Map(listContexts().map((c) => [c.Name, c.Description]));
     const made: Record<string, string> = {};
     for (const plan of contextPlans(stackName, outputs)) {
         const description = existing.get(plan.name);
-        if (description !== undefined && !description.startsWith(marker(stackName))) {
-            throw new UserError(`a docker context named ${plan.name} exists and is not this tool's (description "${description}"): remove or rename it`);
-        }
+        if (description !== undefined && !description.startsWith(marker(stackName))) throw new ContextTakenError(plan, description);
         // The CLI copies the files into its store; they stay on disk here only for that moment.
         const scratch = mkdtempSync(path.join(os.tmpdir(), "dind-provisioner-context-"));
         try {

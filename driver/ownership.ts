@@ -16,6 +16,7 @@ import {
     describeOwner, DIND_HOST_TYPE, DIND_REGISTRY_TYPE, DOCKER_CONTAINER_TYPE, DOCKER_NETWORK_TYPE, DOCKER_PROVIDER_TYPE, DOCKER_VOLUME_TYPE, DOOD_CLIENT_TYPE, DOOD_PROXY_TYPE,
     objectOwner, ownedBy,
 } from "../components/markers";
+import type { VolumeAdoption } from "../components/storage";
 import { declaredObjects } from "../program/ownership";
 import { StackFile } from "../stackfile/schema";
 import { Deployment, providerEndpoint, StateResource } from "./state";
@@ -94,6 +95,8 @@ export async function observe(objects: StateObject[]): Promise<ObservedObject[]>
 export interface OwnershipPlan {
     /** Objects that are not this stack's, with what lives on the inner daemon of another owner's DinD host: all of it is marked retainOnDelete. */
     foreign: { object: ObservedObject; inside: string[] }[];
+    /** Volumes of another owner's that the stack file takes over on purpose (`adopt`). */
+    adopted: { object: ObservedObject; adopt: VolumeAdoption }[];
     /** Objects of this stack's removed outside Pulumi. */
     gone: ObservedObject[];
     stopped: ObservedObject[];
@@ -116,24 +119,26 @@ function onInnerDaemon(resources: StateResource[], host: string): string[] {
     return resources.filter((r) => r.provider && providers.has(r.provider.slice(0, r.provider.lastIndexOf("::")))).map((r) => r.urn);
 }
 
-/**
- * Sorts the observed objects: `owner` is "<project>/<stack>"; `deletable` holds "<daemon host>\0<volume>"
- * for the volumes the stack file adopts with `adopt: delete`.
- */
-export function planOwnership(observed: ObservedObject[], resources: StateResource[], owner: string, deletable: Set<string>): OwnershipPlan {
-    const plan: OwnershipPlan = { foreign: [], gone: [], stopped: [], paused: [] };
+/** The key of a volume in `adoptions`: its daemon's URL and its name. */
+function volumeKey(host: string, name: string): string {
+    return `${host}\u0000${name}`;
+}
+
+/** Sorts the observed objects: `owner` is "<project>/<stack>"; `adoptions` are the stack file's `adopt` keys (see adoptedVolumes). */
+export function planOwnership(observed: ObservedObject[], resources: StateResource[], owner: string, adoptions: Map<string, VolumeAdoption>): OwnershipPlan {
+    const plan: OwnershipPlan = { foreign: [], adopted: [], gone: [], stopped: [], paused: [] };
     for (const object of observed) {
+        const adopt = object.kind === "volume" ? adoptions.get(volumeKey(object.daemon.host, object.name)) : undefined;
         if (object.condition === "gone") {
             plan.gone.push(object);
-        } else if (!ownedBy(object.labels, owner)) {
-            if (object.kind === "volume" && deletable.has(`${object.daemon.host}\u0000${object.name}`)) continue;
+        } else if (ownedBy(object.labels, owner)) {
+            if (object.condition === "stopped") plan.stopped.push(object);
+            if (object.condition === "paused") plan.paused.push(object);
+        } else if (adopt) {
+            plan.adopted.push({ object, adopt });
+        } else {
             const parent = resources.find((r) => r.urn === object.resource.parent);
-            const inside = object.kind === "container" && parent?.type === DIND_HOST_TYPE ? onInnerDaemon(resources, parent.urn) : [];
-            plan.foreign.push({ object, inside });
-        } else if (object.condition === "stopped") {
-            plan.stopped.push(object);
-        } else if (object.condition === "paused") {
-            plan.paused.push(object);
+            plan.foreign.push({ object, inside: object.kind === "container" && parent?.type === DIND_HOST_TYPE ? onInnerDaemon(resources, parent.urn) : [] });
         }
     }
     return plan;
@@ -146,11 +151,11 @@ export function describeObject(object: StateObject, resources: StateResource[]):
     return `${object.kind} ${object.name}${component ? ` (${component} ${parent.urn.split("::").pop()})` : ""} on ${object.daemon.host}`;
 }
 
-/** The volumes a stack file lets destroy delete although another owner made them (`adopt: delete`), as "<daemon host>\0<volume>". */
-export function deletableVolumes(stack: StackFile | undefined): Set<string> {
-    if (!stack) return new Set();
-    return new Set(declaredObjects(stack).filter((o) => o.kind === "volume" && o.adopt === "delete" && stack.daemons[o.daemon]?.host)
-        .map((o) => `${stack.daemons[o.daemon].host}\u0000${o.name}`));
+/** The stack file's `adopt` keys, by "<daemon URL>\0<volume>" (none without a valid stack file: then nothing of another owner's is deleted). */
+export function adoptedVolumes(stack: StackFile | undefined): Map<string, VolumeAdoption> {
+    if (!stack) return new Map();
+    return new Map(declaredObjects(stack).filter((o) => o.kind === "volume" && o.adopt && stack.daemons[o.daemon]?.host)
+        .map((o) => [volumeKey(stack.daemons[o.daemon].host!, o.name), o.adopt!]));
 }
 
 export interface GuardResult {
@@ -163,14 +168,15 @@ export interface GuardResult {
 }
 
 /**
- * Looks at the state's objects and converges what it may before the engine runs: starts stopped
- * containers (up), unpauses paused ones (up, destroy); preview only says what up would do.
+ * Looks at the state's objects and converges what it may before the engine runs: up starts stopped
+ * containers of the stack's and unpauses paused ones, destroy unpauses them (a paused container's
+ * daemon answers nothing); preview only says what up would do.
  */
 export async function guardState(command: "up" | "preview" | "destroy", deployment: Deployment, owner: string, stack: StackFile | undefined): Promise<GuardResult> {
     const resources = deployment.resources ?? [];
     const objects = stateObjects(deployment);
     if (objects.length === 0) return { notes: [], gone: [], retain: [] };
-    const plan = planOwnership(await observe(objects), resources, owner, deletableVolumes(stack));
+    const plan = planOwnership(await observe(objects), resources, owner, adoptedVolumes(stack));
     const notes: string[] = [];
     const preview = command === "preview";
     const describe = (object: ObservedObject) => describeObject(object, resources);
@@ -180,20 +186,31 @@ export async function guardState(command: "up" | "preview" | "destroy", deployme
             + `(a state copied from another stack, or stale): ${preview ? "up and destroy will leave" : `${command} leaves`} it${within} where it is and `
             + `${preview ? "drop" : "drops"} it from this stack's state; nothing of it is deleted or replaced`);
     }
-    // A container of the stack's is paused or stopped on purpose by no one: up converges it; destroy only needs it unpaused to stop it.
-    const converge = async (objects: ObservedObject[], done: string, will: string, action: (engine: EngineClient, id: string) => Promise<void>, command: string) => {
-        for (const object of objects) {
-            if (!preview) {
-                await action(new EngineClient(object.daemon, { timeoutMs: 30_000 }), object.resource.id!).catch((error: Error) => {
-                    throw new UserError(`${describe(object)}: ${error.message}; run ${command} ${object.name} by hand, then this command again`);
-                });
-            }
-            notes.push(`${describe(object)} was ${done} outside Pulumi: ${preview ? `up will ${will} it` : `${will === "start" ? "started" : "unpaused"} it`}`);
+    if (command === "destroy") {
+        for (const { object, adopt } of plan.adopted) {
+            notes.push(`${describe(object)} belongs to ${describeOwner(objectOwner(object.labels))}; the stack file takes it over with adopt: ${adopt}, `
+                + `so destroy ${adopt === "keep" ? "leaves it and its data" : "deletes it with its data"}`);
         }
-    };
-    await converge(plan.paused, "paused", "unpause", (engine, id) => engine.unpauseContainer(id), "docker unpause");
+    }
+    const conversions = [
+        { objects: plan.paused, was: "paused", verb: "unpause", done: "unpaused", by: "docker unpause", commands: ["up", "destroy"],
+            run: (engine: EngineClient, id: string) => engine.unpauseContainer(id) },
+        { objects: plan.stopped, was: "stopped", verb: "start", done: "started", by: "docker start", commands: ["up"],
+            run: (engine: EngineClient, id: string) => engine.startContainer(id) },
+    ];
+    for (const { objects, was, verb, done, by, commands, run } of conversions) {
+        for (const object of objects) {
+            if (preview) {
+                notes.push(`${describe(object)} was ${was} outside Pulumi: up will ${verb} it`);
+            } else if (commands.includes(command)) {
+                await run(new EngineClient(object.daemon, { timeoutMs: 30_000 }), object.resource.id!).catch((error: Error) => {
+                    throw new UserError(`${describe(object)} was ${was} outside Pulumi and could not be made to run (${error.message}): run ${by} ${object.name}, then this command again`);
+                });
+                notes.push(`${describe(object)} was ${was} outside Pulumi: ${done} it`);
+            }
+        }
+    }
     if (command !== "destroy") {
-        await converge(plan.stopped, "stopped", "start", (engine, id) => engine.startContainer(id), "docker start");
         for (const object of plan.gone) {
             notes.push(`${describe(object)} was removed outside Pulumi: ${preview ? "up will create it again" : "refreshing it, so that up creates it again"}`);
         }
@@ -201,7 +218,10 @@ export async function guardState(command: "up" | "preview" | "destroy", deployme
     return {
         notes,
         gone: command === "destroy" ? [] : plan.gone.map((o) => o.resource.urn),
-        retain: plan.foreign.flatMap(({ object, inside }) => [object.resource.urn, ...inside]),
+        retain: [
+            ...plan.foreign.flatMap(({ object, inside }) => [object.resource.urn, ...inside]),
+            ...plan.adopted.filter(({ adopt }) => adopt === "keep").map(({ object }) => object.resource.urn),
+        ],
     };
 }
 

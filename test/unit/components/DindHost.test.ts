@@ -258,6 +258,32 @@ describe("DindHost", () => {
         assert.equal(plain.nestedDeletedWith, plain.volume);
     });
 
+    it("takes over an existing volume only with storage.adopt: keep never deletes it, delete does unless retain; its maker's labels stay", async () => {
+        for (const [adopt, retain, retained] of [["keep", false, true], ["delete", false, false], ["delete", true, true]] as const) {
+            const mocks = installMocks();
+            const host = tlsHost(mocks, { storage: { volume: "evs-userdata-docker", adopt, retain } });
+            await settle(host);
+            const options = mocks.options.get("builder-storage");
+            assert.equal(options?.retainOnDelete, retained, `adopt: ${adopt}, retain: ${retain}`);
+            // Docker cannot relabel a volume; a difference would make the provider replace (delete) it on the next up.
+            assert.deepEqual(options?.ignoreChanges, ["labels"]);
+            assert.equal(host.nestedDeletedWith, retained ? undefined : host.volume);
+        }
+        const mocks = installMocks();
+        await settle(tlsHost(mocks));
+        assert.equal(mocks.options.get("builder-storage")?.ignoreChanges, undefined, "a volume the stack makes keeps its labels in check");
+    });
+
+    it("runs the image id the caller looked up, so that a tag naming another image replaces the container", async () => {
+        const mocks = installMocks();
+        await settle(tlsHost(mocks, { imageId: "sha256:rebuilt" }));
+        assert.equal(mocks.one(CONTAINER, "builder-container").inputs.image, "sha256:rebuilt");
+        assert.equal(mocks.one(REMOTE_IMAGE).inputs.name, "dind-provisioner/dind:local", "the image resource still pulls a missing image");
+        const without = installMocks();
+        await settle(tlsHost(without));
+        assert.equal(without.one(CONTAINER, "builder-container").inputs.image, "sha256:outer-dind-provisioner/dind:local");
+    });
+
     it("lets transform hooks adjust the container, volume and provider", async () => {
         const mocks = installMocks();
         const host = tlsHost(mocks, {

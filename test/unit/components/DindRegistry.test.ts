@@ -65,6 +65,14 @@ describe("DindRegistry", () => {
         assert.equal(mocks.options.get("hub-cache-storage")?.retainOnDelete, true);
     });
 
+    it("takes over an existing volume only with storage.adopt, keeping its maker's labels; runs the image id it is given", async () => {
+        const mocks = installMocks();
+        await registry(mocks, { storage: { volume: "old-cache", adopt: "keep" }, imageId: "sha256:registry-now" });
+        assert.equal(mocks.options.get("hub-cache-storage")?.retainOnDelete, true);
+        assert.deepEqual(mocks.options.get("hub-cache-storage")?.ignoreChanges, ["labels"]);
+        assert.equal(mocks.one(CONTAINER).inputs.image, "sha256:registry-now");
+    });
+
     it("names its network only once the registry container exists, so a host that joins it waits for the registry", async () => {
         const mocks = installMocks(true);
         const made = await registry(mocks);

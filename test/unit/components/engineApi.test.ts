@@ -4,7 +4,7 @@ import { once } from "node:events";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { apiAtLeast, EngineApiError, engineApiVersion, EngineClient, engineRequest, sshCommand } from "../../../components/engineApi";
+import { apiAtLeast, EngineApiError, engineApiVersion, EngineClient, engineRequest, exactNameFilter, sshCommand } from "../../../components/engineApi";
 import { preloadImage } from "../../../components/ImagePreload";
 import { FakeEngine, startFakeEngine } from "./fakeEngine";
 
@@ -104,6 +104,24 @@ describe("engineApi", () => {
             assert.equal(await client.inspectImage("missing:1"), undefined);
             assert.equal((await client.version()).ApiVersion, "1.41");
             await assert.rejects(client.containerLogs("gone", { tail: 5 }), /GET \/containers\/gone\/logs\?stdout=1&stderr=1&tail=5 on unix:.*: HTTP 404 No such container: gone$/);
+        } finally {
+            await engine.close();
+        }
+    });
+
+    it("lists volumes and networks with Docker's filters, and starts and unpauses containers", async () => {
+        const engine = await startFakeEngine();
+        try {
+            engine.volumes = [{ Name: "a.b-docker", Labels: null }, { Name: "aXb-docker", Labels: null }];
+            engine.networks = [{ Id: "0123abcd", Name: "cache-net", Labels: { team: "ci" } }];
+            const client = new EngineClient({ host: `unix://${engine.socket}` });
+            // Docker's name filters are regular expressions: a '.' in a name must not match any character.
+            assert.deepEqual((await client.listVolumes({ filters: { name: [exactNameFilter("a.b-docker", "volume")] } })).map((v) => v.Name), ["a.b-docker"]);
+            assert.deepEqual((await client.listNetworks({ filters: { id: ["0123"] } })).map((n) => n.Name), ["cache-net"]);
+            assert.equal(exactNameFilter("hub.cache", "container"), "^/hub\\.cache$");
+            await client.startContainer("c1");
+            await client.unpauseContainer("c2");
+            assert.deepEqual(engine.actions, ["start c1", "unpause c2"]);
         } finally {
             await engine.close();
         }

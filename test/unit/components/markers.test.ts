@@ -11,7 +11,8 @@ import { DoodClient } from "../../../components/DoodClient";
 import { DoodPolicyProxy } from "../../../components/DoodPolicyProxy";
 import { KubernetesDindHost } from "../../../components/KubernetesDindHost";
 import {
-    CLIENT_LABEL, DIND_HOST_ROLE, DOOD_CLIENT_ROLE, DOOD_OWNER_LABEL, DOOD_PROXY_ROLE, HOST_LABEL, REGISTRY_LABEL, REGISTRY_ROLE, ROLE_LABEL,
+    CLIENT_LABEL, describeOwner, DIND_HOST_ROLE, DOOD_CLIENT_ROLE, DOOD_OWNER_LABEL, DOOD_PROXY_ROLE, HOST_LABEL, objectOwner, ownedBy, ownerOf, REGISTRY_LABEL,
+    REGISTRY_ROLE, ROLE_LABEL, STACK_LABEL,
 } from "../../../components/markers";
 import { CONTAINER, fakeSteps, installMocks, K8S_SERVICE, K8S_STATEFUL_SET, NETWORK, OUTER_DAEMON, registered, VOLUME } from "../mocks";
 
@@ -73,6 +74,38 @@ describe("markers", () => {
         }
         assert.deepEqual(mocks.one(K8S_SERVICE).inputs.spec.selector, { [HOST_LABEL]: "builder" });
         assert.equal(set.metadata.annotations?.[ROLE_LABEL], undefined, "a marker does not come back as an annotation either");
+    });
+
+    it("every Docker component labels each object it makes with its owner, over a user label that claims another", async () => {
+        const mocks = installMocks();
+        const outer = new docker.Provider("outer", { host: "unix:///var/run/docker.sock" });
+        const forged = { [STACK_LABEL]: "dind-provisioner/prod", team: "ci" };
+        const owner = ownerOf("dind-provisioner", "dev");
+        const host = new DindHost("builder", { outerDaemon: OUTER_DAEMON, labels: forged, owner, steps: fakeSteps() }, { provider: outer });
+        const made = new DindRegistry("hub-cache", { port: 23820, labels: forged, owner }, { provider: outer });
+        const proxy = new DoodPolicyProxy("agent-dood-proxy", { client: "agent", daemonSocket: "/var/run/docker.sock", labels: forged, owner }, { provider: outer });
+        const client = new DoodClient("agent", { socket: "/var/run/docker.sock", policyProxy: proxy, labels: forged, owner }, { provider: outer });
+        await registered(host.container, host.volume, made.container, made.volume, made.network, proxy.container, client.container);
+        const objects = [...mocks.byType(CONTAINER), ...mocks.byType(VOLUME), ...mocks.byType(NETWORK)];
+        assert.equal(objects.length, 7);
+        for (const object of objects) assert.deepEqual([object.name, labelsOf(object.inputs)[STACK_LABEL]], [object.name, "dind-provisioner/dev"]);
+        // Without an owner (a program of the library's user that never gave one) the labels stay the user's, as before.
+        const plain = installMocks();
+        const bare = new DoodClient("agent", { socket: "/var/run/docker.sock", labels: forged }, { provider: new docker.Provider("outer", { host: "unix:///var/run/docker.sock" }) });
+        await registered(bare.container);
+        assert.equal(labelsOf(plain.one(CONTAINER).inputs)[STACK_LABEL], "dind-provisioner/prod");
+    });
+
+    it("tell an object's owner by its labels: a stack, a DooD client (whatever stack it claims), or nobody", () => {
+        assert.deepEqual(objectOwner({ [STACK_LABEL]: "p/dev" }), { kind: "stack", stack: "p/dev" });
+        assert.deepEqual(objectOwner(null), { kind: "none" });
+        assert.deepEqual(objectOwner({ [DOOD_OWNER_LABEL]: "agent", [STACK_LABEL]: "p/dev" }), { kind: "dood-client", client: "agent", claims: "p/dev" });
+        assert.equal(ownedBy({ [STACK_LABEL]: "p/dev" }, "p/dev"), true);
+        assert.equal(ownedBy({ [STACK_LABEL]: "p/dev" }, "p/prod"), false);
+        // The policy proxy sets its label over whatever a client asks, but lets it write the stack label: such an object is the client's.
+        assert.equal(ownedBy({ [DOOD_OWNER_LABEL]: "agent", [STACK_LABEL]: "p/dev" }, "p/dev"), false);
+        assert.equal(describeOwner(objectOwner({ [DOOD_OWNER_LABEL]: "agent", [STACK_LABEL]: "p/dev" })), "DooD client agent (which labelled it as stack p/dev's)");
+        assert.equal(describeOwner(objectOwner({})), `nobody (made by hand: it has no ${STACK_LABEL} label)`);
     });
 
     it("are spelled only in components/markers.ts: no label or type token literal elsewhere in the code", () => {

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { contextPlans } from "../../../driver/contexts";
+import { ContextTakenError, contextPlans } from "../../../driver/contexts";
 import { StackOutputs } from "../../../program/outputs";
 
 const tls = { ca: "CA", cert: "CERT", key: "KEY" };
@@ -40,5 +40,15 @@ describe("driver/contexts", () => {
                 description: "dind-provisioner dind-provisioner/dev: host farm; StatefulSet farm, a cluster IP (in the cluster: tcp://farm.ci.svc:2376)",
             },
         ]);
+    });
+
+    it("names the owner of a context under a host's context name, and what to do, without touching it", () => {
+        const plan = { host: "builder", name: "dev-builder", endpoint: "tcp://127.0.0.1:23760", description: "" };
+        assert.equal(new ContextTakenError(plan, "dind-provisioner dind-provisioner/dev-builder: host x; no published-ports address").message,
+            "a docker context named dev-builder exists and belongs to stack dind-provisioner/dev-builder, so it was left as it is: rename host builder, "
+            + "or remove that stack's contexts (npm run contexts -- --stack dev-builder --remove)");
+        assert.equal(new ContextTakenError(plan, "my laptop").message,
+            "a docker context named dev-builder exists and belongs to nobody this tool knows (made by hand: description \"my laptop\"), so it was left as it is: "
+            + "rename host builder, or remove it yourself (docker context rm dev-builder) if nobody needs it");
     });
 });
