@@ -66,7 +66,8 @@ up)
         "$dind_image" sleep infinity >/dev/null
     ;;
 down)
-    docker rm -f "$prefix-agent" >/dev/null 2>&1 || true
+    # -v: the client's image (the dind image) declares VOLUME /var/lib/docker, an unnamed volume otherwise left behind.
+    docker rm -f -v "$prefix-agent" >/dev/null 2>&1 || true
     remove_host "$prefix"
     ;;
 fleet-up)

@@ -58,6 +58,8 @@ export const PUBLIC_BIND_LABEL = "dind-provisioner.public-bind";
 export const STACK_LABEL = "dind-provisioner.stack";
 /** On every object a restricted DooD client creates through its policy proxy: the client's name (set by the proxy). */
 export const DOOD_OWNER_LABEL = "dind-provisioner.dood-client";
+/** On objects the real lane makes by hand (its value names the test file): its leftover check finds them by it. No component sets it. */
+export const TEST_LABEL = "dind-provisioner.test";
 
 /** The owner label's value for a stack: "<project>/<stack>". */
 export function ownerOf(project: string, stack: string): string {

@@ -68,7 +68,7 @@ function pushAs(image: string, marker?: string) {
     if (marker) {
         dockerOk(["run", "--name", "reg-marker", "--label", "dind-provisioner.test=reg", "dind-provisioner/busybox:local", "sh", "-c", `echo ${marker} > /marker`]);
         spawnSync("sh", ["-c", `docker export reg-marker | docker import -c 'CMD ["sh"]' - ${image}`]);
-        docker(["rm", "reg-marker"]);
+        docker(["rm", "-v", "reg-marker"]);
     } else {
         dockerOk(["tag", "dind-provisioner/busybox:local", image]);
     }
@@ -143,7 +143,7 @@ describe("real lane: inner-daemon settings, registries and start-up failures", f
         // Layers of their own: a layer the host already has would not be pulled through the cache.
         pushAs(`127.0.0.1:${SEED.port}/reg-private:1`, "private");
         pushAs(`127.0.0.1:${SEED.port}/reg-trusted:1`, "trusted");
-        docker(["rm", "-f", SEED.name]);
+        docker(["rm", "-f", "-v", SEED.name]);
         runRegistry(AUTH.name, AUTH.port, SEED.volume, { auth: { htpasswd: { realm: "reg", path: "/conf/htpasswd" } } },
             ["-v", `${CONF}/htpasswd:/conf/htpasswd:ro`]);
         runRegistry(TRUSTED.name, TRUSTED.port, SEED.volume, { http: { tls: { certificate: "/conf/server.pem", key: "/conf/server.key" } } },

@@ -147,18 +147,18 @@ describe("real lane: DooD through a policy proxy", function () {
             if (name !== HOST_JOB && !label.stdout.startsWith("dind-provisioner/dood-")) {
                 throw new Error(`a container named ${name} exists and is not this suite's: remove it or free the name`);
             }
-            docker(["rm", "-f", name]);
+            docker(["rm", "-f", "-v", name]);
         }
         ["dood-agent", "dood-other"].forEach(removeClientObjects);
         rmSync(SCRATCH, { recursive: true, force: true });
         mkdirSync(WORKSPACE, { recursive: true });
         mkdirSync(`${SCRATCH}/other`, { recursive: true });
-        dockerOk(["run", "-d", "--name", HOST_JOB, "-v", "/etc:/host-etc:ro", BUSYBOX, "sleep", "3600"]);
+        dockerOk(["run", "-d", "--name", HOST_JOB, "--label", "dind-provisioner.test=dood", "-v", "/etc:/host-etc:ro", BUSYBOX, "sleep", "3600"]);
         sut = await StackUnderTest.create(FIXTURE, `dood-${process.pid}`);
     });
 
     after(async () => {
-        docker(["rm", "-f", HOST_JOB]);
+        docker(["rm", "-f", "-v", HOST_JOB]);
         if (!sut) return;
         ["dood-agent", "dood-other"].forEach(removeClientObjects);
         await sut.stack.destroy().catch((error: Error) => console.error(`destroy during cleanup failed: ${error.message}`));

@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { lockDirsOf, pluginProcesses, processRunning } from "../../driver/recovery";
 import { PROJECT_NAME } from "../../driver/stack";
-import { clearLeftovers, docker, dockerOk, driver, DriverRun, labelled, StackUnderTest, tearDown } from "../support/harness";
+import { anonymousVolumes, clearLeftovers, docker, dockerOk, driver, DriverRun, labelled, StackUnderTest, tearDown } from "../support/harness";
 
 const FIXTURES = path.join(__dirname, "fixtures");
 const SCRATCH = "/tmp/dind-provisioner-fault";
@@ -263,7 +263,7 @@ describe("real lane: faults, and the driver's recovery from them", function () {
         let sut: StackUnderTest;
 
         before(async () => {
-            clearLeftovers(["fault-soak"], ["fault-soak-docker"], "fault-");
+            clearLeftovers(["fault-soak", "fault-soak-agent"], ["fault-soak-docker"], "fault-");
             sut = await StackUnderTest.create(path.join(FIXTURES, "faults-soak.yaml"), `fault-soak-${process.pid}`);
         });
 
@@ -287,8 +287,11 @@ describe("real lane: faults, and the driver's recovery from them", function () {
                 sut.editStackFile((text) => text.replace(/GENERATION: "\d+a"/, `GENERATION: "${cycle}"`));
                 const changed = await sut.stack.up();
                 assert.equal(changed.summary.resourceChanges?.replace, 1, JSON.stringify(changed.summary.resourceChanges));
+                const unnamed = anonymousVolumes(sut.label);
+                assert.equal(unnamed.length, 1, "the client's unnamed volume (its image declares one)");
                 await sut.stack.destroy();
                 assert.deepEqual(labelled(sut.label), [], `cycle ${cycle} left these behind`);
+                assert.deepEqual(unnamed.filter((volume) => docker(["volume", "inspect", volume]).status === 0), [], `cycle ${cycle} left unnamed volumes behind`);
                 // The CLI stops its plugins as it exits: allow them a moment.
                 await until(`cycle ${cycle}: the plugins exit`, () => pluginsOf(sut).length === 0, 10_000);
                 samples.push({ seconds: (Date.now() - start) / 1000, memMb: memAvailableMb(), diskMb: dockerFreeMb(), tmp: tmpEntries(), rssMb: rssMb(), stateKb: stateKb() });

@@ -109,6 +109,18 @@ export function labelled(label: string): string[] {
     return [...list("container", "{{.Names}}"), ...list("volume", "{{.Name}}"), ...list("network", "{{.Name}}")];
 }
 
+/**
+ * The unnamed volumes of the containers carrying a label: Docker gives a container one for each
+ * VOLUME its image declares where nothing is mounted, and keeps it after the container is removed
+ * without -v. Read them while the containers exist; check after a destroy that they are gone.
+ */
+export function anonymousVolumes(label: string): string[] {
+    const containers = dockerOk(["ps", "-a", "-q", "--filter", `label=${label}`]).split("\n").filter(Boolean);
+    if (containers.length === 0) return [];
+    return dockerOk(["inspect", "--format", '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}}{{"\\n"}}{{end}}{{end}}', ...containers])
+        .split("\n").filter((name) => /^[0-9a-f]{64}$/.test(name));
+}
+
 /** Removes what a stack left behind (only things carrying its label). */
 export function removeLabelled(label: string) {
     for (const entry of labelled(label)) {

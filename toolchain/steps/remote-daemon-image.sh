@@ -30,7 +30,8 @@ fi
 log "building $TAG from $BASE + openssh-server"
 previous=$(docker image inspect -f '{{.Id}}' "$TAG" 2>/dev/null || true)
 builder="dind-provisioner-remote-daemon-build-$$"
-trap 'docker rm -f "$builder" >/dev/null 2>&1 || true' EXIT
+# -v: the dind image declares VOLUME /var/lib/docker, which the build container gets as an unnamed volume.
+trap 'docker rm -f -v "$builder" >/dev/null 2>&1 || true' EXIT
 entrypoint='#!/bin/sh
 # remote-daemon entrypoint: sshd (key authentication, root only) when keys are mounted, then dockerd.
 set -eu
