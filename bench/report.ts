@@ -14,6 +14,7 @@ const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
 export const BEFORE_RUNS = [
     { file: "results.before.json", label: "First version" },
     { file: "results.before-issue10.json", label: "Before issue 10" },
+    { file: "results.before-issue23.json", label: "Before issue 23" },
 ];
 
 /** Results of an earlier run: runs older than a measure lack it. */
