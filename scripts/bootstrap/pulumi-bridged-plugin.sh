@@ -40,7 +40,7 @@
 # (src/, build/pulumi-resource-NAME/, pulumi-resource-NAME/<key>/ (the three builds used last
 # are kept), and the Go build cache go-build-bridged-plugins/, shared by all bridged plugins);
 # Go modules go to the usual Go module cache. The plugin is cached by a key over
-# tools/pulumi-resource-NAME (patches included), tools/pulumi-bridge-common, this script, the
+# tools/pulumi-resource-NAME (patches included; no *.md), tools/pulumi-bridge-common, this script, the
 # upstream and SDK fork versions, the build tags and the SDK's package.json/.d.ts files; a
 # warm run only checks that key and the installed copy.
 #
@@ -164,8 +164,8 @@ SDK_FORK="none"
 [ "$SDK_FORK_PATCH" = yes ] && SDK_FORK="$SDK_FORK_MODULE@$SDK_FORK_VERSION"
 VARIANT=""
 [ "$without_patches" = 1 ] && VARIANT="-without-patches"
-tree_sums() { # sha256 of every file below a directory, by relative path
-    (cd "$1" && find . -type f ! -name '*.swp' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
+tree_sums() { # sha256 of every file below a directory, by relative path; documentation builds nothing
+    (cd "$1" && find . -type f ! -name '*.swp' ! -name '*.md' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
 }
 KEY=$(
     {
