@@ -191,7 +191,9 @@ function firstLineSeconds(command: string, args: string[], cwd = REPO): number {
     const script = `const s=performance.now();const p=require("child_process").spawn(${JSON.stringify(command)},${JSON.stringify(args)},{cwd:${JSON.stringify(cwd)},stdio:["ignore","pipe","inherit"]});` +
         `p.stdout.once("data",()=>{console.log((performance.now()-s)/1000);p.kill();});`;
     const result = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 60_000 });
-    return Number(result.stdout.trim());
+    const took = result.stdout.trim();
+    if (!/^\d+(\.\d+)?(e-?\d+)?$/.test(took)) throw new Error(`${command} printed nothing to time (${result.stderr.trim() || `exit ${result.status}`})`);
+    return Number(took);
 }
 
 function startupCosts(runs: number, dockerPlugin: DockerPlugin) {
@@ -333,6 +335,8 @@ async function main() {
         memorySamples.push({ pssMiB: round(memory!.pssMiB, 0), rssMiB: round(memory!.rssMiB, 0) });
         log(`fleet of ${MEMORY_HOSTS}: peak memory ${memorySamples[i].pssMiB} MiB PSS, ${memorySamples[i].rssMiB} MiB RSS`);
     }
+    // Before the scratch directory (and the plugins' copies in it) goes.
+    const startup = startupCosts(runs, plugins.patched);
     rmSync(scratch, { recursive: true, force: true });
 
     const patched = pluginMeasures(plugins.patched, samples, phaseSamples, fleetSizes);
@@ -350,7 +354,7 @@ async function main() {
             rssMiB: median(memorySamples.map((m) => m.rssMiB)),
             samples: memorySamples,
         },
-        startup: startupCosts(runs, plugins.patched),
+        startup,
         targets: TARGETS,
         withoutPatches: pluginMeasures(plugins.withoutPatches, samples, phaseSamples, fleetSizes),
     };
