@@ -282,6 +282,9 @@ async function main() {
     const memorySamples: TreeMemory[] = [];
     log(`${quick ? "quick" : "full"} mode: ${runs} runs, fleets of ${fleetSizes.join(", ")}, ${fleetHosts} hosts against the parallel script, names ${prefix}-*, ports from ${ports.reference}`);
 
+    // Every cycle runs the program in this process: load its modules (ts-node compiles them) before
+    // the first timed up rather than in it; "Fixed costs" below measures that load on its own.
+    await import("../program");
     const scratch = mkdtempSync(path.join(os.tmpdir(), "dind-bench-"));
     const plugins = preparePlugins(path.join(scratch, "plugins"));
     for (const variant of VARIANTS) log(`docker plugin ${plugins[variant].version}: ${VARIANT_LABELS[variant]}, run from ${plugins[variant].dir}`);

@@ -13,9 +13,9 @@
 # UPSTREAM_PATCHES / PATCH_VERSION_SUFFIX / PATCH_TESTS (see Patches below), BUILD_TAGS, and
 # what the schema checker compares strictly (CHECK_STRICT, CHECK_NOT_PROVIDED).
 #
-# Steps (cold): fetch + unpack the upstream zip; with patches, apply them to a copy of it and
-# run their tests; copy ./shim into it; copy Pulumi's fork of
-# terraform-plugin-sdk/v2 and add the sdkpatch; build the tfgen binary; generate the schema;
+# Steps (cold): fetch + unpack the upstream zip; with patches, apply them to a copy of it; copy
+# ./shim into it; copy Pulumi's fork of terraform-plugin-sdk/v2 and add the sdkpatch; with
+# patches, run their tests; build the tfgen binary; generate the schema;
 # check it against the SDK's TypeScript declarations (tools/pulumi-bridge-common/check-schema.js:
 # input and output properties and nested types); build the plugin with the schema embedded;
 # install it where the engine looks for it:
@@ -26,9 +26,9 @@
 # upstream's source that the project carries until the upstream takes it, written as
 # `git format-patch` does (the message is the rationale, ready to send upstream). They are
 # applied in order with `git apply` to a copy of the upstream (one read-only copy per patch
-# content, shared by later builds), and PATCH_TESTS (`go test` arguments) run there, in the
-# upstream's own module with the plugin's build tags: a patch whose tests fail builds no
-# plugin. The plugin's version gains `+PATCH_VERSION_SUFFIX` (semver build metadata, so the
+# content, shared by later builds), and PATCH_TESTS (`go test` arguments naming upstream
+# packages) run in the plugin's module, so against the dependencies and SDK fork the plugin is
+# built with, with its build tags: a patch whose tests fail builds no plugin. The plugin's version gains `+PATCH_VERSION_SUFFIX` (semver build metadata, so the
 # engine still matches it to the version the SDK asks for), and it is installed under that
 # version, which `pulumi plugin ls` shows. The engine takes every install of one version as the
 # same plugin, build metadata or not; an install of it that this script did not make (the
@@ -365,15 +365,6 @@ if [ "$patched" = 1 ]; then
         mv "$PATCHED_SRC.tmp" "$PATCHED_SRC"
     fi
     UPSTREAM_SRC=$PATCHED_SRC
-    if [ -n "$PATCH_TESTS" ]; then
-        log "testing the patches: go test -tags '$BUILD_TAGS' $PATCH_TESTS (in the patched upstream's own module)"
-        # shellcheck disable=SC2086 # PATCH_TESTS is a list of arguments
-        if ! (cd "$UPSTREAM_SRC" && "$GO_BIN" test -tags "$BUILD_TAGS" $PATCH_TESTS) >"$BUILD/out/patch-tests.log" 2>&1; then
-            tail -n 40 "$BUILD/out/patch-tests.log" >&2
-            die "the patches' tests failed (full log: $BUILD/out/patch-tests.log)"
-        fi
-        sed 's/^/  /' "$BUILD/out/patch-tests.log" >&2
-    fi
 fi
 rm -rf "$UPSTREAM_SRC/shim"
 if [ "$UPSTREAM_SHIM" = yes ]; then
@@ -418,6 +409,18 @@ CMD_DIR="$BUILD/mod/cmd/pulumi-resource-$PLUGIN_NAME"
 for f in $TFGEN_OUTPUTS; do printf '{}\n' >"$CMD_DIR/$f"; done
 # (-X of a variable a plugin does not declare is ignored by the linker.)
 LDFLAGS="-s -w -X main.version=$BUILD_VERSION -X dind-provisioner/tools/pulumi-resource-$PLUGIN_NAME.UpstreamVersion=$UPSTREAM_VERSION"
+
+# --- 3b. the patches' tests, built here: what the plugin is built from and with --------------
+if [ "$patched" = 1 ] && [ -n "$PATCH_TESTS" ]; then
+    log "testing the patches: go test -tags '$BUILD_TAGS' $PATCH_TESTS"
+    # -trimpath as the builds below: they share the compiled packages.
+    # shellcheck disable=SC2086 # PATCH_TESTS is a list of arguments
+    if ! (cd "$BUILD/mod" && "$GO_BIN" test -trimpath -tags "$BUILD_TAGS" $PATCH_TESTS) >"$BUILD/out/patch-tests.log" 2>&1; then
+        tail -n 40 "$BUILD/out/patch-tests.log" >&2
+        die "the patches' tests failed (full log: $BUILD/out/patch-tests.log)"
+    fi
+    sed 's/^/  /' "$BUILD/out/patch-tests.log" >&2
+fi
 
 go_build() { # <log name> <output> <package>
     local name=$1 out=$2 pkg=$3
