@@ -1,6 +1,7 @@
 // Where the time of a cold `up` and of a no-op `preview` goes, read off the engine's event stream,
 // and the fleet stacks.
 import { EngineEvent } from "@pulumi/pulumi/automation";
+import { DIND_HOST_TYPE, DIND_READINESS_TYPE, DIND_WORKLOADS_TYPE, DOCKER_CONTAINER_TYPE, IMAGE_PRELOAD_TYPE, isComponentType } from "../components/markers";
 
 export const PHASES = ["engineAndProgramStart", "imagesAndCertificates", "dindReadiness", "preload", "nestedCreation", "finish"] as const;
 export type Phase = (typeof PHASES)[number];
@@ -30,7 +31,7 @@ interface Step { pre?: number; done?: number }
 const typeOf = (urn: string) => urn.split("::")[2] ?? "";
 
 /** Whether a URN is a resource nested in a DinD host (created through its inner daemon's provider). */
-export const isNested = (urn: string | undefined): boolean => urn !== undefined && typeOf(urn).includes("DindWorkloads$");
+export const isNested = (urn: string | undefined): boolean => urn !== undefined && typeOf(urn).includes(`${DIND_WORKLOADS_TYPE}$`);
 
 /** Every step's pre event and outputs event (the last of each), by URN. */
 function stepsOf(events: { at: number; event: EngineEvent }[]): Map<string, Step> {
@@ -54,11 +55,11 @@ export function phaseDurations(events: { at: number; event: EngineEvent }[], tot
     const first = (list: Step[], key: keyof Step) => Math.min(...list.map((s) => s[key] ?? Infinity));
     const last = (list: Step[], key: keyof Step) => Math.max(...list.map((s) => s[key] ?? -Infinity));
 
-    const custom = matching((t) => !t.endsWith("pulumi:pulumi:Stack") && !/(^|\$)dind:index:/.test(t.split("$").pop()!));
-    const dind = matching((t) => t.endsWith("DindHost$docker:index/container:Container"));
+    const custom = matching((t) => !t.endsWith("pulumi:pulumi:Stack") && !isComponentType(t.split("$").pop()!));
+    const dind = matching((t) => t.endsWith(`${DIND_HOST_TYPE}$${DOCKER_CONTAINER_TYPE}`));
     // The host is ready when its readiness step is done (the container's create ends when it starts).
-    const ready = matching((t) => t.endsWith("dind:index:DindReadiness"));
-    const preload = matching((t) => t.endsWith("dind:index:ImagePreload"));
+    const ready = matching((t) => t.endsWith(DIND_READINESS_TYPE));
+    const preload = matching((t) => t.endsWith(IMAGE_PRELOAD_TYPE));
     const nested = [...steps.entries()].filter(([urn]) => isNested(urn)).map(([, s]) => s);
     const start = first(custom, "pre");
     const phases: Record<Phase, number> = {

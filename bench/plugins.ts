@@ -1,15 +1,16 @@
 // The two docker plugins a benchmark run compares: the one this project builds (the upstream with
-// the project's patches, tools/pulumi-resource-docker/patches) and the same upstream commit built
-// without them. Each is copied into the run's own directory and checked by the version it reports,
-// so that nothing another build installs meanwhile changes what a side measures; the stacks name
-// that directory in their project file, and every cold up checks which binaries the engine ran.
+// the project's patches, toolchain/modules/pulumi-resource-docker/patches) and the same upstream
+// commit built without them. Each is copied into the run's own directory and checked by the
+// version it reports, so that nothing another build installs meanwhile changes what a side
+// measures; the stacks name that directory in their project file, and every cold up checks which
+// binaries the engine ran.
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, realpathSync } from "node:fs";
 import * as path from "node:path";
 import { descendantExecutables } from "./memory";
 
 const REPO = path.resolve(__dirname, "..");
-const BUILD = path.join(REPO, "scripts", "bootstrap", "pulumi-docker-plugin.sh");
+const BUILD = path.join(REPO, "toolchain", "steps", "pulumi-docker-plugin.sh");
 export const DOCKER_PLUGIN = "pulumi-resource-docker";
 
 /** The plugins a run compares: `patched` is the plugin as this project builds and installs it. */

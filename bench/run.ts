@@ -13,58 +13,18 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import * as os from "node:os";
 import * as path from "node:path";
 import { EngineEvent } from "@pulumi/pulumi/automation";
-import { dockerOk, removeLabelled, StackUnderTest } from "../scripts/harness";
-import { asDriverRuns } from "../scripts/pulumi-stack";
+import { asDriverRuns } from "../driver/stack";
+import { dockerOk, removeLabelled, StackUnderTest } from "../test/support/harness";
 import { PeakTreeMemory, TreeMemory } from "./memory";
 import { fleetStackFile, isNested, PHASES, Phase, phaseDurations, PREVIEW_PHASES, PreviewPhase, previewPhaseDurations } from "./phases";
 import { assertRunningPlugin, DockerPlugin, preparePlugins, Variant, VARIANT_LABELS, VARIANTS } from "./plugins";
 import { BEFORE_RUNS, renderMarkdown, renderSvg } from "./report";
-import { median, Ratios, ratiosOf, round, TARGETS } from "./stats";
+import type { PluginMeasures, Results } from "./results";
+import { median, ratiosOf, round, TARGETS } from "./stats";
 
 const REPO = path.resolve(__dirname, "..");
 const REFERENCE = path.join(__dirname, "fixtures", "reference.yaml");
 const BASELINE = path.join(__dirname, "baseline.sh");
-
-/** What a run measures with one docker plugin, in the same rounds as the other plugin and the baseline. */
-export interface PluginMeasures {
-    /** The docker plugin's version as it reports it. */
-    dockerPlugin: string;
-    /** Medians, in seconds. */
-    medians: { coldUp: number; noopPreview: number; noopUp: number; destroy: number };
-    /** Cold up of N DinD hosts (each with three nested containers): median seconds by N. */
-    fleet: Record<string, number>;
-    /** A cold up of `hosts` DinD hosts against bench/baseline.sh bringing them up in parallel: medians in seconds. */
-    fleetVsCli: { hosts: number; coldUp: number; baselineCli: number };
-    /** Where a cold up of the reference topology goes: median seconds per phase. */
-    phases: Record<Phase, number>;
-    /** The same for the cold up of the fleet of `fleetVsCli.hosts` (first and last of each step across the hosts). */
-    fleetPhases: Record<Phase, number>;
-    /** Where a no-op preview of the reference topology goes: median seconds per phase. */
-    previewPhases: Record<PreviewPhase, number>;
-    /** The ratios, against the baseline samples of the same run. */
-    ratios: Ratios;
-}
-
-export interface Results extends PluginMeasures {
-    mode: "quick" | "full";
-    runs: number;
-    date: string;
-    machine: Record<string, string | number>;
-    /** Medians, in seconds; the `pulumi` ones with the docker plugin as built here. */
-    medians: PluginMeasures["medians"] & { baselineCli: number };
-    /** Every sample, in seconds, in the order taken; those of the plugin without patches prefixed `withoutPatches.`. */
-    samples: Record<string, number[]>;
-    /**
-     * Peak memory of the process tree of a cold up of `hosts` DinD hosts (driver and program, engine,
-     * plugins), summed PSS and summed RSS (see bench/memory.ts): medians of the peaks of `samples`.
-     */
-    memory: { hosts: number; pssMiB: number; rssMiB: number; samples: TreeMemory[] };
-    /** Fixed costs measured on their own: median seconds. */
-    startup: { programLoad: number; dockerPluginStart: number; nodejsPluginStart: number };
-    targets: Ratios;
-    /** The same measures with the upstream docker plugin built without the project's patches (the same commit). */
-    withoutPatches: PluginMeasures;
-}
 
 /** Memory is reported for a fleet of this many hosts, measured in ups of their own (sampling costs CPU). */
 const MEMORY_HOSTS = 8;
@@ -199,16 +159,13 @@ function firstLineSeconds(command: string, args: string[], cwd = REPO): number {
 function startupCosts(runs: number, dockerPlugin: DockerPlugin) {
     const programLoad: number[] = [];
     const dockerStart: number[] = [];
-    const nodejsStart: number[] = [];
     for (let i = 0; i < runs; i++) {
         const start = performance.now();
         spawnSync(process.execPath, ["-r", "ts-node/register", "-e", "require('./program')"], { cwd: REPO });
         programLoad.push(seconds(start));
         dockerStart.push(firstLineSeconds(dockerPlugin.binary, []));
-        // The engine passes its address; the provider only dials it when asked to log.
-        nodejsStart.push(firstLineSeconds("pulumi-resource-pulumi-nodejs", ["127.0.0.1:1"]));
     }
-    return { programLoad: round(median(programLoad)), dockerPluginStart: round(median(dockerStart)), nodejsPluginStart: round(median(nodejsStart)) };
+    return { programLoad: round(median(programLoad)), dockerPluginStart: round(median(dockerStart)) };
 }
 
 /** The machine, and its load average over a minute at the start and the end of the run (a shared machine skews the figures). */

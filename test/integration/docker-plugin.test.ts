@@ -7,11 +7,11 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { REPO_ROOT } from "../../scripts/pulumi-stack";
+import { REPO_ROOT } from "../../driver/stack";
 
-const SCRIPT = path.join(REPO_ROOT, "scripts", "bootstrap", "pulumi-docker-plugin.sh");
+const SCRIPT = path.join(REPO_ROOT, "toolchain", "steps", "pulumi-docker-plugin.sh");
 const SDK_VERSION = JSON.parse(readFileSync(path.join(REPO_ROOT, "node_modules", "@pulumi", "docker", "package.json"), "utf8")).pulumi.version as string;
-const SUFFIX = /^PATCH_VERSION_SUFFIX=(\S+)/m.exec(readFileSync(path.join(REPO_ROOT, "tools", "pulumi-resource-docker", "bridge.conf"), "utf8"))![1];
+const SUFFIX = /^PATCH_VERSION_SUFFIX=(\S+)/m.exec(readFileSync(path.join(REPO_ROOT, "toolchain", "modules", "pulumi-resource-docker", "bridge.conf"), "utf8"))![1];
 const STAMP = ".dind-provisioner-build";
 
 describe("docker plugin install: this project's patched build, and an official plugin beside it", function () {
