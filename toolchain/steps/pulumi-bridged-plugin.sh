@@ -183,8 +183,8 @@ KEY=$(
 )
 ARTIFACT_ROOT="$CACHE/pulumi-resource-$PLUGIN_NAME$VARIANT"
 ARTIFACT="$ARTIFACT_ROOT/$KEY"
-# Builds kept beside the current one: switching between branches or versions reinstalls a
-# cached build instead of building again.
+# How many builds stay cached (the current one and those installed last): switching between
+# branches or versions reinstalls a cached build instead of building again.
 KEEP_ARTIFACTS=3
 
 plugin_installed_ok() {
@@ -349,7 +349,7 @@ BUILD="$CACHE/build/pulumi-resource-$PLUGIN_NAME"
 rm -rf "$BUILD/out"
 mkdir -p "$BUILD/out"
 
-# --- 1b. the project's patches: applied to a copy of the upstream, then their tests ----------
+# --- 1b. the project's patches, applied to a copy of the upstream (their tests run in 3b) ----
 if [ "$patched" = 1 ]; then
     patches_sum=$(cd "$TOOL" && sha256sum $UPSTREAM_PATCHES | sha256sum | cut -c1-12)
     PATCHED_SRC="$UPSTREAM_SRC+patch-$patches_sum"
@@ -424,7 +424,6 @@ if [ "$patched" = 1 ] && [ -n "$PATCH_TESTS" ]; then
     sed 's/^/  /' "$BUILD/out/patch-tests.log" >&2
 fi
 
-
 go_build() { # <log name> <output> <package>
     local name=$1 out=$2 pkg=$3
     if ! (cd "$BUILD/mod" && "$GO_BIN" build -tags "$BUILD_TAGS" -trimpath -ldflags "$LDFLAGS" -o "$out" "$pkg") \
@@ -475,7 +474,8 @@ mkdir -p "$ARTIFACT.tmp"
 cp "$BUILD/out/pulumi-resource-$PLUGIN_NAME" "$SCHEMA" "$BUILD/out/check.log" "$ARTIFACT.tmp/"
 if [ -f "$BUILD/out/patch-tests.log" ]; then cp "$BUILD/out/patch-tests.log" "$ARTIFACT.tmp/"; fi
 patches_applied="none"
-[ "$patched" = 1 ] && patches_applied=$(echo $UPSTREAM_PATCHES | tr ' ' ',')
+# shellcheck disable=SC2086 # one line: the list's words joined by commas
+[ "$patched" = 1 ] && patches_applied=$(printf '%s,' $UPSTREAM_PATCHES | sed 's/,$//')
 printf 'plugin=%s upstream=%s@%s patches=%s sdk-fork=%s bridge=%s built=%s\n' "$BUILD_VERSION" "$UPSTREAM_MODULE" \
     "$UPSTREAM_VERSION" "$patches_applied" "$SDK_FORK" "$BRIDGE" "$(date -u +%FT%TZ)" >"$ARTIFACT.tmp/.complete"
 rm -rf "$ARTIFACT"
