@@ -1,3 +1,9 @@
+// Build-only module for the docker-buildx CLI plugin: scripts/bootstrap/docker-cli-plugins.sh
+// builds github.com/docker/buildx/cmd/buildx here, for the offline dind image. It requires buildx
+// at the version the image ships; buildx's go.mod has no replace or exclude, so `go mod tidy`
+// selects the versions buildx's own build does (checked: the same `go list -m all`). The `tool`
+// line keeps tidy from dropping the requirement. To bump: change the version, `go mod tidy`,
+// commit go.mod and go.sum.
 module dind-provisioner/tools/docker-buildx
 
 go 1.26.8

@@ -1,3 +1,11 @@
+// Build-only module for the docker-compose CLI plugin: scripts/bootstrap/docker-cli-plugins.sh
+// builds github.com/docker/compose/v2/cmd here, for the offline dind image. It requires compose at
+// the version the image ships and restates compose's own `exclude`s (two pseudo-versions that
+// Kubernetes modules ask for), which Go applies only in the main module: with them, the build
+// list is the one compose's own build uses (checked: the same `go list -m all`); without, tidy
+// selects both pseudo-versions. The `tool` line keeps tidy from dropping the requirement. To bump:
+// change the version, restate the new release's excludes and replaces, `go mod tidy`, commit
+// go.mod and go.sum.
 module dind-provisioner/tools/docker-compose
 
 go 1.24.9
