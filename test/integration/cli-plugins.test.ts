@@ -4,7 +4,7 @@
 // RUN --mount=type=cache keeps its files from one build to the next; a DooD client of the same
 // image has both plugins.
 import * as assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { REPO_ROOT } from "../../scripts/pulumi-stack";
 import { clearLeftovers, docker, labelled, StackUnderTest, tearDown } from "../../scripts/harness";
@@ -13,6 +13,8 @@ const FIXTURE = path.join(__dirname, "fixtures", "cli-plugins.yaml");
 const HOST = "plugins-dind";
 const CLIENT = "plugins-agent";
 const CONTEXT = "/tmp/plugins-context";
+/** The client's policy proxy socket directory (the fixture's access.socketDir), made by the daemon's bind. */
+const SCRATCH = "/tmp/dind-provisioner-plugins";
 
 /** The version tools/docker-<name>/go.mod pins for `module`: what the built plugin must report. */
 function pinned(name: string, module: string): string {
@@ -42,7 +44,10 @@ describe("real lane: the docker CLI plugins of the offline images", function () 
         assert.equal(up.summary.result, "succeeded");
     });
 
-    after(() => tearDown(sut));
+    after(async () => {
+        await tearDown(sut);
+        rmSync(SCRATCH, { recursive: true, force: true });
+    });
 
     it("the DinD host's docker CLI lists both plugins at the versions tools/ pins", () => {
         assert.match(inContainer(HOST, "docker buildx version"), new RegExp(`^github\\.com/docker/buildx ${BUILDX} `));
