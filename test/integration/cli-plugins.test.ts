@@ -1,4 +1,4 @@
-// The docker CLI plugins of the offline dind image (scripts/bootstrap/docker-cli-plugins.sh, built
+// The docker CLI plugins of the offline dind image (toolchain/steps/docker-cli-plugins.sh, built
 // into it by images.sh) in a real stack: inside a DinD host, `docker buildx build` and `docker
 // build` run BuildKit in the inner dockerd, FROM the preloaded image with no registry, and a
 // RUN --mount=type=cache keeps its files from one build to the next; a DooD client of the same
@@ -6,8 +6,8 @@
 import * as assert from "node:assert/strict";
 import { readFileSync, rmSync } from "node:fs";
 import * as path from "node:path";
-import { REPO_ROOT } from "../../scripts/pulumi-stack";
-import { clearLeftovers, docker, labelled, StackUnderTest, tearDown } from "../../scripts/harness";
+import { REPO_ROOT } from "../../driver/stack";
+import { clearLeftovers, docker, labelled, StackUnderTest, tearDown } from "../support/harness";
 
 const FIXTURE = path.join(__dirname, "fixtures", "cli-plugins.yaml");
 const HOST = "plugins-dind";
@@ -16,11 +16,11 @@ const CONTEXT = "/tmp/plugins-context";
 /** The client's policy proxy socket directory (the fixture's access.socketDir), made by the daemon's bind. */
 const SCRATCH = "/tmp/dind-provisioner-plugins";
 
-/** The version tools/docker-<name>/go.mod pins for `module`: what the built plugin must report. */
+/** The version toolchain/modules/docker-<name>/go.mod pins for `module`: what the built plugin must report. */
 function pinned(name: string, module: string): string {
-    const gomod = readFileSync(path.join(REPO_ROOT, "tools", `docker-${name}`, "go.mod"), "utf8");
+    const gomod = readFileSync(path.join(REPO_ROOT, "toolchain", "modules", `docker-${name}`, "go.mod"), "utf8");
     const version = new RegExp(`^\\s*${module.replace(/[./]/g, "\\$&")} (v\\S+)`, "m").exec(gomod)?.[1];
-    assert.ok(version, `tools/docker-${name}/go.mod pins no ${module}`);
+    assert.ok(version, `toolchain/modules/docker-${name}/go.mod pins no ${module}`);
     return version;
 }
 const BUILDX = pinned("buildx", "github.com/docker/buildx");
@@ -49,7 +49,7 @@ describe("real lane: the docker CLI plugins of the offline images", function () 
         rmSync(SCRATCH, { recursive: true, force: true });
     });
 
-    it("the DinD host's docker CLI lists both plugins at the versions tools/ pins", () => {
+    it("the DinD host's docker CLI lists both plugins at the versions toolchain/modules/ pins", () => {
         assert.match(inContainer(HOST, "docker buildx version"), new RegExp(`^github\\.com/docker/buildx ${BUILDX} `));
         assert.equal(inContainer(HOST, "docker compose version").trim(), `Docker Compose version ${COMPOSE}`);
         assert.equal(inContainer(HOST, "docker info --format '{{range .ClientInfo.Plugins}}{{.Name}} {{.Version}};{{end}}'").trim(),
