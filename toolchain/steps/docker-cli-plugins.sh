@@ -48,7 +48,7 @@ if [ "$mode" = key ]; then
 fi
 
 build() { # name
-  local name=$1 dir out module main ldflags version t0
+  local name=$1 dir out module main ldflags version t0 metadata
   dir=$(tool_dir "$name")
   out=$(artifact "$name")
   [ ! -f "$out/.complete" ] || return 0
@@ -67,8 +67,9 @@ build() { # name
     die "go build of docker-$name failed (log: $out.tmp/build.log)"
   fi
   # The docker CLI reads a plugin's version from this metadata (docker info, docker version).
-  "$out.tmp/docker-$name" docker-cli-plugin-metadata | grep -q "\"Version\": *\"$version\"" ||
-    die "the built docker-$name does not report $version"
+  # (Into a variable first: under pipefail, `| grep -q` can fail the pipeline with SIGPIPE.)
+  metadata=$("$out.tmp/docker-$name" docker-cli-plugin-metadata) || die "the built docker-$name does not run"
+  grep -q "\"Version\": *\"$version\"" <<<"$metadata" || die "the built docker-$name does not report $version: $metadata"
   echo "version=$version built=$(date -u +%FT%TZ) seconds=$(since "$t0")" >"$out.tmp/.complete"
   rm -rf "$out" && mv "$out.tmp" "$out"
   find "$DP_CACHE/docker-cli-plugins/$name" -mindepth 1 -maxdepth 1 ! -name "$(basename "$out")" -exec rm -rf {} +
