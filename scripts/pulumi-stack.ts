@@ -246,8 +246,9 @@ async function prepare(invocation: Invocation, stackFile: string, cancellation: 
     try {
         parsed = loadStackFile(stackFile);
     } catch (error) {
-        // The program reports an invalid stack file with its positions; destroy and refresh do not need it.
         if (!(error instanceof StackFileError)) throw error;
+        // preview and up stop here, before the engine or any plugin starts; destroy and refresh do not need the file.
+        if (["up", "preview"].includes(invocation.command)) throw error;
     }
     if (parsed) await checkOuterDaemons(parsed, stackFile);
     cancellation.check();
@@ -343,8 +344,8 @@ if (require.main === module) {
     main(process.argv.slice(2), cancellation).then(
         (code) => (process.exitCode = code),
         (error: Error) => {
-            // The engine already printed the details through onOutput; keep the last word short.
-            console.error(`\n${error.name}: ${error.message.split("\n").slice(-3).join("\n")}`);
+            // The engine already printed the details through onOutput; keep the last word short (an invalid file never reached it: all its problems).
+            console.error(error instanceof StackFileError ? error.message : `\n${error.name}: ${error.message.split("\n").slice(-3).join("\n")}`);
             // A signal that also reached a CLI step (stack select, export) ends it with some other error.
             process.exitCode = cancellation.received ? cancellation.exitCode() : 1;
         },

@@ -37,7 +37,9 @@ describe("Docker's grammars and limits", () => {
         assert.equal(key("tcp://Build-01.Example.com:2376/"), "tcp://build-01.example.com:2376");
         assert.equal(key("tcp://[0:0:0:0:0:0:0:1]:2376"), "tcp://[::1]:2376");
         assert.equal(key("ssh://ci@edge"), "ssh://ci@edge:22");
-        assert.equal(key("unix:///var/run//docker.sock"), "unix:///var/run/docker.sock");
+        assert.equal(key("unix:///var/run//docker.sock"), "unix:///run/docker.sock");
+        assert.equal(key("unix:///run/docker.sock"), key("unix:///var/run/docker.sock"));
+        assert.equal(key("tcp://localhost:2375"), key("tcp://127.0.0.1:2375"));
         assert.match(key("tcp://h:0"), /port must be a number from 1 to 65535/);
         assert.match(key("tcp://h:+80"), /port must be a number from 1 to 65535/);
         assert.match(key("tcp://256.1.1.1.1:1"), /not a host name/);
