@@ -228,8 +228,8 @@ class ClaimRegistry {
             return;
         }
         const where = owner.daemon === claimant.daemon ? ""
-            : daemon.key === this.identity(owner.daemon).key ? ` (on daemon "${owner.daemon}": the same daemon)`
-            : ` (on daemon "${owner.daemon}", on the same machine)`;
+            : daemon.key === this.identity(owner.daemon).key ? `, on daemon "${owner.daemon}" (the same daemon)`
+            : `, on daemon "${owner.daemon}" (the same machine)`;
         this.fail(claimant.path, `${claimant.ownWhat ?? claimant.what} on daemon "${claimant.daemon}" is already taken by ${owner.label}${where}${claimant.fix ?? ""}`,
             claimant.at ?? "value");
     }

@@ -232,6 +232,8 @@ export function addressPoolProblem(pool: { base: string; size: number }): { key:
     if (!prefix) {
         return { key: "base", problem: `expected a CIDR such as 10.199.0.0/16: dockerd reads base as an IPv4 or IPv6 prefix (address/length, the length at most 32 or 128), got ${JSON.stringify(pool.base)}` };
     }
+    // A size outside 1-128 is the schema's to report.
+    if (!Number.isInteger(pool.size) || pool.size < 1 || pool.size > 128) return undefined;
     if (pool.size < prefix.bits || pool.size > prefix.length) {
         return {
             key: "size",

@@ -31,12 +31,12 @@ const REFUSED_FLAGS: Record<string, string> = {
     J: "connects through other machines (ProxyJump) with this machine's ssh credentials",
     K: "delegates this machine's GSSAPI credentials to the remote machine",
     L: "forwards a port or socket of this machine",
-    l: "the user belongs in the daemon URL (ssh://user@host), which is how the operator allows a daemon",
+    l: "changes the user ssh logs in as; the user belongs in the daemon URL (ssh://user@host), which the operator allows",
     M: "makes this connection a master for others (use ControlMaster with a ControlPath of the allowed form)",
     N: "runs no remote command, which the daemon connection needs",
     n: "closes the standard input the daemon connection needs",
     O: "sends a command to another connection's master process",
-    p: "the port belongs in the daemon URL (ssh://host:port), which is how the operator allows a daemon",
+    p: "changes the port ssh dials; the port belongs in the daemon URL (ssh://host:port), which the operator allows",
     P: "selects tagged blocks of the ssh configuration",
     Q: "queries ssh instead of connecting",
     R: "forwards a port or socket of the remote machine to this one",
@@ -71,7 +71,7 @@ const HARMLESS_KEYWORDS: Record<string, { values: RegExp; expected: string }> = 
     addressfamily: { values: /^(any|inet|inet6)$/i, expected: "any, inet or inet6" },
     stricthostkeychecking: {
         values: /^(yes|accept-new)$/i,
-        expected: "yes or accept-new (turning host key checking off is the operator's to do, in the runner's ssh configuration)",
+        expected: "yes or accept-new (turning host key checking off is the operator's to do)",
     },
     controlmaster: { values: /^(yes|no|auto)$/i, expected: "yes, no or auto" },
     controlpersist: { values: /^(yes|no|[0-9]{1,6}[smhdw]?)$/i, expected: "yes, no or a time such as 60 or 10m" },
@@ -107,7 +107,7 @@ const REFUSED_KEYWORDS: Record<string, string> = {
     localcommand: "runs a command on this machine",
     permitlocalcommand: "lets LocalCommand run a command on this machine",
     knownhostscommand: "runs a command on this machine",
-    match: "Match exec runs a command on this machine (and Match blocks belong in an ssh configuration)",
+    match: "blocks run commands on this machine (Match exec) and belong in an ssh configuration",
     host: "Host blocks belong in an ssh configuration",
     include: "reads other ssh configuration files, which can run commands",
     pkcs11provider: "loads a library into ssh on this machine",
@@ -127,9 +127,9 @@ const REFUSED_KEYWORDS: Record<string, string> = {
     sessiontype: "replaces the session the daemon connection needs",
     forkafterauthentication: "leaves ssh running in the background on this machine",
     stdinnull: "closes the standard input the daemon connection needs",
-    hostname: "the machine belongs in the daemon URL, which is how the operator allows a daemon",
-    port: "the port belongs in the daemon URL (ssh://host:port), which is how the operator allows a daemon",
-    user: "the user belongs in the daemon URL (ssh://user@host), which is how the operator allows a daemon",
+    hostname: "changes the machine ssh dials; the machine belongs in the daemon URL, which the operator allows",
+    port: "changes the port ssh dials; the port belongs in the daemon URL (ssh://host:port), which the operator allows",
+    user: "changes the user ssh logs in as; the user belongs in the daemon URL (ssh://user@host), which the operator allows",
     globalknownhostsfile: "reads a file of this machine",
     revokedhostkeys: "reads a file of this machine",
     gssapidelegatecredentials: "delegates this machine's GSSAPI credentials to the remote machine",
@@ -138,7 +138,7 @@ const REFUSED_KEYWORDS: Record<string, string> = {
     canonicaldomains: "changes the machine dialled",
 };
 
-const OTHERS = "put it in the runner's ssh configuration (~/.ssh/config, the operator's), or in an ssh configuration file the operator allows (-F FILE with FILE in DIND_PROVISIONER_ALLOW_PATHS)";
+const OTHERS = "the operator can, in the runner's ssh configuration or in a -F file listed in DIND_PROVISIONER_ALLOW_PATHS";
 
 /**
  * What is wrong with `sshOpts`, argument by argument. `pathAllowed(path)` says whether the operator
@@ -158,7 +158,7 @@ export function sshOptionProblems(options: string[], pathProblem: (path: string,
             const flag = arg[j];
             if (HARMLESS_FLAGS.has(flag)) continue;
             if (!FLAGS_WITH_ARGUMENT.has(flag)) {
-                fail(i, `-${flag} ${REFUSED_FLAGS[flag] ?? "is not an ssh option"}: a stack file may not set it; ${OTHERS}`);
+                fail(i, `-${flag} ${REFUSED_FLAGS[flag] ?? "is not an ssh option"}: a stack file may not set it (${OTHERS})`);
                 break;
             }
             const inline = arg.slice(j + 1);
@@ -179,7 +179,7 @@ export function sshOptionProblems(options: string[], pathProblem: (path: string,
                 const message = pathProblem(value, "an ssh configuration (which can run commands: ProxyCommand, Match exec ...)");
                 if (message) fail(valueIndex, `-F ${message}`);
             } else {
-                fail(valueIndex - (inline ? 0 : 1), `-${flag} ${REFUSED_FLAGS[flag]}: a stack file may not set it; ${OTHERS}`);
+                fail(valueIndex - (inline ? 0 : 1), `-${flag} ${REFUSED_FLAGS[flag]}: a stack file may not set it (${OTHERS})`);
             }
             break;
         }
@@ -202,5 +202,5 @@ function keywordProblem(option: string, pathProblem: (path: string, what: string
         return message && `${keyword} ${message}`;
     }
     const why = Object.hasOwn(REFUSED_KEYWORDS, key) ? REFUSED_KEYWORDS[key] : "is not an ssh option a stack file may set";
-    return `${keyword} ${why}: a stack file may not set it; ${OTHERS}`;
+    return `${keyword} ${why}: a stack file may not set it (${OTHERS})`;
 }

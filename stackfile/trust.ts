@@ -93,8 +93,8 @@ export function pathConsentProblem(file: string, what: string, consent: Operator
         return `reads ${what} on this machine: expected an absolute path without '..', spaces, quotes, ~, $ or %-tokens, got ${JSON.stringify(file.slice(0, 80))}`;
     }
     if ([...consent.paths, ...alsoAllowed].some((allowed) => relation(file, allowed) === "same" || relation(file, allowed) === "inside")) return undefined;
-    return `reads ${what} at ${file} on this machine, which the operator has not allowed: the operator allows a path by listing it, ` +
-        `or a directory above it, in ${ALLOW_PATHS} (an environment variable of the runner, ':'-separated, which the file cannot set)`;
+    return `reads ${what} at ${file} on this machine, which the operator has not allowed: the operator allows it in ${ALLOW_PATHS} ` +
+        "(files and directories, ':'-separated, set on the runner: the file cannot set it)";
 }
 
 /**
@@ -115,7 +115,7 @@ export function trustChecks(stack: StackFile, fileDaemons: string[], env: NodeJS
     for (const [name, host] of Object.entries(stack.hosts)) {
         for (const [registry, file] of Object.entries(host.registryCAs)) {
             const problem = pathConsentProblem(file, "a registry's CA certificate", consent, CERTIFICATE_STORES);
-            if (problem) fail(["hosts", name, "registryCAs", registry], `${problem} (a file in a system certificate store needs no consent: ${CERTIFICATE_STORES.join(", ")})`);
+            if (problem) fail(["hosts", name, "registryCAs", registry], `${problem}; a CA file in a system certificate store (such as ${CERTIFICATE_STORES[0]}) needs none`);
         }
         host.registryAuth.forEach((auth, i) => checkSecret(auth.password, ["hosts", name, "registryAuth", i, "password"], consent, env, fail));
     }
@@ -135,12 +135,12 @@ function checkDaemonConsent(daemon: DaemonSpec, at: KeyPath, consent: OperatorCo
     const parsed = parseDaemonUrl(daemon.host);
     if ("problem" in parsed) return;
     if (!consent.daemons.has(parsed.key)) {
-        const how = parsed.scheme === "unix" ? `reaches the socket ${parsed.socketPath} of this machine`
-            : parsed.scheme === "ssh" ? `runs ssh on this machine, with its ssh keys and configuration, to ${daemon.host}`
-            : `connects from this machine to ${daemon.host}`;
-        fail([...at, "host"], `preview and up would use this daemon: it ${how}, and it is not one the operator allowed. The operator allows it by ` +
-            `listing its URL in ${ALLOW_DAEMONS} (an environment variable of the runner, which the file cannot set); without it the file may use only the ` +
-            "operator's own local daemon (DOCKER_HOST, else unix:///var/run/docker.sock)");
+        const how = parsed.scheme === "unix" ? `reach the socket ${parsed.socketPath} of this machine`
+            : parsed.scheme === "ssh" ? "run ssh on this machine, with its keys and configuration, to reach it"
+            : "connect to it from this machine";
+        fail([...at, "host"], `daemon ${daemon.host} is not one the operator allowed: preview and up would ${how}. The operator allows it in ` +
+            `${ALLOW_DAEMONS} (daemon URLs, set on the runner: the file cannot set it); without it a file may use only the runner's own ` +
+            "Docker daemon (DOCKER_HOST, else unix:///var/run/docker.sock)");
     }
     if (daemon.certPath) {
         const problem = pathConsentProblem(daemon.certPath, "the TLS client key and certificates (ca.pem, cert.pem, key.pem)", consent);
@@ -159,8 +159,8 @@ function checkDaemonConsent(daemon: DaemonSpec, at: KeyPath, consent: OperatorCo
 function checkSecret(ref: SecretRef | undefined, at: KeyPath, consent: OperatorConsent, env: NodeJS.ProcessEnv, fail: (path: KeyPath, message: string) => void) {
     if (!ref || !("env" in ref)) return;
     if (!consent.env.has(ref.env)) {
-        fail(at, `takes the environment variable ${ref.env} of this machine, which the operator has not allowed as a secret of the stack file: ` +
-            `the operator allows it by listing its name in ${ALLOW_ENV} (an environment variable of the runner, which the file cannot set)`);
+        fail(at, `takes the runner's environment variable ${ref.env}, which the operator has not allowed as a secret: the operator allows it ` +
+            `in ${ALLOW_ENV} (variable names, set on the runner: the file cannot set it)`);
     } else if (env[ref.env] === undefined) {
         fail(at, `environment variable ${ref.env} is not set (it holds this secret)`);
     }
