@@ -218,7 +218,7 @@ async function resourceGraph(stack: ReturnType<typeof validateStackSource>["stac
     };
     const steps = fakeSteps();
     const outputs = provisionStack(stack!, {}, steps);
-    await new Promise<void>((resolve) => pulumi.output(outputs as unknown as pulumi.Input<unknown>).apply(() => resolve()));
+    await new Promise<void>((resolve) => (pulumi.output(outputs) as pulumi.Output<unknown>).apply(() => resolve()));
     // Registrations that follow an update-time step (the inner provider) come a moment later.
     for (let stable = 0, seen = -1; stable < 3; stable = seen === mocks.resources.length ? stable + 1 : 0) {
         seen = mocks.resources.length;
