@@ -3,7 +3,8 @@
 // preview on refreshed state (what `up` would do). Exit 0: no differences; 2: drifted, with
 // the differences listed; 1: error (bad file, daemon down, ...). Nothing is changed.
 import { EngineEvent, OpMap, Stack } from "@pulumi/pulumi/automation";
-import { asDriverRuns, openStack, useV8StackTraces } from "./pulumi-stack";
+import { loadStackFile, StackFileError } from "../stackfile/load";
+import { asDriverRuns, openStack, stackFileOf, useV8StackTraces } from "./pulumi-stack";
 import { parseArgs, runTool, UsageError } from "./stackOutputs";
 
 const USAGE = "usage: drift.ts [--stack NAME] [--file STACKFILE] [--quiet]   (default stack: local, file: stacks/NAME.yaml)";
@@ -84,7 +85,16 @@ async function main(argv: string[]): Promise<number> {
     if (args.length || stacks.length !== 1) throw new UsageError(args.length ? `unexpected argument ${args[0]}` : "one --stack at a time");
     const stackName = stacks[0];
     useV8StackTraces();
-    const stack = await openStack({ stackName, stackFile: values.get("--file") });
+    const options = { stackName, stackFile: values.get("--file") };
+    try {
+        // An invalid file stops here, before the engine or any plugin starts, as preview and up do.
+        loadStackFile(stackFileOf(options));
+    } catch (error) {
+        if (!(error instanceof StackFileError)) throw error;
+        console.error(error.message);
+        return 1;
+    }
+    const stack = await openStack(options);
     const report = await detectDrift(stack, flags.has("--quiet") ? undefined : (out) => process.stdout.write(out));
     console.log(formatDrift(stackName, report));
     return report.drifted ? 2 : 0;
