@@ -264,9 +264,8 @@ class MachinePaths {
     }
 
     private addSocket(machine: string, socket: string) {
-        const list = this.sockets.get(machine) ?? [];
+        const list = listOf(this.sockets, machine);
         if (!list.some((s) => directoryKey(s) === directoryKey(socket))) list.push(socket);
-        this.sockets.set(machine, list);
     }
 
     /** The outer daemons' sockets on the machine of `daemon`. */
@@ -275,13 +274,11 @@ class MachinePaths {
     }
 
     socketDirectory(daemon: string, path: string, at: KeyPath, label: string, holds: string, client?: string, point: "key" | "value" = "value") {
-        const machine = this.identity(daemon).machine;
-        this.socketDirs.set(machine, [...(this.socketDirs.get(machine) ?? []), { path, at, label, holds, client, point }]);
+        listOf(this.socketDirs, this.identity(daemon).machine).push({ path, at, label, holds, client, point });
     }
 
     restrictedRoot(daemon: string, client: string, path: string, at: KeyPath, kind: string, why: string) {
-        const machine = this.identity(daemon).machine;
-        this.roots.set(machine, [...(this.roots.get(machine) ?? []), { path, at, client, kind, why }]);
+        listOf(this.roots, this.identity(daemon).machine).push({ path, at, client, kind, why });
     }
 
     check() {
@@ -345,6 +342,13 @@ class MachinePaths {
                 "would reach that socket past its own policy proxy; keep every socket directory of the stack outside a restricted client's workspace and bind roots");
         }
     }
+}
+
+/** The list a map holds for `key`, made when missing. */
+function listOf<T>(map: Map<string, T[]>, key: string): T[] {
+    let list = map.get(key);
+    if (!list) map.set(key, (list = []));
+    return list;
 }
 
 function checkDaemon(daemon: DaemonSpec, path: KeyPath, fail: Fail) {
