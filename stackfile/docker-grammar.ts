@@ -318,3 +318,28 @@ export function memoryProblem(memory: string): string | undefined {
         ? `Docker refuses a memory limit under 6 MB ("Minimum memory limit allowed is 6MB"): this is ${bytes} bytes`
         : undefined;
 }
+
+/** A `dns` entry of daemon.json: dockerd reads each as an IP address (netip.ParseAddr). */
+export function dnsServerProblem(server: string): string | undefined {
+    const [address, zone] = server.split("%");
+    return isIP(address) === 0 || (zone !== undefined && (isIP(address) !== 6 || zone === ""))
+        ? "dockerd reads dns entries as IP addresses (\"IP address is not correctly formatted\")"
+        : undefined;
+}
+
+/** A `dns-search` entry: moby's ValidateDNSSearch (a domain of letters, digits and '-', or "."). */
+export function dnsSearchProblem(domain: string): string | undefined {
+    const trimmed = domain.trim();
+    if (trimmed === ".") return undefined;
+    return /[a-zA-Z]/.test(trimmed) && DOMAIN_NAME.test(trimmed.replace(/\.$/, "")) && trimmed.length < 255
+        ? undefined
+        : "dockerd refuses this search domain (\"is not a valid domain\")";
+}
+
+/** A `labels` entry of daemon.json: moby's ValidateLabel (key=value, outside Docker's own namespaces). */
+export function daemonLabelProblem(label: string): string | undefined {
+    if (!label.includes("=")) return "dockerd takes labels as key=value (\"bad attribute format\")";
+    return /^(com\.docker\.|io\.docker\.|org\.dockerproject\.)/i.test(label)
+        ? "dockerd refuses labels in com.docker.*, io.docker.* and org.dockerproject.*, which are reserved for its own use"
+        : undefined;
+}

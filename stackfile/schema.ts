@@ -10,7 +10,7 @@ import {
     DEFAULT_REGISTRY_BIND, DEFAULT_REGISTRY_IMAGE, DEFAULT_REGISTRY_INSECURE, DEFAULT_TCP_BIND, DEFAULT_TCP_INSECURE, DEFAULT_TCP_TLS,
 } from "../components/defaults";
 import {
-    addressPoolProblem, cpusProblem, imageReferenceProblem, insecureRegistryProblem, MAX_ID, MAX_VOLUME_NAME, memoryProblem, mountTargetProblem, NAME,
+    addressPoolProblem, cpusProblem, daemonLabelProblem, dnsSearchProblem, dnsServerProblem, imageReferenceProblem, insecureRegistryProblem, MAX_ID, MAX_VOLUME_NAME, memoryProblem, mountTargetProblem, NAME,
     parseDaemonUrl, PREDEFINED_NETWORKS, socketPathProblem, userProblem,
 } from "./docker-grammar";
 import { normalizePath, plainAddressProblem } from "./host-safety";
@@ -219,9 +219,9 @@ export const dockerdSchema = z.strictObject({
     "default-runtime": text.optional(),
     "default-shm-size": text.optional(),
     "default-ulimits": options.optional(),
-    dns: texts.optional(),
+    dns: z.array(text.superRefine(rule(dnsServerProblem)), { error: "expected a list of strings" }).optional(),
     "dns-opts": texts.optional(),
-    "dns-search": texts.optional(),
+    "dns-search": z.array(text.superRefine(rule(dnsSearchProblem)), { error: "expected a list of strings" }).optional(),
     "exec-opts": texts.optional(),
     "exec-root": text.optional(),
     experimental: bool("experimental").optional(),
@@ -240,7 +240,7 @@ export const dockerdSchema = z.strictObject({
     ip6tables: bool("ip6tables").optional(),
     iptables: bool("iptables").optional(),
     ipv6: bool("ipv6").optional(),
-    labels: texts.optional(),
+    labels: z.array(text.superRefine(rule(daemonLabelProblem)), { error: "expected a list of strings" }).optional(),
     "live-restore": bool("live-restore").optional(),
     "log-driver": text.optional(),
     "log-format": z.enum(["text", "json"], { error: "expected text or json" }).optional(),

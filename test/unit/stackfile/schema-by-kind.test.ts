@@ -184,6 +184,9 @@ const DOCKERD_VALUES: Record<string, unknown> = {
     "registry-mirrors": ["https://mirror.example.com"],
     "insecure-registries": ["registry.internal:5000"],
     "default-address-pools": [{ base: "10.199.0.0/16", size: 24 }],
+    dns: ["10.0.0.53"],
+    "dns-search": ["ci.example.com"],
+    labels: ["walk=1"],
 };
 
 /** A value of a daemon.json option's type: its value table's, else the first choice of an enum, else one per type. */
