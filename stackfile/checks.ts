@@ -5,7 +5,8 @@
 // socket more powerful than its own proxy's; nothing is listed twice.
 import { isIP } from "node:net";
 import { defaultProxyContainerName, defaultProxySocketDir, defaultRegistryVolume, defaultStorageVolume } from "../components/defaults";
-import { CLIENT_SOCKET, isLocalDaemon, socketPathOf } from "../components/endpoints";
+import { isLocalDaemon, socketPathOf } from "../components/endpoints";
+import { CLIENT_SOCKET } from "../components/paths";
 import { isUrl, MAX_VOLUME_NAME, mirrorUrlProblem, normalizedImageReference, parseDaemonUrl } from "./docker-grammar";
 import { DaemonIdentity, Fail, MachinePaths } from "./host-paths";
 import { directoryKey, isLoopbackAddress, normalizePath, systemDirectoryProblem } from "./host-safety";

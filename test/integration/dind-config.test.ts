@@ -7,8 +7,8 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { docker, dockerOk, removeLabelled, StackUnderTest, STACK_LABEL } from "../../scripts/harness";
-import { allowForSuite } from "./consent";
+import { docker, dockerOk, removeLabelled, StackUnderTest, STACK_LABEL } from "../support/harness";
+import { allowForSuite } from "../support/consent";
 
 const FIXTURES = path.join(__dirname, "fixtures");
 const SCRATCH = "/tmp/dind-provisioner-reg";

@@ -10,7 +10,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { PROJECT_NAME, REPO_ROOT } from "../../scripts/pulumi-stack";
+import { PROJECT_NAME, REPO_ROOT } from "../../driver/stack";
 
 const SCRATCH = `/tmp/dind-provisioner-trust-${process.pid}`;
 /** A port of this issue's range (COORDINATION.md) where nothing listens but the test's recorder. */
@@ -27,13 +27,13 @@ interface Run { status: number | null; stdout: string; stderr: string }
 /** The driver as `npm run preview` runs it, in its own process (so that the test's listeners keep answering). */
 function preview(stackFile: string, env: Record<string, string>): Promise<Run> {
     const name = path.basename(stackFile, ".yaml");
-    return run(["scripts/pulumi-stack.ts", "preview", "--stack", `trust-${name}`, "--file", stackFile, "--backend", `file://${SCRATCH}/state`,
+    return run(["commands/preview.ts", "--stack", `trust-${name}`, "--file", stackFile, "--backend", `file://${SCRATCH}/state`,
         "--work-dir", `${SCRATCH}/project`], env);
 }
 
-/** A script of scripts/ as its npm run command runs it. */
+/** A command of commands/ as its npm run command runs it. */
 function run(script: string[], env: Record<string, string>): Promise<Run> {
-    const args = [path.join(REPO_ROOT, "scripts", "bundled.js"), ...script];
+    const args = [path.join(REPO_ROOT, "commands", "bundled.js"), ...script];
     // Only the operator's consent given here: none of the caller's DIND_PROVISIONER_ALLOW_* variables.
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("DIND_PROVISIONER_ALLOW_")));
     return new Promise((resolve) => {
@@ -159,7 +159,7 @@ describe("the stack file as a security boundary: preview through the real driver
 
     it("refuses the same in npm run drift, which previews too: nothing runs", async () => {
         const stackFile = writeStack("drift-proxycommand", sshStack(["-o", `ProxyCommand=sh -c '${touch("drift-proxycommand")}'`]));
-        const drift = await run(["scripts/drift.ts", "--stack", "trust-drift", "--file", stackFile], { DIND_PROVISIONER_ALLOW_DAEMONS: SSH_URL, PULUMI_BACKEND_URL: `file://${SCRATCH}/state` });
+        const drift = await run(["commands/drift.ts", "--stack", "trust-drift", "--file", stackFile], { DIND_PROVISIONER_ALLOW_DAEMONS: SSH_URL, PULUMI_BACKEND_URL: `file://${SCRATCH}/state` });
         assert.equal(drift.status, 1, drift.stderr);
         assert.match(drift.stderr, /ProxyCommand runs a command/);
         assert.deepEqual(ranShims(), []);

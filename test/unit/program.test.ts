@@ -9,6 +9,7 @@ import { outerApiVersions, provisionStack, provisionStackFile } from "../../prog
 import { validateStackSource } from "../../stackfile/load";
 import { startFakeEngine } from "./components/fakeEngine";
 import { CERTIFICATES, CONTAINER, DOCKER_PROVIDER, fakeSteps, installMocks, isSecret, NETWORK, PRELOAD, REGISTRY, REMOTE_IMAGE, secretValue, valueOf, VOLUME } from "./mocks";
+import { UserError } from "../../components/errors";
 
 const fixtures = path.join(__dirname, "stackfile", "fixtures");
 
@@ -183,7 +184,7 @@ describe("program: registries and the hosts that use them", () => {
             .map((name) => `      "${name}.internal:5000": ${dir}/${name}.pem\n`).join("");
         const stack = stackFrom(source, { DIND_PROVISIONER_ALLOW_PATHS: dir });
         assert.throws(() => provisionStack(stack), (error: Error) => {
-            assert.ok(error instanceof pulumi.RunError);
+            assert.ok(error instanceof UserError);
             assert.deepEqual(error.message.split("\n"), [
                 `hosts.builder.registryCAs["key.internal:5000"]: ${dir}/key.pem holds a private key: a CA file holds certificates only, and no key may leave this machine`,
                 `hosts.builder.registryCAs["text.internal:5000"]: ${dir}/text.pem holds no PEM certificate (-----BEGIN CERTIFICATE-----): expected a PEM file of CA certificates`,
