@@ -13,7 +13,7 @@ export interface SshOptionProblem {
 }
 
 /** The flags without an argument that change nothing but the connection's own behaviour. */
-const HARMLESS_FLAGS = new Set(["4", "6", "C", "q", "v", "x", "a", "k", "T"]);
+const HARMLESS_FLAGS = new Set(["4", "6", "C", "q", "x", "a", "k", "T"]);
 /** Flags of OpenSSH's getopt string that take an argument (the next word, or the rest of this one). */
 const FLAGS_WITH_ARGUMENT = new Set([..."bceilmopBDEFIJLOPQRSwW"]);
 
@@ -22,6 +22,7 @@ const REFUSED_FLAGS: Record<string, string> = {
     A: "forwards this machine's ssh agent to the remote machine",
     B: "binds to a network interface of this machine: leave it to the operator's ssh configuration",
     b: "binds to an address of this machine: leave it to the operator's ssh configuration",
+    v: "prints this machine's ssh configuration, keys and commands into the log",
     D: "opens a SOCKS listener on this machine",
     E: "writes a log file on this machine",
     f: "leaves ssh running in the background on this machine",
@@ -67,7 +68,8 @@ const HARMLESS_KEYWORDS: Record<string, { values: RegExp; expected: string }> = 
     tcpkeepalive: { values: yesNo, expected: "yes or no" },
     compression: { values: yesNo, expected: "yes or no" },
     identitiesonly: { values: yesNo, expected: "yes or no" },
-    loglevel: { values: /^(quiet|fatal|error|info|verbose|debug|debug1|debug2|debug3)$/i, expected: "QUIET, FATAL, ERROR, INFO, VERBOSE or DEBUG1-3" },
+    // Verbose levels print the operator's ssh configuration and keys into the preview's log.
+    loglevel: { values: /^(quiet|fatal|error|info)$/i, expected: "QUIET, FATAL, ERROR or INFO (verbose levels would print this machine's ssh configuration into the log)" },
     addressfamily: { values: /^(any|inet|inet6)$/i, expected: "any, inet or inet6" },
     stricthostkeychecking: {
         values: /^(yes|accept-new)$/i,

@@ -9,8 +9,8 @@ const refused = (options: string[]) => sshOptionProblems(options, paths).map((p)
 describe("ssh options a stack file may give", () => {
     it("takes the harmless options in every spelling ssh accepts", () => {
         for (const options of [
-            ["-4"], ["-6Cq"], ["-vvv"], ["-T", "-x", "-a", "-k"],
-            ["-o", "BatchMode=yes"], ["-oBatchMode=yes"], ["-o", "batchmode yes"], ["-o", " ConnectTimeout = 10"], ["-vo", "LogLevel=ERROR"],
+            ["-4"], ["-6Cq"], ["-T", "-x", "-a", "-k"],
+            ["-o", "BatchMode=yes"], ["-oBatchMode=yes"], ["-o", "batchmode yes"], ["-o", " ConnectTimeout = 10"], ["-qo", "LogLevel=ERROR"],
             ["-o", "StrictHostKeyChecking=accept-new"], ["-o", "ControlPath=~/.ssh/cm-%C"], ["-o", "ControlPath=none"], ["-o", "ControlPersist=10m"],
             ["-i", "/allowed/key"], ["-i/allowed/key"], ["-F", "/allowed/ssh_config"], ["-o", "IdentityFile=/allowed/key"], ["-o", "UserKnownHostsFile /allowed/known"],
         ]) {
@@ -20,7 +20,8 @@ describe("ssh options a stack file may give", () => {
 
     it("refuses what runs, loads, reads, writes or reaches something, and says which argument", () => {
         for (const [options, at] of [
-            [["-o", "ProxyCommand=nc %h %p"], 1], [["-oProxyCommand=x"], 0], [["-o", "PROXYCOMMAND x"], 1], [["-vo", "ProxyCommand=x"], 1],
+            [["-o", "ProxyCommand=nc %h %p"], 1], [["-oProxyCommand=x"], 0], [["-o", "PROXYCOMMAND x"], 1], [["-qo", "ProxyCommand=x"], 1],
+            [["-v"], 0], [["-qv"], 0], [["-o", "LogLevel=DEBUG3"], 1],
             [["-o", "LocalCommand=x"], 1], [["-o", "PermitLocalCommand=yes"], 1], [["-o", "Match exec x"], 1], [["-o", "Include /etc/x"], 1],
             [["-o", "KnownHostsCommand x"], 1], [["-J", "a@b"], 0], [["-Ja@b"], 0], [["-W", "h:22"], 0], [["-L", "1:h:2"], 0], [["-vR1:h:2"], 0],
             [["-D", "1080"], 0], [["-o", "IdentityAgent=/s"], 1], [["-I", "/lib.so"], 0], [["-o", "PKCS11Provider=/lib.so"], 1],
