@@ -203,6 +203,8 @@ function keywordProblem(option: string, pathProblem: (path: string, what: string
         const message = pathProblem(value, FILE_KEYWORDS[key]);
         return message && `${keyword} ${message}`;
     }
-    const why = Object.hasOwn(REFUSED_KEYWORDS, key) ? REFUSED_KEYWORDS[key] : "is not an ssh option a stack file may set";
-    return `${keyword} ${why}: a stack file may not set it (${OTHERS})`;
+    if (!Object.hasOwn(REFUSED_KEYWORDS, key)) {
+        return `${keyword} is not among the ssh options a stack file may set (docs/security-trust-model.md lists them): ${OTHERS}`;
+    }
+    return `${keyword} ${REFUSED_KEYWORDS[key]}: a stack file may not set it (${OTHERS})`;
 }
