@@ -48,8 +48,6 @@ export const HOST_KEYS_NOT_ON_KUBERNETES: Record<string, string> = {
 /** Docker Hub's own registry hosts: the only remote a pull-through cache may have to serve as a mirror, unless it says it mirrors Hub. */
 const DOCKER_HUB_HOSTS = ["registry-1.docker.io", "index.docker.io", "registry.hub.docker.com"];
 
-
-
 function identityOf(daemon: DaemonSpec | undefined, name: string): DaemonIdentity {
     const cluster = daemon?.kubernetes;
     if (cluster) {
@@ -150,7 +148,6 @@ export function crossChecks(stack: StackFile, context: CheckContext = {
                 "use a DinD host there, or a client on a Docker daemon");
             continue;
         }
-        checkClientSocket(client, path, daemon, identity(client.daemon), fail);
         if (client.access !== "full") {
             const access = [...path, "access"];
             const proxyName = defaultProxyContainerName(name);
@@ -262,16 +259,6 @@ function checkRegistry(registry: RegistrySpec, path: KeyPath, fail: Fail) {
     if (registry.storage.size) {
         fail([...path, "storage", "size"], "size applies to hosts on a kubernetes daemon (a claim's size); a registry's storage is a Docker volume, which has none");
     }
-}
-
-/**
- * A client's socket on a unix:// daemon is that daemon's socket: another path would hand the client
- * (or its proxy) a socket of this machine that is not the daemon the operator allowed.
- */
-function checkClientSocket(client: ClientSpec, path: KeyPath, daemon: DaemonSpec | undefined, identity: DaemonIdentity, fail: Fail) {
-    if (!client.socket || !identity.socket || directoryKey(client.socket) === directoryKey(identity.socket)) return;
-    fail([...path, "socket"], `daemon "${client.daemon}" is ${daemon?.host}, so its socket is ${identity.socket}: a client's socket is its daemon's ` +
-        `(leave socket out); ${client.socket} would be another socket of that machine`);
 }
 
 function checkClientWorkspace(client: ClientSpec, path: KeyPath, sockets: string[], fail: Fail) {

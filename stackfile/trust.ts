@@ -15,7 +15,7 @@ import { defaultOuterDaemon } from "../components/defaults";
 import type { CheckFailure } from "./checks";
 import { daemonUrlFromDockerHost, parseDaemonUrl } from "./docker-grammar";
 import { relation } from "./host-safety";
-import { DaemonSpec, SecretRef, StackFile } from "./schema";
+import { ClientSpec, DaemonSpec, SecretRef, StackFile } from "./schema";
 import { sshOptionProblems } from "./ssh-options";
 import { formatPath, KeyPath } from "./text";
 
@@ -112,6 +112,10 @@ export function trustChecks(stack: StackFile, fileDaemons: string[], env: NodeJS
         if (!Object.hasOwn(stack.daemons, name)) continue;
         checkDaemonConsent(stack.daemons[name], ["daemons", name], consent, fail);
     }
+    for (const [name, client] of Object.entries(stack.clients)) {
+        const daemon = Object.hasOwn(stack.daemons, client.daemon) ? stack.daemons[client.daemon] : undefined;
+        checkClientSocketConsent(client, daemon, ["clients", name], consent, fail);
+    }
     for (const [name, host] of Object.entries(stack.hosts)) {
         for (const [registry, file] of Object.entries(host.registryCAs)) {
             const problem = pathConsentProblem(file, "a registry's CA certificate", consent, CERTIFICATE_STORES);
@@ -149,6 +153,24 @@ function checkDaemonConsent(daemon: DaemonSpec, at: KeyPath, consent: OperatorCo
     for (const { index, message } of sshOptionProblems(daemon.sshOpts ?? [], (file, what) => pathConsentProblem(file, what, consent))) {
         fail([...at, "sshOpts", index], message);
     }
+}
+
+/**
+ * A client's `socket` on a unix:// daemon is that daemon's socket, or another socket of this machine
+ * the operator allows as a daemon (a DinD host's inner socket, say): `up` mounts it into the client
+ * (or its policy proxy), and preview reads its group here, so it is the operator's to allow like any
+ * daemon the file names.
+ */
+function checkClientSocketConsent(client: ClientSpec, daemon: DaemonSpec | undefined, at: KeyPath, consent: OperatorConsent,
+    fail: (path: KeyPath, message: string) => void) {
+    if (!client.socket || daemon?.host === undefined || daemon.kubernetes) return;
+    const own = parseDaemonUrl(daemon.host);
+    if ("problem" in own || own.scheme !== "unix") return;
+    const asked = parseDaemonUrl(`unix://${client.socket}`);
+    if (!("problem" in asked) && (asked.key === own.key || consent.daemons.has(asked.key))) return;
+    fail([...at, "socket"], `${client.socket} is not the socket of daemon "${client.daemon}" (${own.socketPath}): the client would be handed ` +
+        `another socket of this machine, which the operator has not allowed. Leave socket out, or the operator allows that socket in ` +
+        `${ALLOW_DAEMONS} as unix://${client.socket} (daemon URLs, set on the runner: the file cannot set it)`);
 }
 
 /**
