@@ -1,7 +1,7 @@
 // The Pulumi program: one stack file in, DinD hosts, their workloads and DooD clients out, and
 // the stack outputs (typed in ./outputs.ts, which the commands read).
 import { spawnSync } from "node:child_process";
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import * as docker from "@pulumi/docker";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -18,6 +18,7 @@ import { UserError } from "../components/errors";
 import { STACK_LABEL } from "../components/markers";
 import { loadStackFile } from "../stackfile/load";
 import { ClientSpec, DaemonSpec, DEFAULT_DAEMON, HostSpec, KubernetesSpec, SecretRef, StackFile } from "../stackfile/schema";
+import { readCertificateFile } from "../stackfile/trust";
 import { ClientOutputs, HostOutputs, ProgramOutputs, RegistryOutputs, Unresolved } from "./outputs";
 
 export type * from "./outputs";
@@ -55,6 +56,8 @@ export async function outerApiVersions(stack: StackFile): Promise<Record<string,
  * DinD hosts' update-time steps (readiness, preload) go through `steps` (the Engine API unless given).
  */
 export function provisionStack(stack: StackFile, apiVersions: Record<string, string | undefined> = {}, steps: DindHostSteps = {}): ProgramOutputs {
+    // Files of this machine are read before any resource is registered, so no plugin starts for a file that fails.
+    const registryCAs = readRegistryCAs(stack);
     const labels = { [STACK_LABEL]: `${pulumi.getProject()}/${pulumi.getStack()}` };
     // Validation made sure each daemon is either a Docker daemon (host) or a cluster (kubernetes).
     const providers = new Map<string, pulumi.ProviderResource>();
@@ -75,7 +78,7 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
         image: spec.image,
         port: spec.port,
         bind: spec.bind,
-        proxy: spec.proxy && { ...spec.proxy, password: spec.proxy.password && secretValue(spec.proxy.password) },
+        proxy: spec.proxy && { remote: spec.proxy.remote, username: spec.proxy.username, password: spec.proxy.password && secretValue(spec.proxy.password) },
         storage: spec.storage,
         insecure: spec.insecure,
         labels,
@@ -91,7 +94,7 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
             registryAuth: spec.registryAuth.map((auth) => ({ ...auth, password: secretValue(auth.password) })),
             registryCAs: {
                 ...Object.fromEntries(mirrored.filter((r) => r.certificates).map((r) => [r.address, r.caCert as pulumi.Output<string>])),
-                ...readCAs(name, spec),
+                ...registryCAs[name],
             },
             resources: spec.resources,
             runtime: spec.runtime,
@@ -177,15 +180,22 @@ function secretValue(ref: SecretRef): pulumi.Output<string> {
     return new pulumi.Config().requireSecret(ref.secret);
 }
 
-/** The CA files a host trusts per registry, read on this machine. */
-function readCAs(host: string, spec: HostSpec): Record<string, string> {
-    return Object.fromEntries(Object.entries(spec.registryCAs).map(([registry, file]) => {
-        try {
-            return [registry, readFileSync(file, "utf8")];
-        } catch (error) {
-            throw new UserError(`hosts.${host}.registryCAs.${registry}: cannot read ${file}: ${(error as Error).message}`);
+/**
+ * The CA certificates each host trusts per registry, read on this machine: only the certificates of
+ * each file, so nothing else a file holds can be uploaded (see readCertificateFile).
+ */
+function readRegistryCAs(stack: StackFile): Record<string, Record<string, string>> {
+    const problems: string[] = [];
+    const read = Object.fromEntries(Object.entries(stack.hosts).map(([host, spec]) => [host, Object.fromEntries(Object.entries(spec.registryCAs).flatMap(([registry, file]) => {
+        const result = readCertificateFile(file, ["hosts", host, "registryCAs", registry]);
+        if ("problem" in result) {
+            problems.push(result.problem);
+            return [];
         }
-    }));
+        return [[registry, result.pem]];
+    }))]));
+    if (problems.length > 0) throw new UserError(problems.join("\n"));
+    return read;
 }
 
 /** The host paths a restricted client may bind: `workspace` is its own workspace (nothing when it has none). */

@@ -9,6 +9,7 @@ import * as https from "node:https";
 import * as path from "node:path";
 import { X509Certificate } from "node:crypto";
 import { StackUnderTest } from "../support/harness";
+import { allowForSuite } from "../support/consent";
 
 const FIXTURES = path.join(__dirname, "fixtures");
 const SCRATCH = "/tmp/dind-provisioner-remote-k8s";
@@ -42,8 +43,12 @@ describe("Kubernetes: DinD hosts as StatefulSets on a real API server", function
     this.timeout(15 * 60_000);
     let sut: StackUnderTest;
 
+    let disallow: () => void = () => undefined;
+
     before(async () => {
         cluster("up");
+        // The operator allows the kubeconfig the stack names (an exec plugin in a kubeconfig would run on this machine).
+        disallow = allowForSuite({ DIND_PROVISIONER_ALLOW_PATHS: `${SCRATCH}/kubeconfig` });
         const rendered = path.join(SCRATCH, "stack.yaml");
         writeFileSync(rendered, readFileSync(path.join(FIXTURES, "kubernetes.yaml"), "utf8").replaceAll("${KUBECONFIG}", `${SCRATCH}/kubeconfig`));
         sut = await StackUnderTest.create(rendered, `remote-k8s-${process.pid}`);
@@ -55,6 +60,7 @@ describe("Kubernetes: DinD hosts as StatefulSets on a real API server", function
             await sut.dispose();
         }
         cluster("down");
+        disallow();
     });
 
     it("1. up stores a StatefulSet of one privileged dockerd pod with a readiness probe that asks the inner daemon", async () => {
