@@ -186,6 +186,9 @@ function checkDaemon(daemon: DaemonSpec, path: KeyPath, fail: Fail) {
             if (daemon[key] !== undefined) fail([...path, key], `${key} applies to Docker daemons; this one is a Kubernetes cluster (kubernetes)`, "key");
         }
         if (daemon.insecure) fail([...path, "insecure"], "insecure applies to Docker daemons; this one is a Kubernetes cluster (kubernetes)", "key");
+        if (daemon.kubernetes.nodeAddress !== undefined && daemon.kubernetes.service !== "NodePort") {
+            fail([...path, "kubernetes", "nodeAddress"], "nodeAddress is where NodePort Services are dialled; with service: ClusterIP the cluster IPs are", "key");
+        }
         return;
     }
     if (daemon.host === undefined) {
@@ -206,6 +209,7 @@ function checkDaemon(daemon: DaemonSpec, path: KeyPath, fail: Fail) {
 
 function checkHost(host: HostSpec, path: KeyPath, daemon: DaemonSpec | undefined, fail: Fail) {
     if (host.storage.size) fail([...path, "storage", "size"], "size applies to hosts on a kubernetes daemon (a claim's size); a Docker volume has none");
+    if (host.storage.class) fail([...path, "storage", "class"], "class applies to hosts on a kubernetes daemon (a claim's storage class); a Docker volume has none");
     const tcp = host.tcp;
     if (tcp && !tcp.tls && !tcp.insecure) {
         fail([...path, "tcp", "tls"], "tls: false would serve the Docker API unencrypted and unauthenticated: " +
