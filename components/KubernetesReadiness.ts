@@ -99,9 +99,12 @@ class Watch {
         return answer.date ? Date.parse(answer.date) : Date.now();
     }
 
-    /** Events about an object that happened during this wait, or since `updated` (the update that started it). */
+    /**
+     * Events about an object of this wait: since shortly before it began (by the server's clock),
+     * and not before `updated` (the update that started it), so an earlier run's are not this one's.
+     */
     private async recentEvents(kind: string, name: string, updated = 0): Promise<KubeEvent[]> {
-        const since = Math.min(await this.since, updated || Infinity);
+        const since = Math.max(await this.since, updated);
         return (await objectEvents(this.connection, this.inputs.namespace, kind, name))
             .filter((e) => Date.parse(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? "") >= since);
     }
@@ -113,7 +116,7 @@ class Watch {
         const pod = await kubeGet<Pod>(this.connection, this.path("pods", this.pod));
         const current = pod && !pod.metadata.deletionTimestamp && pod.metadata.labels?.["controller-revision-hash"] === set.status?.updateRevision;
         if (!pod || !current) {
-            // The update that started this wait, by the server's clock: its refusals count even if they came first.
+            // The update that started this wait, by the server's clock.
             const updated = Math.max(0, ...(set.metadata.managedFields ?? []).map((f) => Date.parse(f.time ?? "") || 0)) - 1000;
             const refused = (await this.recentEvents("StatefulSet", this.inputs.statefulSet, updated)).filter((e) => e.reason === "FailedCreate");
             if (refused.length > 0) return { failed: `the StatefulSet controller cannot create its pod ${this.pod}: ${refused[refused.length - 1].message}`, events: refused };

@@ -6,6 +6,7 @@
 // readiness step, the up-front checks of a cluster and the status view.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as http from "node:http";
 import * as https from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -163,7 +164,9 @@ export function kubeRequest(connection: KubeConnection, method: string, apiPath:
     url.search = query < 0 ? "" : apiPath.slice(query);
     const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
     return new Promise((resolve, reject) => {
-        const request = https.request(url, {
+        // Plain http only where the kubeconfig says so (a local API server's insecure port, a test's fake).
+        const transport = url.protocol === "http:" ? http : https;
+        const request = transport.request(url, {
             method,
             ca: connection.ca,
             cert: connection.cert,
