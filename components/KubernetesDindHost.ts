@@ -20,15 +20,11 @@ import { EngineEndpoint } from "./engineApi";
 import { ImageCopier, ImagePreload } from "./ImagePreload";
 import type { KubeAccess } from "./kubeApi";
 import { KubernetesReadiness, KubernetesReadinessCheck } from "./KubernetesReadiness";
-import { DIND_HOST_ROLE, ROLE_LABEL } from "./markers";
+import { DIND_HOST_ROLE, HOST_LABEL, KUBERNETES_DIND_HOST_TYPE, ROLE_LABEL, SPREAD_LABEL } from "./markers";
 import { Transform, transformed } from "./transform";
 
 /** What Kubernetes takes as a label value. */
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-/** The label that selects a host's pod. */
-const HOST_LABEL = "dind-provisioner.host";
-/** Hosts whose pods carry the same value of this label run on different nodes (`spreadGroup`). */
-export const SPREAD_LABEL = "dind-provisioner.spread-group";
 /** On the pod template: a hash of the server certificate, so that a reissued one restarts dockerd, which reads it at start. */
 const TLS_HASH_ANNOTATION = "dind-provisioner.tls-hash";
 /** Where the Secret with the server's TLS material is mounted in the pod. */
@@ -187,8 +183,10 @@ export interface KubernetesDindHostArgs {
      */
     runtimeClassName?: string;
     /**
-     * Hosts with the same group run on different nodes (a required pod anti-affinity): one node's
-     * loss takes one of them, and they do not compete for one node's CPU.
+     * Hosts with the same group run on different nodes while there are enough (a preferred pod
+     * anti-affinity of the highest weight): one node's loss takes one of them, and they do not
+     * compete for one node's CPU; when a node is drained or lost, a host may share a node rather
+     * than stay down.
      * @default none: the scheduler places the pod where it fits
      * @example "ci/production"
      */
@@ -268,7 +266,7 @@ export class KubernetesDindHost extends pulumi.ComponentResource implements Dind
     readonly preloadedImageIds: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: KubernetesDindHostArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        super("dind:index:KubernetesDindHost", name, {}, opts);
+        super(KUBERNETES_DIND_HOST_TYPE, name, {}, opts);
         const { objectName, port, serviceType, nodePorts, selector, metadata } = normalizeArgs(name, args);
         this.service = this.serviceFor(name, args, metadata(), selector, port, serviceType);
         const clusterIp = this.service.spec.clusterIP;
@@ -429,11 +427,12 @@ export class KubernetesDindHost extends pulumi.ComponentResource implements Dind
                     },
                     spec: {
                         runtimeClassName: args.runtimeClassName,
+                        // Preferred, not required: a host whose node is drained or lost may share a node rather than stay down.
                         affinity: args.spreadGroup === undefined ? undefined : {
                             podAntiAffinity: {
-                                requiredDuringSchedulingIgnoredDuringExecution: [{
-                                    labelSelector: { matchLabels: { [SPREAD_LABEL]: labels[SPREAD_LABEL] } },
-                                    topologyKey: "kubernetes.io/hostname",
+                                preferredDuringSchedulingIgnoredDuringExecution: [{
+                                    weight: 100,
+                                    podAffinityTerm: { labelSelector: { matchLabels: { [SPREAD_LABEL]: labels[SPREAD_LABEL] } }, topologyKey: "kubernetes.io/hostname" },
                                 }],
                             },
                         },
@@ -468,7 +467,9 @@ export class KubernetesDindHost extends pulumi.ComponentResource implements Dind
                     },
                 },
             },
-        }, { parent: this, dependsOn: [this.claim, this.secret] }));
+            // A claim that must be replaced (another class or size) is held by the pod until the pod is gone:
+            // the StatefulSet goes first and comes back with the new claim.
+        }, { parent: this, dependsOn: [this.claim, this.secret], replaceWith: [this.claim] }));
     }
 }
 

@@ -2,6 +2,7 @@
 // the components that own them and the labels they carry. The policy pack (policy/) reads them.
 
 export const DIND_HOST_TYPE = "dind:index:DindHost";
+export const KUBERNETES_DIND_HOST_TYPE = "dind:index:KubernetesDindHost";
 export const DOOD_CLIENT_TYPE = "dind:index:DoodClient";
 export const DOOD_PROXY_TYPE = "dind:index:DoodPolicyProxy";
 
@@ -10,6 +11,10 @@ export const ROLE_LABEL = "dind-provisioner.role";
 export const DIND_HOST_ROLE = "dind-host";
 export const DOOD_CLIENT_ROLE = "dood-client";
 export const DOOD_PROXY_ROLE = "dood-proxy";
+/** On a Kubernetes DinD host's objects and pod: the host's name (its Service selects its pod by it). */
+export const HOST_LABEL = "dind-provisioner.host";
+/** On a Kubernetes DinD host's pod: hosts with the same value run on different nodes while they can (`spreadGroup`). */
+export const SPREAD_LABEL = "dind-provisioner.spread-group";
 /** "true" on a DinD host whose TCP endpoint serves plain TCP because its arguments say `insecure: true`. */
 export const INSECURE_LABEL = "dind-provisioner.insecure";
 /** "true" on a container whose published ports bind beyond loopback because its arguments say so (`tcp.bind`). */

@@ -81,7 +81,7 @@ export const kubernetesSchema = z.strictObject({
     /** Where NodePorts are dialled. Default: the first Ready node's InternalIP, asked of the cluster at each run. */
     nodeAddress: z.string({ error: "expected an IP address or a DNS name (a string)" }).max(253, { error: "expected a DNS name (253 characters at most)" })
         .regex(/^([0-9a-fA-F:.]+|[a-zA-Z0-9]([a-zA-Z0-9-.]*[a-zA-Z0-9])?)$/, { error: "expected an IP address or a DNS name" }).optional(),
-    /** The stack's hosts on this cluster run on different nodes (a required pod anti-affinity). */
+    /** The stack's hosts on this cluster run on different nodes while there are enough (a preferred pod anti-affinity). */
     spread: bool("spread").default(false),
 });
 

@@ -52,7 +52,8 @@ if ! current "$NODE_TAG"; then
   log "building $NODE_TAG from $BASE + $PACKAGES + Kubernetes"
   previous=$(docker image inspect -f '{{.Id}}' "$NODE_TAG" 2>/dev/null || true)
   builder="dind-provisioner-kube-node-build-$$"
-  trap 'docker rm -f "$builder" >/dev/null 2>&1 || true' EXIT
+  # -v: the dind image's /var/lib/docker volume goes with the builder.
+  trap 'docker rm -f -v "$builder" >/dev/null 2>&1 || true' EXIT
   docker run --name "$builder" --entrypoint sh -e DEBIAN_FRONTEND=noninteractive \
     -v "$kube:/kube:ro" -v "$here/kube-node:/kube-node:ro" "$BASE" -c '
     set -e
@@ -62,14 +63,12 @@ if ! current "$NODE_TAG"; then
     for program in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do install -m 0755 /kube/$program /usr/local/bin/; done
     install -m 0755 /kube-node/entrypoint.sh /usr/local/bin/kube-node-entrypoint
     install -m 0755 /kube-node/kube-net.sh /usr/local/bin/kube-net
-    # The node machine runs no dockerd: its containers are the kubelet'"'"'s, through containerd.
-    rm -rf /var/lib/docker
     command -v containerd runc etcd conntrack ip curl jq >/dev/null
     test -x /usr/lib/cni/bridge && test -x /usr/lib/cni/portmap && test -x /usr/lib/cni/host-local
   ' "$PACKAGES" >&2 || die "building the node image failed"
   docker commit -m "dind-provisioner kube node ($RECIPE)" \
     -c "LABEL $LABEL_KEY=$RECIPE" -c 'ENTRYPOINT ["/usr/local/bin/kube-node-entrypoint"]' -c 'CMD ["node"]' \
-    -c 'VOLUME /var' -c 'STOPSIGNAL SIGTERM' \
+    -c 'VOLUME /var' \
     "$builder" "$NODE_TAG" >/dev/null || die "docker commit failed"
   if [ -n "$previous" ]; then docker image rm "$previous" >/dev/null 2>&1 || true; fi
 fi

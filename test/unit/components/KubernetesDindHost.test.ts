@@ -78,6 +78,7 @@ describe("KubernetesDindHost", () => {
         assert.deepEqual(mocks.one(K8S_CLAIM).inputs.spec.resources.requests, { storage: "20Gi" });
         assert.equal(mocks.options.get("builder-storage")?.retainOnDelete, true);
         assert.equal(retained.nestedDeletedWith, undefined, "nested state outlives a retained claim");
+        assert.deepEqual(mocks.options.get("builder-statefulset")?.replaceWith, [retained.claim], "a replaced claim takes the pod that holds it along");
     });
 
     it("puts the server's TLS material in a Secret mounted in the pod, as a secret, naming the Service and its cluster IP", async () => {
@@ -156,9 +157,9 @@ describe("KubernetesDindHost", () => {
         assert.equal(pod.runtimeClassName, "sysbox-runc");
         assert.deepEqual(pod.containers[0].securityContext, { privileged: false });
         assert.equal(set.spec.template.metadata.labels["dind-provisioner.spread-group"], "dind-provisioner-ci-stack", "made a valid label value");
-        assert.deepEqual(pod.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution, [{
-            labelSelector: { matchLabels: { "dind-provisioner.spread-group": "dind-provisioner-ci-stack" } },
-            topologyKey: "kubernetes.io/hostname",
+        assert.deepEqual(pod.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution, [{
+            weight: 100,
+            podAffinityTerm: { labelSelector: { matchLabels: { "dind-provisioner.spread-group": "dind-provisioner-ci-stack" } }, topologyKey: "kubernetes.io/hostname" },
         }]);
     });
 
