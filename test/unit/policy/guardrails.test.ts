@@ -198,7 +198,7 @@ describe("guardrails policy pack", () => {
                 namespace: "ci", tcp: { nodeAddress: "10.0.0.21" }, readinessCheck: fakeSteps().kubernetesReadiness, innerProvider: false,
                 transform: { statefulSet: (args) => void (args.spec as any).template.spec.containers.push(sidecar) },
             }, { provider: cluster() });
-            assert.match((await kubernetesViolations(mocks, host.statefulSet, K8S_STATEFUL_SET)).join("\n"), /StatefulSet builder runs a privileged container \(dind, debug\)/);
+            assert.match((await kubernetesViolations(mocks, host.statefulSet, K8S_STATEFUL_SET)).join("\n"), /StatefulSet builder-statefulset runs a privileged container \(dind, debug\)/);
         });
 
         it("refuses privileged containers in every kind of workload, init and ephemeral containers and patches included", async () => {
