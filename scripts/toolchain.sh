@@ -4,7 +4,8 @@
 # Pulumi CLI and the docker and tls resource plugins (and the kubernetes plugin when a stack under
 # stacks/ declares a kubernetes daemon). With DIND_PROVISIONER_TOOLCHAIN=test, also what only the
 # tests need: the remote-daemon tests' image, a Node.js language host for the Pulumi CLI, the
-# kubernetes plugin and a Kubernetes API server. A user's `npm run up` never waits for those.
+# kubernetes plugin and the Kubernetes tests' cluster (its components, built from the Go module
+# proxy, and its node image). A user's `npm run up` never waits for those.
 # Every step is idempotent and caches outside the repository; a warm run takes a few seconds.
 #
 #   [DIND_PROVISIONER_TOOLCHAIN=product|test] bash scripts/toolchain.sh COMMAND [ARGS...]
@@ -48,7 +49,8 @@ if tests; then step language-host language_host; fi
 step docker-plugin bash "$here/bootstrap/pulumi-docker-plugin.sh"
 step tls-plugin bash "$here/bootstrap/pulumi-tls-plugin.sh"
 if wants_kubernetes; then step kubernetes-plugin bash "$here/bootstrap/pulumi-kubernetes-plugin.sh"; fi
-if tests; then step kube-apiserver bash "$here/bootstrap/kube-apiserver.sh"; fi
+if tests; then step kubernetes bash "$here/bootstrap/kubernetes.sh"; fi
+if tests; then step kube-node-image bash "$here/bootstrap/kube-node-image.sh"; fi
 printf '[toolchain] ready in %ss\n' "$(awk -v a="$total" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')" >&2
 
 export PATH="$pulumi_bin${host_bin:+:$host_bin}:$PATH"
