@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { openStack, PROJECT_NAME, writeClientTls } from "./pulumi-stack";
-import { clientEnvironment, parseArgs, readOutputs, runTool, StackOutputs, UsageError } from "./stackOutputs";
+import { clientEnvironment, HostOutputs, parseArgs, readOutputs, runTool, StackOutputs, UsageError } from "./stackOutputs";
 
 const USAGE = "usage: contexts.ts [--stack NAME] [--remove]   (default stack: local)";
 
@@ -23,6 +23,15 @@ function marker(stackName: string): string {
 
 function publishedPorts(address: string | undefined): string | undefined {
     return address && `nested published ports at ${address} (TESTCONTAINERS_HOST_OVERRIDE)`;
+}
+
+/** Where a host's nested published ports are: one address on Docker, a port of its Service each on Kubernetes. */
+function portsDescription(host: HostOutputs): string {
+    if (host.cluster) {
+        const ports = Object.entries(host.publishedPorts ?? {});
+        return ports.length ? `nested published ports through its Service: ${ports.map(([port, at]) => `${port} at ${at}`).join(", ")}` : "no nested published ports";
+    }
+    return publishedPorts(host.publishedPortsAddress) ?? "no published-ports address";
 }
 
 interface ContextEntry {
@@ -68,7 +77,7 @@ export function syncContexts(stackName: string, outputs: StackOutputs): Record<s
                 docker += `,ca=${dir}/ca.pem,cert=${dir}/cert.pem,key=${dir}/key.pem`;
             }
             dockerCli(["context", description === undefined ? "create" : "update", name,
-                "--description", `${marker(stackName)} host ${host}; ${publishedPorts(spec.publishedPortsAddress) ?? "no published-ports address"}`, "--docker", docker]);
+                "--description", `${marker(stackName)} host ${host}; ${portsDescription(spec)}`, "--docker", docker]);
         } finally {
             rmSync(scratch, { recursive: true, force: true });
         }

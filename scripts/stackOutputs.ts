@@ -6,16 +6,22 @@ import { isLocalDaemon } from "../components/endpoints";
 import type { ClientTls } from "../components/contract";
 import type { EngineEndpoint } from "../components/engineApi";
 
-/** One DinD host as program.ts exports it under `hosts`. */
+/** One DinD host as program.ts exports it under `hosts`: a container on a Docker daemon, or a pod on a cluster. */
 export interface HostOutputs {
-    containerId: string;
+    /** Docker hosts: the DinD container and its daemon. */
+    containerId?: string;
+    outerDaemon?: EngineEndpoint;
     dockerHost?: string;
     tcpEndpoint?: string;
     unixEndpoint?: string;
     publishedPortsAddress?: string;
-    outerDaemon: EngineEndpoint;
     preloadedImageIds: Record<string, string>;
     nestedContainerIds: Record<string, string>;
+    /** Kubernetes hosts: the StatefulSet, the cluster it is on, its pod's node, where each nested published port is reached ("8080/tcp" -> "10.0.0.21:31080"). */
+    statefulSet?: string;
+    cluster?: { namespace: string; kubeconfig?: string; context?: string };
+    node?: string;
+    publishedPorts?: Record<string, string>;
 }
 
 export interface ClientOutputs {
@@ -56,11 +62,16 @@ export function clientEnvironment(host: HostOutputs, certPath: string | undefine
     } else if (host.unixEndpoint) {
         env.DOCKER_HOST = host.unixEndpoint;
     }
-    if (host.publishedPortsAddress) {
+    if (host.cluster) {
+        // Through the host's Service each nested port has a port of its own (a NodePort), not the one it
+        // publishes: a tool that dials the published port at one address (Testcontainers) would miss it.
+        const ports = Object.entries(host.publishedPorts ?? {});
+        if (ports.length) notes.push(`nested published ports are reached through the host's Service: ${ports.map(([port, at]) => `${port} at ${at}`).join(", ")}`);
+    } else if (host.publishedPortsAddress) {
         // Tools that dial the ports a container publishes (Testcontainers) would otherwise dial
         // the endpoint's address, where those ports are not.
         env.TESTCONTAINERS_HOST_OVERRIDE = host.publishedPortsAddress;
-        if (!isLocalDaemon(host.outerDaemon.host)) {
+        if (host.outerDaemon && !isLocalDaemon(host.outerDaemon.host)) {
             notes.push(`nested published ports are at ${host.publishedPortsAddress} on ${host.outerDaemon.host}'s machine: not reachable from here unless routed (run the client there, or publish the ports on the DinD container)`);
         }
     }

@@ -1,9 +1,11 @@
 // `npm run status -- [--stack NAME]...`: a table per stack, as `docker compose ps` prints one:
 // each DinD host (container state, health, endpoints, where its nested published ports are
 // reached, inner engine version, nested containers, preloaded images) and each DooD client.
-// It reads the stack's outputs and asks the outer and inner daemons over the Engine API.
-// Secrets (clientTls) are used to dial the inner daemon and never printed.
+// A host on Kubernetes shows its pod instead of a container: phase, readiness, node. It reads the
+// stack's outputs and asks the outer and inner daemons over the Engine API, and the cluster over
+// the Kubernetes API. Secrets (clientTls) are used to dial the inner daemon and never printed.
 import { EngineEndpoint, engineRequest, readBody } from "../components/engineApi";
+import { kubeConnection, kubeGet } from "../components/kubeApi";
 import { openStack } from "./pulumi-stack";
 import { clientEnvironment, HostOutputs, parseArgs, readOutputs, runTool, StackOutputs, UsageError } from "./stackOutputs";
 
@@ -53,16 +55,12 @@ function ports(listed: Listed["Ports"]): string {
     return listed.filter((p) => p.PublicPort).map((p) => `${p.IP ?? ""}:${p.PublicPort}->${p.PrivatePort}/${p.Type}`).join(", ") || "-";
 }
 
-async function hostSection(name: string, host: HostOutputs, stackOutputs: StackOutputs): Promise<string> {
-    const [state, health] = await outerState(host.outerDaemon, host.containerId);
+/** The inner daemon's version, nested containers and preloaded images: the same for a host on Docker or Kubernetes. */
+async function innerDaemon(name: string, host: HostOutputs, stackOutputs: StackOutputs) {
     const endpoint = host.dockerHost;
     const inner: EngineEndpoint | undefined = endpoint ? { host: endpoint, ...(host.tcpEndpoint ? stackOutputs.clientTls[name] : {}) } : undefined;
     const version = inner ? await getJson<{ Version: string }>(inner, "/version") : new Error("no endpoint");
-    const lines = [table([
-        ["HOST", "STATE", "HEALTH", "ENDPOINTS", "PUBLISHED PORTS AT", "ENGINE"],
-        [name, state, health, [host.tcpEndpoint, host.unixEndpoint].filter(Boolean).join(" ") || "-",
-            host.publishedPortsAddress ?? "-", version instanceof Error ? `unreachable (${version.message})` : version.Version],
-    ])];
+    const lines: string[] = [];
     if (inner && !(version instanceof Error)) {
         const images = await getJson<ImageSummary[]>(inner, "/images/json");
         const tags = new Map(images instanceof Error ? [] : images.map((i) => [i.Id, i.RepoTags?.[0] ?? i.Id]));
@@ -82,7 +80,44 @@ async function hostSection(name: string, host: HostOutputs, stackOutputs: StackO
     const { env, notes } = clientEnvironment(host, host.tcpEndpoint && stackOutputs.clientTls[name] ? "<dir of: npm run client-tls -- HOST DIR>" : undefined);
     lines.push(`  environment: ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(" ")}`);
     lines.push(...notes.map((n) => `  note: ${n}`));
-    return lines.join("\n");
+    return { engine: version instanceof Error ? `unreachable (${version.message})` : version.Version, lines };
+}
+
+async function hostSection(name: string, host: HostOutputs, stackOutputs: StackOutputs): Promise<string> {
+    if (host.cluster) return podSection(name, host, stackOutputs);
+    const [state, health] = await outerState(host.outerDaemon!, host.containerId!);
+    const { engine, lines } = await innerDaemon(name, host, stackOutputs);
+    return [table([
+        ["HOST", "STATE", "HEALTH", "ENDPOINTS", "PUBLISHED PORTS AT", "ENGINE"],
+        [name, state, health, [host.tcpEndpoint, host.unixEndpoint].filter(Boolean).join(" ") || "-", host.publishedPortsAddress ?? "-", engine],
+    ]), ...lines].join("\n");
+}
+
+interface Pod {
+    spec: { nodeName?: string };
+    status: { phase?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { name: string; restartCount: number; state?: { waiting?: { reason?: string } } }[] };
+}
+
+/** A host on Kubernetes: its pod's phase (or why it waits), readiness and node, then the inner daemon. */
+async function podSection(name: string, host: HostOutputs, stackOutputs: StackOutputs): Promise<string> {
+    const cluster = host.cluster!;
+    const podName = `${host.statefulSet}-0`;
+    let phase: string, ready = "-", node = "-", restarts = "-";
+    try {
+        const pod = await kubeGet<Pod>(kubeConnection({ kubeconfig: cluster.kubeconfig, context: cluster.context }), `/api/v1/namespaces/${cluster.namespace}/pods/${podName}`, TIMEOUT_MS);
+        const dind = pod?.status.containerStatuses?.find((c) => c.name === "dind");
+        phase = pod ? `${pod.status.phase ?? "Pending"}${dind?.state?.waiting?.reason ? ` (${dind.state.waiting.reason})` : ""}` : "missing";
+        ready = pod ? (pod.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ? "ready" : "not ready") : "-";
+        node = pod?.spec.nodeName ?? "-";
+        restarts = dind ? String(dind.restartCount) : "-";
+    } catch (error) {
+        phase = `unknown (${(error as Error).message})`;
+    }
+    const { engine, lines } = await innerDaemon(name, host, stackOutputs);
+    return [table([
+        ["HOST", "POD", "PHASE", "READY", "RESTARTS", "NODE", "ENDPOINT", "ENGINE"],
+        [name, `${cluster.namespace}/${podName}`, phase, ready, restarts, node, host.tcpEndpoint ?? "-", engine],
+    ]), ...lines].join("\n");
 }
 
 /** The status of one stack's hosts and clients as text. */

@@ -106,14 +106,14 @@ export const storageSchema = z.strictObject({
     volume: volumeName.optional(),
     /** Keep the volume on destroy. */
     retain: bool("retain").default(DEFAULT_STORAGE_RETAIN),
-    /** kubernetes daemons only: the claim's storage class. Default: the cluster's default class. */
-    class: z.string({ error: "expected a storage class name (a string)" }).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, {
-        error: "expected a storage class name: lower-case letters, digits, '-' and '.' (a DNS subdomain)",
-    }).max(253, { error: "expected a storage class name of 253 characters at most" }).optional(),
     /** kubernetes daemons only: the size the claim requests. Default: DEFAULT_CLAIM_SIZE. */
     size: z.string({ error: "expected a size such as 20Gi (a string)" }).regex(/^[1-9][0-9]*(Ki|Mi|Gi|Ti)$/, {
         error: "expected a size such as 20Gi: a whole number and Ki, Mi, Gi or Ti",
     }).optional(),
+    /** kubernetes daemons only: the claim's storage class. Default: the cluster's default class. */
+    class: z.string({ error: "expected a storage class name (a string)" }).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, {
+        error: "expected a storage class name: lower-case letters, digits, '-' and '.' (a DNS subdomain)",
+    }).max(253, { error: "expected a storage class name of 253 characters at most" }).optional(),
 });
 
 export const tcpEndpointSchema = z.strictObject({

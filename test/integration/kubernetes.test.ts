@@ -8,12 +8,16 @@
 // recovers once they are fixed.
 import * as assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
+import * as os from "node:os";
 import * as path from "node:path";
 import type { ClientTls } from "../../components/contract";
 import { EngineEndpoint, engineRequest, readBody } from "../../components/engineApi";
+import { removeStackContexts, syncContexts } from "../../scripts/contexts";
 import { dockerOk, StackUnderTest } from "../../scripts/harness";
+import { stackStatus } from "../../scripts/status";
+import { readOutputs } from "../../scripts/stackOutputs";
 import { KubeCluster, Pod } from "./kubeCluster";
 
 const FIXTURES = path.join(__dirname, "fixtures");
@@ -184,7 +188,38 @@ describe("Kubernetes: DinD hosts on a real two-node cluster", function () {
         assert.ok(!state.includes("LS0tLS1CRUdJTiBQUklWQVRF"), "a base64 private key is in the state");
     });
 
-    it("6. per-host memory on a node, from the pod's cgroup", async () => {
+    it("6. status shows each host's pod (phase, readiness, node), endpoint, nested containers and preloads; contexts reach the inner daemons", async () => {
+        const outputs = await readOutputs(sut.stack);
+        const out = await stackStatus(sut.stack.name, outputs);
+        const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+        for (const host of ["k8s-builder", "k8s-cache"]) {
+            const p = await pod(host);
+            assert.match(out, new RegExp(`^${host}\\s+${NAMESPACE}/${host}-0\\s+Running\\s+ready\\s+0\\s+${p.spec.nodeName}\\s+${escape(outputs.hosts[host].tcpEndpoint!)}\\s+\\d+\\.`, "m"), out);
+        }
+        assert.match(out, /^ {2}web\s+dind-provisioner\/busybox:local\s+running\s+Up .*8080->8080\/tcp$/m, out);
+        assert.match(out, /^ {2}dind-provisioner\/busybox:local\s+sha256:\S+\s+yes$/m, out);
+        assert.match(out, new RegExp(`note: nested published ports are reached through the host's Service: 8080/tcp at ${escape(outputs.hosts["k8s-builder"].publishedPorts!["8080/tcp"])}`));
+        assert.doesNotMatch(out, /BEGIN|PRIVATE KEY|CERTIFICATE|TESTCONTAINERS_HOST_OVERRIDE/);
+
+        const saved = process.env.DOCKER_CONFIG;
+        process.env.DOCKER_CONFIG = mkdtempSync(path.join(os.tmpdir(), "k8s-lane-docker-config-"));
+        try {
+            const contexts = syncContexts(sut.stack.name, outputs);
+            assert.deepEqual(Object.keys(contexts).sort(), ["k8s-builder", "k8s-cache"]);
+            const env = { DOCKER_CONFIG: process.env.DOCKER_CONFIG };
+            assert.equal(dockerOk(["--context", contexts["k8s-builder"], "ps", "--format", "{{.Names}}"], env), "web");
+            assert.match(dockerOk(["--context", contexts["k8s-cache"], "version", "--format", "{{.Server.Version}}"], env), /^\d+\./);
+            const description = JSON.parse(dockerOk(["context", "inspect", "--format", "{{json .}}", contexts["k8s-builder"]], env)).Metadata.Description;
+            assert.match(description, /host k8s-builder; nested published ports through its Service: 8080\/tcp at [\d.]+:\d+$/);
+            assert.deepEqual(removeStackContexts(sut.stack.name).sort(), Object.values(contexts).sort());
+        } finally {
+            rmSync(process.env.DOCKER_CONFIG, { recursive: true, force: true });
+            if (saved === undefined) delete process.env.DOCKER_CONFIG;
+            else process.env.DOCKER_CONFIG = saved;
+        }
+    });
+
+    it("6b. per-host memory on a node, from the pod's cgroup", async () => {
         const p: any = await cluster.get(`/api/v1/namespaces/${NAMESPACE}/pods/k8s-cache-0`);
         const stat = cluster.exec(p.spec.nodeName, `cat /sys/fs/cgroup/memory/kubelet/kubepods/besteffort/pod${p.metadata.uid}/memory.stat`);
         const value = (key: string) => Number(new RegExp(`^${key} (\\d+)$`, "m").exec(stat)?.[1]);
