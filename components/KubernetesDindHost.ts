@@ -278,9 +278,9 @@ export class KubernetesDindHost extends pulumi.ComponentResource implements Dind
         }, { parent: this, additionalSecretOutputs: ["stringData", "data"] }));
         const retain = args.storage?.retain ?? DEFAULT_STORAGE_RETAIN;
         this.claim = new k8s.core.v1.PersistentVolumeClaim(...transformed(args.transform?.claim, `${name}-storage`, {
-            // The readiness step waits for the claim with the pod: the provider's own wait for a claim
-            // of a WaitForFirstConsumer class that is already bound (a retained one) never ends.
-            metadata: { ...metadata(), name: args.storage?.volume ?? defaultStorageVolume(objectName), annotations: { ...metadata().annotations, "pulumi.com/skipAwait": "true" } },
+            // Ready once it exists (see the annotations): the provider's own wait for a claim of a WaitForFirstConsumer
+            // class that is already bound (a retained one) would never end.
+            metadata: { ...metadata(), name: args.storage?.volume ?? defaultStorageVolume(objectName) },
             spec: {
                 accessModes: ["ReadWriteOnce"],
                 storageClassName: args.storage?.class,
@@ -369,11 +369,13 @@ export class KubernetesDindHost extends pulumi.ComponentResource implements Dind
             };
             const annotations = {
                 ...Object.fromEntries(given.filter(([, v]) => !LABEL_VALUE.test(v))),
-                // Our readiness step waits (and reports the cluster's reasons); the provider's own waits would only repeat it,
-                // a Service's for endpoints before its pod exists. Without controllers (skipAwait), nothing would ever clear a
-                // foreground deletion's finalizer.
-                "pulumi.com/skipAwait": "true",
-                ...(a.skipAwait && { "pulumi.com/deletionPropagationPolicy": "background" }),
+                // The readiness step waits, and reports the cluster's reasons: the provider's own waits would only repeat it
+                // (a Service's for endpoints would even wait for a pod that does not exist yet), so each object is ready once
+                // it exists; deleting still waits until it is gone. Without controllers (skipAwait), nothing waits at all:
+                // nothing would ever clear a foreground deletion's finalizer.
+                ...(a.skipAwait
+                    ? { "pulumi.com/skipAwait": "true", "pulumi.com/deletionPropagationPolicy": "background" }
+                    : { "pulumi.com/waitFor": "jsonpath={.metadata.name}" }),
             };
             const metadata = (suffix = "") => ({ name: `${objectName}${suffix}`, namespace: a.namespace, labels, annotations });
             return { objectName, port: a.tcp?.port ?? DEFAULT_KUBERNETES_TCP_PORT, serviceType, nodePorts, selector, metadata };

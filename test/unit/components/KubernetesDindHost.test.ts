@@ -31,7 +31,7 @@ async function settle(host: KubernetesDindHost) {
     await registered(host.statefulSet, host.service, host.claim, host.secret, host.certificates.server.request, host.readiness, host.provider, ...Object.values(host.preloads));
 }
 
-const WAITS_OURSELVES = { "dind-provisioner.stack": "dind-provisioner/unit", "pulumi.com/skipAwait": "true" };
+const WAITS_OURSELVES = { "dind-provisioner.stack": "dind-provisioner/unit", "pulumi.com/waitFor": "jsonpath={.metadata.name}" };
 
 describe("KubernetesDindHost", () => {
     it("runs dockerd in a StatefulSet of one privileged pod, with a readiness probe that asks the inner daemon", async () => {
