@@ -69,9 +69,10 @@ function verifiesClients(argv: string[]): boolean {
     return argv.some((arg) => arg === "--tlsverify" || arg === "--tlsverify=true");
 }
 
-/** True when the container is created on a DinD host's inner daemon (its provider is the host's). */
+/** True when the container is created on a DinD host's inner daemon (its provider is the host's, on Docker or Kubernetes). */
 function onInnerDaemon(args: ResourceValidationArgs): boolean {
-    return args.provider?.type === PROVIDER_TYPE && parentType(args.provider.urn) === DIND_HOST_TYPE;
+    const owner = args.provider?.type === PROVIDER_TYPE ? parentType(args.provider.urn) : undefined;
+    return owner === DIND_HOST_TYPE || owner === KUBERNETES_DIND_HOST_TYPE;
 }
 
 export const privilegedOnlyDindHosts = containerPolicy(

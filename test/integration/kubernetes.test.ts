@@ -14,7 +14,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { ClientTls } from "../../components/contract";
 import { EngineEndpoint, engineRequest, readBody } from "../../components/engineApi";
+import * as k8s from "@pulumi/kubernetes";
+import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { removeStackContexts, syncContexts } from "../../scripts/contexts";
+import { REPO_ROOT } from "../../scripts/pulumi-stack";
 import { dockerOk, StackUnderTest } from "../../scripts/harness";
 import { stackStatus } from "../../scripts/status";
 import { readOutputs } from "../../scripts/stackOutputs";
@@ -219,6 +222,39 @@ describe("Kubernetes: DinD hosts on a real two-node cluster", function () {
         }
     });
 
+    it("6a. the guardrails pack lets the hosts' privileged pods through, and refuses a look-alike privileged pod on the same cluster", async () => {
+        const policy = path.join(REPO_ROOT, "policy");
+        const preview = await sut.stack.preview({ policyPacks: [policy] });
+        assert.doesNotMatch(preview.stdout, /mandatory/, preview.stdout);
+        const workDir = mkdtempSync(path.join(os.tmpdir(), "k8s-lane-look-alike-"));
+        try {
+            const lookAlike = await LocalWorkspace.createOrSelectStack({
+                stackName: "look-alike", projectName: "k8s-lane-look-alike",
+                program: async () => {
+                    const provider = new k8s.Provider("cluster", { kubeconfig: readFileSync(cluster.kubeconfig, "utf8"), namespace: NAMESPACE });
+                    new k8s.apps.v1.StatefulSet("k8s-look-alike", {
+                        metadata: { name: "k8s-look-alike" },
+                        spec: {
+                            serviceName: "k8s-look-alike", selector: { matchLabels: { app: "look-alike" } },
+                            template: {
+                                metadata: { labels: { app: "look-alike", "dind-provisioner.role": "dind-host" } },
+                                spec: { containers: [{ name: "dind", image: "dind-provisioner/dind:local", args: ["dockerd"], securityContext: { privileged: true } }] },
+                            },
+                        },
+                    }, { provider });
+                },
+            }, { workDir, envVars: { PULUMI_BACKEND_URL: `file://${workDir}`, PULUMI_CONFIG_PASSPHRASE: "look-alike" } });
+            await assert.rejects(lookAlike.preview({ policyPacks: [policy] }), (error: Error) => {
+                assert.match(error.message, /\[mandatory\] {2}privileged-pods-only-dind-hosts {2}\(kubernetes:apps\/v1:StatefulSet: k8s-look-alike\)/);
+                assert.match(error.message, /apps\/v1:StatefulSet k8s-look-alike runs a privileged container \(dind\), but only DinD hosts \(KubernetesDindHost\) may/);
+                return true;
+            });
+            assert.equal(await cluster.get(`/apis/apps/v1/namespaces/${NAMESPACE}/statefulsets/k8s-look-alike`), undefined, "nothing was created");
+        } finally {
+            rmSync(workDir, { recursive: true, force: true });
+        }
+    });
+
     it("6b. per-host memory on a node, from the pod's cgroup", async () => {
         const p: any = await cluster.get(`/api/v1/namespaces/${NAMESPACE}/pods/k8s-cache-0`);
         const stat = cluster.exec(p.spec.nodeName, `cat /sys/fs/cgroup/memory/kubelet/kubepods/besteffort/pod${p.metadata.uid}/memory.stat`);
@@ -235,7 +271,7 @@ describe("Kubernetes: DinD hosts on a real two-node cluster", function () {
         try {
             await cluster.waitFor("k8s-cache pending for its node", 60, async () => (await pod("k8s-cache"))?.status.phase === "Pending");
             const { message, seconds } = await failingUp(sut);
-            assert.match(message, /DinD host k8s-cache did not start: pod k8s-cache-0 cannot be scheduled: .*volume node affinity conflict/);
+            assert.match(message, /DinD host k8s-cache did not start: pod k8s-cache-0 cannot be scheduled: 0\/2 nodes are available: 1 node\(s\) didn't match PersistentVolume's node affinity, 1 node\(s\) were unschedulable/);
             timings.unschedulableUpFailsSeconds = seconds;
         } finally {
             await cluster.cordon(node, false);

@@ -184,6 +184,16 @@ describe("guardrails policy pack", () => {
             assert.deepEqual(await kubernetesViolations(mocks, isolated.statefulSet, K8S_STATEFUL_SET), []);
         });
 
+        it("lets a KubernetesDindHost's nested containers publish ports: they bind inside its pod", async () => {
+            const mocks = installMocks();
+            const host = new KubernetesDindHost("builder", { namespace: "ci", tcp: { nodeAddress: "10.0.0.21" }, readinessCheck: fakeSteps().kubernetesReadiness },
+                { provider: cluster() });
+            const workloads = new DindWorkloads("builder-apps", {
+                host, workloads: { containers: { web: { image: "busybox:1.36", ports: [{ internal: 8080, external: 8080 }] } } },
+            }, { parent: host });
+            assert.deepEqual(await violations(mocks, workloads.containers.web), []);
+        });
+
         it("refuses a look-alike StatefulSet with the DinD host's label and command outside the component, and a privileged sidecar added to one", async () => {
             const mocks = installMocks();
             const fake = new k8s.apps.v1.StatefulSet("fake", {
