@@ -368,7 +368,7 @@ describe("Kubernetes: DinD hosts on a real two-node cluster", function () {
         });
 
         it("11. a namespace and a storage class that do not exist are refused up front, together, creating nothing", async () => {
-            faults.editStackFile((text) => text.replace(cluster.nobodyKubeconfig, cluster.kubeconfig));
+            faults.editStackFile((text) => text.replaceAll(cluster.nobodyKubeconfig, cluster.kubeconfig));
             const { message, seconds } = await failingUp(faults);
             assert.match(message, /daemons\.cluster: namespace dind-faults does not exist in the cluster .*: create it \(kubectl create namespace dind-faults\)/);
             assert.match(message, /daemons\.cluster: storage class no-such-class \(of k8s-fault\) does not exist in the cluster/);
@@ -379,7 +379,7 @@ describe("Kubernetes: DinD hosts on a real two-node cluster", function () {
 
         it("12. a kubeconfig whose user has no rights (RBAC) is refused up front, naming the user and the rights", async () => {
             await cluster.createNamespace(FAULTS_NAMESPACE);
-            faults.editStackFile((text) => text.replace(cluster.kubeconfig, cluster.nobodyKubeconfig));
+            faults.editStackFile((text) => text.replaceAll(cluster.kubeconfig, cluster.nobodyKubeconfig));
             const { message } = await failingUp(faults);
             assert.match(message, /daemons\.cluster: User "kube-lane-nobody" \(context .*\) may not create statefulsets\.apps, .* in namespace dind-faults \(RBAC forbids it\)/);
             assert.match(message, /daemons\.cluster: User "kube-lane-nobody" may not list nodes/);
