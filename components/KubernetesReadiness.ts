@@ -9,7 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { stepFailed } from "./stepResults";
 import { EngineEndpoint, pingFailure } from "./engineApi";
-import { describeEvents, KubeAccess, kubeConnection, KubeConnection, KubeEvent, kubeGet, kubeRequest, objectEvents } from "./kubeApi";
+import { apiMessage, describeEvents, KubeAccess, kubeConnection, KubeConnection, KubeEvent, kubeGet, kubeRequest, objectEvents } from "./kubeApi";
 
 /** How often the pod is looked at while it starts. */
 const WATCH_MS = 1000;
@@ -75,6 +75,10 @@ interface StatefulSet {
     status?: { observedGeneration?: number; updateRevision?: string };
 }
 
+function isReady(pod: Pod): boolean {
+    return pod.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+}
+
 /** What one look at the cluster found: ready, still starting (with what it is doing), or failed. */
 type Look = { ready: Pod } | { starting: string } | { failed: string; events?: KubeEvent[]; log?: string };
 
@@ -83,6 +87,7 @@ class Watch {
     private readonly since: Promise<number>;
     private restartsBefore?: number;
     private unschedulableSince?: number;
+    private deletedBroken = false;
 
     constructor(private readonly connection: KubeConnection, private readonly inputs: KubernetesReadinessInputs) {
         this.pod = `${inputs.statefulSet}-0`;
@@ -115,6 +120,7 @@ class Watch {
         if ((set.status?.observedGeneration ?? 0) < this.inputs.generation) return { starting: "the StatefulSet controller has not seen the update yet" };
         const pod = await kubeGet<Pod>(this.connection, this.path("pods", this.pod));
         const current = pod && !pod.metadata.deletionTimestamp && pod.metadata.labels?.["controller-revision-hash"] === set.status?.updateRevision;
+        if (pod && !current && !pod.metadata.deletionTimestamp && !isReady(pod)) return this.replaceBroken();
         if (!pod || !current) {
             // The update that started this wait, by the server's clock.
             const updated = Math.max(0, ...(set.metadata.managedFields ?? []).map((f) => Date.parse(f.time ?? "") || 0)) - 1000;
@@ -123,6 +129,23 @@ class Watch {
             return { starting: pod ? `pod ${this.pod} of the previous revision is being replaced` : `pod ${this.pod} is not created yet` };
         }
         return this.lookAtPod(pod);
+    }
+
+    /**
+     * A StatefulSet never replaces a pod of an earlier revision that is not Ready (its rolling update
+     * waits for it to become Ready first, which a pod that cannot pull its image or whose daemon
+     * exits never does): the fixed spec would never run. The broken pod serves nothing, so it goes,
+     * and the controller creates it again at the current revision.
+     */
+    private async replaceBroken(): Promise<Look> {
+        const what = `pod ${this.pod} of the previous revision is not ready, and a StatefulSet does not replace such a pod by itself`;
+        if (this.deletedBroken) return { starting: `${what}: deleted it, the StatefulSet controller creates it again` };
+        const answer = await kubeRequest(this.connection, "DELETE", this.path("pods", this.pod));
+        if (answer.status === 200 || answer.status === 202 || answer.status === 404) {
+            this.deletedBroken = true;
+            return { starting: `${what}: deleted it, the StatefulSet controller creates it again` };
+        }
+        return { starting: `${what}, and it cannot be deleted from here (${apiMessage(answer)}): kubectl -n ${this.inputs.namespace} delete pod ${this.pod}` };
     }
 
     private async lookAtPod(pod: Pod): Promise<Look> {

@@ -59,12 +59,27 @@ describe("KubernetesReadiness", () => {
         api.routes.set(`GET ${POD}`, () => {
             looks++;
             // The previous revision's pod first, then the new one starting, then ready.
-            if (looks === 1) return { status: 200, body: pod({ ready: true }, { revision: "builder-r1" }) };
+            if (looks === 1) return { status: 200, body: pod({ ready: true }, { revision: "builder-r1", conditions: [{ type: "Ready", status: "True" }] }) };
             return { status: 200, body: pod({ ready: looks > 2 }) };
         });
         engine.failingPings = 2;
         assert.deepEqual(await awaitDindPod(inputs), { node: "node-2", podIP: "10.244.2.7" });
         assert.equal(engine.pings, 3, "pinged until the daemon answered");
+        assert.ok(!api.requests.some((r) => r.startsWith("DELETE")), "a ready pod of the previous revision is the controller's to replace");
+    });
+
+    it("deletes a pod of the previous revision that is not ready, which a StatefulSet never replaces by itself", async () => {
+        let deleted = false;
+        api.routes.set(`DELETE ${POD}`, () => {
+            deleted = true;
+            return { status: 200, body: {} };
+        });
+        api.routes.set(`GET ${POD}`, () => ({
+            status: 200,
+            body: deleted ? pod({ ready: true }) : pod({ state: { waiting: { reason: "ImagePullBackOff" } } }, { revision: "builder-r1" }),
+        }));
+        assert.equal((await awaitDindPod(inputs)).node, "node-2");
+        assert.equal(api.requests.filter((r) => r.startsWith("DELETE")).length, 1);
     });
 
     it("waits for the controller to see the update", async () => {
