@@ -3,7 +3,7 @@
 # `docker load` of a large image (the dind image), through the proxy and on the raw socket,
 # runs interleaved. Run it after the toolchain (it needs the images):
 #
-#   bash scripts/toolchain.sh bash bench/dood-proxy.sh [RUNS] [LOAD_RUNS]
+#   bash toolchain/run.sh bash bench/dood-proxy.sh [RUNS] [LOAD_RUNS]
 #
 # It starts a proxy container of its own (dood-bench-proxy, scope own, no binds) and removes it,
 # and writes bench/dood-proxy.json.

@@ -1,9 +1,9 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_CLIENT_IMAGE } from "./defaults";
-import { DoodPolicyProxy, PROXY_SOCKET_DIR } from "./DoodPolicyProxy";
-import { CLIENT_SOCKET } from "./endpoints";
-import { DOOD_CLIENT_ROLE, DOOD_CLIENT_TYPE, ROLE_LABEL } from "./markers";
+import { DoodPolicyProxy } from "./DoodPolicyProxy";
+import { CLIENT_LABEL, DOOD_CLIENT_ROLE, DOOD_CLIENT_TYPE, labelList, ROLE_LABEL, withMarkers } from "./markers";
+import { CLIENT_SOCKET, PROXY_SOCKET_DIR, socketIn } from "./paths";
 import { Transform, transformed } from "./transform";
 
 export interface DoodClientArgs {
@@ -75,10 +75,10 @@ export class DoodClient extends pulumi.ComponentResource {
     constructor(name: string, args: DoodClientArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super(DOOD_CLIENT_TYPE, name, {}, opts);
         const containerName = args.containerName ?? name;
-        const labels = { ...args.labels, [ROLE_LABEL]: DOOD_CLIENT_ROLE, "dind-provisioner.client": containerName };
+        const labels = withMarkers(args.labels, { [ROLE_LABEL]: DOOD_CLIENT_ROLE, [CLIENT_LABEL]: containerName });
         const proxy = args.policyProxy;
         const socket = proxy
-            ? { host: `unix://${PROXY_SOCKET_DIR}/docker.sock`, mount: { hostPath: proxy.socketDir, containerPath: PROXY_SOCKET_DIR }, env: { DOCKER_BUILDKIT: "0" } }
+            ? { host: `unix://${socketIn(PROXY_SOCKET_DIR)}`, mount: { hostPath: proxy.socketDir, containerPath: PROXY_SOCKET_DIR }, env: { DOCKER_BUILDKIT: "0" } }
             : { host: `unix://${CLIENT_SOCKET}`, mount: { hostPath: args.socket, containerPath: CLIENT_SOCKET }, env: {} };
         this.image = new docker.RemoteImage(`${name}-image`, { name: args.image ?? DEFAULT_CLIENT_IMAGE, keepLocally: true }, { parent: this });
         this.container = new docker.Container(...transformed(args.transform?.container, `${name}-container`, {
@@ -93,7 +93,7 @@ export class DoodClient extends pulumi.ComponentResource {
                 ...(args.workspace ? [{ hostPath: args.workspace, containerPath: args.workspace }] : []),
             ],
             workingDir: args.workspace,
-            labels: Object.entries(labels).map(([label, value]) => ({ label, value })),
+            labels: labelList(labels),
             privileged: false,
             restart: "unless-stopped",
             mustRun: true,

@@ -3,10 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     DEFAULT_DOOD_HOST_NAMESPACES, DEFAULT_DOOD_PRIVILEGED, DEFAULT_DOOD_PROXY_IMAGE, DEFAULT_DOOD_SCOPE, defaultProxyContainerName, defaultProxySocketDir,
 } from "./defaults";
-import { DOOD_PROXY_ROLE, DOOD_PROXY_TYPE, ROLE_LABEL } from "./markers";
+import { CLIENT_LABEL, DOOD_PROXY_ROLE, DOOD_PROXY_TYPE, labelList, ROLE_LABEL, withMarkers } from "./markers";
+import { PROXY_BINARY, PROXY_DAEMON_SOCKET, PROXY_SOCKET_DIR, socketIn } from "./paths";
 import { Transform, transformed } from "./transform";
-/** Where the socket directory appears inside the proxy and the client. */
-export const PROXY_SOCKET_DIR = "/run/dood";
 
 /** What a DooD client may ask its daemon for (the proxy refuses the rest). */
 export interface DoodPolicy {
@@ -77,7 +76,7 @@ export interface DoodPolicyProxyArgs {
 }
 
 /**
- * A Docker socket for one DooD client that applies its policy (tools/dood-proxy): it reads
+ * A Docker socket for one DooD client that applies its policy (dood-proxy): it reads
  * each request, bodies included, refuses what the policy forbids in the daemon's own error
  * shape, and with scope own shows the client only its own containers, volumes and networks.
  * The proxy is not privileged and runs with no capability but CHOWN.
@@ -102,18 +101,17 @@ export class DoodPolicyProxy extends pulumi.ComponentResource {
             name: args.image ?? DEFAULT_DOOD_PROXY_IMAGE,
             keepLocally: true,
         }, { parent: this }));
-        // The role comes last: the guardrails read it, so arguments cannot fake or hide it.
-        const labels = { ...args.labels, [ROLE_LABEL]: DOOD_PROXY_ROLE, "dind-provisioner.client": args.client };
+        const labels = withMarkers(args.labels, { [ROLE_LABEL]: DOOD_PROXY_ROLE, [CLIENT_LABEL]: args.client });
         this.container = new docker.Container(...transformed(args.transform?.container, `${name}-container`, {
             name: args.containerName ?? defaultProxyContainerName(args.client),
             image: this.image.imageId,
             envs: [
                 `DOOD_POLICY=${JSON.stringify(policy)}`,
-                `DOOD_LISTEN=${PROXY_SOCKET_DIR}/docker.sock`,
+                `DOOD_LISTEN=${socketIn(PROXY_SOCKET_DIR)}`,
                 ...(args.socketGroup === undefined ? [] : [`DOOD_SOCKET_GID=${args.socketGroup}`]),
             ],
             volumes: [
-                { hostPath: args.daemonSocket, containerPath: "/var/run/docker.sock" },
+                { hostPath: args.daemonSocket, containerPath: PROXY_DAEMON_SOCKET },
                 { hostPath: this.socketDir, containerPath: PROXY_SOCKET_DIR },
                 // Seen at the same paths, so the proxy resolves links the way the daemon's mount will.
                 ...policy.binds.map((root) => ({ hostPath: root, containerPath: root, readOnly: true })),
@@ -125,8 +123,8 @@ export class DoodPolicyProxy extends pulumi.ComponentResource {
             privileged: false,
             // For `docker ps` and monitoring only: the socket is there within milliseconds of the
             // start, and a frequent exec costs the daemon more than the proxy itself.
-            healthcheck: { tests: ["CMD", "/dood-proxy", "healthcheck"], interval: "30s", timeout: "5s", retries: 3 },
-            labels: Object.entries(labels).map(([label, value]) => ({ label, value })),
+            healthcheck: { tests: ["CMD", PROXY_BINARY, "healthcheck"], interval: "30s", timeout: "5s", retries: 3 },
+            labels: labelList(labels),
             restart: "unless-stopped",
             mustRun: true,
         }, { parent: this, deleteBeforeReplace: true }));

@@ -15,20 +15,18 @@ import {
     DEFAULT_CLAIM_SIZE, DEFAULT_DIND_IMAGE, DEFAULT_KUBERNETES_READINESS_TIMEOUT, DEFAULT_KUBERNETES_SERVICE_TYPE, DEFAULT_KUBERNETES_TCP_PORT,
     DEFAULT_PORT_PROTOCOL, DEFAULT_STORAGE_RETAIN, defaultOuterDaemon, defaultStorageVolume,
 } from "./defaults";
+import { DOCKERD_SOCKET_FLAG, DOCKERD_TLS_PORT, dockerdTlsFlags, INNER_DAEMON_CHECK } from "./dockerd";
 import { tcpUrl } from "./endpoints";
 import { EngineEndpoint } from "./engineApi";
 import { ImageCopier, ImagePreload } from "./ImagePreload";
 import type { KubeAccess } from "./kubeApi";
 import { KubernetesReadiness, KubernetesReadinessCheck } from "./KubernetesReadiness";
-import { DIND_HOST_ROLE, HOST_LABEL, KUBERNETES_DIND_HOST_TYPE, ROLE_LABEL, SPREAD_LABEL } from "./markers";
+import { DIND_HOST_ROLE, HOST_LABEL, KUBERNETES_DIND_HOST_TYPE, ROLE_LABEL, SPREAD_LABEL, TLS_HASH_ANNOTATION, withMarkers } from "./markers";
+import { CERT_PATH_FILES, INNER_DATA_ROOT, INNER_TLS_DIR } from "./paths";
 import { Transform, transformed } from "./transform";
 
 /** What Kubernetes takes as a label value. */
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-/** On the pod template: a hash of the server certificate, so that a reissued one restarts dockerd, which reads it at start. */
-const TLS_HASH_ANNOTATION = "dind-provisioner.tls-hash";
-/** Where the Secret with the server's TLS material is mounted in the pod. */
-const TLS_DIR = "/etc/docker/dind-tls";
 
 /** A Kubernetes DinD host's storage: a PersistentVolumeClaim on /var/lib/docker. */
 export interface KubernetesStorageArgs {
@@ -274,7 +272,9 @@ export class KubernetesDindHost extends pulumi.ComponentResource implements Dind
         this.secret = new k8s.core.v1.Secret(...transformed(args.transform?.secret, `${name}-tls`, {
             metadata: metadata("-tls"),
             type: "Opaque",
-            stringData: { "ca.pem": this.certificates.caCert, "cert.pem": this.certificates.serverCert, "key.pem": this.certificates.serverKey },
+            stringData: {
+                [CERT_PATH_FILES.ca]: this.certificates.caCert, [CERT_PATH_FILES.cert]: this.certificates.serverCert, [CERT_PATH_FILES.key]: this.certificates.serverKey,
+            },
         }, { parent: this, additionalSecretOutputs: ["stringData", "data"] }));
         const retain = args.storage?.retain ?? DEFAULT_STORAGE_RETAIN;
         this.claim = new k8s.core.v1.PersistentVolumeClaim(...transformed(args.transform?.claim, `${name}-storage`, {
@@ -360,13 +360,12 @@ export class KubernetesDindHost extends pulumi.ComponentResource implements Dind
                 return { port: p.port, protocol, name: `nested-${protocol}-${p.port}` };
             });
             const selector = { [HOST_LABEL]: objectName };
-            const given = Object.entries(a.labels ?? {});
-            const labels = {
-                [ROLE_LABEL]: DIND_HOST_ROLE,
-                ...Object.fromEntries(given.filter(([, v]) => LABEL_VALUE.test(v))),
-                ...(a.spreadGroup !== undefined && { [SPREAD_LABEL]: labelValue(a.spreadGroup) }),
-                ...selector,
-            };
+            // The markers (role, spread group, and the host the pod selector matches) override the user's
+            // labels; a value Kubernetes refuses as a label value is kept as an annotation.
+            const given = Object.entries(withMarkers(a.labels, {
+                [ROLE_LABEL]: DIND_HOST_ROLE, ...(a.spreadGroup !== undefined && { [SPREAD_LABEL]: labelValue(a.spreadGroup) }), ...selector,
+            }));
+            const labels = Object.fromEntries(given.filter(([, v]) => LABEL_VALUE.test(v)));
             const annotations = {
                 ...Object.fromEntries(given.filter(([, v]) => !LABEL_VALUE.test(v))),
                 // The readiness step waits, and reports the cluster's reasons: the provider's own waits would only repeat it
@@ -394,7 +393,7 @@ export class KubernetesDindHost extends pulumi.ComponentResource implements Dind
                 type,
                 selector,
                 ports: [
-                    { name: "docker-tls", port, targetPort: DEFAULT_KUBERNETES_TCP_PORT, protocol: "TCP", ...(type === "NodePort" && args.tcp?.nodePort && { nodePort: args.tcp.nodePort }) },
+                    { name: "docker-tls", port, targetPort: DOCKERD_TLS_PORT, protocol: "TCP", ...(type === "NodePort" && args.tcp?.nodePort && { nodePort: args.tcp.nodePort }) },
                     ...nested,
                 ],
             },
@@ -443,23 +442,22 @@ export class KubernetesDindHost extends pulumi.ComponentResource implements Dind
                             image: args.image ?? DEFAULT_DIND_IMAGE,
                             // Docker in Docker needs it, unless an isolating runtime gives it what it needs: the only privileged container the project makes.
                             securityContext: { privileged: !isolated },
-                            args: ["dockerd", "--host=unix:///var/run/docker.sock", `--host=tcp://0.0.0.0:${DEFAULT_KUBERNETES_TCP_PORT}`, "--tlsverify",
-                                `--tlscacert=${TLS_DIR}/ca.pem`, `--tlscert=${TLS_DIR}/cert.pem`, `--tlskey=${TLS_DIR}/key.pem`],
+                            args: ["dockerd", DOCKERD_SOCKET_FLAG, ...dockerdTlsFlags()],
                             env: Object.entries({ ...args.env, DOCKER_TLS_CERTDIR: "" }).map(([k, v]) => ({ name: k, value: v })),
                             ports: [
-                                { name: "docker-tls", containerPort: DEFAULT_KUBERNETES_TCP_PORT },
+                                { name: "docker-tls", containerPort: DOCKERD_TLS_PORT },
                                 ...(args.publishedPorts ?? []).map((p) => ({ containerPort: p.port, protocol: (p.protocol ?? DEFAULT_PORT_PROTOCOL).toUpperCase() })),
                             ],
                             // Ready once the inner daemon answers on its socket.
                             readinessProbe: {
-                                exec: { command: ["docker", "--host", "unix:///var/run/docker.sock", "version"] },
+                                exec: { command: INNER_DAEMON_CHECK },
                                 periodSeconds: 2,
                                 timeoutSeconds: 10,
                                 failureThreshold: 3,
                             },
                             volumeMounts: [
-                                { name: "docker", mountPath: "/var/lib/docker" },
-                                { name: "tls", mountPath: TLS_DIR, readOnly: true },
+                                { name: "docker", mountPath: INNER_DATA_ROOT },
+                                { name: "tls", mountPath: INNER_TLS_DIR, readOnly: true },
                             ],
                         }],
                         volumes: [

@@ -8,7 +8,8 @@
 // (with its last log lines). A preview waits for nothing.
 import * as pulumi from "@pulumi/pulumi";
 import { stepFailed } from "./stepResults";
-import { EngineEndpoint, pingFailure } from "./engineApi";
+import { EngineClient, EngineEndpoint } from "./engineApi";
+import { KUBERNETES_READINESS_TYPE } from "./markers";
 import { apiMessage, describeEvents, KubeAccess, kubeConnection, KubeConnection, KubeEvent, kubeGet, kubeRequest, objectEvents } from "./kubeApi";
 
 /** How often the pod is looked at while it starts. */
@@ -218,7 +219,7 @@ export async function awaitDindPod(inputs: KubernetesReadinessInputs): Promise<K
             throw new Error(`DinD host ${inputs.host} did not start: ${look.failed}.${detail ? ` ${detail}` : ""}`);
         }
         if ("ready" in look) {
-            const failure = await pingFailure(inputs.inner, PING_TIMEOUT_MS);
+            const failure = await new EngineClient(inputs.inner, { timeoutMs: PING_TIMEOUT_MS }).ping().then(() => undefined, (error: Error) => error.message);
             if (failure === undefined) return { node: look.ready.spec.nodeName ?? "", podIP: look.ready.status.podIP ?? "" };
             doing = `pod ${inputs.statefulSet}-0 is Ready on ${look.ready.spec.nodeName}, but its inner daemon does not answer at ${inputs.inner.host} from here: ${failure}`;
         } else {
@@ -272,7 +273,7 @@ export class KubernetesReadiness extends pulumi.ComponentResource {
     readonly node: pulumi.Output<string>;
 
     constructor(name: string, args: KubernetesReadinessArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        super("dind:index:KubernetesReadiness", name, {}, opts);
+        super(KUBERNETES_READINESS_TYPE, name, {}, opts);
         const check = args.check ?? kubernetesReadinessCheck;
         const resource = this;
         const state = pulumi.all([args.namespace, args.statefulSet, args.generation, args.claim, args.inner])

@@ -38,7 +38,7 @@ export const DEFAULT_KUBERNETES_SERVICE_TYPE = "NodePort";
 /** Seconds a Kubernetes DinD host's pod gets to be ready: scheduling, a claim's provisioning and an image pull come first. */
 export const DEFAULT_KUBERNETES_READINESS_TIMEOUT = 300;
 
-/** The DooD policy proxy's image, made by scripts/bootstrap/dood-proxy-image.sh from tools/dood-proxy. */
+/** The DooD policy proxy's image, made by toolchain/steps/dood-proxy-image.sh from dood-proxy. */
 export const DEFAULT_DOOD_PROXY_IMAGE = "dind-provisioner/dood-proxy:local";
 /** A DooD client's policy where it says nothing: no privileged, no host namespaces, only its own objects. */
 export const DEFAULT_DOOD_PRIVILEGED = false;

@@ -11,6 +11,7 @@ import * as https from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
+import { UserError } from "./errors";
 
 /** Which cluster, and as whom: what the Kubernetes provider is given. */
 export interface KubeAccess {
@@ -34,7 +35,8 @@ export interface KubeConnection {
     source: string;
 }
 
-export class KubeApiError extends Error {
+/** A cluster that refuses, or a kubeconfig that does not say how to reach one: the user's to fix. */
+export class KubeApiError extends UserError {
     constructor(message: string, readonly status?: number, readonly reason?: string) {
         super(message);
     }

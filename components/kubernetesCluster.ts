@@ -5,6 +5,7 @@
 // address a NodePort Service is dialled at. Checks the user has no right to make are skipped: the
 // readiness step then reports what happens (the StatefulSet controller's refusal, a claim that
 // cannot be provisioned).
+import { UserError } from "./errors";
 import { apiMessage, KubeAccess, kubeConnection, KubeConnection, kubeGet, kubeRequest } from "./kubeApi";
 
 /** The Pod Security label a namespace enforces with. */
@@ -99,9 +100,9 @@ export async function checkCluster(access: KubeAccess, needs: ClusterNeeds, wher
     try {
         connection = kubeConnection(access);
     } catch (error) {
-        throw new Error(`${where}: ${(error as Error).message}`);
+        throw new UserError(`${where}: ${(error as Error).message}`);
     }
-    const fail = (problems: string[]) => new Error(problems.map((p) => `${where}: ${p}`).join("\n"));
+    const fail = (problems: string[]) => new UserError(problems.map((p) => `${where}: ${p}`).join("\n"));
     const version = await kubeRequest(connection, "GET", "/version").catch((error: Error) => error);
     if (version instanceof Error) throw fail([`the cluster does not answer (${connection.source}): ${version.message}`]);
     if (version.status === 401) throw fail([`the cluster at ${connection.server} refuses the credentials of ${connection.source}: ${apiMessage(version)}`]);

@@ -4,7 +4,8 @@
 // listed twice.
 import { isIP } from "node:net";
 import { defaultOuterDaemon, defaultProxyContainerName, defaultProxySocketDir, defaultRegistryVolume, defaultStorageVolume } from "../components/defaults";
-import { CLIENT_SOCKET, isLocalDaemon, socketPathOf } from "../components/endpoints";
+import { isLocalDaemon, socketPathOf } from "../components/endpoints";
+import { CLIENT_SOCKET } from "../components/paths";
 import { MAX_VOLUME_NAME, normalizedImageReference, parseDaemonUrl } from "./docker-grammar";
 import { directoryKey, isLoopbackAddress, normalizePath, systemDirectoryProblem } from "./host-safety";
 import { ClientSpec, DaemonSpec, HostSpec, SecretRef, StackFile } from "./schema";

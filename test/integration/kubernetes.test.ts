@@ -13,15 +13,15 @@ import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { ClientTls } from "../../components/contract";
-import { EngineEndpoint, engineRequest, readBody } from "../../components/engineApi";
+import { EngineClient, EngineEndpoint, engineRequest } from "../../components/engineApi";
 import * as k8s from "@pulumi/kubernetes";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
-import { removeStackContexts, syncContexts } from "../../scripts/contexts";
-import { REPO_ROOT } from "../../scripts/pulumi-stack";
-import { dockerOk, StackUnderTest } from "../../scripts/harness";
-import { stackStatus } from "../../scripts/status";
-import { readOutputs } from "../../scripts/stackOutputs";
-import { KubeCluster, Pod } from "./kubeCluster";
+import { stackStatus } from "../../commands/status";
+import { removeStackContexts, syncContexts } from "../../driver/contexts";
+import { readOutputs, REPO_ROOT } from "../../driver/stack";
+import type { KubernetesHostOutputs } from "../../program/outputs";
+import { dockerOk, StackUnderTest } from "../support/harness";
+import { KubeCluster, Pod } from "../support/kubeCluster";
 
 const FIXTURES = path.join(__dirname, "fixtures");
 const SCRATCH = "/tmp/dind-provisioner-kube-lane";
@@ -56,12 +56,7 @@ async function inner(sut: StackUnderTest, host: string): Promise<EngineEndpoint>
     return { host: hosts[host].tcpEndpoint, ...clientTls[host] };
 }
 
-async function innerJson(endpoint: EngineEndpoint, apiPath: string): Promise<any> {
-    const response = await engineRequest(endpoint, "GET", apiPath, undefined, 10_000);
-    const body = await readBody(response);
-    assert.equal(response.statusCode, 200, `${apiPath}: ${body}`);
-    return JSON.parse(body);
-}
+const engine = (endpoint: EngineEndpoint) => new EngineClient(endpoint, { timeoutMs: 10_000 });
 
 function httpGet(address: string): Promise<string> {
     return new Promise((resolve, reject) => {
@@ -153,7 +148,7 @@ describe("Kubernetes: DinD hosts on a real two-node cluster", function () {
         const service = await cluster.get(`/api/v1/namespaces/${NAMESPACE}/services/k8s-builder`);
         assert.equal(service.spec.type, "NodePort");
         assert.equal(Number(new URL(endpoint).port), service.spec.ports.find((p: { name: string }) => p.name === "docker-tls").nodePort);
-        const version = await innerJson(await inner(sut, "k8s-builder"), "/version");
+        const version = await engine(await inner(sut, "k8s-builder")).version();
         assert.match(version.Version, /^\d+\./);
         const secret = await cluster.get(`/api/v1/namespaces/${NAMESPACE}/secrets/k8s-builder-tls`);
         const cert = new X509Certificate(Buffer.from(secret.data["cert.pem"], "base64").toString("utf8"));
@@ -161,7 +156,7 @@ describe("Kubernetes: DinD hosts on a real two-node cluster", function () {
             assert.ok(cert.subjectAltName?.includes(name), `${name} in ${cert.subjectAltName}`);
         }
         // Without the client certificate the daemon refuses the connection.
-        await assert.rejects(engineRequest({ host: endpoint, ca: (await inner(sut, "k8s-builder")).ca }, "GET", "/version", undefined, 5000));
+        await assert.rejects(new EngineClient({ host: endpoint, ca: (await inner(sut, "k8s-builder")).ca }, { timeoutMs: 5000 }).version());
     });
 
     it("3. preload copied busybox from this machine's daemon into both inner daemons, with the outer image's id", async () => {
@@ -169,7 +164,7 @@ describe("Kubernetes: DinD hosts on a real two-node cluster", function () {
         const { hosts } = await hostOutputs(sut);
         for (const host of ["k8s-builder", "k8s-cache"]) {
             assert.equal(hosts[host].preloadedImageIds[BUSYBOX], outerId);
-            assert.equal((await innerJson(await inner(sut, host), `/images/${BUSYBOX}/json`)).Id, outerId);
+            assert.equal(await engine(await inner(sut, host)).inspectImage(BUSYBOX), outerId);
         }
     });
 
@@ -178,7 +173,7 @@ describe("Kubernetes: DinD hosts on a real two-node cluster", function () {
         const address = hosts["k8s-builder"].publishedPorts["8080/tcp"];
         assert.match(address, /^[\d.]+:\d+$/);
         assert.equal(await eventually("the nested web container", 30, () => httpGet(address)), "hello from a pod\n");
-        const nested = await innerJson(await inner(sut, "k8s-builder"), "/containers/json");
+        const nested = await engine(await inner(sut, "k8s-builder")).listContainers();
         assert.deepEqual(nested.map((c: { Names: string[] }) => c.Names[0]), ["/web"]);
     });
 
@@ -201,7 +196,8 @@ describe("Kubernetes: DinD hosts on a real two-node cluster", function () {
         }
         assert.match(out, /^ {2}web\s+dind-provisioner\/busybox:local\s+running\s+Up .*8080->8080\/tcp$/m, out);
         assert.match(out, /^ {2}dind-provisioner\/busybox:local\s+sha256:\S+\s+yes$/m, out);
-        assert.match(out, new RegExp(`note: nested published ports are reached through the host's Service: 8080/tcp at ${escape(outputs.hosts["k8s-builder"].publishedPorts!["8080/tcp"])}`));
+        const builder = outputs.hosts["k8s-builder"] as KubernetesHostOutputs;
+        assert.match(out, new RegExp(`note: nested published ports are reached through the host's Service: 8080/tcp at ${escape(builder.publishedPorts["8080/tcp"])}`));
         assert.doesNotMatch(out, /BEGIN|PRIVATE KEY|CERTIFICATE|TESTCONTAINERS_HOST_OVERRIDE/);
 
         const saved = process.env.DOCKER_CONFIG;
@@ -295,7 +291,7 @@ describe("Kubernetes: DinD hosts on a real two-node cluster", function () {
             assert.deepEqual(Object.keys(up.summary.resourceChanges ?? {}), ["same"], "nothing to redo");
             const endpoint = await inner(sut, "k8s-builder");
             const outerId = dockerOk(["image", "inspect", "-f", "{{.Id}}", BUSYBOX]);
-            assert.equal((await innerJson(endpoint, `/images/${BUSYBOX}/json`)).Id, outerId, "the inner images moved with the claim");
+            assert.equal(await engine(endpoint).inspectImage(BUSYBOX), outerId, "the inner images moved with the claim");
             const { hosts } = await hostOutputs(sut);
             assert.equal(await eventually("the nested web container after the move", 60, () => httpGet(hosts["k8s-builder"].publishedPorts["8080/tcp"])), "hello from a pod\n");
         } finally {
@@ -339,7 +335,7 @@ describe("Kubernetes: DinD hosts on a real two-node cluster", function () {
 
     it("10. destroy keeps the retained claim with its inner images, and a new up finds them", async () => {
         const cache = await inner(sut, "k8s-cache");
-        const tagged = await engineRequest(cache, "POST", `/images/${BUSYBOX}/tag?repo=kept-across-destroy&tag=1`, undefined, 10_000);
+        const tagged = await engineRequest(cache, { method: "POST", path: `/images/${BUSYBOX}/tag?repo=kept-across-destroy&tag=1`, timeoutMs: 10_000 });
         assert.equal(tagged.statusCode, 201);
         await sut.stack.destroy();
         for (const [kind, name, group] of [["statefulsets", "k8s-builder", "apis/apps/v1"], ["services", "k8s-cache"], ["persistentvolumeclaims", "k8s-builder-docker"]]) {
@@ -348,7 +344,7 @@ describe("Kubernetes: DinD hosts on a real two-node cluster", function () {
         assert.ok(await cluster.get(`/api/v1/namespaces/${NAMESPACE}/persistentvolumeclaims/k8s-cache-docker`), "the retained claim stays");
         await timedUp(sut);
         const again = await inner(sut, "k8s-cache");
-        assert.ok((await innerJson(again, "/images/json")).some((i: { RepoTags: string[] | null }) => i.RepoTags?.includes("kept-across-destroy:1")));
+        assert.ok((await engine(again).listImages()).some((i) => i.RepoTags?.includes("kept-across-destroy:1")));
     });
 
     describe("bad input and faults: up fails with the cluster's own reason within a bounded time, and a second up recovers once fixed", () => {

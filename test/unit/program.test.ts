@@ -5,6 +5,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { clusterFacts, outerApiVersions, provisionStack, provisionStackFile } from "../../program";
 import { validateStackSource } from "../../stackfile/load";
+import { UserError } from "../../components/errors";
 import { startFakeEngine } from "./components/fakeEngine";
 import { startFakeKubeApi } from "./components/fakeKubeApi";
 import {
@@ -157,7 +158,7 @@ hosts:
   two: { daemon: lab }
 `);
             await assert.rejects(clusterFacts(stack), (error: Error) => {
-                assert.ok(error instanceof pulumi.RunError);
+                assert.ok(error instanceof UserError, "provisionStackFile reports it without a stack trace");
                 assert.equal(error.message.replace(/\(context .*?\)/, "(CONTEXT)"),
                     "daemons.lab: namespace lab does not exist in the cluster (CONTEXT): create it (kubectl create namespace lab) or name another");
                 return true;

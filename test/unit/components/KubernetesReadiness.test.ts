@@ -143,6 +143,6 @@ describe("KubernetesReadiness", () => {
         engine.failingPings = 1_000_000;
         eventsOf(api, [event("Pod", "Started", "Started container dind", -1, "Normal")]);
         await assert.rejects(awaitDindPod({ ...inputs, timeoutSeconds: 1 }),
-            new RegExp(`^Error: DinD host builder did not start within 1 s: pod builder-0 is Ready on node-2, but its inner daemon does not answer at unix://${engine.socket} from here: HTTP 503 starting\\. Events .*\\n {2}Normal {2}Started {2}Started container dind$`));
+            new RegExp(`^Error: DinD host builder did not start within 1 s: pod builder-0 is Ready on node-2, but its inner daemon does not answer at unix://${engine.socket} from here: GET /_ping on unix://${engine.socket}: HTTP 503 starting\\. Events .*\\n {2}Normal {2}Started {2}Started container dind$`));
     });
 });

@@ -43,7 +43,7 @@ describe("kubernetesCluster", () => {
     it("refuses credentials the cluster refuses, and a cluster that does not answer", async () => {
         api.routes.set("GET /version", { status: 401, body: { kind: "Status", message: "Unauthorized", reason: "Unauthorized" } });
         await assert.rejects(checkCluster({ kubeconfig: api.kubeconfig("stale") }, needs(), "daemons.farm"),
-            new RegExp(`^Error: daemons.farm: the cluster at ${api.server} refuses the credentials of context "fake" of .*: Unauthorized$`));
+            new RegExp(`^UserError: daemons.farm: the cluster at ${api.server} refuses the credentials of context "fake" of .*: Unauthorized$`));
         const gone = api.kubeconfig();
         await api.close();
         await assert.rejects(checkCluster({ kubeconfig: gone }, needs(), "daemons.farm"), /daemons.farm: the cluster does not answer \(context "fake" of .*\): GET \/version on http:\/\/127.0.0.1:\d+: /);
@@ -78,7 +78,7 @@ describe("kubernetesCluster", () => {
         const labelled = (level: string) => api.routes.set("GET /api/v1/namespaces/ci", { status: 200, body: { metadata: { name: "ci", labels: { "pod-security.kubernetes.io/enforce": level } } } });
         labelled("baseline");
         await assert.rejects(checkCluster({ kubeconfig: api.kubeconfig() }, needs(), "daemons.farm"),
-            /^Error: daemons.farm: namespace ci enforces Pod Security level "baseline" \(label pod-security.kubernetes.io\/enforce=baseline\), which refuses privileged pods, and the pods of builder, tester are privileged \(DinD needs it\): label it pod-security.kubernetes.io\/enforce=privileged \(kubectl label namespace ci pod-security.kubernetes.io\/enforce=privileged --overwrite\)/);
+            /^UserError: daemons.farm: namespace ci enforces Pod Security level "baseline" \(label pod-security.kubernetes.io\/enforce=baseline\), which refuses privileged pods, and the pods of builder, tester are privileged \(DinD needs it\): label it pod-security.kubernetes.io\/enforce=privileged \(kubectl label namespace ci pod-security.kubernetes.io\/enforce=privileged --overwrite\)/);
         const isolated = needs({ hosts: [{ name: "builder", privileged: false }] });
         assert.deepEqual(await checkCluster({ kubeconfig: api.kubeconfig() }, isolated, "daemons.farm"), { nodeAddress: "172.18.0.3" }, "baseline admits an unprivileged pod");
         labelled("restricted");

@@ -1,0 +1,130 @@
+// `npm run status -- [--stack NAME]...`: a table per stack, as `docker compose ps` prints one:
+// each DinD host (container state, health, endpoints, where its nested published ports are
+// reached, inner engine version, nested containers, preloaded images) and each DooD client.
+// A host on Kubernetes shows its pod instead of a container: phase, readiness, restarts, node. It
+// reads the stack's outputs and asks the outer and inner daemons over the Engine API, and the
+// cluster over the Kubernetes API. Secrets (clientTls) are used to dial the inner daemon and never
+// printed.
+import { ContainerSummary, EngineClient, EngineEndpoint } from "../components/engineApi";
+import { kubeConnection, kubeGet } from "../components/kubeApi";
+import { clientEnvironment } from "../driver/clientTls";
+import { openStack, readOutputs } from "../driver/stack";
+import { DockerHostOutputs, HostOutputs, isKubernetesHost, KubernetesHostOutputs, StackOutputs } from "../program/outputs";
+import { expectArguments, parseCommandLine, runCommand } from "./cli";
+
+const USAGE = "usage: npm run status -- [--stack NAME]...   (default stack: local)";
+const TIMEOUT_MS = 5000;
+
+const engine = (endpoint: EngineEndpoint) => new EngineClient(endpoint, { timeoutMs: TIMEOUT_MS });
+
+/** An answer, or the error that says why there is none (a view shows it instead of failing). */
+function settled<T>(promise: Promise<T>): Promise<T | Error> {
+    return promise.catch((error: Error) => error);
+}
+
+/** A container's state and health ("-" when it has no health check) on its outer daemon, or why not known. */
+async function outerState(daemon: EngineEndpoint, containerId: string): Promise<[string, string]> {
+    const inspect = await settled(engine(daemon).inspectContainer(containerId));
+    if (inspect instanceof Error) return [`unknown (${inspect.message})`, "-"];
+    if (!inspect) return ["missing", "-"];
+    return [inspect.State.Status, inspect.State.Health?.Status ?? "-"];
+}
+
+function table(rows: string[][], indent = ""): string {
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+    return rows.map((r) => indent + r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join("   ")).join("\n");
+}
+
+function ports(listed: ContainerSummary["Ports"]): string {
+    return listed.filter((p) => p.PublicPort).map((p) => `${p.IP ?? ""}:${p.PublicPort}->${p.PrivatePort}/${p.Type}`).join(", ") || "-";
+}
+
+/** The inner daemon's nested containers and the preloaded images, as indented tables. */
+async function innerSection(inner: EngineEndpoint, host: HostOutputs): Promise<string[]> {
+    const lines: string[] = [];
+    const images = await settled(engine(inner).listImages());
+    const tags = new Map(images instanceof Error ? [] : images.map((i) => [i.Id, i.RepoTags?.[0] ?? i.Id]));
+    const containers = await settled(engine(inner).listContainers({ all: true }));
+    if (!(containers instanceof Error) && containers.length) {
+        // Containers created from an image id list the id: name the image by its tag.
+        lines.push(table([["NESTED CONTAINER", "IMAGE", "STATE", "STATUS", "PORTS"],
+            ...containers.map((c) => [c.Names[0].replace(/^\//, ""), tags.get(c.Image) ?? c.Image, c.State, c.Status, ports(c.Ports)])], "  "));
+    }
+    const preloaded = Object.entries(host.preloadedImageIds ?? {});
+    if (preloaded.length) {
+        lines.push(table([["PRELOADED IMAGE", "ID", "ON INNER DAEMON"],
+            ...preloaded.map(([image, id]) => [image, id.slice(0, 19), tags.has(id) ? "yes" : "no"])], "  "));
+    }
+    return lines;
+}
+
+interface Pod {
+    spec: { nodeName?: string };
+    status: { phase?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { name: string; restartCount: number; state?: { waiting?: { reason?: string } } }[] };
+}
+
+/** A Kubernetes host's pod, asked of its cluster: phase (or why it waits), readiness, restarts of dockerd, node. */
+async function podState(host: KubernetesHostOutputs): Promise<[string, string, string, string]> {
+    const { cluster } = host;
+    const pod = await settled(kubeGet<Pod>(kubeConnection({ kubeconfig: cluster.kubeconfig, context: cluster.context }),
+        `/api/v1/namespaces/${cluster.namespace}/pods/${host.statefulSet}-0`, TIMEOUT_MS));
+    if (pod instanceof Error) return [`unknown (${pod.message})`, "-", "-", "-"];
+    if (!pod) return ["missing", "-", "-", "-"];
+    const dind = pod.status.containerStatuses?.find((c) => c.name === "dind");
+    return [
+        `${pod.status.phase ?? "Pending"}${dind?.state?.waiting?.reason ? ` (${dind.state.waiting.reason})` : ""}`,
+        pod.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ? "ready" : "not ready",
+        dind ? String(dind.restartCount) : "-",
+        pod.spec.nodeName ?? "-",
+    ];
+}
+
+/** A host's first row: its container on a Docker daemon, or its pod on a cluster. */
+async function hostRow(name: string, host: HostOutputs, engineVersion: string): Promise<string[][]> {
+    if (isKubernetesHost(host)) {
+        return [["HOST", "POD", "PHASE", "READY", "RESTARTS", "NODE", "ENDPOINT", "ENGINE"],
+            [name, `${host.cluster.namespace}/${host.statefulSet}-0`, ...await podState(host), host.tcpEndpoint, engineVersion]];
+    }
+    const docker: DockerHostOutputs = host;
+    const [state, health] = await outerState(docker.outerDaemon, docker.containerId);
+    const endpoints = [docker.tcpEndpoint, docker.unixEndpoint].filter(Boolean).join(" ") || "-";
+    return [["HOST", "STATE", "HEALTH", "ENDPOINTS", "PUBLISHED PORTS AT", "ENGINE"], [name, state, health, endpoints, docker.publishedPortsAddress ?? "-", engineVersion]];
+}
+
+/** One host's rows. */
+async function hostSection(name: string, host: HostOutputs, stackOutputs: StackOutputs): Promise<string> {
+    const tls = host.tcpEndpoint ? stackOutputs.clientTls[name] : undefined;
+    const inner: EngineEndpoint | undefined = host.dockerHost ? { host: host.dockerHost, ...tls } : undefined;
+    const version = inner ? await settled(engine(inner).version()) : new Error("no endpoint");
+    const lines = [table(await hostRow(name, host, version instanceof Error ? `unreachable (${version.message})` : version.Version))];
+    if (inner && !(version instanceof Error)) lines.push(...await innerSection(inner, host));
+    const { env, notes } = clientEnvironment(host, tls ? "<dir of: npm run client-tls -- HOST DIR>" : undefined);
+    lines.push(`  environment: ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(" ")}`);
+    lines.push(...notes.map((n) => `  note: ${n}`));
+    return lines.join("\n");
+}
+
+/** The status of one stack's hosts and clients as text. */
+export async function stackStatus(stackName: string, outputs: StackOutputs): Promise<string> {
+    const sections = [`STACK ${stackName}`];
+    for (const [name, host] of Object.entries(outputs.hosts)) sections.push(await hostSection(name, host, outputs));
+    const clients = Object.entries(outputs.clients);
+    if (clients.length) {
+        const rows = [["CLIENT", "STATE", "DAEMON"]];
+        for (const [name, client] of clients) rows.push([name, (await outerState(client.outerDaemon, client.containerId))[0], client.outerDaemon.host]);
+        sections.push(table(rows));
+    }
+    if (sections.length === 1) sections.push("(no hosts or clients: not up yet?)");
+    return sections.join("\n\n");
+}
+
+async function main(argv: string[]): Promise<void> {
+    const line = parseCommandLine(argv);
+    expectArguments(line, 0);
+    for (const stackName of line.stacks) {
+        console.log(await stackStatus(stackName, await readOutputs(await openStack({ stackName }))));
+        console.log();
+    }
+}
+
+if (require.main === module) runCommand(USAGE, main);
