@@ -28,7 +28,7 @@ const SCRATCH = "/tmp/dind-provisioner-kube-lane";
 const NAMESPACE = "dind-ci";
 const FAULTS_NAMESPACE = "dind-faults";
 const BUSYBOX = "dind-provisioner/busybox:local";
-/** What the suite measured, printed at its end (docs/scale.md quotes it). */
+/** What the suite measured, printed at its end (docs/remote-daemons.md quotes it). */
 const timings: Record<string, number | string> = {};
 
 function render(fixture: string, kubeconfig: string): string {
