@@ -42,7 +42,6 @@ export const HOST_KEYS_NOT_ON_KUBERNETES: Record<string, string> = {
     registryAuth: "the credentials are given to the inner provider of a host on a Docker daemon only",
     registryCAs: "the CA files are uploaded into the DinD container of a host on a Docker daemon only",
     resources: "the limits are set on the DinD container of a host on a Docker daemon only (a pod's requests and limits are not set)",
-    runtime: "the runtime is the outer Docker daemon's; the pod is privileged and runs the cluster's default runtime class",
 };
 
 /** Docker Hub's own registry hosts: the only remote a pull-through cache may have to serve as a mirror, unless it says it mirrors Hub. */
@@ -237,6 +236,9 @@ function checkDaemon(daemon: DaemonSpec, path: KeyPath, fail: Fail) {
             if (daemon[key] !== undefined) fail([...path, key], `${key} applies to Docker daemons; this one is a Kubernetes cluster (kubernetes)`, "key");
         }
         if (daemon.insecure) fail([...path, "insecure"], "insecure applies to Docker daemons; this one is a Kubernetes cluster (kubernetes)", "key");
+        if (daemon.kubernetes.nodeAddress !== undefined && daemon.kubernetes.service !== "NodePort") {
+            fail([...path, "kubernetes", "nodeAddress"], "nodeAddress is where NodePort Services are dialled; with service: ClusterIP the cluster IPs are", "key");
+        }
         return;
     }
     if (daemon.host === undefined) {
@@ -301,6 +303,7 @@ function checkHost(host: HostSpec, path: KeyPath, daemon: DaemonSpec | undefined
         fail([...path, "resources", "pids"], `daemon "${host.daemon}" is an ssh:// daemon: the pids limit is applied over the Engine API once the container ` +
             "exists (the Docker provider has no such argument), and this program does not reach an ssh:// daemon's Engine API then; set it on a unix:// or tcp:// daemon");
     }
+    if (host.storage.class) fail([...path, "storage", "class"], "class applies to hosts on a kubernetes daemon (a claim's storage class); a Docker volume has none");
     const tcp = host.tcp;
     if (tcp && !tcp.tls && !tcp.insecure) {
         fail([...path, "tcp", "tls"], "tls: false would serve the Docker API unencrypted and unauthenticated: " +

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { MANAGED_DOCKERD_OPTIONS, MEMORY } from "../components/dockerd";
 import {
-    DEFAULT_CLIENT_IMAGE, DEFAULT_DIND_IMAGE, DEFAULT_DOOD_HOST_NAMESPACES, DEFAULT_DOOD_PRIVILEGED, DEFAULT_DOOD_SCOPE, DEFAULT_MOUNT_READ_ONLY, DEFAULT_NESTED_RESTART, DEFAULT_PORT_PROTOCOL, DEFAULT_STORAGE_RETAIN,
+    DEFAULT_CLIENT_IMAGE, DEFAULT_DIND_IMAGE, DEFAULT_DOOD_HOST_NAMESPACES, DEFAULT_DOOD_PRIVILEGED, DEFAULT_DOOD_SCOPE, DEFAULT_MOUNT_READ_ONLY, DEFAULT_NESTED_RESTART, DEFAULT_PORT_PROTOCOL, DEFAULT_STORAGE_RETAIN, DEFAULT_KUBERNETES_SERVICE_TYPE,
     DEFAULT_REGISTRY_BIND, DEFAULT_REGISTRY_IMAGE, DEFAULT_REGISTRY_INSECURE, DEFAULT_TCP_BIND, DEFAULT_TCP_INSECURE, DEFAULT_TCP_TLS,
 } from "../components/defaults";
 import { socketIn } from "../components/paths";
@@ -81,6 +81,13 @@ export const kubernetesSchema = z.strictObject({
     }).max(63, { error: "expected a namespace name of 63 characters at most" }),
     /** For a cluster without controllers (an API server alone): do not wait for pods, delete in the background. */
     skipAwait: bool("skipAwait").default(false),
+    /** How this machine reaches the hosts' endpoints: NodePort Services at a node's address, or ClusterIP (Pulumi in the cluster). */
+    service: z.enum(["NodePort", "ClusterIP"], { error: "expected NodePort or ClusterIP" }).default(DEFAULT_KUBERNETES_SERVICE_TYPE),
+    /** Where NodePorts are dialled. Default: the first Ready node's InternalIP, asked of the cluster at each run. */
+    nodeAddress: z.string({ error: "expected an IP address or a DNS name (a string)" }).max(253, { error: "expected a DNS name (253 characters at most)" })
+        .regex(/^([0-9a-fA-F:.]+|[a-zA-Z0-9]([a-zA-Z0-9-.]*[a-zA-Z0-9])?)$/, { error: "expected an IP address or a DNS name" }).optional(),
+    /** The stack's hosts on this cluster run on different nodes while there are enough (a preferred pod anti-affinity). */
+    spread: bool("spread").default(false),
 });
 
 export const daemonSchema = z.strictObject({
@@ -108,6 +115,10 @@ export const storageSchema = z.strictObject({
     size: z.string({ error: "expected a size such as 20Gi (a string)" }).regex(/^[1-9][0-9]*(Ki|Mi|Gi|Ti)$/, {
         error: "expected a size such as 20Gi: a whole number and Ki, Mi, Gi or Ti",
     }).optional(),
+    /** kubernetes daemons only: the claim's storage class. Default: the cluster's default class. */
+    class: z.string({ error: "expected a storage class name (a string)" }).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, {
+        error: "expected a storage class name: lower-case letters, digits, '-' and '.' (a DNS subdomain)",
+    }).max(253, { error: "expected a storage class name of 253 characters at most" }).optional(),
 });
 
 export const tcpEndpointSchema = z.strictObject({

@@ -5,11 +5,15 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { outerApiVersions, provisionStack, provisionStackFile } from "../../program";
+import { clusterFacts, outerApiVersions, provisionStack, provisionStackFile } from "../../program";
 import { validateStackSource } from "../../stackfile/load";
-import { startFakeEngine } from "./components/fakeEngine";
-import { CERTIFICATES, CONTAINER, DOCKER_PROVIDER, fakeSteps, installMocks, isSecret, NETWORK, PRELOAD, REGISTRY, REMOTE_IMAGE, secretValue, valueOf, VOLUME } from "./mocks";
 import { UserError } from "../../components/errors";
+import { startFakeEngine } from "./components/fakeEngine";
+import { startFakeKubeApi } from "./components/fakeKubeApi";
+import {
+    CERTIFICATES, CONTAINER, DOCKER_PROVIDER, fakeSteps, FIRST_NODE_PORT, installMocks, isSecret, K8S_CLAIM, K8S_SERVICE, K8S_STATEFUL_SET, NETWORK, PRELOAD, REGISTRY,
+    REMOTE_IMAGE, secretValue, StepCalls, valueOf, VOLUME,
+} from "./mocks";
 
 const fixtures = path.join(__dirname, "stackfile", "fixtures");
 
@@ -115,6 +119,66 @@ describe("program", () => {
         assert.ok(proxy.envs.includes('DOOD_POLICY={"client":"agent","privileged":false,"hostNamespaces":false,"binds":["/srv/ci","/data/cache"],"scope":"all"}'));
         assert.deepEqual(proxy.volumes[1], { hostPath: "/tmp/dood/agent", containerPath: "/run/dood" });
         assert.deepEqual(mocks.one(CONTAINER, "agent-container").inputs.volumes[0], { hostPath: "/tmp/dood/agent", containerPath: "/run/dood" });
+    });
+
+    it("maps hosts on a cluster: runtime as RuntimeClass, spread, storage class, nested ports through the Service, the node address it learnt", async () => {
+        const mocks = installMocks();
+        const calls: StepCalls = { readiness: [], preloads: [], kubernetes: [] };
+        const stack = stackFrom(`daemons:
+  farm: { kubernetes: { kubeconfig: /etc/ci/kubeconfig, context: ci, namespace: ci, spread: true } }
+hosts:
+  builder:
+    daemon: farm
+    storage: { class: shared-path }
+    workloads: { containers: { web: { image: busybox:1.36, ports: [{ internal: 80, external: 8080 }, { internal: 53, external: 5353, protocol: udp }] } } }
+  isolated: { daemon: farm, runtime: sysbox-runc }
+  plain: { daemon: farm, runtime: runc }
+`);
+        const outputs = provisionStack(stack, {}, fakeSteps(calls), { farm: { nodeAddress: "10.0.0.21" } });
+        await settled(outputs);
+        const pod = (host: string) => mocks.one(K8S_STATEFUL_SET, `${host}-statefulset`).inputs.spec.template;
+        assert.deepEqual([pod("isolated").spec.runtimeClassName, pod("isolated").spec.containers[0].securityContext], ["sysbox-runc", { privileged: false }]);
+        assert.deepEqual([pod("plain").spec.runtimeClassName, pod("plain").spec.containers[0].securityContext], [undefined, { privileged: true }], "runc: the default, as on Docker");
+        assert.equal(pod("builder").metadata.labels["dind-provisioner.spread-group"], "dind-provisioner.unit");
+        assert.equal(mocks.one(K8S_CLAIM, "builder-storage").inputs.spec.storageClassName, "shared-path");
+        assert.deepEqual(mocks.one(K8S_SERVICE, "builder-service").inputs.spec.ports.map((p: { name: string }) => p.name), ["docker-tls", "nested-tcp-8080", "nested-udp-5353"]);
+        const builder = await valueOf(pulumi.output(outputs.hosts.builder) as pulumi.Output<Record<string, any>>);
+        assert.equal(builder.tcpEndpoint, `tcp://10.0.0.21:${FIRST_NODE_PORT}`);
+        assert.deepEqual(builder.publishedPorts, { "8080/tcp": `10.0.0.21:${FIRST_NODE_PORT + 1}`, "5353/udp": `10.0.0.21:${FIRST_NODE_PORT + 2}` });
+        assert.deepEqual(builder.cluster, { namespace: "ci", kubeconfig: "/etc/ci/kubeconfig", context: "ci" });
+        assert.equal(builder.node, "node-1");
+        assert.deepEqual(calls.kubernetes[0].access, { kubeconfig: "/etc/ci/kubeconfig", context: "ci" });
+    });
+
+    it("asks each cluster running DinD hosts what it allows up front, and reports every cluster's problems at once", async () => {
+        const api = await startFakeKubeApi();
+        try {
+            api.routes.set("GET /version", { status: 200, body: {} });
+            api.routes.set("POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews", { status: 201, body: { status: { allowed: true } } });
+            api.routes.set("GET /api/v1/nodes", { status: 200, body: { items: [{ metadata: { name: "n" }, status: { conditions: [{ type: "Ready", status: "True" }], addresses: [{ type: "InternalIP", address: "10.0.0.9" }] } }] } });
+            api.routes.set("GET /api/v1/namespaces/ci", { status: 200, body: { metadata: { name: "ci" } } });
+            const kubeconfig = api.kubeconfig();
+            const stack = stackFrom(`daemons:
+  farm: { kubernetes: { kubeconfig: ${kubeconfig}, namespace: ci } }
+  lab: { kubernetes: { kubeconfig: ${kubeconfig}, namespace: lab, nodeAddress: lb.example } }
+  idle: { kubernetes: { kubeconfig: ${kubeconfig}, namespace: idle } }
+hosts:
+  one: { daemon: farm }
+  two: { daemon: lab }
+`);
+            await assert.rejects(clusterFacts(stack), (error: Error) => {
+                assert.ok(error instanceof UserError, "provisionStackFile reports it without a stack trace");
+                assert.equal(error.message.replace(/\(context .*?\)/, "(CONTEXT)"),
+                    "daemons.lab: namespace lab does not exist in the cluster (CONTEXT): create it (kubectl create namespace lab) or name another");
+                return true;
+            });
+            api.routes.set("GET /api/v1/namespaces/lab", { status: 200, body: { metadata: { name: "lab" } } });
+            api.requests.length = 0;
+            assert.deepEqual(await clusterFacts(stack), { farm: { nodeAddress: "10.0.0.9" }, lab: {} }, "a cluster without hosts is not asked; a given nodeAddress is not looked up");
+            assert.equal(api.requests.filter((r) => r.startsWith("GET /api/v1/nodes")).length, 1);
+        } finally {
+            await api.close();
+        }
     });
 
     it("provisions nothing from an invalid file and names every problem", async () => {
