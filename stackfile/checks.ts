@@ -261,6 +261,9 @@ function checkRegistry(registry: RegistrySpec, path: KeyPath, fail: Fail) {
     if (registry.storage.size) {
         fail([...path, "storage", "size"], "size applies to hosts on a kubernetes daemon (a claim's size); a registry's storage is a Docker volume, which has none");
     }
+    if (registry.storage.class) {
+        fail([...path, "storage", "class"], "class applies to hosts on a kubernetes daemon (a claim's storage class); a registry's storage is a Docker volume, which has none");
+    }
 }
 
 function checkClientWorkspace(client: ClientSpec, path: KeyPath, sockets: string[], fail: Fail) {

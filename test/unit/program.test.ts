@@ -133,7 +133,7 @@ hosts:
     workloads: { containers: { web: { image: busybox:1.36, ports: [{ internal: 80, external: 8080 }, { internal: 53, external: 5353, protocol: udp }] } } }
   isolated: { daemon: farm, runtime: sysbox-runc }
   plain: { daemon: farm, runtime: runc }
-`);
+`, { DIND_PROVISIONER_ALLOW_PATHS: "/etc/ci/kubeconfig" });
         const outputs = provisionStack(stack, {}, fakeSteps(calls), { farm: { nodeAddress: "10.0.0.21" } });
         await settled(outputs);
         const pod = (host: string) => mocks.one(K8S_STATEFUL_SET, `${host}-statefulset`).inputs.spec.template;
@@ -165,7 +165,7 @@ hosts:
 hosts:
   one: { daemon: farm }
   two: { daemon: lab }
-`);
+`, { DIND_PROVISIONER_ALLOW_PATHS: kubeconfig });
             await assert.rejects(clusterFacts(stack), (error: Error) => {
                 assert.ok(error instanceof UserError, "provisionStackFile reports it without a stack trace");
                 assert.equal(error.message.replace(/\(context .*?\)/, "(CONTEXT)"),
