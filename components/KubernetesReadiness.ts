@@ -23,6 +23,8 @@ const UNSCHEDULABLE_GRACE_MS = 20_000;
 const REPEATED_WARNING = 3;
 /** Events older than the wait (by the API server's clock) by more than this belong to an earlier run. */
 const EVENT_SKEW_MS = 10_000;
+/** The API server stamps an update to the second: an update this close before the wait began is the wait's own. */
+const UPDATE_STAMP_MS = 2000;
 /** How many log lines a daemon that exited quotes. */
 const FAILURE_LOG_LINES = 20;
 
@@ -80,19 +82,30 @@ function isReady(pod: Pod): boolean {
     return pod.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 }
 
+/** One event object: the API server counts its repeats on it. */
+function eventKey(event: KubeEvent): string {
+    return event.metadata?.name ?? `${event.reason}/${event.message}`;
+}
+
 /** What one look at the cluster found: ready, still starting (with what it is doing), or failed. */
 type Look = { ready: Pod } | { starting: string } | { failed: string; events?: KubeEvent[]; log?: string };
 
 class Watch {
     private readonly pod: string;
+    private readonly started: Promise<number>;
     private readonly since: Promise<number>;
+    /** The StatefulSet's events when the wait began, by name, with their counts. */
+    private readonly setEventsBefore: Promise<Map<string, number>>;
     private restartsBefore?: number;
     private unschedulableSince?: number;
     private deletedBroken = false;
 
     constructor(private readonly connection: KubeConnection, private readonly inputs: KubernetesReadinessInputs) {
         this.pod = `${inputs.statefulSet}-0`;
-        this.since = this.serverTime().then((now) => now - EVENT_SKEW_MS);
+        this.started = this.serverTime();
+        this.since = this.started.then((now) => now - EVENT_SKEW_MS);
+        this.setEventsBefore = objectEvents(connection, inputs.namespace, "StatefulSet", inputs.statefulSet)
+            .then((events) => new Map(events.map((e) => [eventKey(e), e.count ?? 1])), () => new Map());
     }
 
     private path(kind: string, name: string, group = "api/v1") {
@@ -115,6 +128,20 @@ class Watch {
             .filter((e) => Date.parse(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? "") >= since);
     }
 
+    /**
+     * The StatefulSet controller's events of this wait. It retries a refused pod in the background
+     * between runs, so an event stamped after the update is this wait's only when the update is
+     * (this run changed the StatefulSet); otherwise only an event new or repeated since the wait
+     * began is: after a cause is lifted, the refusals of the run before are not this one's.
+     */
+    private async refusals(set: StatefulSet): Promise<KubeEvent[]> {
+        const updated = Math.max(0, ...(set.metadata.managedFields ?? []).map((f) => Date.parse(f.time ?? "") || 0));
+        const ownUpdate = updated >= await this.started - UPDATE_STAMP_MS;
+        const before = await this.setEventsBefore;
+        return (await this.recentEvents("StatefulSet", this.inputs.statefulSet, ownUpdate ? updated - 1000 : 0))
+            .filter((e) => ownUpdate || (e.count ?? 1) > (before.get(eventKey(e)) ?? 0));
+    }
+
     async look(): Promise<Look> {
         const set = await kubeGet<StatefulSet>(this.connection, this.path("statefulsets", this.inputs.statefulSet, "apis/apps/v1"));
         if (!set) return { failed: `its StatefulSet ${this.inputs.statefulSet} does not exist (deleted behind Pulumi's back? run refresh, then up)` };
@@ -123,9 +150,7 @@ class Watch {
         const current = pod && !pod.metadata.deletionTimestamp && pod.metadata.labels?.["controller-revision-hash"] === set.status?.updateRevision;
         if (pod && !current && !pod.metadata.deletionTimestamp && !isReady(pod)) return this.replaceBroken();
         if (!pod || !current) {
-            // The update that started this wait, by the server's clock.
-            const updated = Math.max(0, ...(set.metadata.managedFields ?? []).map((f) => Date.parse(f.time ?? "") || 0)) - 1000;
-            const refused = (await this.recentEvents("StatefulSet", this.inputs.statefulSet, updated)).filter((e) => e.reason === "FailedCreate");
+            const refused = (await this.refusals(set)).filter((e) => e.reason === "FailedCreate");
             if (refused.length > 0) return { failed: `the StatefulSet controller cannot create its pod ${this.pod}: ${refused[refused.length - 1].message}`, events: refused };
             return { starting: pod ? `pod ${this.pod} of the previous revision is being replaced` : `pod ${this.pod} is not created yet` };
         }

@@ -224,6 +224,7 @@ export async function objectEvents(connection: KubeConnection, namespace: string
 }
 
 export interface KubeEvent {
+    metadata?: { name?: string };
     type: string;
     reason: string;
     message: string;

@@ -416,6 +416,10 @@ describe("Kubernetes: DinD hosts on a real two-node cluster", function () {
         });
 
         it("15. privileged refused by admission (a ValidatingAdmissionPolicy): up fails with the StatefulSet controller's refusal; lifting it recovers", async () => {
+            // What the API server decides for a privileged pod in the namespace, without creating one.
+            const admitPrivileged = () => cluster.request("POST", `/api/v1/namespaces/${FAULTS_NAMESPACE}/pods?dryRun=All`, {
+                apiVersion: "v1", kind: "Pod", metadata: { name: "probe" }, spec: { containers: [{ name: "c", image: BUSYBOX, securityContext: { privileged: true } }] },
+            });
             await cluster.create({
                 apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicy", metadata: { name: "k8s-lane-no-privileged" },
                 spec: {
@@ -431,9 +435,7 @@ describe("Kubernetes: DinD hosts on a real two-node cluster", function () {
             try {
                 // The policy is enforced once the API server has loaded it.
                 await eventually("the admission policy in force", 30, async () => {
-                    const answer = await cluster.request("POST", `/api/v1/namespaces/${FAULTS_NAMESPACE}/pods?dryRun=All`, {
-                        apiVersion: "v1", kind: "Pod", metadata: { name: "probe" }, spec: { containers: [{ name: "c", image: BUSYBOX, securityContext: { privileged: true } }] },
-                    }).then(() => "admitted", (error: Error) => error.message);
+                    const answer = await admitPrivileged().then(() => "admitted", (error: Error) => error.message);
                     if (!answer.includes("privileged containers are not allowed here")) throw new Error(answer);
                 });
                 faults.editStackFile((text) => text.replace('GENERATION: "1"', 'GENERATION: "2"'));
@@ -444,6 +446,10 @@ describe("Kubernetes: DinD hosts on a real two-node cluster", function () {
                 await cluster.request("DELETE", "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/k8s-lane-no-privileged");
                 await cluster.request("DELETE", "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/k8s-lane-no-privileged");
             }
+            // Lifted once the API server has dropped it (the controller's next retry then succeeds).
+            await eventually("the admission policy lifted", 30, async () => {
+                await admitPrivileged();
+            });
             await timedUp(faults);
         });
 

@@ -26,7 +26,7 @@ function event(kind: string, reason: string, message: string, seconds: number, t
 }
 
 /** Answers the events of the object the field selector names. */
-function eventsOf(api: FakeKubeApi, events: ReturnType<typeof event>[]) {
+function eventsOf(api: FakeKubeApi, events: (ReturnType<typeof event> & { metadata?: { name: string } })[]) {
     api.routes.set(`GET ${EVENTS}`, ({ path }) => {
         const selector = decodeURIComponent(path.split("fieldSelector=")[1] ?? "");
         return { status: 200, body: { items: events.filter((e) => selector.includes(`involvedObject.kind=${e.involvedObject.kind},`)) } };
@@ -110,6 +110,25 @@ describe("KubernetesReadiness", () => {
         eventsOf(api, [event("StatefulSet", "FailedCreate", "refused before the fix", -30)]);
         api.routes.set(`GET ${POD}`, () => (++looks > 1 ? { status: 200, body: pod({ ready: true }) } : { status: 404 }));
         assert.equal((await awaitDindPod(inputs)).node, "node-2");
+    });
+
+    it("ignores the run before's refusals, repeated until just before this wait, once their cause is lifted", async () => {
+        // The failed run updated the StatefulSet 20 s ago; the controller kept retrying until 3 s ago.
+        let looks = 0;
+        api.routes.set(`GET ${SETS}`, { status: 200, body: statefulSet(at(-20)) });
+        eventsOf(api, [{ ...event("StatefulSet", "FailedCreate", "privileged containers are not allowed here", -3, "Warning", 9), metadata: { name: "builder.1" } }]);
+        api.routes.set(`GET ${POD}`, () => (++looks > 2 ? { status: 200, body: pod({ ready: true }) } : { status: 404 }));
+        assert.equal((await awaitDindPod(inputs)).node, "node-2");
+    });
+
+    it("fails with a refusal the controller repeats during this wait, though the update was the run before's", async () => {
+        let looks = 0;
+        api.routes.set(`GET ${SETS}`, { status: 200, body: statefulSet(at(-20)) });
+        api.routes.set(`GET ${EVENTS}`, () => ({
+            status: 200,
+            body: { items: [{ ...event("StatefulSet", "FailedCreate", "privileged containers are not allowed here", 0, "Warning", ++looks > 2 ? 10 : 9), metadata: { name: "builder.1" } }] },
+        }));
+        await assert.rejects(awaitDindPod(inputs), /the StatefulSet controller cannot create its pod builder-0: privileged containers are not allowed here/);
     });
 
     it("fails with the kubelet's reason when the image cannot be pulled", async () => {
