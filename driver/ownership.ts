@@ -14,7 +14,7 @@ import { EngineClient, EngineEndpoint, exactNameFilter } from "../components/eng
 import { UserError } from "../components/errors";
 import {
     describeOwner, DIND_HOST_TYPE, DIND_REGISTRY_TYPE, DOCKER_CONTAINER_TYPE, DOCKER_NETWORK_TYPE, DOCKER_PROVIDER_TYPE, DOCKER_VOLUME_TYPE, DOOD_CLIENT_TYPE, DOOD_PROXY_TYPE,
-    objectOwner, ownedBy,
+    isComponentType, objectOwner, ownedBy,
 } from "../components/markers";
 import type { VolumeAdoption } from "../components/storage";
 import { declaredObjects } from "../program/ownership";
@@ -46,12 +46,27 @@ export interface ObservedObject extends StateObject {
     condition: "running" | "stopped" | "paused" | "gone" | "other";
 }
 
+/**
+ * The providers that drive outer daemons: those the program registers for the stack file's daemons,
+ * outside every component. A provider under a component (a DinD host's, on Docker or Kubernetes)
+ * drives that host's inner daemon, whose objects are the host's, not an owner's to guard; dialling it
+ * would fail (ECONNREFUSED) exactly when the host was removed. Told from the state's structure, not
+ * from the stack file, so that it holds for a state whose file is invalid or now names other URLs.
+ */
+function outerProviders(resources: StateResource[]): Set<string> {
+    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+    const underComponent = (r: StateResource | undefined): boolean => r !== undefined && (isComponentType(r.type) || underComponent(r.parent ? byUrn.get(r.parent) : undefined));
+    return new Set(resources.filter((r) => r.type === DOCKER_PROVIDER_TYPE && !underComponent(r)).map((r) => r.urn));
+}
+
 /** The outer docker objects of a deployment, with the daemon each is on (resources of inner daemons and clusters are not outer objects). */
 export function stateObjects(deployment: Deployment): StateObject[] {
     const resources = deployment.resources ?? [];
+    const outer = outerProviders(resources);
     return resources.flatMap((resource): StateObject[] => {
         const kind = KIND_OF_TYPE[resource.type];
-        const daemon = kind && resource.id ? providerEndpoint(resources, resource, { ssh: true }) : undefined;
+        const onOuter = resource.provider !== undefined && outer.has(resource.provider.slice(0, resource.provider.lastIndexOf("::")));
+        const daemon = kind && resource.id && onOuter ? providerEndpoint(resources, resource, { ssh: true }) : undefined;
         if (!kind || !daemon) return [];
         const name = typeof resource.inputs?.name === "string" ? resource.inputs.name : resource.id!;
         return [{ resource, kind, name, daemon }];

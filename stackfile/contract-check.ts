@@ -48,9 +48,9 @@ type HostResolved = "daemon" | "workloads" | "registryAuth" | "registryCAs";
 type RegistryResolved = "daemon" | "proxy";
 
 export type StackFileMirrorsComponents = [
-    // One storage section for both kinds of host: size is a claim's, adopt a Docker volume's (validation refuses each on the other kind).
-    Expect<Mirrors<typeof storageSchema, DindStorageArgs & Pick<KubernetesStorageArgs, "size">, "retain">>,
-    Expect<Equal<Exclude<keyof KubernetesStorageArgs, keyof DindStorageArgs>, "size">>,
+    // One storage section for both kinds of host: size and class are a claim's, adopt a Docker volume's (validation refuses each on the other kind).
+    Expect<Mirrors<typeof storageSchema, DindStorageArgs & Pick<KubernetesStorageArgs, "size" | "class">, "retain">>,
+    Expect<Equal<Exclude<keyof KubernetesStorageArgs, keyof DindStorageArgs>, "size" | "class">>,
     Expect<Equal<Exclude<keyof DindStorageArgs, keyof KubernetesStorageArgs>, "adopt">>,
     Expect<Equal<z.output<typeof registrySchema>["storage"]["adopt"], NonNullable<DindRegistryArgs["storage"]>["adopt"]>>,
     Expect<Mirrors<typeof tcpEndpointSchema, DindTcpEndpointArgs, TcpFilled>>,

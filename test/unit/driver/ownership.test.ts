@@ -118,7 +118,8 @@ describe("driver/ownership", () => {
     it("lets destroy delete another owner's volume only where the stack file says adopt: delete, and says so", async () => {
         const state = deployment(engine.socket);
         const stackFile = (adopt: string) => validateStackSource(`daemons:\n  local: { host: "unix://${engine.socket}" }\n`
-            + `registries:\n  cache: { port: 5000, storage: { volume: old-cache, adopt: ${adopt} } }\nclients:\n  root: { socketGroup: 998, access: full }\n`, "s.yaml", {}).stack!;
+            + `registries:\n  cache: { port: 5000, storage: { volume: old-cache, adopt: ${adopt} } }\nclients:\n  root: { socketGroup: 998, access: full }\n`, "s.yaml",
+            { DIND_PROVISIONER_ALLOW_DAEMONS: `unix://${engine.socket}` }).stack!;
         const deleting = await guardState("destroy", state, OWNER, stackFile("delete"));
         assert.ok(!deleting.retain.includes(urn("docker:index/volume:Volume", "cache-storage")));
         assert.ok(deleting.notes.some((n) => /^volume old-cache .* belongs to nobody .*; the stack file takes it over with adopt: delete, so destroy deletes it with its data$/.test(n)), deleting.notes.join("\n"));

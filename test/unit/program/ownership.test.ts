@@ -12,8 +12,9 @@ import { validateStackSource } from "../../../stackfile/load";
 const OWNER = "dind-provisioner/dev";
 const LOCAL = { local: "unix:///var/run/docker.sock" };
 
+/** The operator allows the one remote daemon the samples name. */
 function stackFrom(source: string) {
-    const result = validateStackSource(source, "inline.yaml", {});
+    const result = validateStackSource(source, "inline.yaml", { DIND_PROVISIONER_ALLOW_DAEMONS: "ssh://ci@far" });
     assert.deepEqual(result.problems, []);
     return result.stack!;
 }
