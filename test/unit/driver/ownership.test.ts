@@ -1,6 +1,7 @@
 // The driver's look at the state's objects before the engine runs: whose they are on the daemon now,
 // what it leaves alone, and what it converges; against a stand-in Engine API.
 import * as assert from "node:assert/strict";
+import * as net from "node:net";
 import { DOOD_OWNER_LABEL, STACK_LABEL } from "../../../components/markers";
 import { guardState, markRetained, observe, planOwnership, stateObjects } from "../../../driver/ownership";
 import { Deployment, StateResource } from "../../../driver/state";
@@ -62,6 +63,32 @@ describe("driver/ownership", () => {
         assert.equal(engine.listFilters.length, 1);
         assert.deepEqual(JSON.parse(engine.listFilters[0]), { id: ["c-builder", "c-cache"] });
         assert.deepEqual(engine.objectFilters.map((f) => JSON.parse(f)), [{ name: ["^builder-docker$", "^old-cache$"] }, { id: ["n-cache"] }]);
+    });
+
+    it("never dials an inner daemon: objects made through a DinD host's provider (on Docker or Kubernetes) are not outer objects, even with a plain host in the state", async () => {
+        // A port nothing listens on: a host removed outside Pulumi, whose inner daemon refuses the connection.
+        const closed = await new Promise<number>((resolve) => {
+            const server = net.createServer().listen(0, "127.0.0.1", () => {
+                const { port } = server.address() as net.AddressInfo;
+                server.close(() => resolve(port));
+            });
+        });
+        const state = deployment(engine.socket);
+        const resources = state.resources!;
+        // As the engine keeps them: the DinD host's inner provider's host is its endpoint in plain text.
+        const inner = resources.find((r) => r.urn === urn("pulumi:providers:docker", "builder-inner"))!;
+        inner.inputs = { host: `tcp://127.0.0.1:${closed}` };
+        const farm = urn("dind:index:KubernetesDindHost", "farm");
+        const farmInner = urn("pulumi:providers:docker", "farm-inner");
+        resources.push(
+            { urn: farm, type: "dind:index:KubernetesDindHost" },
+            { urn: farmInner, type: "pulumi:providers:docker", id: "provider-id", parent: farm, inputs: { host: `tcp://127.0.0.1:${closed}` } },
+            { urn: urn("docker:index/volume:Volume", "farm-workloads-volume-data"), type: "docker:index/volume:Volume", id: "data", parent: farm,
+                provider: `${farmInner}::provider-id`, inputs: { name: "data" } },
+        );
+        assert.deepEqual(stateObjects(state).map((o) => `${o.kind} ${o.name}`), ["volume builder-docker", "container builder", "network cache-net", "container cache", "volume old-cache"]);
+        const guard = await guardState("destroy", state, OWNER, undefined);
+        assert.ok(guard.retain.includes(urn("docker:index/container:Container", "builder-workloads-container-web")), "what runs on another owner's host is still kept from the engine");
     });
 
     it("sorts them: another owner's (with what runs on its DinD host's inner daemon), adopted, gone, stopped, paused", async () => {
