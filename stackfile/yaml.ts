@@ -67,7 +67,8 @@ export function parseLocatedYaml(source: string, file: string): { yaml?: Located
 function syntaxProblems(doc: Document, source: string): Found[] {
     const found = doc.errors.slice(0, MAX_SYNTAX_PROBLEMS).map((error): Found => {
         const offset = error.pos[0];
-        const firstLine = error.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+        // The parser quotes the token it stopped at whole, however long: shortened like any value shown.
+        const firstLine = error.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "").replace(/"(?:[^"\\]|\\.)*"/g, quoteParsed);
         switch (error.code) {
             case "MULTIPLE_DOCS":
                 return { offset, path: [], message: "a second YAML document (---): a stack file holds exactly one" };
@@ -383,5 +384,14 @@ function pathAtOffset(doc: Document, offset: number): KeyPath {
         if (!next) return path;
         path.push(next.segment);
         node = next.node;
+    }
+}
+
+/** A JSON-quoted string of a parser's message, quoted as values are shown (left as it is when it is not JSON). */
+function quoteParsed(quoted: string): string {
+    try {
+        return quote(JSON.parse(quoted) as string);
+    } catch {
+        return quoted;
     }
 }

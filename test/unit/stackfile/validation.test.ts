@@ -171,6 +171,13 @@ describe("stack file validation", () => {
             ]);
         });
 
+        it("shortens the token a YAML syntax error quotes, as any value shown", () => {
+            const source = `"\\u202e"\n${"k".repeat(1357)}path: /${"k".repeat(1643)}: 1\n`;
+            const quoted = problemsOf(source).find((p) => p.includes("Unexpected scalar token in YAML stream: \"/kkk"));
+            assert.ok(quoted, problemsOf(source).join("\n"));
+            assert.ok(quoted.length < 200 && quoted.endsWith("...\" (1644 characters)"), quoted);
+        });
+
         it("reports an unreadable file as a problem of that file", () => {
             assert.throws(() => loadStackFile("/nonexistent/stack.yaml", {}), /\/nonexistent\/stack\.yaml:1:1: \(top level\): cannot read the file: ENOENT/);
         });
