@@ -4,9 +4,12 @@
 // refuses the hosts' pods, a storage class or RuntimeClass that does not exist. It also learns the
 // address a NodePort Service is dialled at. Checks the user has no right to make are skipped: the
 // readiness step then reports what happens (the StatefulSet controller's refusal, a claim that
-// cannot be provisioned).
+// cannot be provisioned). And, given the stack's owner, that no object the hosts would make exists
+// there already as another owner's: the provider's server-side apply would take it over silently
+// (create is an upsert), and destroy would delete it.
 import { UserError } from "./errors";
 import { apiMessage, KubeAccess, kubeConnection, KubeConnection, kubeGet, kubeRequest } from "./kubeApi";
+import { describeOwner, objectOwner, ownedBy } from "./markers";
 
 /** The Pod Security label a namespace enforces with. */
 export const POD_SECURITY_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce";
@@ -14,10 +17,15 @@ export const POD_SECURITY_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce";
 /** What the hosts on one cluster need of it. */
 export interface ClusterNeeds {
     namespace: string;
-    /** Per host: its name, whether its pod is privileged (no isolating RuntimeClass), its storage class and RuntimeClass. */
-    hosts: { name: string; privileged: boolean; storageClass?: string; runtimeClass?: string }[];
+    /**
+     * Per host: its name (its StatefulSet's, Service's, and with -tls its Secret's), whether its pod is
+     * privileged (no isolating RuntimeClass), its storage class and RuntimeClass, and its claim's name.
+     */
+    hosts: { name: string; privileged: boolean; storageClass?: string; runtimeClass?: string; claim?: string }[];
     /** Learn a node's address for NodePort Services (none when the stack gives one, or uses ClusterIP). */
     nodeAddress: boolean;
+    /** The stack's owner marker ("<project>/<stack>"): objects of the hosts' names that are not its own are refused. */
+    owner?: string;
 }
 
 export interface ClusterFacts {
@@ -139,6 +147,7 @@ export async function checkCluster(access: KubeAccess, needs: ClusterNeeds, wher
             }
         }
     }
+    if (needs.owner !== undefined) problems.push(...await foreignObjects(needs.hosts, namespace, needs.owner, tolerant));
     const facts: ClusterFacts = {};
     if (needs.nodeAddress) {
         const nodes = await tolerant<{ items: Node[] }>("/api/v1/nodes");
@@ -147,4 +156,32 @@ export async function checkCluster(access: KubeAccess, needs: ClusterNeeds, wher
     }
     if (problems.length > 0) throw fail(problems);
     return facts;
+}
+
+type Tolerant = <T>(apiPath: string) => Promise<T | undefined | "forbidden">;
+
+/**
+ * The objects the hosts would make that exist already and are not the owner's, in words. The owner
+ * marker is an annotation when "<project>/<stack>" is no valid label value (a "/" never is), so both
+ * are read. One the user may not read is left to the provider.
+ */
+async function foreignObjects(hosts: ClusterNeeds["hosts"], namespace: string, owner: string, tolerant: Tolerant): Promise<string[]> {
+    const ns = encodeURIComponent(namespace);
+    const wanted = hosts.flatMap((host) => [
+        { host: host.name, kind: "statefulset", name: host.name, path: `/apis/apps/v1/namespaces/${ns}/statefulsets/` },
+        { host: host.name, kind: "service", name: host.name, path: `/api/v1/namespaces/${ns}/services/` },
+        { host: host.name, kind: "secret", name: `${host.name}-tls`, path: `/api/v1/namespaces/${ns}/secrets/` },
+        ...(host.claim ? [{ host: host.name, kind: "persistentvolumeclaim", name: host.claim, path: `/api/v1/namespaces/${ns}/persistentvolumeclaims/` }] : []),
+    ]);
+    const found = await Promise.all(wanted.map(async (object) => {
+        const live = await tolerant<{ metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } }>(`${object.path}${encodeURIComponent(object.name)}`);
+        if (live === undefined || live === "forbidden") return undefined;
+        const markers = { ...live.metadata.annotations, ...live.metadata.labels };
+        if (ownedBy(markers, owner)) return undefined;
+        const whose = objectOwner(markers);
+        return `${object.kind} ${object.name} (of DinD host ${object.host}) exists in namespace ${namespace} and belongs to ${describeOwner(whose)}, not to stack ${owner}: `
+            + `name the host otherwise${object.kind === "persistentvolumeclaim" ? ` (or its storage.volume)` : ""}`
+            + `${whose.kind === "stack" ? `, or destroy it in stack ${whose.stack}` : `, or delete it if nobody needs it (kubectl -n ${namespace} delete ${object.kind} ${object.name})`}`;
+    }));
+    return found.filter((problem): problem is string => problem !== undefined);
 }

@@ -12,7 +12,7 @@ import { DindWorkloads } from "../components/DindWorkloads";
 import { DoodClient } from "../components/DoodClient";
 import { DoodPolicyProxy } from "../components/DoodPolicyProxy";
 import type * as kubernetesHostModule from "../components/KubernetesDindHost";
-import { DEFAULT_DOOD_PROXY_IMAGE } from "../components/defaults";
+import { DEFAULT_DOOD_PROXY_IMAGE, defaultStorageVolume } from "../components/defaults";
 import { checkCluster, ClusterFacts } from "../components/kubernetesCluster";
 import type { KubernetesReadinessCheck } from "../components/KubernetesReadiness";
 import { isLocalDaemon, socketPathOf } from "../components/endpoints";
@@ -72,8 +72,9 @@ export async function clusterFacts(stack: StackFile): Promise<Record<string, Clu
             privileged: runtimeClassOf(spec) === undefined,
             storageClass: spec.storage.class,
             runtimeClass: runtimeClassOf(spec),
+            claim: spec.storage.volume ?? defaultStorageVolume(host),
         }));
-        const needs = { namespace: cluster.namespace, hosts, nodeAddress: cluster.service === "NodePort" && cluster.nodeAddress === undefined };
+        const needs = { namespace: cluster.namespace, hosts, nodeAddress: cluster.service === "NodePort" && cluster.nodeAddress === undefined, owner: stackOwner() };
         return checkCluster({ kubeconfig: cluster.kubeconfig, context: cluster.context }, needs, `daemons.${name}`).then(
             (facts) => [name, facts] as const, (error: Error) => error);
     }));

@@ -88,6 +88,30 @@ describe("kubernetesCluster", () => {
         await checkCluster({ kubeconfig: api.kubeconfig() }, needs(), "daemons.farm");
     });
 
+    it("refuses objects of the hosts' names that another stack or nobody made (the provider's apply would take them over); the stack's own are reused", async () => {
+        welcoming(api);
+        const owner = "dind-provisioner/dev";
+        const object = (name: string, annotations?: Record<string, string>) => ({ status: 200, body: { metadata: { name, ...(annotations && { annotations }) } } });
+        // The owner marker is an annotation: "<project>/<stack>" is no valid label value.
+        api.routes.set("GET /apis/apps/v1/namespaces/ci/statefulsets/builder", object("builder", { "dind-provisioner.stack": "dind-provisioner/staging" }));
+        api.routes.set("GET /api/v1/namespaces/ci/secrets/tester-tls", object("tester-tls"));
+        api.routes.set("GET /api/v1/namespaces/ci/persistentvolumeclaims/builder-docker", object("builder-docker", { "dind-provisioner.stack": owner }));
+        const hosts = [{ name: "builder", privileged: true, claim: "builder-docker" }, { name: "tester", privileged: true, claim: "tester-docker" }];
+        await assert.rejects(checkCluster({ kubeconfig: api.kubeconfig() }, needs({ hosts, owner }), "daemons.farm"), (error: Error) => {
+            assert.deepEqual(error.message.split("\n"), [
+                "daemons.farm: statefulset builder (of DinD host builder) exists in namespace ci and belongs to stack dind-provisioner/staging, not to stack dind-provisioner/dev: "
+                    + "name the host otherwise, or destroy it in stack dind-provisioner/staging",
+                "daemons.farm: secret tester-tls (of DinD host tester) exists in namespace ci and belongs to nobody (made by hand: it has no dind-provisioner.stack label), "
+                    + "not to stack dind-provisioner/dev: name the host otherwise, or delete it if nobody needs it (kubectl -n ci delete secret tester-tls)",
+            ]);
+            return true;
+        });
+        api.routes.delete("GET /apis/apps/v1/namespaces/ci/statefulsets/builder");
+        api.routes.set("GET /api/v1/namespaces/ci/secrets/tester-tls", object("tester-tls", { "dind-provisioner.stack": owner }));
+        assert.deepEqual(await checkCluster({ kubeconfig: api.kubeconfig() }, needs({ hosts, owner }), "daemons.farm"), { nodeAddress: "172.18.0.3" }, "the stack's own retained claim and secret");
+        assert.ok(api.requests.includes("GET /api/v1/namespaces/ci/persistentvolumeclaims/tester-docker"));
+    });
+
     it("skips what the user may not read, but needs a node address it cannot learn", async () => {
         welcoming(api);
         const forbidden = { status: 403, body: { kind: "Status", message: "forbidden", reason: "Forbidden" } };
