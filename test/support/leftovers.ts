@@ -6,10 +6,11 @@
 //
 // The suite's objects are those of its stacks (named <prefix>-<pid of this process>, or one of
 // FIXED_STACKS), those its tests make by hand (label dind-provisioner.test), those a DooD client
-// of its stacks makes through its policy proxy, and the unnamed volumes their containers mounted.
-// The machine is shared: anything else made meanwhile is not the suite's and is not reported.
+// of its stacks makes through its policy proxy (told by the client's name on the stacks' proxy
+// containers), and the unnamed volumes their containers mounted. The machine is shared: anything
+// else made meanwhile (another run's DooD clients' objects too) is not the suite's and is not reported.
 import { ChildProcess, spawn } from "node:child_process";
-import { DOOD_OWNER_LABEL, STACK_LABEL, TEST_LABEL } from "../../components/markers";
+import { CLIENT_LABEL, DOOD_OWNER_LABEL, STACK_LABEL, TEST_LABEL } from "../../components/markers";
 import { PROJECT_NAME } from "../../driver/stack";
 import { docker } from "./harness";
 
@@ -22,11 +23,16 @@ interface DockerEvent {
     Actor: { ID: string; Attributes: Record<string, string> };
 }
 
-/** True for labels of an object the suite made. */
-function isTheSuites(labels: Record<string, string> | null | undefined): boolean {
+/** True for labels of an object one of the suite's stacks made, or one of its tests by hand. */
+function isTheStacks(labels: Record<string, string> | null | undefined): boolean {
     if (!labels) return false;
     const stack = labels[STACK_LABEL]?.startsWith(`${PROJECT_NAME}/`) ? labels[STACK_LABEL].slice(PROJECT_NAME.length + 1) : undefined;
-    return (stack !== undefined && (stack.endsWith(`-${process.pid}`) || FIXED_STACKS.includes(stack))) || TEST_LABEL in labels || DOOD_OWNER_LABEL in labels;
+    return (stack !== undefined && (stack.endsWith(`-${process.pid}`) || FIXED_STACKS.includes(stack))) || TEST_LABEL in labels;
+}
+
+/** True for labels of an object the suite made: its stacks', its tests', or one a DooD client of its stacks (`clients`) made. */
+function isTheSuites(labels: Record<string, string> | null | undefined, clients: Set<string>): boolean {
+    return isTheStacks(labels) || (labels?.[DOOD_OWNER_LABEL] !== undefined && clients.has(labels[DOOD_OWNER_LABEL]));
 }
 
 let watcher: ChildProcess | undefined;
@@ -41,8 +47,11 @@ function labelsNow(kind: "container" | "volume" | "network", id: string): Record
 /** What the suite made that is still there, one line each. */
 export function leftovers(seen: DockerEvent[]): string[] {
     const created = (type: DockerEvent["Type"]) => [...new Set(seen.filter((e) => e.Type === type && e.Action === "create").map((e) => e.Actor.ID))];
-    // A container event carries the container's labels among its attributes.
-    const suiteContainers = new Set(seen.filter((e) => e.Type === "container" && e.Action === "create" && isTheSuites(e.Actor.Attributes)).map((e) => e.Actor.ID));
+    // A container event carries the container's labels among its attributes; a policy proxy's names its client.
+    const containerCreates = seen.filter((e) => e.Type === "container" && e.Action === "create");
+    const clients = new Set(containerCreates.filter((e) => isTheStacks(e.Actor.Attributes) && e.Actor.Attributes[CLIENT_LABEL] !== undefined)
+        .map((e) => e.Actor.Attributes[CLIENT_LABEL]));
+    const suiteContainers = new Set(containerCreates.filter((e) => isTheSuites(e.Actor.Attributes, clients)).map((e) => e.Actor.ID));
     const mountedBySuite = new Set(seen.filter((e) => e.Type === "volume" && e.Action === "mount" && suiteContainers.has(e.Actor.Attributes.container)).map((e) => e.Actor.ID));
     const left: string[] = [];
     for (const id of suiteContainers) {
@@ -51,11 +60,11 @@ export function leftovers(seen: DockerEvent[]): string[] {
     for (const name of created("volume")) {
         const labels = labelsNow("volume", name);
         if (labels === undefined) continue;
-        if (isTheSuites(labels)) left.push(`volume ${name}`);
+        if (isTheSuites(labels, clients)) left.push(`volume ${name}`);
         else if (mountedBySuite.has(name) && /^[0-9a-f]{64}$/.test(name)) left.push(`unnamed volume ${name} (a container of the suite's mounted it)`);
     }
     for (const id of created("network")) {
-        if (isTheSuites(labelsNow("network", id))) left.push(`network ${docker(["network", "inspect", "--format", "{{.Name}}", id]).stdout.trim()}`);
+        if (isTheSuites(labelsNow("network", id), clients)) left.push(`network ${docker(["network", "inspect", "--format", "{{.Name}}", id]).stdout.trim()}`);
     }
     return left;
 }
