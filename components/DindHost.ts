@@ -16,7 +16,7 @@ import { dialAddress, isLocalDaemon, isWildcard, LOOPBACK, machineAddressOf, tcp
 import { apiAtLeast, EngineEndpoint } from "./engineApi";
 import { ImageCopier, ImagePreload } from "./ImagePreload";
 import { DIND_HOST_ROLE, DIND_HOST_TYPE, HOST_LABEL, INSECURE_LABEL, labelList, PUBLIC_BIND_LABEL, ROLE_LABEL, withMarkers } from "./markers";
-import { CERT_PATH_FILES, DAEMON_JSON, HOST_SOCKET_DIR, INNER_DATA_ROOT, INNER_TLS_DIR, REGISTRY_CERTS_DIR, socketIn } from "./paths";
+import { CERT_PATH_FILES, DAEMON_JSON, HOST_SOCKET_DIR, INNER_CLIENT_TLS_DIR, INNER_DATA_ROOT, INNER_TLS_DIR, REGISTRY_CERTS_DIR, socketIn } from "./paths";
 import { Transform, transformed } from "./transform";
 
 /** Credentials for one registry the inner daemon pulls from. */
@@ -207,6 +207,15 @@ export interface DindHostArgs {
      * @example { "registry.internal:5000": readFileSync("/etc/ssl/internal-ca.pem", "utf8") }
      */
     registryCAs?: Record<string, pulumi.Input<string>>;
+    /**
+     * Also keep the client CA, certificate and key of the TCP endpoint inside the DinD container
+     * (INNER_CLIENT_TLS_DIR, the key 0600), where whoever can reach the outer daemon reads them:
+     * the pools' `lease` hands them to the job it leases the host to. It adds nothing such a reader
+     * lacks: the outer daemon lets them exec into this privileged container and use its daemon anyway.
+     * @default false
+     * @example true
+     */
+    clientTlsInContainer?: boolean;
     /**
      * Limits of the DinD container.
      * @default none
@@ -425,6 +434,11 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
                         { file: `${INNER_TLS_DIR}/${CERT_PATH_FILES.ca}`, content: certs.caCert },
                         { file: `${INNER_TLS_DIR}/${CERT_PATH_FILES.cert}`, content: certs.serverCert },
                         { file: `${INNER_TLS_DIR}/${CERT_PATH_FILES.key}`, content: certs.serverKey, permissions: "0600" },
+                    ] : []),
+                    ...(certs && args.clientTlsInContainer ? [
+                        { file: `${INNER_CLIENT_TLS_DIR}/${CERT_PATH_FILES.ca}`, content: certs.caCert },
+                        { file: `${INNER_CLIENT_TLS_DIR}/${CERT_PATH_FILES.cert}`, content: certs.clientCert! },
+                        { file: `${INNER_CLIENT_TLS_DIR}/${CERT_PATH_FILES.key}`, content: certs.clientKey!, permissions: "0600" },
                     ] : []),
                     ...(Object.keys(dockerd).length > 0 ? [{ file: DAEMON_JSON, content: daemonJson(dockerd) }] : []),
                     ...Object.entries(args.registryCAs ?? {}).map(([registry, ca]) => ({ file: `${REGISTRY_CERTS_DIR}/${registry}/ca.crt`, content: ca })),

@@ -5,7 +5,8 @@ import { readFileSync, statSync } from "node:fs";
 import * as docker from "@pulumi/docker";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DindHost, DindHostSteps } from "../components/DindHost";
+import { DindHost, DindHostArgs, DindHostSteps } from "../components/DindHost";
+import { DindPool } from "../components/DindPool";
 import { DockerdConfig } from "../components/dockerd";
 import { DindRegistry } from "../components/DindRegistry";
 import { DindWorkloads } from "../components/DindWorkloads";
@@ -18,9 +19,16 @@ import { UserError } from "../components/errors";
 import { STACK_LABEL } from "../components/markers";
 import { loadStackFile } from "../stackfile/load";
 import { ClientSpec, DaemonSpec, DEFAULT_DAEMON, HostSpec, KubernetesSpec, SecretRef, StackFile } from "../stackfile/schema";
-import { ClientOutputs, HostOutputs, ProgramOutputs, RegistryOutputs, Unresolved } from "./outputs";
+import type { RegistryReadinessCheck } from "../components/RegistryReadiness";
+import { ClientOutputs, HostOutputs, PoolOutputs, ProgramOutputs, RegistryOutputs, Unresolved } from "./outputs";
 
 export type * from "./outputs";
+
+/** What the update-time steps do on the daemons (the Engine API unless given): the DinD hosts' readiness and preloads, the registries' readiness. */
+export interface StackSteps extends DindHostSteps {
+    /** Waits for each registry's /v2/. @default engineRegistryReadiness */
+    registry?: RegistryReadinessCheck;
+}
 
 /**
  * Reads `file`, asks the outer engines what the components need to know, and provisions it; an
@@ -54,7 +62,7 @@ export async function outerApiVersions(stack: StackFile): Promise<Record<string,
  * Engine API version, from outerApiVersions; a daemon missing there is taken as current), and the
  * DinD hosts' update-time steps (readiness, preload) go through `steps` (the Engine API unless given).
  */
-export function provisionStack(stack: StackFile, apiVersions: Record<string, string | undefined> = {}, steps: DindHostSteps = {}): ProgramOutputs {
+export function provisionStack(stack: StackFile, apiVersions: Record<string, string | undefined> = {}, steps: StackSteps = {}): ProgramOutputs {
     const labels = { [STACK_LABEL]: `${pulumi.getProject()}/${pulumi.getStack()}` };
     // Validation made sure each daemon is either a Docker daemon (host) or a cluster (kubernetes).
     const providers = new Map<string, pulumi.ProviderResource>();
@@ -78,24 +86,27 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
         proxy: spec.proxy && { ...spec.proxy, password: spec.proxy.password && secretValue(spec.proxy.password) },
         storage: spec.storage,
         insecure: spec.insecure,
+        readinessTimeout: spec.readinessTimeout,
+        outerDaemon: endpointOf(stack.daemons[spec.daemon]),
+        readiness: steps.registry,
         labels,
     }, { provider: providerFor(spec.daemon) })]));
 
-    const dindHosts = Object.entries(stack.hosts).map(([name, spec]) => {
+    /** A DinD host's arguments from its spec (a host's, or a pool's template at `path`). */
+    const dindHostArgs = (path: string, spec: HostSpec): DindHostArgs => {
         const daemon = stack.daemons[spec.daemon];
-        const mirrored = (spec.dockerd?.["registry-mirrors"] ?? []).filter((mirror) => mirror in registries).map((mirror) => registries[mirror]);
-        const host = daemon.kubernetes
-            ? kubernetesHost(name, spec, daemon.kubernetes, stack.daemons[DEFAULT_DAEMON], labels, providerFor(spec.daemon), steps)
-            : new DindHost(name, {
-            dockerd: spec.dockerd && dockerdConfig(spec.dockerd, registries),
+        // The registries of the stack it uses: it joins their network and trusts their CA.
+        const used = [...(spec.dockerd?.["registry-mirrors"] ?? []), ...spec.registryCaches].filter((r) => r in registries).map((r) => registries[r]);
+        return {
+            dockerd: dockerdConfig(spec, registries),
             registryAuth: spec.registryAuth.map((auth) => ({ ...auth, password: secretValue(auth.password) })),
             registryCAs: {
-                ...Object.fromEntries(mirrored.filter((r) => r.certificates).map((r) => [r.address, r.caCert as pulumi.Output<string>])),
-                ...readCAs(name, spec),
+                ...Object.fromEntries(used.filter((r) => r.certificates).map((r) => [r.address, r.caCert as pulumi.Output<string>])),
+                ...readCAs(path, spec),
             },
             resources: spec.resources,
             runtime: spec.runtime,
-            networks: mirrored.map((r) => r.networkName),
+            networks: [...new Set(used)].map((r) => r.networkName),
             outerDaemon: endpointOf(daemon),
             image: spec.image,
             storage: spec.storage,
@@ -106,21 +117,49 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
             labels,
             engineApiVersion: apiVersions[spec.daemon],
             steps,
-        }, { provider: providerFor(spec.daemon) });
-        const workloads = spec.workloads && new DindWorkloads(`${name}-workloads`, { host, workloads: spec.workloads }, { parent: host });
-        return { name, host, workloads };
+        };
+    };
+    /** Registry host -> the cache of the stack its images come through, for a host's workloads. */
+    const pullThroughOf = (spec: HostSpec) => Object.fromEntries(spec.registryCaches.map((r) => [new URL(stack.registries[r].proxy!.remote).host, registries[r].address]));
+
+    const dindHosts = Object.entries(stack.hosts).map(([name, spec]) => {
+        const daemon = stack.daemons[spec.daemon];
+        const host = daemon.kubernetes
+            ? kubernetesHost(name, spec, daemon.kubernetes, stack.daemons[DEFAULT_DAEMON], labels, providerFor(spec.daemon), steps)
+            : new DindHost(name, dindHostArgs(`hosts.${name}`, spec), { provider: providerFor(spec.daemon) });
+        const workloads = spec.workloads && new DindWorkloads(`${name}-workloads`, { host, workloads: spec.workloads, pullThrough: pullThroughOf(spec) }, { parent: host });
+        return { name, host, workloads, daemon: spec.daemon };
     });
-    const hosts = Object.fromEntries(dindHosts.map(({ name, host, workloads }): [string, Unresolved<HostOutputs>] => {
+
+    const pools = Object.entries(stack.pools).map(([name, spec]) => ({
+        name,
+        daemon: spec.template.daemon,
+        pool: new DindPool(name, {
+            size: spec.size,
+            template: dindHostArgs(`pools.${name}.template`, spec.template),
+            workloads: spec.template.workloads,
+            pullThrough: pullThroughOf(spec.template),
+            cache: spec.cache && { keep: spec.cache.keep, registry: spec.cache.registry === undefined ? undefined : registries[spec.cache.registry] },
+        }, { provider: providerFor(spec.template.daemon) }),
+    }));
+    const members = pools.flatMap(({ pool, daemon }) => pool.memberNames.map((member) => ({ name: member, host: pool.members[member], workloads: pool.workloads[member], daemon })));
+
+    const hosts = Object.fromEntries([...dindHosts, ...members].map(({ name, host, workloads, daemon }): [string, Unresolved<HostOutputs>] => {
         const nested = { preloadedImageIds: host.preloadedImageIds, nestedContainerIds: workloads?.containerIds ?? pulumi.output({}) };
         return [name, host instanceof DindHost
             ? {
                 containerId: host.containerId, dockerHost: host.dockerHost, tcpEndpoint: host.tcpEndpoint, unixEndpoint: host.unixEndpoint,
-                publishedPortsAddress: host.publishedPortsAddress, outerDaemon: endpointOf(stack.daemons[stack.hosts[name].daemon]), ...nested,
+                publishedPortsAddress: host.publishedPortsAddress, outerDaemon: endpointOf(stack.daemons[daemon]), ...nested,
             }
             : { statefulSet: host.statefulSet.metadata.name, dockerHost: host.tcpEndpoint, tcpEndpoint: host.tcpEndpoint, serviceEndpoint: host.serviceEndpoint, ...nested }];
     }));
     // Apart from the rest, so that only this output is secret.
-    const clientTls = pulumi.secret(pulumi.all(Object.fromEntries(dindHosts.map(({ name, host }) => [name, host.clientTls]))));
+    const clientTls = pulumi.secret(pulumi.all(Object.fromEntries([...dindHosts, ...members].map(({ name, host }) => [name, host.clientTls]))));
+    const poolOutputs = Object.fromEntries(pools.map(({ name, pool, daemon }): [string, PoolOutputs] => [name, {
+        members: pool.memberNames,
+        outerDaemon: endpointOf(stack.daemons[daemon]),
+        cacheRegistry: stack.pools[name].cache?.registry === undefined ? undefined : registries[stack.pools[name].cache!.registry!].address,
+    }]));
 
     const clients = Object.fromEntries(Object.entries(stack.clients).map(([name, spec]): [string, Unresolved<ClientOutputs>] => {
         const daemon = stack.daemons[spec.daemon];
@@ -152,18 +191,22 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
         mirrorUrl: r.mirrorUrl,
         publishedAddress: r.publishedAddress,
     }]));
-    return { hosts, clients, clientTls, registries: registryOutputs };
+    return { hosts, clients, clientTls, registries: registryOutputs, pools: poolOutputs };
 }
 
-/** The daemon.json a host gets: mirrors named after the stack's registries become their URLs (plain-HTTP ones also insecure). */
-function dockerdConfig(dockerd: NonNullable<HostSpec["dockerd"]>, registries: Record<string, DindRegistry>): DockerdConfig {
-    const mirrors = dockerd["registry-mirrors"];
-    if (!mirrors) return dockerd;
-    const plain = mirrors.filter((m) => registries[m]?.mirrorUrl.startsWith("http:")).map((m) => registries[m].address);
+/**
+ * The daemon.json a host gets: mirrors named after the stack's registries become their URLs, and
+ * the plain-HTTP ones among them and among its registry caches become insecure registries.
+ */
+function dockerdConfig(spec: HostSpec, registries: Record<string, DindRegistry>): DockerdConfig | undefined {
+    const dockerd = spec.dockerd;
+    const mirrors = dockerd?.["registry-mirrors"];
+    const plain = [...(mirrors ?? []), ...spec.registryCaches].filter((r) => registries[r]?.mirrorUrl.startsWith("http:")).map((r) => registries[r].address);
+    if (!mirrors && plain.length === 0) return dockerd;
     return {
         ...dockerd,
-        "registry-mirrors": mirrors.map((m) => registries[m]?.mirrorUrl ?? m),
-        ...(plain.length > 0 ? { "insecure-registries": [...(dockerd["insecure-registries"] ?? []), ...plain] } : {}),
+        ...(mirrors ? { "registry-mirrors": mirrors.map((m) => registries[m]?.mirrorUrl ?? m) } : {}),
+        ...(plain.length > 0 ? { "insecure-registries": [...(dockerd?.["insecure-registries"] ?? []), ...new Set(plain)] } : {}),
     };
 }
 
@@ -177,13 +220,13 @@ function secretValue(ref: SecretRef): pulumi.Output<string> {
     return new pulumi.Config().requireSecret(ref.secret);
 }
 
-/** The CA files a host trusts per registry, read on this machine. */
-function readCAs(host: string, spec: HostSpec): Record<string, string> {
+/** The CA files a host (or a pool's template, at `path`) trusts per registry, read on this machine. */
+function readCAs(path: string, spec: HostSpec): Record<string, string> {
     return Object.fromEntries(Object.entries(spec.registryCAs).map(([registry, file]) => {
         try {
             return [registry, readFileSync(file, "utf8")];
         } catch (error) {
-            throw new UserError(`hosts.${host}.registryCAs.${registry}: cannot read ${file}: ${(error as Error).message}`);
+            throw new UserError(`${path}.registryCAs.${registry}: cannot read ${file}: ${(error as Error).message}`);
         }
     }));
 }

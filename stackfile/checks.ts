@@ -3,12 +3,16 @@
 // workloads have an endpoint, shared host directories are not the host's own, nothing is
 // listed twice.
 import { isIP } from "node:net";
-import { defaultOuterDaemon, defaultProxyContainerName, defaultProxySocketDir, defaultRegistryVolume, defaultStorageVolume } from "../components/defaults";
+import {
+    defaultOuterDaemon, defaultProxyContainerName, defaultProxySocketDir, defaultRegistryVolume, defaultStorageVolume, poolMemberName, poolMemberPort, poolMemberSocketDir,
+} from "../components/defaults";
+import { CONTAINERD_IMAGE_STORE } from "../components/dockerd";
+import { LEASE_MARKER_SUFFIX } from "../components/markers";
 import { isLocalDaemon, socketPathOf } from "../components/endpoints";
 import { CLIENT_SOCKET } from "../components/paths";
 import { MAX_VOLUME_NAME, normalizedImageReference, parseDaemonUrl } from "./docker-grammar";
 import { directoryKey, isLoopbackAddress, normalizePath, systemDirectoryProblem } from "./host-safety";
-import { ClientSpec, DaemonSpec, HostSpec, SecretRef, StackFile } from "./schema";
+import { ClientSpec, DaemonSpec, HostSpec, PoolSpec, SecretRef, StackFile } from "./schema";
 import { formatPath, KeyPath } from "./text";
 
 export interface CheckFailure {
@@ -43,6 +47,13 @@ export function crossChecks(stack: StackFile, declaredDaemons = Object.keys(stac
     }
 
     const claims = new ClaimRegistry(fail, daemonKeys);
+    /** A container name on a daemon: taken once, and never one a pool's lease marker could have. */
+    const claimContainer = (containerName: string, daemon: string, path: KeyPath, at: "key" | "value" = "key") => {
+        if (LEASE_MARKER_NAME.test(containerName)) {
+            fail(path, `container name "${containerName}" ends like a pool's lease marker (<member>${LEASE_MARKER_SUFFIX}<number>): choose another name`, at);
+        }
+        claims.claim(`container name "${containerName}"`, daemon, path, at);
+    };
     const checkDaemonRef = (ref: string, path: KeyPath): DaemonSpec | undefined => {
         if (!declared.has(ref)) {
             fail([...path, "daemon"], `unknown daemon "${ref}": expected one of ${declaredDaemons.join(", ")} (declare it under daemons)`);
@@ -56,7 +67,7 @@ export function crossChecks(stack: StackFile, declaredDaemons = Object.keys(stac
     for (const [name, registry] of Object.entries(stack.registries)) {
         const path = ["registries", name];
         checkDaemonRef(registry.daemon, path);
-        claims.claim(`container name "${name}"`, registry.daemon, path, "key");
+        claimContainer(name, registry.daemon, path);
         claims.claim(`volume "${registry.storage.volume ?? defaultRegistryVolume(name)}"`, registry.daemon, [...path, "storage", "volume"],
             registry.storage.volume ? "value" : "key");
         claims.claim(`host port ${registry.port}`, registry.daemon, [...path, "port"]);
@@ -67,9 +78,9 @@ export function crossChecks(stack: StackFile, declaredDaemons = Object.keys(stac
         const path = ["hosts", name];
         const daemon = checkDaemonRef(host.daemon, path);
         host.registryAuth.forEach((auth, i) => checkSecret(auth.password, [...path, "registryAuth", i, "password"]));
-        checkMirrors(stack, name, fail);
+        checkRegistryUse(stack, host, path, fail);
         const volume = host.storage.volume ?? defaultStorageVolume(name);
-        claims.claim(`container name "${name}"`, host.daemon, path, "key");
+        claimContainer(name, host.daemon, path);
         claims.claim(`volume "${volume}"`, host.daemon, [...path, "storage", "volume"], host.storage.volume ? "value" : "key");
         // An explicit volume name is held to the limit by the schema; the derived one is checked here.
         if (volume.length > MAX_VOLUME_NAME) {
@@ -90,10 +101,47 @@ export function crossChecks(stack: StackFile, declaredDaemons = Object.keys(stac
         }
         checkHost(host, path, daemon, fail);
     }
+    for (const [name, pool] of Object.entries(stack.pools)) {
+        const path = ["pools", name];
+        const tpath = [...path, "template"];
+        const template = pool.template;
+        const daemon = checkDaemonRef(template.daemon, tpath);
+        template.registryAuth.forEach((auth, i) => checkSecret(auth.password, [...tpath, "registryAuth", i, "password"]));
+        if (daemon?.kubernetes) {
+            fail([...tpath, "daemon"], `daemon "${template.daemon}" is a Kubernetes cluster: pools run on Docker daemons, where their lease markers are containers`);
+            continue;
+        }
+        checkRegistryUse(stack, template, tpath, fail);
+        checkPoolTemplate(name, pool, tpath, fail);
+        checkPoolCache(stack, pool, path, fail);
+        for (let n = 1; n <= pool.size; n++) {
+            const member = poolMemberName(name, n);
+            const of = ` (pool member ${member})`;
+            claimContainer(member, template.daemon, path);
+            const volume = defaultStorageVolume(member);
+            claims.claim(`volume "${volume}"${of}`, template.daemon, path, "key", `volume "${volume}"`);
+            if (volume.length > MAX_VOLUME_NAME) {
+                fail(path, `member ${member}'s storage volume ${volume} would be ${volume.length} characters long: Docker allows ${MAX_VOLUME_NAME}; shorten the pool's name`, "key");
+            }
+            if (template.tcp) {
+                const port = poolMemberPort(template.tcp.port, n);
+                if (port <= 65535) claims.claim(`host port ${port}${of}`, template.daemon, [...tpath, "tcp", "port"], "value", `host port ${port}`);
+            }
+            if (template.unix) {
+                const dir = poolMemberSocketDir(template.unix.hostDir, member);
+                claims.claim(`host directory ${dir}${of}`, template.daemon, [...tpath, "unix", "hostDir"], "value", `host directory ${directoryKey(dir)}`);
+            }
+        }
+        if (template.unix) {
+            const unsafe = systemDirectoryProblem(template.unix.hostDir, daemonSockets(daemon));
+            if (unsafe) fail([...tpath, "unix", "hostDir"], unsafe);
+        }
+        checkHost(template, tpath, daemon, fail);
+    }
     for (const [name, client] of Object.entries(stack.clients)) {
         const path = ["clients", name];
         const daemon = checkDaemonRef(client.daemon, path);
-        claims.claim(`container name "${name}"`, client.daemon, path, "key");
+        claimContainer(name, client.daemon, path);
         if (daemon?.kubernetes) {
             fail([...path, "daemon"], `daemon "${client.daemon}" is a Kubernetes cluster, which has no Docker socket to share ` +
                 "(its nodes' container runtime is not a Docker daemon, and handing a node's runtime to a pod is root on that node): " +
@@ -102,7 +150,7 @@ export function crossChecks(stack: StackFile, declaredDaemons = Object.keys(stac
         }
         if (client.access !== "full") {
             const access = [...path, "access"];
-            claims.claim(`container name "${defaultProxyContainerName(name)}"`, client.daemon, access, "key");
+            claimContainer(defaultProxyContainerName(name), client.daemon, access);
             const socketDir = client.access.socketDir ?? defaultProxySocketDir(name);
             const socketDirPath = client.access.socketDir ? [...access, "socketDir"] : access;
             claims.claim(`host directory ${socketDir}`, client.daemon, socketDirPath, client.access.socketDir ? "value" : "key",
@@ -151,21 +199,89 @@ function checkClient(client: ClientSpec, path: KeyPath, daemon: DaemonSpec | und
 
 type Fail = (path: KeyPath, message: string, at?: "key" | "value") => void;
 
-/** A mirror is a URL, or a registry of this stack on the host's own daemon (they share a network there). */
-function checkMirrors(stack: StackFile, hostName: string, fail: Fail) {
-    const host = stack.hosts[hostName];
+/** The registries of the stack a host (or a pool's template, at `hostPath`) uses: its mirrors and its caches for other registries. */
+function checkRegistryUse(stack: StackFile, host: HostSpec, hostPath: KeyPath, fail: Fail) {
+    const declared = Object.keys(stack.registries);
+    const sameDaemon = (name: string, path: KeyPath) => {
+        const registry = stack.registries[name];
+        if (registry.daemon !== host.daemon) {
+            fail(path, `registry "${name}" runs on daemon "${registry.daemon}" and this host on "${host.daemon}": a host reaches a registry of the stack over a network of their shared daemon`);
+        }
+    };
+    // A mirror is a URL, or a registry of this stack on the host's own daemon (they share a network there).
     (host.dockerd?.["registry-mirrors"] ?? []).forEach((mirror, i) => {
-        const path = ["hosts", hostName, "dockerd", "registry-mirrors", i];
+        const path = [...hostPath, "dockerd", "registry-mirrors", i];
         if (/^https?:\/\/[^\s/]+\/?$/.test(mirror)) return;
-        const registry = stack.registries[mirror];
-        const declared = Object.keys(stack.registries);
-        if (!registry) {
+        if (!Object.hasOwn(stack.registries, mirror)) {
             fail(path, `"${mirror}" is neither a URL (http:// or https://) nor a registry declared under registries (${listOrNone(declared)})`);
-        } else if (registry.daemon !== host.daemon) {
-            fail(path, `registry "${mirror}" runs on daemon "${registry.daemon}" and this host on "${host.daemon}": a host reaches a registry of the stack over a network of their shared daemon`);
+        } else {
+            sameDaemon(mirror, path);
         }
     });
+    // A cache for another registry: a pull-through cache of the stack whose remote is not Docker Hub, one per remote.
+    const remotes = new Map<string, string>();
+    reportRepeats(host.registryCaches, [...hostPath, "registryCaches"], "registry", fail);
+    host.registryCaches.forEach((cache, i) => {
+        const path = [...hostPath, "registryCaches", i];
+        if (!Object.hasOwn(stack.registries, cache)) {
+            fail(path, `unknown registry "${cache}": expected one declared under registries (${listOrNone(declared)})`);
+            return;
+        }
+        sameDaemon(cache, path);
+        const remote = stack.registries[cache].proxy?.remote;
+        if (!remote) {
+            fail(path, `registry "${cache}" is not a pull-through cache (it has no proxy.remote): registryCaches lists caches of other registries`);
+            return;
+        }
+        const remoteHost = new URL(remote).host;
+        if (DOCKER_HUB_HOSTS.includes(remoteHost)) {
+            fail(path, `registry "${cache}" caches Docker Hub: list it under dockerd.registry-mirrors, where every Docker Hub pull of the inner daemon goes through it`);
+            return;
+        }
+        const first = remotes.get(remoteHost);
+        if (first) fail(path, `registries "${first}" and "${cache}" both cache ${remoteHost}: images of a registry come through one cache`);
+        else remotes.set(remoteHost, cache);
+    });
 }
+
+/** Docker Hub's registry names, which dockerd's registry-mirrors serve. */
+const DOCKER_HUB_HOSTS = ["registry-1.docker.io", "index.docker.io", "docker.io"];
+
+/** What a pool's template must leave to the pool: a name, a volume, an endpoint that lease hands out. */
+function checkPoolTemplate(pool: string, spec: PoolSpec, tpath: KeyPath, fail: Fail) {
+    const template = spec.template;
+    if (!template.tcp && !template.unix) fail(tpath, "a pool's template needs a tcp or unix endpoint: lease hands it to the job that leases a member", "key");
+    if (template.storage.volume) {
+        fail([...tpath, "storage", "volume"], `each member's storage volume is its own, <member>-docker (${defaultStorageVolume(poolMemberName(pool, 1))}, ...): a pool's template cannot name one`);
+    }
+    if (template.storage.retain) {
+        fail([...tpath, "storage", "retain"], "a pool member's storage goes with it (a failed member is replaced with fresh storage): caches outlive members through cache.registry, not retained volumes");
+    }
+    if (template.tcp && poolMemberPort(template.tcp.port, spec.size) > 65535) {
+        fail([...tpath, "tcp", "port"], `the pool's ${spec.size} members take the ports ${template.tcp.port} to ${poolMemberPort(template.tcp.port, spec.size)}, past 65535: lower the port or the size`);
+    }
+}
+
+/** A pool's build-cache registry is a registry of the stack on the pool's daemon. */
+function checkPoolCache(stack: StackFile, spec: PoolSpec, path: KeyPath, fail: Fail) {
+    const registry = spec.cache?.registry;
+    if (registry === undefined) return;
+    const rpath = [...path, "cache", "registry"];
+    if (!Object.hasOwn(stack.registries, registry)) {
+        fail(rpath, `unknown registry "${registry}": expected one declared under registries (${listOrNone(Object.keys(stack.registries))})`);
+    } else if (stack.registries[registry].proxy) {
+        fail(rpath, `registry "${registry}" is a pull-through cache, which refuses pushes: a build cache needs a plain registry of the stack`);
+    } else if (stack.registries[registry].daemon !== spec.template.daemon) {
+        fail(rpath, `registry "${registry}" runs on daemon "${stack.registries[registry].daemon}" and this pool on "${spec.template.daemon}": members reach a registry of the stack over a network of their shared daemon`);
+    }
+    const features = spec.template.dockerd?.features as Record<string, unknown> | undefined;
+    if (features?.[CONTAINERD_IMAGE_STORE] === false) {
+        fail([...path, "template", "dockerd", "features", CONTAINERD_IMAGE_STORE], "cache.registry needs the containerd image store: BuildKit in a daemon without it cannot export a cache to a registry");
+    }
+}
+
+/** A name a lease marker could have: `<member>.lease-<epoch>`. */
+const LEASE_MARKER_NAME = new RegExp(`${LEASE_MARKER_SUFFIX.replace(/[.-]/g, "\\$&")}[0-9]+$`);
 
 /** Remembers who took a name or port on a daemon (under any of its names) and reports the second taker. */
 class ClaimRegistry {

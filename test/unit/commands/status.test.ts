@@ -27,6 +27,7 @@ describe("commands/status", () => {
             clients: {},
             clientTls: {},
             registries: {},
+            pools: {},
         };
         const text = await stackStatus("farm", outputs);
         const lines = text.split("\n");
@@ -50,6 +51,7 @@ describe("commands/status", () => {
             clients: { agent: { containerId: "c1", outerDaemon: { host: `unix://${outer.socket}` } } },
             clientTls: {},
             registries: {},
+            pools: {},
         });
         assert.match(text, new RegExp(`\\na\\s+running\\s+healthy\\s+${inner.tcpUrl}\\s+172\\.17\\.0\\.5\\s+26\\.1\\.5\\n`));
         assert.match(text, /\nb\s+missing\s+-\s/);
