@@ -19,9 +19,11 @@ export const INNER_TLS_DIR = "/etc/docker/dind-tls";
  * `lease` reads them there over the outer daemon, so a job gets them without the stack's secrets.
  */
 export const INNER_CLIENT_TLS_DIR = "/etc/docker/dind-tls/client";
-/** On a pool member's storage volume: when each image was last seen in use, which the storage budget evicts by (least recently used first). */
-export const IMAGE_USAGE_DIR = "/var/lib/docker/dind-provisioner";
-export const IMAGE_USAGE_FILE = "image-usage.json";
+/**
+ * On a pool member's storage volume, under INNER_DATA_ROOT: when each image was last seen in use,
+ * which its storage budget evicts by (least recently used first).
+ */
+export const IMAGE_USAGE_FILE = "dind-provisioner/image-usage.json";
 /** Where `unix.hostDir` is mounted inside the DinD container. */
 export const HOST_SOCKET_DIR = "/run/dind-host";
 /** Where dockerd reads its configuration file. */
