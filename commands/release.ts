@@ -3,15 +3,15 @@
 // the next job (every nested container, volume and network its stack did not declare goes; images
 // and build cache stay within the pool's budget), and makes it free once its daemon answers.
 // HOST, the lease id and the stack default to DIND_LEASE_HOST, DIND_LEASE_ID and DIND_LEASE_STACK,
-// as `lease` printed them. Like `lease`, it talks to the pools' outer daemon only.
+// as `lease` printed them, and the pools' outer daemon to DIND_LEASE_DAEMON (DOCKER_HOST then names
+// the member). Like `lease`, it talks to the pools' outer daemon only.
 import { rmSync } from "node:fs";
-import { defaultOuterDaemon } from "../components/defaults";
-import { defaultHolder, leaseTlsDir, outerEngine, release } from "../driver/leases";
+import { defaultHolder, leaseTlsDir, outerEngine, poolDaemon, release } from "../driver/leases";
 import { stackLabelValue } from "../driver/project";
 import { CommandLine, parseCommandLine, runCommand, UsageError } from "./cli";
 
 const USAGE = "usage: npm run release -- [HOST] [--lease ID] [--force] [--stack NAME] [--daemon URL] [--json]"
-    + "   (default: $DIND_LEASE_HOST, $DIND_LEASE_ID, $DIND_LEASE_STACK or local; daemon: $DOCKER_HOST)";
+    + "   (default: $DIND_LEASE_HOST, $DIND_LEASE_ID, $DIND_LEASE_STACK or local; daemon: $DIND_LEASE_DAEMON, else $DOCKER_HOST)";
 
 /** The stack: --stack, else the one the lease named, else local. */
 function stackOf(line: CommandLine, argv: string[]): string {
@@ -27,9 +27,8 @@ async function main(argv: string[]): Promise<void> {
     if (!member) throw new UsageError("which host? give HOST, or set DIND_LEASE_HOST as lease printed it");
     // The lease lease printed goes with the host it printed.
     const leaseId = line.values.get("--lease") ?? (member === process.env.DIND_LEASE_HOST ? process.env.DIND_LEASE_ID : undefined);
-    const daemon = line.values.get("--daemon");
     const released = await release({
-        engine: outerEngine(defaultOuterDaemon(daemon ? { ...process.env, DOCKER_HOST: daemon } : process.env)),
+        engine: outerEngine(poolDaemon(line.values.get("--daemon"))),
         stackLabel: stackLabelValue(stackOf(line, argv)),
         member,
         leaseId,

@@ -108,7 +108,7 @@ export interface HealthSchedule {
 export interface DindHostSteps {
     /** Waits for the inner daemon. @default engineReadinessCheck @example { awaitInnerDaemon: async () => ({ mtu: 0 }), innerBridgeMtu: async () => 1500 } */
     readiness?: ReadinessCheck;
-    /** Copies preloaded images. @default engineImageCopier @example { preloadImage: async () => "sha256:...", inspectImage: async () => "sha256:..." } */
+    /** Copies preloaded images. @default engineImageCopier @example { preloadImage: async () => "sha256:...", inspectImage: async () => ({ id: "sha256:..." }) } */
     preload?: ImageCopier;
 }
 
@@ -241,7 +241,7 @@ export interface DindHostArgs {
      * preloaded images. Replaced by the unit suite with fakes, or by a caller that reaches its
      * daemons another way.
      * @default { readiness: engineReadinessCheck, preload: engineImageCopier } (the Engine API)
-     * @example { preload: { preloadImage: async () => "sha256:...", inspectImage: async () => "sha256:..." } }
+     * @example { preload: { preloadImage: async () => "sha256:...", inspectImage: async () => ({ id: "sha256:..." }) } }
      */
     steps?: DindHostSteps;
     /** Adjust the arguments of the resources this component creates. @default none @example { container: { memory: 4096 } } */

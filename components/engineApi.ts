@@ -4,6 +4,7 @@
 // recovery, and `status` all go through EngineClient; a call that fails is an EngineApiError naming
 // the daemon and the call. A new Engine API call is a method here, not a request written elsewhere.
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
@@ -207,6 +208,18 @@ export interface ContainerSummary {
     NetworkSettings?: { Networks?: Record<string, { IPAddress?: string }> };
 }
 
+/** An image on a daemon: its id there, and a digest of what it holds (see EngineClient.imageIdentity). */
+export interface ImageIdentity {
+    id: string;
+    /** Undefined when the daemon does not say (then only the id tells images apart). */
+    content?: string;
+}
+
+/** Whether two daemons' images are the same image. */
+export function sameImage(a: ImageIdentity, b: ImageIdentity): boolean {
+    return a.id === b.id || (a.content !== undefined && a.content === b.content);
+}
+
 /** One image of `GET /images/json`. */
 export interface ImageSummary {
     Id: string;
@@ -344,8 +357,10 @@ export class EngineClient {
         await this.call("PUT", `/containers/${encodeURIComponent(id)}/archive?path=${encodeURIComponent(dir)}`, [200], { body: Readable.from([tar]) });
     }
 
-    async listVolumes(): Promise<VolumeSummary[]> {
-        return (await this.json<{ Volumes: VolumeSummary[] | null }>("/volumes")).Volumes ?? [];
+    /** Volumes, filtered as `docker volume ls --filter` does. */
+    async listVolumes({ filters }: { filters?: Record<string, string[]> } = {}): Promise<VolumeSummary[]> {
+        const query = filters ? `?filters=${encodeURIComponent(JSON.stringify(filters))}` : "";
+        return (await this.json<{ Volumes: VolumeSummary[] | null }>(`/volumes${query}`)).Volumes ?? [];
     }
 
     /** Removes a volume; one that is gone is not an error. */
@@ -404,8 +419,25 @@ export class EngineClient {
 
     /** The image's id, or undefined when the daemon does not have it. */
     async inspectImage(image: string): Promise<string | undefined> {
+        return (await this.imageIdentity(image))?.id;
+    }
+
+    /**
+     * The image's id and what it holds, or undefined when the daemon does not have it. The id of
+     * one image differs between image stores (the config's digest in dockerd's own, the manifest's
+     * in the containerd image store); `content` does not: it digests the layers and the config's
+     * creation time, command and environment, so two daemons can tell they hold the same image.
+     */
+    async imageIdentity(image: string): Promise<ImageIdentity | undefined> {
         const { status, body } = await this.call("GET", `/images/${image.split("/").map(encodeURIComponent).join("/")}/json`, [200, 404]);
-        return status === 404 ? undefined : (JSON.parse(body.toString("utf8")).Id as string);
+        if (status === 404) return undefined;
+        const inspected = JSON.parse(body.toString("utf8"));
+        const layers = inspected.RootFS?.Layers;
+        if (!Array.isArray(layers)) return { id: inspected.Id };
+        const config = inspected.Config ?? {};
+        const fingerprint = [inspected.Created, layers, config.Cmd, config.Entrypoint, config.Env, config.Labels, config.WorkingDir, config.User]
+            .map((part) => (part === null || (Array.isArray(part) && part.length === 0) || part === "" ? undefined : part));
+        return { id: inspected.Id, content: createHash("sha256").update(JSON.stringify(fingerprint)).digest("hex") };
     }
 
     async listImages(): Promise<ImageSummary[]> {

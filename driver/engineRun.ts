@@ -7,6 +7,7 @@ import { UserError } from "../components/errors";
 import { loadStackFile, StackFileError } from "../stackfile/load";
 import { StackFile } from "../stackfile/schema";
 import { removeContextsAfterDestroy } from "./contexts";
+import { PoolRun, preparePools } from "./pools";
 import { checkOuterDaemons, downHosts, dropFromState, RetainedHostDownError } from "./preflight";
 import { killOrphanedPlugins, lockDirsOf, readLocks, releaseStaleLocks, resolvePendingOperations, StackLockedError } from "./recovery";
 import { Deployment, savedDeployment } from "./state";
@@ -85,7 +86,7 @@ async function deploymentOf(stack: Stack, options: StackOptions): Promise<Deploy
 }
 
 /** Outer daemons answer, stale locks go, pending operations are resolved, orphaned plugins stop. */
-async function prepare(command: EngineCommand, options: StackOptions, cancellation: Cancellation): Promise<Stack> {
+async function prepare(command: EngineCommand, options: StackOptions, cancellation: Cancellation): Promise<{ stack: Stack; parsed?: StackFile }> {
     const updates = command !== "preview";
     const stackFile = stackFileOf(options);
     // First, as it needs neither the CLI nor the program: a run that holds the stack fails this one at once.
@@ -104,10 +105,19 @@ async function prepare(command: EngineCommand, options: StackOptions, cancellati
     // Read once: whether the stack exists, then (for an update) whether anything is pending.
     const saved = savedDeployment(backendUrlOf(options), PROJECT_NAME, options.stackName);
     const stack = await openStack(options, saved);
-    if (!updates) return stack;
+    if (!updates) return { stack, parsed };
     cancellation.check();
     say(await resolvePendingOperations(stack, `${PROJECT_NAME}/${options.stackName}`, saved ?? undefined));
-    return stack;
+    return { stack, parsed };
+}
+
+/** Pools around an up or a destroy (driver/pools.ts): members jobs hold are left alone, the rest held by the run, failed ones replaced. */
+async function poolsAround(command: "up" | "destroy", stack: Stack, parsed: StackFile | undefined, options: StackOptions): Promise<PoolRun | undefined> {
+    // Without a valid stack file, up fails in the program; destroy goes on (its markers go with the stack's label).
+    if (!parsed) return undefined;
+    const run = await preparePools(parsed, options.stackName, await deploymentOf(stack, options), stack, { destroy: command === "destroy" });
+    say(run.lines);
+    return run;
 }
 
 /** Refresh and destroy leave alone what lives inside a DinD host that is not running. */
@@ -142,15 +152,28 @@ export async function runEngine(command: EngineCommand, options: EngineRunOption
     };
     const signal = cancellation.controller.signal;
     try {
-        const stack = await prepare(command, options.stack, cancellation);
+        const { stack, parsed } = await prepare(command, options.stack, cancellation);
         cancellation.check();
         const lean = asDriverRuns(stack);
-        if (command === "up") await lean.up({ onOutput, signal });
-        else if (command === "preview") await lean.preview({ onOutput, diff: true, signal });
-        else if (command === "refresh") await lean.refresh({ onOutput, signal, exclude: await sparedNested(stack, command, options) });
-        else {
+        if (command === "up") {
+            const pools = await poolsAround(command, stack, parsed, options.stack);
+            try {
+                await lean.up({ onOutput, signal, ...(pools?.exclude.length ? { exclude: pools.exclude } : {}) });
+            } finally {
+                if (pools) say(await pools.finish());
+            }
+        } else if (command === "preview") {
+            await lean.preview({ onOutput, diff: true, signal });
+        } else if (command === "refresh") {
+            await lean.refresh({ onOutput, signal, exclude: await sparedNested(stack, command, options) });
+        } else {
             await sparedNested(stack, command, options);
-            await lean.destroy({ onOutput, signal });
+            const pools = await poolsAround(command, stack, parsed, options.stack);
+            try {
+                await lean.destroy({ onOutput, signal });
+            } finally {
+                if (pools) say(await pools.finish());
+            }
             removeContextsAfterDestroy(options.stack.stackName);
         }
     } catch (error) {

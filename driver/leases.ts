@@ -16,6 +16,7 @@ import { isIP } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { ClientTls } from "../components/contract";
+import { defaultOuterDaemon } from "../components/defaults";
 import { DOCKERD_PLAIN_PORT, DOCKERD_TLS_PORT } from "../components/dockerd";
 import { dialAddress, tcpUrl } from "../components/endpoints";
 import { ContainerSummary, EngineClient, EngineEndpoint } from "../components/engineApi";
@@ -480,4 +481,23 @@ export function defaultHolder(env: NodeJS.ProcessEnv = process.env): string {
 /** Where `lease` writes a lease's TLS files unless told: a directory of that lease's own, which `release` removes. */
 export function leaseTlsDir(member: string, leaseId: string): string {
     return path.join(os.tmpdir(), `dind-lease-${member}-${leaseId.slice(0, 12)}`);
+}
+
+/**
+ * The pools' outer daemon for `lease` and `release`: --daemon, else DIND_LEASE_DAEMON (what lease
+ * printed: after a job loads the lease's environment, DOCKER_HOST names the leased member), else
+ * the docker CLI's DOCKER_HOST. A tcp:// daemon's TLS files: DIND_LEASE_DAEMON_CERT_PATH, else DOCKER_CERT_PATH.
+ */
+export function poolDaemon(daemon: string | undefined, env: NodeJS.ProcessEnv = process.env): EngineEndpoint {
+    if (daemon) return defaultOuterDaemon({ ...env, DOCKER_HOST: daemon });
+    if (env.DIND_LEASE_DAEMON) {
+        const certPath = env.DIND_LEASE_DAEMON_CERT_PATH;
+        return defaultOuterDaemon({ ...env, DOCKER_HOST: env.DIND_LEASE_DAEMON, DOCKER_TLS_VERIFY: certPath ? "1" : "", DOCKER_CERT_PATH: certPath });
+    }
+    return defaultOuterDaemon(env);
+}
+
+/** The environment that names a pool's outer daemon again (poolDaemon reads it). */
+export function poolDaemonEnvironment(endpoint: EngineEndpoint): Record<string, string> {
+    return { DIND_LEASE_DAEMON: endpoint.host, ...(endpoint.certPath ? { DIND_LEASE_DAEMON_CERT_PATH: endpoint.certPath } : {}) };
 }

@@ -52,7 +52,8 @@ export async function provisionStackFile(file: string, env: NodeJS.ProcessEnv = 
  * registered, since registering keeps the event loop busy long enough for an answer to time out.
  */
 export async function outerApiVersions(stack: StackFile): Promise<Record<string, string | undefined>> {
-    const daemons = [...new Set(Object.values(stack.hosts).map((host) => host.daemon))].filter((name) => !stack.daemons[name].kubernetes);
+    const daemons = [...new Set([...Object.values(stack.hosts).map((host) => host.daemon), ...Object.values(stack.pools).map((pool) => pool.template.daemon)])]
+        .filter((name) => !stack.daemons[name].kubernetes);
     return Object.fromEntries(await Promise.all(daemons.map(async (name) => [name, await engineApiVersion(endpointOf(stack.daemons[name]))])));
 }
 

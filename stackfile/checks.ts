@@ -103,6 +103,9 @@ export function crossChecks(stack: StackFile, declaredDaemons = Object.keys(stac
     }
     for (const [name, pool] of Object.entries(stack.pools)) {
         const path = ["pools", name];
+        // Names of members and what they hold must tell pools apart (up leaves a leased member alone by its name).
+        const other = Object.keys(stack.pools).find((p) => p !== name && new RegExp(`^${p.replace(/[.]/g, "\\.")}-[0-9]+(-|$)`).test(name));
+        if (other) fail(path, `pool name "${name}" starts like the members of pool ${other} (${poolMemberName(other, 1)}, ...): choose another name`, "key");
         const tpath = [...path, "template"];
         const template = pool.template;
         const daemon = checkDaemonRef(template.daemon, tpath);

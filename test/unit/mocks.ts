@@ -124,7 +124,7 @@ export function fakeSteps(calls: StepCalls = { readiness: [], preloads: [] }): D
                 calls.preloads.push(inputs);
                 return `sha256:preloaded-${inputs.image}`;
             },
-            inspectImage: async (_endpoint, image) => `sha256:preloaded-${image}`,
+            inspectImage: async (_endpoint, image) => ({ id: `sha256:preloaded-${image}` }),
         },
     };
 }
