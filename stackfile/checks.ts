@@ -242,7 +242,8 @@ function checkRegistryUse(stack: StackFile, host: HostSpec, hostPath: KeyPath, f
             return;
         }
         const first = remotes.get(remoteHost);
-        if (first) fail(path, `registries "${first}" and "${cache}" both cache ${remoteHost}: images of a registry come through one cache`);
+        // The same registry listed twice is reported as a repeat.
+        if (first && first !== cache) fail(path, `registries "${first}" and "${cache}" both cache ${remoteHost}: images of a registry come through one cache`);
         else remotes.set(remoteHost, cache);
     });
 }
