@@ -19,7 +19,7 @@ import type { ClientTls } from "../components/contract";
 import { defaultOuterDaemon } from "../components/defaults";
 import { DOCKERD_PLAIN_PORT, DOCKERD_TLS_PORT } from "../components/dockerd";
 import { dialAddress, tcpUrl } from "../components/endpoints";
-import { ContainerSummary, EngineClient, EngineEndpoint } from "../components/engineApi";
+import { ContainerSummary, EngineApiError, EngineClient, EngineEndpoint } from "../components/engineApi";
 import { UserError } from "../components/errors";
 import {
     CACHE_KEEP_LABEL, DIND_HOST_ROLE, HOST_LABEL, LEASE_EPOCH_LABEL, LEASE_HOLDER_LABEL, LEASE_MARKER_ROLE, LEASE_STATE_LABEL, LEASE_TTL_LABEL, leaseMarkerName,
@@ -224,7 +224,12 @@ export async function innerAccess(scope: PoolScope, container: ContainerSummary)
 
 /** The client TLS material a member keeps inside its container (DindHost's clientTlsInContainer). */
 async function clientTlsOf(scope: PoolScope, containerId: string, member: string): Promise<ClientTls> {
-    const files = tarFiles(await scope.engine.getArchive(containerId, INNER_CLIENT_TLS_DIR));
+    // A member made before its pool kept them there has no such directory (404).
+    const tar = await scope.engine.getArchive(containerId, INNER_CLIENT_TLS_DIR).catch((error: Error) => {
+        if (error instanceof EngineApiError && error.status === 404) return Buffer.alloc(0);
+        throw error;
+    });
+    const files = tarFiles(tar);
     const file = (name: string) => [...files].find(([path]) => path.split("/").pop() === name)?.[1].toString("utf8");
     const [ca, cert, key] = [file(CERT_PATH_FILES.ca), file(CERT_PATH_FILES.cert), file(CERT_PATH_FILES.key)];
     if (!ca || !cert || !key) throw new UserError(`pool member ${member} keeps no client TLS files in ${INNER_CLIENT_TLS_DIR}: run up to bring it to the current version`);
