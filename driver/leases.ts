@@ -343,16 +343,24 @@ export async function lease(request: LeaseRequest): Promise<Grant> {
         if (view.members.length === 0) {
             throw new UnknownPoolError(request.pool, request.stackLabel, request.engine.endpoint.host, Object.keys(await poolsOf(request)));
         }
+        // Another process moving a member first (a conflict) means the view is stale: read it again
+        // before waiting or giving up, so that a member still free is tried and an error shows the pool as it is.
+        let contended = false;
         for (const member of shuffled(view.members.filter((m) => availability(m, view.now) === "free"))) {
             const marker = await transition(request, member, { state: "leased", holder: request.holder, ttl: request.ttlSeconds }, view.now);
-            if (!marker) continue;
+            if (!marker) {
+                contended = true;
+                continue;
+            }
             const granted = await handOut(request, after(member, marker), view.now, notes);
             if (granted) return granted;
         }
         for (const member of shuffled(view.members.filter((m) => availability(m, view.now) === "expired"))) {
             const granted = await takeOver(request, member, view.now, notes);
-            if (granted) return granted;
+            if (granted === "contended") contended = true;
+            else if (granted) return granted;
         }
+        if (contended) continue;
         if (Date.now() + delay > deadline) throw new NoFreeHostError(request.pool, request.waitSeconds, view);
         await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random())));
         delay = Math.min(delay * 2, 2000);
@@ -383,13 +391,13 @@ async function handOut(request: LeaseRequest, member: PoolMember, now: number, n
     return undefined;
 }
 
-/** Takes over a member whose state expired: resets it, then leases it if its daemon answers. */
-async function takeOver(request: LeaseRequest, member: PoolMember, now: number, notes: string[]): Promise<Grant | undefined> {
+/** Takes over a member whose state expired: resets it, then leases it if its daemon answers ("contended": another process moved it first). */
+async function takeOver(request: LeaseRequest, member: PoolMember, now: number, notes: string[]): Promise<Grant | "contended" | undefined> {
     const old = member.latest!;
     const resetting = await transition(request, member, {
         state: "resetting", holder: `${request.holder}, taking over from ${old.holder} (${old.state}, expired)`, ttl: RESET_TTL_SECONDS,
     }, now);
-    if (!resetting) return undefined;
+    if (!resetting) return "contended";
     const held = after(member, resetting);
     const { failure, access } = await resetAndCheck(request, held, resetting, now);
     if (failure || !access) {
@@ -398,7 +406,7 @@ async function takeOver(request: LeaseRequest, member: PoolMember, now: number, 
         return undefined;
     }
     const lease = await transition(request, held, { state: "leased", holder: request.holder, ttl: request.ttlSeconds }, now);
-    if (!lease) return undefined;
+    if (!lease) return "contended";
     notes.push(`took ${member.name} over from ${old.holder}, whose ${old.state} state expired, and reset it first`);
     return { member: after(member, lease), lease, access, expires: lease.since + lease.ttl, notes };
 }

@@ -69,7 +69,12 @@ describe("driver/leases", () => {
         const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => lease(request({ holder: `job-${i}` }))));
         const granted = results.filter((r): r is PromiseFulfilledResult<Awaited<ReturnType<typeof lease>>> => r.status === "fulfilled").map((r) => r.value);
         assert.deepEqual(granted.map((g) => g.member.name).sort(), ["ci-1", "ci-2", "ci-3"]);
-        for (const r of results) if (r.status === "rejected") assert.ok(r.reason instanceof NoFreeHostError, String(r.reason));
+        for (const r of results) {
+            if (r.status !== "rejected") continue;
+            assert.ok(r.reason instanceof NoFreeHostError, String(r.reason));
+            // A lease that lost its races read the pool again: its error shows every member taken, none free.
+            assert.match(r.reason.message, /ci-1 leased by job-\d+ since .*; ci-2 leased by job-\d+ since .*; ci-3 leased by job-\d+ since /);
+        }
         // Each member's latest state is the lease its grantee holds.
         for (const g of granted) assert.equal((await latestOf(g.member.name))!.id, g.lease.id);
     });
