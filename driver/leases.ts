@@ -440,7 +440,7 @@ export async function release(request: ReleaseRequest): Promise<Released> {
     const daemon = request.engine.endpoint.host;
     if (!member || !pool) {
         const pools = await poolsOf(request);
-        const members = Object.values(pools).flat();
+        const members = Object.values(pools).flat().sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
         throw new UserError(`${request.member} is not a member of a pool of stack ${request.stackLabel.split("/").pop()} on ${daemon}`
             + `${members.length ? ` (its pool members there: ${members.join(", ")})` : " (it has none there)"}: nothing was released`);
     }

@@ -75,7 +75,7 @@ describe("real lane: pools, lease and release", function () {
     this.timeout(4 * 60_000);
     let sut: StackUnderTest | undefined;
     let stackName = "";
-    const leaseArgs = (...extra: string[]) => [POOL, "--stack", stackName, "--json", ...extra];
+    const leaseArgs = (...extra: string[]) => [POOL, "--stack", stackName, "--json", ...(extra.includes("--wait") ? [] : ["--wait", "60"]), ...extra];
     const statusArgs = () => ["--stack", stackName, "--backend", sut!.backendUrl, "--work-dir", sut!.workDir];
     /** Releases by the lease's own environment, as a job's last step does. */
     const release = (lease: Lease, ...extra: string[]) => command("release", extra, jobEnv(lease));
