@@ -206,11 +206,11 @@ describe("real lane: pools, lease and release", function () {
         for (const lease of [taken, other]) assert.equal((await release(lease)).code, 0);
     });
 
-    it("up refuses to remove a pool while a member is leased, and changes nothing", async () => {
+    it("destroy (like an up that shrinks the pool) is refused while a member is leased, and changes nothing", async () => {
         const lease = leased(await command("lease", leaseArgs("--holder", "blocking-job")));
         const before = labelled(sut!.label);
         const refused = await driver("destroy", sut!.driverFlags, 1);
-        assert.match(refused.output, new RegExp(`pool ${POOL} would be removed, but ${lease.DIND_LEASE_HOST} leased by blocking-job since .*Nothing was changed`));
+        assert.match(refused.output, new RegExp(`pool ${POOL} would be removed, but ${lease.DIND_LEASE_HOST} is leased by blocking-job since .*Nothing was changed`));
         assert.deepEqual(labelled(sut!.label), before);
         assert.equal(onLeased(lease, ["ps", "--format", "{{.Names}}"]), "pools-svc");
         assert.equal((await release(lease)).code, 0);
