@@ -1,7 +1,7 @@
 // The Pulumi program: one stack file in, DinD hosts, their workloads and DooD clients out, and
 // the stack outputs (typed in ./outputs.ts, which the commands read).
 import { spawnSync } from "node:child_process";
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import * as docker from "@pulumi/docker";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -13,6 +13,8 @@ import { DindWorkloads } from "../components/DindWorkloads";
 import { DoodClient } from "../components/DoodClient";
 import { DoodPolicyProxy } from "../components/DoodPolicyProxy";
 import type * as kubernetesHostModule from "../components/KubernetesDindHost";
+import { checkCluster, ClusterFacts } from "../components/kubernetesCluster";
+import type { KubernetesReadinessCheck } from "../components/KubernetesReadiness";
 import { isLocalDaemon, socketPathOf } from "../components/endpoints";
 import { EngineEndpoint, engineApiVersion, sshCommand } from "../components/engineApi";
 import { UserError } from "../components/errors";
@@ -20,15 +22,10 @@ import { STACK_LABEL } from "../components/markers";
 import { loadStackFile } from "../stackfile/load";
 import { ClientSpec, DaemonSpec, DEFAULT_DAEMON, HostSpec, KubernetesSpec, SecretRef, StackFile } from "../stackfile/schema";
 import type { RegistryReadinessCheck } from "../components/RegistryReadiness";
+import { readCertificateFile } from "../stackfile/trust";
 import { ClientOutputs, HostOutputs, PoolOutputs, ProgramOutputs, RegistryOutputs, Unresolved } from "./outputs";
 
 export type * from "./outputs";
-
-/** What the update-time steps do on the daemons (the Engine API unless given): the DinD hosts' readiness and preloads, the registries' readiness. */
-export interface StackSteps extends DindHostSteps {
-    /** Waits for each registry's /v2/. @default engineRegistryReadiness */
-    registry?: RegistryReadinessCheck;
-}
 
 /**
  * Reads `file`, asks the outer engines what the components need to know, and provisions it; an
@@ -38,7 +35,8 @@ export interface StackSteps extends DindHostSteps {
 export async function provisionStackFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<ProgramOutputs> {
     try {
         const stack = loadStackFile(file, env);
-        return provisionStack(stack, await outerApiVersions(stack));
+        const [apiVersions, clusters] = await Promise.all([outerApiVersions(stack), clusterFacts(stack)]);
+        return provisionStack(stack, apiVersions, {}, clusters);
     } catch (error) {
         // Pulumi reports a RunError without a stack trace: a user error's message is the whole story.
         if (error instanceof UserError) throw new pulumi.RunError(error.message);
@@ -58,12 +56,56 @@ export async function outerApiVersions(stack: StackFile): Promise<Record<string,
 }
 
 /**
+ * What the update-time steps do (the Engine and Kubernetes APIs unless given; the unit suite passes
+ * fakes): the DinD hosts' readiness and preloads, on Docker and on Kubernetes, and the registries' readiness.
+ */
+export interface ProgramSteps extends DindHostSteps {
+    kubernetesReadiness?: KubernetesReadinessCheck;
+    /** Waits for each registry's /v2/. @default engineRegistryReadiness */
+    registry?: RegistryReadinessCheck;
+}
+
+/**
+ * What each cluster that runs DinD hosts says up front: whether the credentials are accepted, the
+ * user's rights, the namespace and its Pod Security level, the storage and runtime classes, and
+ * where NodePorts are dialled. Every problem of every cluster is reported at once, before any
+ * resource is registered, so a stack that cannot run there provisions nothing.
+ */
+export async function clusterFacts(stack: StackFile): Promise<Record<string, ClusterFacts>> {
+    const clusters = [...new Set(Object.values(stack.hosts).map((host) => host.daemon))].filter((name) => stack.daemons[name].kubernetes);
+    const answers = await Promise.all(clusters.map(async (name) => {
+        const cluster = stack.daemons[name].kubernetes!;
+        const hosts = Object.entries(stack.hosts).filter(([, host]) => host.daemon === name).map(([host, spec]) => ({
+            name: host,
+            privileged: runtimeClassOf(spec) === undefined,
+            storageClass: spec.storage.class,
+            runtimeClass: runtimeClassOf(spec),
+        }));
+        const needs = { namespace: cluster.namespace, hosts, nodeAddress: cluster.service === "NodePort" && cluster.nodeAddress === undefined };
+        return checkCluster({ kubeconfig: cluster.kubeconfig, context: cluster.context }, needs, `daemons.${name}`).then(
+            (facts) => [name, facts] as const, (error: Error) => error);
+    }));
+    const problems = answers.filter((a): a is Error => a instanceof Error);
+    if (problems.length > 0) throw new UserError(problems.map((p) => p.message).join("\n"));
+    return Object.fromEntries(answers as (readonly [string, ClusterFacts])[]);
+}
+
+/** On Kubernetes a host's runtime is a RuntimeClass; runc (as on Docker) means the default, privileged. */
+function runtimeClassOf(spec: HostSpec): string | undefined {
+    return spec.runtime !== undefined && spec.runtime !== "runc" ? spec.runtime : undefined;
+}
+
+/**
  * Creates everything a validated stack file declares, and returns the stack outputs. No I/O but
  * reading a local socket's group: facts about the daemons come in `apiVersions` (daemon name ->
- * Engine API version, from outerApiVersions; a daemon missing there is taken as current), and the
- * DinD hosts' update-time steps (readiness, preload) go through `steps` (the Engine API unless given).
+ * Engine API version, from outerApiVersions; a daemon missing there is taken as current) and
+ * `clusters` (daemon name -> what clusterFacts learnt), and the DinD hosts' update-time steps
+ * (readiness, preload) go through `steps` (the Engine and Kubernetes APIs unless given).
  */
-export function provisionStack(stack: StackFile, apiVersions: Record<string, string | undefined> = {}, steps: StackSteps = {}): ProgramOutputs {
+export function provisionStack(stack: StackFile, apiVersions: Record<string, string | undefined> = {}, steps: ProgramSteps = {},
+    clusters: Record<string, ClusterFacts> = {}): ProgramOutputs {
+    // Files of this machine are read before any resource is registered, so no plugin starts for a file that fails.
+    const registryCAs = readRegistryCAs(stack);
     const labels = { [STACK_LABEL]: `${pulumi.getProject()}/${pulumi.getStack()}` };
     // Validation made sure each daemon is either a Docker daemon (host) or a cluster (kubernetes).
     const providers = new Map<string, pulumi.ProviderResource>();
@@ -84,7 +126,7 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
         image: spec.image,
         port: spec.port,
         bind: spec.bind,
-        proxy: spec.proxy && { ...spec.proxy, password: spec.proxy.password && secretValue(spec.proxy.password) },
+        proxy: spec.proxy && { remote: spec.proxy.remote, username: spec.proxy.username, password: spec.proxy.password && secretValue(spec.proxy.password) },
         storage: spec.storage,
         insecure: spec.insecure,
         readinessTimeout: spec.readinessTimeout,
@@ -103,7 +145,7 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
             registryAuth: spec.registryAuth.map((auth) => ({ ...auth, password: secretValue(auth.password) })),
             registryCAs: {
                 ...Object.fromEntries(used.filter((r) => r.certificates).map((r) => [r.address, r.caCert as pulumi.Output<string>])),
-                ...readCAs(path, spec),
+                ...registryCAs[path],
             },
             resources: spec.resources,
             runtime: spec.runtime,
@@ -126,7 +168,7 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
     const dindHosts = Object.entries(stack.hosts).map(([name, spec]) => {
         const daemon = stack.daemons[spec.daemon];
         const host = daemon.kubernetes
-            ? kubernetesHost(name, spec, daemon.kubernetes, stack.daemons[DEFAULT_DAEMON], labels, providerFor(spec.daemon), steps)
+            ? kubernetesHost(name, spec, daemon.kubernetes, clusters[spec.daemon] ?? {}, stack.daemons[DEFAULT_DAEMON], labels, providerFor(spec.daemon), steps)
             : new DindHost(name, dindHostArgs(`hosts.${name}`, spec), { provider: providerFor(spec.daemon) });
         const workloads = spec.workloads && new DindWorkloads(`${name}-workloads`, { host, workloads: spec.workloads, pullThrough: pullThroughOf(spec) }, { parent: host });
         return { name, host, workloads, daemon: spec.daemon };
@@ -152,7 +194,11 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
                 containerId: host.containerId, dockerHost: host.dockerHost, tcpEndpoint: host.tcpEndpoint, unixEndpoint: host.unixEndpoint,
                 publishedPortsAddress: host.publishedPortsAddress, outerDaemon: endpointOf(stack.daemons[daemon]), ...nested,
             }
-            : { statefulSet: host.statefulSet.metadata.name, dockerHost: host.tcpEndpoint, tcpEndpoint: host.tcpEndpoint, serviceEndpoint: host.serviceEndpoint, ...nested }];
+            : {
+                statefulSet: host.statefulSet.metadata.name, dockerHost: host.tcpEndpoint, tcpEndpoint: host.tcpEndpoint, serviceEndpoint: host.serviceEndpoint,
+                publishedPortsAddress: host.publishedPortsAddress, publishedPorts: host.publishedPorts, node: host.node,
+                cluster: kubernetesOutputs(stack.daemons[daemon].kubernetes!), ...nested,
+            }];
     }));
     // Apart from the rest, so that only this output is secret.
     const clientTls = pulumi.secret(pulumi.all(Object.fromEntries([...dindHosts, ...members].map(({ name, host }) => [name, host.clientTls]))));
@@ -221,15 +267,27 @@ function secretValue(ref: SecretRef): pulumi.Output<string> {
     return new pulumi.Config().requireSecret(ref.secret);
 }
 
-/** The CA files a host (or a pool's template, at `path`) trusts per registry, read on this machine. */
-function readCAs(path: string, spec: HostSpec): Record<string, string> {
-    return Object.fromEntries(Object.entries(spec.registryCAs).map(([registry, file]) => {
-        try {
-            return [registry, readFileSync(file, "utf8")];
-        } catch (error) {
-            throw new UserError(`${path}.registryCAs.${registry}: cannot read ${file}: ${(error as Error).message}`);
+/**
+ * The CA certificates each host and each pool's template trusts per registry (keyed by the spec's
+ * key path, `hosts.<name>` or `pools.<name>.template`), read on this machine: only the certificates
+ * of each file, so nothing else a file holds can be uploaded (see readCertificateFile).
+ */
+function readRegistryCAs(stack: StackFile): Record<string, Record<string, string>> {
+    const problems: string[] = [];
+    const specs: [string[], HostSpec][] = [
+        ...Object.entries(stack.hosts).map(([name, spec]): [string[], HostSpec] => [["hosts", name], spec]),
+        ...Object.entries(stack.pools).map(([name, pool]): [string[], HostSpec] => [["pools", name, "template"], pool.template]),
+    ];
+    const read = Object.fromEntries(specs.map(([path, spec]) => [path.join("."), Object.fromEntries(Object.entries(spec.registryCAs).flatMap(([registry, file]) => {
+        const result = readCertificateFile(file, [...path, "registryCAs", registry]);
+        if ("problem" in result) {
+            problems.push(result.problem);
+            return [];
         }
-    }));
+        return [[registry, result.pem]];
+    }))]));
+    if (problems.length > 0) throw new UserError(problems.join("\n"));
+    return read;
 }
 
 /** The host paths a restricted client may bind: `workspace` is its own workspace (nothing when it has none). */
@@ -247,14 +305,20 @@ function kubernetes(): { k8s: typeof k8s; KubernetesDindHost: typeof kubernetesH
 }
 
 /** A DinD host on a cluster: preloads come from the local daemon, the one this machine has. */
-function kubernetesHost(name: string, spec: HostSpec, cluster: KubernetesSpec, local: DaemonSpec, labels: Record<string, string>,
-    provider: pulumi.ProviderResource, steps: DindHostSteps) {
+function kubernetesHost(name: string, spec: HostSpec, cluster: KubernetesSpec, facts: ClusterFacts, local: DaemonSpec, labels: Record<string, string>,
+    provider: pulumi.ProviderResource, steps: ProgramSteps) {
+    const published = Object.values(spec.workloads?.containers ?? {}).flatMap((c) => c.ports.map((p) => ({ port: p.external, protocol: p.protocol })));
     return new (kubernetes().KubernetesDindHost)(name, {
         preloadCopier: steps.preload,
+        readinessCheck: steps.kubernetesReadiness,
+        access: { kubeconfig: cluster.kubeconfig, context: cluster.context },
         namespace: cluster.namespace,
         image: spec.image,
         storage: spec.storage,
-        tcp: spec.tcp && { port: spec.tcp.port, sans: spec.tcp.sans },
+        tcp: { port: spec.tcp?.port, sans: spec.tcp?.sans, service: cluster.service, nodeAddress: cluster.nodeAddress ?? facts.nodeAddress },
+        runtimeClassName: runtimeClassOf(spec),
+        spreadGroup: cluster.spread ? `${pulumi.getProject()}.${pulumi.getStack()}` : undefined,
+        publishedPorts: published,
         preload: spec.preload,
         preloadSource: endpointOf(local),
         innerProvider: spec.preload.length > 0 || spec.workloads !== undefined,
@@ -262,6 +326,11 @@ function kubernetesHost(name: string, spec: HostSpec, cluster: KubernetesSpec, l
         env: spec.env,
         labels,
     }, { provider });
+}
+
+/** How the commands (status, contexts) reach a host's cluster: the stack file's settings, no credential. */
+function kubernetesOutputs(cluster: KubernetesSpec) {
+    return { namespace: cluster.namespace, ...(cluster.kubeconfig && { kubeconfig: cluster.kubeconfig }), ...(cluster.context && { context: cluster.context }) };
 }
 
 /** How this machine reaches a Docker daemon's Engine API (validation made sure it has a host). */

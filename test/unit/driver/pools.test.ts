@@ -54,8 +54,10 @@ describe("driver/pools", () => {
         });
         outer.volumes.push({ Name: `${name}-docker`, Labels: { [STACK_LABEL]: STACK, [POOL_LABEL]: "ci" } });
     }
+    /** The operator allows the fake daemon (DIND_PROVISIONER_ALLOW_DAEMONS), as it must for any daemon but its own local one. */
     const stackFile = (size: number) => validateStackSource(
-        `daemons:\n  local: { host: "unix://${outer.socket}" }\npools:\n  ci: { size: ${size}, template: { unix: { hostDir: /tmp/ci } } }\n`, "f.yaml", {}).stack!;
+        `daemons:\n  local: { host: "unix://${outer.socket}" }\npools:\n  ci: { size: ${size}, template: { unix: { hostDir: /tmp/ci } } }\n`, "f.yaml",
+        { DIND_PROVISIONER_ALLOW_DAEMONS: `unix://${outer.socket}` }).stack!;
     const leaseOne = (holder: string) => lease({ engine: new EngineClient({ host: outer.host }), stackLabel: STACK, pool: "ci", holder, ttlSeconds: 3600, waitSeconds: 0 } as LeaseRequest);
     const states = () => outer.containers.filter((c) => c.Labels[ROLE_LABEL] === LEASE_MARKER_ROLE).map((c) => `${c.Labels[HOST_LABEL]} ${c.Labels[LEASE_STATE_LABEL]}`).sort();
 
