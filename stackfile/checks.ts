@@ -113,7 +113,7 @@ export function crossChecks(stack: StackFile, context: CheckContext = {
                 "runs as a container on a Docker daemon (its hosts reach it over a network of that daemon); run it on a Docker daemon", context.written([...path, "daemon"]) ? "value" : "key");
             continue;
         }
-        checkRegistry(registry, path, fail);
+        checkRegistry(registry, path, daemon, fail);
         claimContainer(name, { daemon: registry.daemon, path, at: "key", label: formatPath(path) });
         claims.claim(registry.storage.volume
             ? { what: `volume "${registry.storage.volume}"`, daemon: registry.daemon, scope: "daemon", path: [...path, "storage", "volume"], label: formatPath([...path, "storage", "volume"]) }
@@ -414,7 +414,11 @@ function checkDaemon(daemon: DaemonSpec, path: KeyPath, fail: Fail) {
     }
 }
 
-function checkRegistry(registry: RegistrySpec, path: KeyPath, fail: Fail) {
+function checkRegistry(registry: RegistrySpec, path: KeyPath, daemon: DaemonSpec | undefined, fail: Fail) {
+    if (registry.readinessTimeout !== undefined && daemon?.host?.startsWith("ssh://")) {
+        fail([...path, "readinessTimeout"], `daemon "${registry.daemon}" is an ssh:// daemon: a registry's readiness is watched over the Engine API, ` +
+            "which this program does not reach on an ssh:// daemon at up, so nothing waits for it there; remove readinessTimeout or run the registry on a unix:// or tcp:// daemon", "key");
+    }
     if (registry.storage.size) {
         fail([...path, "storage", "size"], "size applies to hosts on a kubernetes daemon (a claim's size); a registry's storage is a Docker volume, which has none");
     }
