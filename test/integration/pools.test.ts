@@ -20,6 +20,8 @@ const UNREADY = path.join(__dirname, "fixtures", "pools-unready.yaml");
 const POOL = "pools-ci";
 const MEMBERS = ["pools-ci-1", "pools-ci-2"];
 const OUTER = "unix:///var/run/docker.sock";
+/** Lease/use/release cycles per worker of the four: the issue asks for many; 12 took about 5 s on this machine. */
+const CYCLES_PER_WORKER = 10;
 
 interface Ran {
     code: number | null;
@@ -248,12 +250,15 @@ describe("real lane: pools, lease and release", function () {
         assert.equal((await release(again)).code, 0);
     });
 
-    it("four workers, 12 lease/use/release cycles on the pool of two: no host held twice at once, nothing left behind, markers flat", async () => {
+    it(`four workers, ${4 * CYCLES_PER_WORKER} lease/use/release cycles on the pool of two: no host held twice at once, nothing left behind on either daemon, markers flat`, async () => {
+        // The outer daemon's objects of the stack but the markers, whose number is checked below.
+        const outerObjects = () => labelled(sut!.label).filter((entry) => !markers().some((marker) => entry === `container ${marker}`)).sort();
+        const before = outerObjects();
         const held = new Map<string, string>();
         const overlaps: string[] = [];
         const seconds: number[] = [];
         const worker = async (w: number) => {
-            for (let cycle = 1; cycle <= 3; cycle++) {
+            for (let cycle = 1; cycle <= CYCLES_PER_WORKER; cycle++) {
                 const ran = await command("lease", leaseArgs("--wait", "120", "--holder", `cycler-${w}`));
                 seconds.push(ran.seconds);
                 const lease = leased(ran);
@@ -276,6 +281,7 @@ describe("real lane: pools, lease and release", function () {
             assert.deepEqual(inside(member, "volume"), ["pools-keep"]);
         }
         assert.ok(markers().length <= MEMBERS.length, `one marker per member at most: ${markers().join(", ")}`);
+        assert.deepEqual(outerObjects(), before, "the outer daemon holds the same objects of the stack as before the cycles");
     });
 
     it("destroy leaves nothing of the stack, lease markers included", async () => {
