@@ -176,7 +176,7 @@ export function crossChecks(stack: StackFile, context: CheckContext = {
             const of = ` (pool member ${member})`;
             claimContainer(member, { daemon: template.daemon, path, at: "key", label: `${formatPath(path)}${of}` });
             const volume = defaultStorageVolume(member);
-            claims.claim({ what: `volume "${volume}"`, daemon: template.daemon, scope: "daemon", path, at: "key", label: `${formatPath(path)}${of}` });
+            claims.claim({ what: `volume "${volume}"${of}`, identity: `volume "${volume}"`, daemon: template.daemon, scope: "daemon", path, at: "key", label: `${formatPath(path)}${of}` });
             if (volume.length > MAX_VOLUME_NAME) {
                 fail(path, `member ${member}'s storage volume ${volume} would be ${volume.length} characters long: Docker allows ${MAX_VOLUME_NAME}; shorten the pool's name`, "key");
             }
