@@ -63,6 +63,16 @@ export function expectArguments(line: CommandLine, expected: number): void {
     if (line.args.length < expected) throw new UsageError(`expected ${expected} argument${expected === 1 ? "" : "s"}`);
 }
 
+/** A duration option in seconds: a whole number, optionally with s, m or h (`90`, `90s`, `30m`, `2h`). */
+export function secondsOption(line: CommandLine, option: string, fallback: number, min: number, max: number): number {
+    const text = line.values.get(option);
+    if (text === undefined) return fallback;
+    const match = /^([0-9]+)([smh]?)$/.exec(text);
+    const seconds = match ? Number(match[1]) * { "": 1, s: 1, m: 60, h: 3600 }[match[2]]! : NaN;
+    if (!(seconds >= min && seconds <= max)) throw new UsageError(`${option} expects a duration from ${min} to ${max} seconds (90, 90s, 30m, 2h), got ${text}`);
+    return seconds;
+}
+
 /** How an error ends a command: what to print, and the exit code. */
 export function reportOf(error: unknown, usage: string, usageExit: number): { text: string; exitCode: number } {
     if (error instanceof UsageError) {

@@ -1,18 +1,22 @@
 // `npm run status -- [--stack NAME]...`: a table per stack, as `docker compose ps` prints one:
 // each DinD host (container state, health, endpoints, where its nested published ports are
-// reached, inner engine version, nested containers, preloaded images) and each DooD client.
+// reached, inner engine version, nested containers, preloaded images), each pool (every member:
+// free, leased by whom since when and until when, resetting, unhealthy, down) and each DooD client.
 // A host on Kubernetes shows its pod instead of a container: phase, readiness, restarts, node. It
 // reads the stack's outputs and asks the outer and inner daemons over the Engine API, and the
 // cluster over the Kubernetes API. Secrets (clientTls) are used to dial the inner daemon and never
 // printed.
+import * as path from "node:path";
 import { ContainerSummary, EngineClient, EngineEndpoint } from "../components/engineApi";
 import { kubeConnection, kubeGet } from "../components/kubeApi";
 import { clientEnvironment } from "../driver/clientTls";
 import { openStack, readOutputs } from "../driver/stack";
-import { DockerHostOutputs, HostOutputs, isKubernetesHost, KubernetesHostOutputs, StackOutputs } from "../program/outputs";
+import { availability, hasExpired, readPool } from "../driver/leases";
+import { stackLabelValue } from "../driver/project";
+import { DockerHostOutputs, HostOutputs, isKubernetesHost, KubernetesHostOutputs, PoolOutputs, StackOutputs } from "../program/outputs";
 import { expectArguments, parseCommandLine, runCommand } from "./cli";
 
-const USAGE = "usage: npm run status -- [--stack NAME]...   (default stack: local)";
+const USAGE = "usage: npm run status -- [--stack NAME]... [--backend URL] [--work-dir DIR]   (default stack: local)";
 const TIMEOUT_MS = 5000;
 
 const engine = (endpoint: EngineEndpoint) => new EngineClient(endpoint, { timeoutMs: TIMEOUT_MS });
@@ -104,25 +108,51 @@ async function hostSection(name: string, host: HostOutputs, stackOutputs: StackO
     return lines.join("\n");
 }
 
-/** The status of one stack's hosts and clients as text. */
+/** When, in seconds since the epoch, as a UTC time to the second. */
+const when = (seconds: number) => new Date(seconds * 1000).toISOString().replace(/\.\d+Z$/, "Z");
+
+/** A pool's members and their leases, as the pool's outer daemon holds them now. */
+async function poolSection(stackName: string, name: string, pool: PoolOutputs): Promise<string> {
+    const header = `POOL ${name}: ${pool.members.length} member(s) on ${pool.outerDaemon.host}${pool.cacheRegistry ? `; build cache at ${pool.cacheRegistry}` : ""}`;
+    const view = await settled(readPool({ engine: engine(pool.outerDaemon), stackLabel: stackLabelValue(stackName) }, name));
+    if (view instanceof Error) return `${header}
+  unknown (${view.message})`;
+    const rows = [["MEMBER", "STATE", "HOLDER", "SINCE", "UNTIL", "CONTAINER"]];
+    for (const member of view.members) {
+        const latest = member.latest;
+        const stands = availability(member, view.now);
+        const state = stands === "expired" || (stands === "down" && latest && latest.state !== "free") ? `${latest!.state}${hasExpired(latest!, view.now) ? " (expired)" : ""}` : stands;
+        const held = latest && latest.state !== "free";
+        rows.push([member.name, state, held ? latest.holder : "-", held ? when(latest.since) : "-", held ? when(latest.since + latest.ttl) : "-", member.container.Status]);
+    }
+    const missing = pool.members.filter((m) => !view.members.some((v) => v.name === m));
+    return [header, table(rows, "  "), ...(missing.length ? [`  not on the daemon: ${missing.join(", ")} (up creates them again)`] : [])].join("\n");
+}
+
+/** The status of one stack's hosts, pools and clients as text. */
 export async function stackStatus(stackName: string, outputs: StackOutputs): Promise<string> {
     const sections = [`STACK ${stackName}`];
-    for (const [name, host] of Object.entries(outputs.hosts)) sections.push(await hostSection(name, host, outputs));
+    // Pool members are shown with their pool, not one by one.
+    const members = new Set(Object.values(outputs.pools ?? {}).flatMap((p) => p.members));
+    for (const [name, host] of Object.entries(outputs.hosts)) if (!members.has(name)) sections.push(await hostSection(name, host, outputs));
+    for (const [name, pool] of Object.entries(outputs.pools ?? {})) sections.push(await poolSection(stackName, name, pool));
     const clients = Object.entries(outputs.clients);
     if (clients.length) {
         const rows = [["CLIENT", "STATE", "DAEMON"]];
         for (const [name, client] of clients) rows.push([name, (await outerState(client.outerDaemon, client.containerId))[0], client.outerDaemon.host]);
         sections.push(table(rows));
     }
-    if (sections.length === 1) sections.push("(no hosts or clients: not up yet?)");
+    if (sections.length === 1) sections.push("(no hosts, pools or clients: not up yet?)");
     return sections.join("\n\n");
 }
 
 async function main(argv: string[]): Promise<void> {
-    const line = parseCommandLine(argv);
+    const line = parseCommandLine(argv, { options: ["--backend", "--work-dir"] });
     expectArguments(line, 0);
+    const workDir = line.values.get("--work-dir");
     for (const stackName of line.stacks) {
-        console.log(await stackStatus(stackName, await readOutputs(await openStack({ stackName }))));
+        const stack = await openStack({ stackName, backendUrl: line.values.get("--backend"), workDir: workDir && path.resolve(workDir) });
+        console.log(await stackStatus(stackName, await readOutputs(stack)));
         console.log();
     }
 }

@@ -26,7 +26,7 @@ function filesOf(args: string[]): string[] {
 function check(file: string): string[] {
     try {
         const stack = loadStackFile(file);
-        console.log(`${file}: valid (${Object.keys(stack.hosts).length} hosts, ${Object.keys(stack.clients).length} clients)`);
+        console.log(`${file}: valid (${Object.keys(stack.hosts).length} hosts, ${Object.keys(stack.pools).length} pools, ${Object.keys(stack.clients).length} clients)`);
         return [];
     } catch (error) {
         if (error instanceof StackFileError) return error.problems.map(formatProblem);

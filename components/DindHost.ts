@@ -16,7 +16,7 @@ import { dialAddress, isLocalDaemon, isWildcard, LOOPBACK, machineAddressOf, tcp
 import { apiAtLeast, EngineEndpoint } from "./engineApi";
 import { ImageCopier, ImagePreload } from "./ImagePreload";
 import { DIND_HOST_ROLE, DIND_HOST_TYPE, HOST_LABEL, INSECURE_LABEL, labelList, ownerMarker, PUBLIC_BIND_LABEL, ROLE_LABEL, withMarkers } from "./markers";
-import { CERT_PATH_FILES, DAEMON_JSON, HOST_SOCKET_DIR, INNER_DATA_ROOT, INNER_TLS_DIR, REGISTRY_CERTS_DIR, socketIn } from "./paths";
+import { CERT_PATH_FILES, DAEMON_JSON, HOST_SOCKET_DIR, INNER_CLIENT_TLS_DIR, INNER_DATA_ROOT, INNER_TLS_DIR, REGISTRY_CERTS_DIR, socketIn } from "./paths";
 import { storageVolumeOptions, VolumeAdoption } from "./storage";
 import { Transform, transformed } from "./transform";
 
@@ -118,7 +118,7 @@ export interface HealthSchedule {
 export interface DindHostSteps {
     /** Waits for the inner daemon. @default engineReadinessCheck @example { awaitInnerDaemon: async () => ({ mtu: 0 }), innerBridgeMtu: async () => 1500 } */
     readiness?: ReadinessCheck;
-    /** Copies preloaded images. @default engineImageCopier @example { preloadImage: async () => "sha256:...", inspectImage: async () => "sha256:..." } */
+    /** Copies preloaded images. @default engineImageCopier @example { preloadImage: async () => "sha256:...", inspectImage: async () => ({ id: "sha256:..." }) } */
     preload?: ImageCopier;
 }
 
@@ -236,6 +236,15 @@ export interface DindHostArgs {
      */
     registryCAs?: Record<string, pulumi.Input<string>>;
     /**
+     * Also keep the client CA, certificate and key of the TCP endpoint inside the DinD container
+     * (INNER_CLIENT_TLS_DIR, the key 0600), where whoever can reach the outer daemon reads them:
+     * the pools' `lease` hands them to the job it leases the host to. It adds nothing such a reader
+     * lacks: the outer daemon lets them exec into this privileged container and use its daemon anyway.
+     * @default false
+     * @example true
+     */
+    clientTlsInContainer?: boolean;
+    /**
      * Limits of the DinD container.
      * @default none
      * @example { cpus: 2, memory: "4g", pids: 4096 }
@@ -260,7 +269,7 @@ export interface DindHostArgs {
      * preloaded images. Replaced by the unit suite with fakes, or by a caller that reaches its
      * daemons another way.
      * @default { readiness: engineReadinessCheck, preload: engineImageCopier } (the Engine API)
-     * @example { preload: { preloadImage: async () => "sha256:...", inspectImage: async () => "sha256:..." } }
+     * @example { preload: { preloadImage: async () => "sha256:...", inspectImage: async () => ({ id: "sha256:..." }) } }
      */
     steps?: DindHostSteps;
     /** Adjust the arguments of the resources this component creates. @default none @example { container: { memory: 4096 } } */
@@ -454,6 +463,11 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
                         { file: `${INNER_TLS_DIR}/${CERT_PATH_FILES.ca}`, content: certs.caCert },
                         { file: `${INNER_TLS_DIR}/${CERT_PATH_FILES.cert}`, content: certs.serverCert },
                         { file: `${INNER_TLS_DIR}/${CERT_PATH_FILES.key}`, content: certs.serverKey, permissions: "0600" },
+                    ] : []),
+                    ...(certs && args.clientTlsInContainer ? [
+                        { file: `${INNER_CLIENT_TLS_DIR}/${CERT_PATH_FILES.ca}`, content: certs.caCert },
+                        { file: `${INNER_CLIENT_TLS_DIR}/${CERT_PATH_FILES.cert}`, content: certs.clientCert! },
+                        { file: `${INNER_CLIENT_TLS_DIR}/${CERT_PATH_FILES.key}`, content: certs.clientKey!, permissions: "0600" },
                     ] : []),
                     ...(Object.keys(dockerd).length > 0 ? [{ file: DAEMON_JSON, content: daemonJson(dockerd) }] : []),
                     ...Object.entries(args.registryCAs ?? {}).map(([registry, ca]) => ({ file: `${REGISTRY_CERTS_DIR}/${registry}/ca.crt`, content: ca })),

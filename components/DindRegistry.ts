@@ -1,6 +1,9 @@
 // A Docker distribution registry on an outer daemon: a pull-through cache that DinD hosts use as
 // a mirror (or a plain registry), its storage on a named volume.
 //
+// Ready means its /v2/ answers (RegistryReadiness): DinD hosts that mirror it join its network only
+// then, and a registry that does not answer in time fails `up` with its own log.
+//
 // How a DinD host reaches it: loopback on the outer machine is not reachable from inside a
 // container, so the registry joins an outer network of its own (`<name>-net`), and every DinD
 // host that mirrors it joins that network too. On a user-defined network the container name is a
@@ -8,11 +11,15 @@
 // published on the outer machine (loopback by default) serves this machine's own clients.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import type { RegistryRef } from "./contract";
 import { DindCertificates } from "./DindCertificates";
 import {
-    DEFAULT_REGISTRY_BIND, DEFAULT_REGISTRY_IMAGE, DEFAULT_REGISTRY_INSECURE, DEFAULT_STORAGE_RETAIN, defaultRegistryNetwork, defaultRegistryVolume,
+    DEFAULT_REGISTRY_BIND, DEFAULT_REGISTRY_IMAGE, DEFAULT_REGISTRY_INSECURE, DEFAULT_REGISTRY_READINESS_TIMEOUT, DEFAULT_STORAGE_RETAIN, defaultOuterDaemon,
+    defaultRegistryNetwork, defaultRegistryVolume,
 } from "./defaults";
-import { isWildcard } from "./endpoints";
+import { dialAddress, isLocalDaemon, isWildcard, LOOPBACK, tcpUrl } from "./endpoints";
+import type { EngineEndpoint } from "./engineApi";
+import { RegistryReadiness, RegistryReadinessCheck } from "./RegistryReadiness";
 import { DIND_REGISTRY_TYPE, labelList, ownerMarker, REGISTRY_LABEL, REGISTRY_ROLE, ROLE_LABEL, withMarkers } from "./markers";
 import { CERT_PATH_FILES, REGISTRY_CONFIG_FILE, REGISTRY_STORAGE_DIR, REGISTRY_TLS_DIR } from "./paths";
 import { storageVolumeOptions, VolumeAdoption } from "./storage";
@@ -83,6 +90,21 @@ export interface DindRegistryArgs {
      * @example "dind-provisioner/staging"
      */
     owner?: string;
+    /**
+     * How this machine reaches the outer daemon (the one `opts.provider` drives): the readiness
+     * step watches the registry's container there.
+     * @default defaultOuterDaemon(): $DOCKER_HOST (TLS from $DOCKER_TLS_VERIFY and $DOCKER_CERT_PATH), else "unix:///var/run/docker.sock"
+     * @example { host: "tcp://10.0.0.5:2376", certPath: "/home/ci/.docker/farm" }
+     */
+    outerDaemon?: EngineEndpoint;
+    /**
+     * Seconds its /v2/ gets to answer before `up` fails, quoting its log.
+     * @default 20
+     * @example 60
+     */
+    readinessTimeout?: number;
+    /** What the readiness step does on the daemons. @default engineRegistryReadiness (the Engine API and HTTP) @example a fake, in unit tests */
+    readiness?: RegistryReadinessCheck;
     /** Adjust the arguments of the resources this component creates. @default none @example { container: { memory: 512 } } */
     transform?: {
         container?: Transform<docker.ContainerArgs>;
@@ -92,7 +114,7 @@ export interface DindRegistryArgs {
 }
 
 /** A distribution registry (optionally a pull-through cache) that DinD hosts reach by name. */
-export class DindRegistry extends pulumi.ComponentResource {
+export class DindRegistry extends pulumi.ComponentResource implements RegistryRef {
     readonly container: docker.Container;
     readonly volume: docker.Volume;
     readonly network: docker.Network;
@@ -110,6 +132,8 @@ export class DindRegistry extends pulumi.ComponentResource {
     readonly caCert: pulumi.Output<string | undefined>;
     /** host:port on the outer daemon's machine. */
     readonly publishedAddress: string;
+    /** The start-up step that waits for its /v2/ (absent on an ssh:// outer daemon, which the Engine API client does not watch). */
+    readonly readiness?: RegistryReadiness;
 
     constructor(name: string, args: DindRegistryArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super(DIND_REGISTRY_TYPE, name, {}, opts);
@@ -158,7 +182,24 @@ export class DindRegistry extends pulumi.ComponentResource {
             additionalSecretOutputs: ["uploads"],
         }));
 
-        this.networkName = pulumi.all([this.network.name, this.container.id]).apply(([network]) => network);
+        const outerDaemon = args.outerDaemon ?? defaultOuterDaemon();
+        if (!outerDaemon.host.startsWith("ssh://")) {
+            // Probed from here where the certificate covers the address dialled: loopback on this machine, or the bind address.
+            const reachable = isLocalDaemon(outerDaemon.host) || !(LOOPBACK.test(bind) || isWildcard(bind));
+            const probeUrl = `${insecure ? "http" : "https"}://${tcpUrl(dialAddress(outerDaemon.host, bind), args.port).slice("tcp://".length)}/v2/`;
+            this.readiness = new RegistryReadiness(`${name}-readiness`, {
+                registry: containerName,
+                outer: outerDaemon,
+                containerId: this.container.id,
+                timeoutSeconds: args.readinessTimeout ?? DEFAULT_REGISTRY_READINESS_TIMEOUT,
+                probe: reachable ? this.caCert.apply((ca) => ({ url: probeUrl, ca })) : undefined,
+                remote: args.proxy?.remote,
+                check: args.readiness,
+            }, { parent: this });
+        }
+        // Known once the registry answers: a DinD host that joins the network (a mirror's) waits for it.
+        const ready = this.readiness?.containerId ?? this.container.id;
+        this.networkName = pulumi.all([this.network.name, ready]).apply(([network]) => network);
         this.registerOutputs({ mirrorUrl: this.mirrorUrl, networkName: this.networkName, caCert: this.caCert, publishedAddress: this.publishedAddress });
     }
 }

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { DindHostRef } from "./contract";
 import { DEFAULT_MOUNT_READ_ONLY, DEFAULT_NESTED_RESTART, DEFAULT_PORT_PROTOCOL } from "./defaults";
 import { MTU_OPTION } from "./dockerd";
-import { DIND_WORKLOADS_TYPE } from "./markers";
+import { DIND_WORKLOADS_TYPE, labelList } from "./markers";
 import { Transform, transformed } from "./transform";
 
 /** A port a nested container publishes on the DinD container's address. */
@@ -65,6 +65,23 @@ export interface DindWorkloadsArgs {
      * @example { networks: ["app"], containers: { web: { image: "busybox:1.36", command: ["httpd", "-f"], networks: ["app"] } } }
      */
     workloads: WorkloadsArgs;
+    /**
+     * Labels of every nested network, volume and container (a pool member's carry DECLARED_LABEL,
+     * which its reset keeps).
+     * @default {}
+     * @example { team: "ci" }
+     */
+    labels?: Record<string, string>;
+    /**
+     * Registries whose images the nested containers pull through a cache: registry host -> the
+     * cache's host:port as the inner daemon reaches it (a DindRegistry's `address`). Such an image
+     * is pulled from the cache and tagged with the name written here, so that `docker images` and a
+     * job's `docker run` know it by that name. (Docker Hub's images go through the inner daemon's
+     * `registry-mirrors` instead: dockerd applies those to Docker Hub only.)
+     * @default {}
+     * @example { "ghcr.io": "ghcr-cache:5000" }
+     */
+    pullThrough?: Record<string, string>;
     /** Adjust the arguments of the resources this component creates. @default none @example { container: { memory: 512 } } */
     transform?: {
         network?: Transform<docker.NetworkArgs>;
@@ -100,6 +117,9 @@ export class DindWorkloads extends pulumi.ComponentResource {
                 throw new pulumi.ResourceError(`DindWorkloads ${name}: the DinD host has no tcp or unix endpoint to reach its inner daemon`, parent);
             }
             const workloads = {
+                // Absent rather than empty without labels: a host made before this argument existed sees no change.
+                labels: args.labels && Object.keys(args.labels).length > 0 ? labelList(args.labels) : undefined,
+                pullThrough: args.pullThrough ?? {},
                 networks: args.workloads.networks ?? [],
                 volumes: args.workloads.volumes ?? [],
                 containers: Object.fromEntries(Object.entries(args.workloads.containers ?? {}).map(([containerName, spec]) => [containerName, {
@@ -131,13 +151,15 @@ export class DindWorkloads extends pulumi.ComponentResource {
             // dockerd's own setting covers only its default bridge.
             const options = host.mtu.apply((mtu) => (mtu === undefined ? undefined : { [MTU_OPTION]: String(mtu) }));
             for (const network of workloads.networks) {
-                parent.networks[network] = new docker.Network(...transformed(args.transform?.network, `${name}-network-${network}`, { name: network, options }, inner));
+                parent.networks[network] = new docker.Network(...transformed(args.transform?.network, `${name}-network-${network}`,
+                    { name: network, options, labels: workloads.labels }, inner));
             }
         }
 
         function createVolumes() {
             for (const volume of workloads.volumes) {
-                parent.volumes[volume] = new docker.Volume(...transformed(args.transform?.volume, `${name}-volume-${volume}`, { name: volume }, inner));
+                parent.volumes[volume] = new docker.Volume(...transformed(args.transform?.volume, `${name}-volume-${volume}`,
+                    { name: volume, labels: workloads.labels }, inner));
             }
         }
 
@@ -145,12 +167,11 @@ export class DindWorkloads extends pulumi.ComponentResource {
             for (const [containerName, spec] of Object.entries(workloads.containers)) {
                 // Own keys only: an image named "constructor" is not Object.prototype's.
                 const preloaded = Object.hasOwn(host.preloads, spec.image) ? host.preloads[spec.image] : undefined;
-                const image = preloaded
-                    ? preloaded.imageId
-                    : new docker.RemoteImage(`${name}-image-${containerName}`, { name: spec.image, keepLocally: true }, inner).imageId;
+                const image = preloaded ? preloaded.imageId : pulledImage(containerName, spec.image);
                 parent.containers[containerName] = new docker.Container(...transformed(args.transform?.container, `${name}-container-${containerName}`, {
                     name: containerName,
                     image,
+                    labels: workloads.labels,
                     command: spec.command,
                     envs: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
                     ports: spec.ports.map((p) => ({ internal: p.internal, external: p.external, protocol: p.protocol })),
@@ -164,10 +185,39 @@ export class DindWorkloads extends pulumi.ComponentResource {
             }
         }
 
+        /** An image the inner daemon pulls: through a cache of its registry when there is one, then tagged as written. */
+        function pulledImage(containerName: string, image: string): pulumi.Output<string> {
+            const viaCache = pullThroughReference(image, workloads.pullThrough);
+            const pulled = new docker.RemoteImage(`${name}-image-${containerName}`, { name: viaCache ?? image, keepLocally: true }, inner);
+            // A digest names content, not a tag: the image is used by id and keeps the cache's name only.
+            if (viaCache && !image.includes("@")) {
+                new docker.Tag(`${name}-tag-${containerName}`, { sourceImage: pulled.imageId, targetImage: image }, inner);
+            }
+            return pulled.imageId;
+        }
+
         function declared<T>(resources: Record<string, T>, key: string, what: string): T {
             const resource = Object.hasOwn(resources, key) ? resources[key] : undefined;
             if (!resource) throw new pulumi.ResourceError(`DindWorkloads ${name}: ${what} "${key}" is used by a container but not declared in workloads`, parent);
             return resource;
         }
     }
+}
+
+/** Docker Hub's names: its images go through the inner daemon's registry-mirrors, not through pullThrough. */
+const DOCKER_HUB = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
+
+/**
+ * The reference an image is pulled by through a cache (`ghcr.io/org/app:1` with
+ * `{ "ghcr.io": "ghcr-cache:5000" }` -> `ghcr-cache:5000/org/app:1`), or undefined when its registry
+ * has none. The registry is the first part of the name when it holds a '.' or a ':' or is
+ * `localhost`, as Docker reads names; otherwise the image is Docker Hub's.
+ */
+export function pullThroughReference(image: string, pullThrough: Record<string, string>): string | undefined {
+    const slash = image.indexOf("/");
+    if (slash < 0) return undefined;
+    const registry = image.slice(0, slash);
+    if (!/[.:]/.test(registry) && registry !== "localhost") return undefined;
+    if (DOCKER_HUB.has(registry) || !Object.hasOwn(pullThrough, registry)) return undefined;
+    return `${pullThrough[registry]}/${image.slice(slash + 1)}`;
 }

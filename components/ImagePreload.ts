@@ -1,12 +1,13 @@
 // Copies one image from the outer daemon into a DinD host's inner daemon over the
 // Docker Engine API (GET /images/get, then POST /images/load): a DinD host starts with an
 // empty cache and, air-gapped, cannot pull. Skips the copy when the inner daemon already has
-// the image with the same id, and copies again when the outer image changes. Like the readiness
+// the same image (the same id, or, in the containerd image store, the same layers and config),
+// and copies again when the outer image changes. Like the readiness
 // step it runs in the program's own process during an update, checking on every update (one
 // inspect per daemon) instead of trusting a stored copy; a preview reads and copies nothing.
 import * as pulumi from "@pulumi/pulumi";
 import { stepFailed, withoutDependencies } from "./stepResults";
-import { EngineClient, EngineEndpoint } from "./engineApi";
+import { EngineClient, EngineEndpoint, ImageIdentity, sameImage } from "./engineApi";
 import { UserError } from "./errors";
 import { IMAGE_PRELOAD_TYPE } from "./markers";
 
@@ -16,9 +17,9 @@ export interface PreloadInputs {
     target: EngineEndpoint;
 }
 
-/** The id of `image` on a daemon, or undefined when the daemon does not have it. */
-export async function inspectImage(endpoint: EngineEndpoint, image: string): Promise<string | undefined> {
-    return new EngineClient(endpoint).inspectImage(image);
+/** The id of `image` on a daemon and what it holds, or undefined when the daemon does not have it. */
+export async function inspectImage(endpoint: EngineEndpoint, image: string): Promise<ImageIdentity | undefined> {
+    return new EngineClient(endpoint).imageIdentity(image);
 }
 
 /** Streams `image` from one daemon into another (`docker save | docker load`). */
@@ -26,26 +27,29 @@ async function copyImage(source: EngineEndpoint, target: EngineEndpoint, image: 
     await new EngineClient(target).loadImage(await new EngineClient(source).saveImage(image), image);
 }
 
-/** Makes the target hold `image` with the source's id, copying only when it does not already; answers the id. */
+/**
+ * Makes the target hold the source's `image`, copying only when it does not already; answers its
+ * id on the target (the source's, unless the target keeps images in the containerd image store).
+ */
 export async function preloadImage(inputs: PreloadInputs): Promise<string> {
-    const sourceId = await inspectImage(inputs.source, inputs.image);
-    if (!sourceId) {
+    const source = await inspectImage(inputs.source, inputs.image);
+    if (!source) {
         throw new UserError(`image ${inputs.image} is not on the outer daemon ${inputs.source.host}: build, pull or load it there first (preload copies it from there)`);
     }
-    if ((await inspectImage(inputs.target, inputs.image)) !== sourceId) {
-        await copyImage(inputs.source, inputs.target, inputs.image);
-        const copiedId = await inspectImage(inputs.target, inputs.image);
-        if (copiedId !== sourceId) throw new UserError(`after copying ${inputs.image}, ${inputs.target.host} has id ${copiedId}, expected ${sourceId}`);
-    }
-    return sourceId;
+    const present = await inspectImage(inputs.target, inputs.image);
+    if (present && sameImage(present, source)) return present.id;
+    await copyImage(inputs.source, inputs.target, inputs.image);
+    const copied = await inspectImage(inputs.target, inputs.image);
+    if (!copied || !sameImage(copied, source)) throw new UserError(`after copying ${inputs.image}, ${inputs.target.host} has id ${copied?.id}, expected ${source.id}`);
+    return copied.id;
 }
 
 /** What a preload does on the daemons; the unit suite replaces it with a fake. */
 export interface ImageCopier {
-    /** Copies when needed, answers the image id (during an update). */
+    /** Copies when needed, answers the image id on the target (during an update). */
     preloadImage(inputs: PreloadInputs): Promise<string>;
-    /** The image's id on a daemon, undefined when it has none (during a preview). */
-    inspectImage(endpoint: EngineEndpoint, image: string): Promise<string | undefined>;
+    /** The image's id on a daemon and what it holds, undefined when it has none (during a preview). */
+    inspectImage(endpoint: EngineEndpoint, image: string): Promise<ImageIdentity | undefined>;
 }
 
 /** The copier over the Engine API. */
@@ -79,13 +83,15 @@ export class ImagePreload extends pulumi.ComponentResource {
             if (!pulumi.runtime.isDryRun()) {
                 return copier.preloadImage({ image, source, target }).catch((error: Error) => stepFailed(resource, error));
             }
-            // A preview copies nothing: the id is the outer image's, which an update makes the inner one's.
-            const sourceId = await copier.inspectImage(source, image).catch(() => undefined);
-            if (!sourceId) {
+            // A preview copies nothing: the id is the inner image's when it is the outer one already, else the
+            // outer image's, which an update makes the inner one's (in dockerd's own image store, where ids agree).
+            const sourceImage = await copier.inspectImage(source, image).catch(() => undefined);
+            if (!sourceImage) {
                 pulumi.log.warn(`image ${image} is not on the outer daemon ${source.host}: up would fail to preload it`, resource);
                 return pulumi.unknown as unknown as string;
             }
-            return sourceId;
+            const present = await copier.inspectImage(target, image).catch(() => undefined);
+            return present && sameImage(present, sourceImage) ? present.id : sourceImage.id;
         });
         // Nested containers take the id: it must not make them depend on the DinD container (see ./stepResults).
         this.imageId = withoutDependencies(pulumi.unsecret(imageId));

@@ -161,7 +161,7 @@ export interface KubernetesDindHostArgs {
     /**
      * What preloads do on the daemons. Replaced by the unit suite with a fake.
      * @default engineImageCopier (the Engine API)
-     * @example { preloadImage: async () => "sha256:...", inspectImage: async () => "sha256:..." }
+     * @example { preloadImage: async () => "sha256:...", inspectImage: async () => ({ id: "sha256:..." }) }
      */
     preloadCopier?: ImageCopier;
     /** Environment of the dind container. @default {} @example { HTTP_PROXY: "http://proxy:3128" } */

@@ -37,3 +37,15 @@ export interface ClientTls {
     cert: string;
     key: string;
 }
+
+/** A registry of the stack as a DinD host that uses it sees it. `DindRegistry` implements it. */
+export interface RegistryRef {
+    /** host:port a DinD host on `networkName` reaches it at, e.g. "build-cache:5000". */
+    readonly address: string;
+    /** "https://<address>" or, for a plain-HTTP registry, "http://<address>". */
+    readonly mirrorUrl: string;
+    /** The outer network to join, known once the registry answers (so a host that joins it waits for it). */
+    readonly networkName: pulumi.Output<string>;
+    /** The CA of its certificate (undefined for a plain-HTTP registry). */
+    readonly caCert: pulumi.Output<string | undefined>;
+}

@@ -25,6 +25,27 @@ export const DEFAULT_MOUNT_READ_ONLY = false;
 /** A nested container comes back after a crash or an inner-daemon restart, but not after `docker stop`. */
 export const DEFAULT_NESTED_RESTART = "unless-stopped";
 
+/**
+ * The most hosts a pool may have: each is a privileged container with a daemon and a port of its
+ * own (about 55 MiB of memory idle), and a pool's ports are consecutive. Larger fleets are several pools.
+ */
+export const MAX_POOL_SIZE = 100;
+
+/** The name of a pool's n-th member (1-based): also its container's name. */
+export function poolMemberName(pool: string, n: number): string {
+    return `${pool}-${n}`;
+}
+
+/** The n-th member's TCP port (1-based): a pool takes consecutive ports from its template's. */
+export function poolMemberPort(templatePort: number, n: number): number {
+    return templatePort + n - 1;
+}
+
+/** A member's unix endpoint directory: one of its own under the template's. */
+export function poolMemberSocketDir(templateDir: string, member: string): string {
+    return `${templateDir.replace(/\/+$/, "")}/${member}`;
+}
+
 /** The size a Kubernetes DinD host's claim on /var/lib/docker requests when it names none. */
 export const DEFAULT_CLAIM_SIZE = "20Gi";
 /** A Kubernetes DinD host's TCP endpoint: Docker's TLS port, in the pod and on its Service. */
@@ -77,6 +98,8 @@ export function defaultOuterDaemon(env: NodeJS.ProcessEnv = process.env): Engine
 export const DEFAULT_REGISTRY_IMAGE = "registry:2.8.3";
 /** Where a registry's port is bound: loopback, so nothing off this machine reaches it by default. */
 export const DEFAULT_REGISTRY_BIND = "127.0.0.1";
+/** Seconds a registry's /v2/ gets to answer before `up` fails: a registry answers in well under a second once it listens. */
+export const DEFAULT_REGISTRY_READINESS_TIMEOUT = 20;
 /** A registry serves TLS with a certificate the stack issues unless told to serve plain HTTP. */
 export const DEFAULT_REGISTRY_INSECURE = false;
 

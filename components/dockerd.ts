@@ -22,6 +22,9 @@ export function dockerdTlsFlags(): string[] {
 /** The check that the inner daemon answers, run inside the DinD container (health check, readiness probe). */
 export const INNER_DAEMON_CHECK = ["docker", "--host", `unix://${INNER_SOCKET}`, "version"];
 
+/** The dockerd feature that turns on the containerd image store, whose BuildKit can export a build cache to a registry. */
+export const CONTAINERD_IMAGE_STORE = "containerd-snapshotter";
+
 /** Network driver option that sets a network's MTU. */
 export const MTU_OPTION = "com.docker.network.driver.mtu";
 
@@ -89,3 +92,14 @@ export function memoryMegabytes(memory: string): number {
 /** A memory size as docker run's --memory takes it. */
 export const MEMORY = /^([0-9]+)([bkmgBKMG])?$/;
 
+
+/** A storage size: a number of bytes, or a number with B, kB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024). */
+export const STORAGE_SIZE = /^([0-9]+(?:\.[0-9]+)?) ?(B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?$/;
+const STORAGE_UNITS: Record<string, number> = { B: 1, kB: 1e3, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40 };
+
+/** "20GB" -> 20000000000. */
+export function storageBytes(size: string): number {
+    const match = STORAGE_SIZE.exec(size);
+    if (!match) throw new UserError(`expected a storage size such as 20GB, 512MiB or 1000000, got "${size}"`);
+    return Math.round(Number(match[1]) * STORAGE_UNITS[match[2] ?? "B"]);
+}

@@ -4,6 +4,7 @@
 // recovery, and `status` all go through EngineClient; a call that fails is an EngineApiError naming
 // the daemon and the call. A new Engine API call is a method here, not a request written elsewhere.
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
@@ -180,6 +181,11 @@ export function demultiplex(raw: Buffer): string {
 /** What `GET /containers/{id}/json` answers (the parts the project reads). */
 export interface ContainerInspect {
     Id: string;
+    /** "/name". */
+    Name?: string;
+    /** When it was created (RFC 3339, the daemon's clock). */
+    Created?: string;
+    Config?: { Labels?: Record<string, string> | null };
     RestartCount: number;
     State: {
         Status: string;
@@ -198,31 +204,71 @@ export interface ContainerSummary {
     Id: string;
     Names: string[];
     Image: string;
+    /** The id of the image it was created from. */
+    ImageID?: string;
+    /** When it was created: seconds since the epoch, the daemon's clock. */
+    Created?: number;
+    /** created, running, paused, restarting, removing, exited or dead. */
     State: string;
+    /** "Up 3 minutes (healthy)" and the like. */
     Status: string;
     Labels?: Record<string, string>;
     Ports: { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[];
     /** Bind mounts (`Source` is the path on the daemon's machine) and volumes (`Name`). */
     Mounts?: { Type: string; Name?: string; Source?: string; Destination: string }[];
+    NetworkSettings?: { Networks?: Record<string, { IPAddress?: string }> };
 }
 
-/** One volume of `GET /volumes`. */
-export interface VolumeSummary {
-    Name: string;
-    Labels: Record<string, string> | null;
+/** An image on a daemon: its id there, and a digest of what it holds (see EngineClient.imageIdentity). */
+export interface ImageIdentity {
+    id: string;
+    /** Undefined when the daemon does not say (then only the id tells images apart). */
+    content?: string;
 }
 
-/** One network of `GET /networks`. */
-export interface NetworkSummary {
-    Id: string;
-    Name: string;
-    Labels: Record<string, string> | null;
+/** Whether two daemons' images are the same image. */
+export function sameImage(a: ImageIdentity, b: ImageIdentity): boolean {
+    return a.id === b.id || (a.content !== undefined && a.content === b.content);
 }
 
 /** One image of `GET /images/json`. */
 export interface ImageSummary {
     Id: string;
     RepoTags: string[] | null;
+}
+
+/** What `POST /containers/create` takes (the parts the project sets). */
+export interface ContainerCreate {
+    Image: string;
+    Labels?: Record<string, string>;
+    Entrypoint?: string[];
+    Cmd?: string[];
+    NetworkDisabled?: boolean;
+    HostConfig?: { Tmpfs?: Record<string, string>; NetworkMode?: string };
+}
+
+/** One volume of `GET /volumes`. */
+export interface VolumeSummary {
+    Name: string;
+    Labels?: Record<string, string> | null;
+}
+
+/** One network of `GET /networks`. */
+export interface NetworkSummary {
+    Id: string;
+    Name: string;
+    Driver?: string;
+    Scope?: string;
+    Labels?: Record<string, string> | null;
+    Containers?: Record<string, unknown> | null;
+}
+
+/** What `GET /system/df` answers (the parts the project reads). */
+export interface DiskUsage {
+    /** Bytes of every image layer, each once. */
+    LayersSize: number;
+    Images: { Id: string; Size: number; SharedSize: number; Containers: number; RepoTags?: string[] | null }[];
+    BuildCache?: { ID: string; Size: number; Shared: boolean; InUse: boolean; LastUsedAt?: string | null; CreatedAt?: string }[] | null;
 }
 
 /** What `GET /version` answers (the parts the project reads). */
@@ -298,6 +344,27 @@ export class EngineClient {
         return this.json(`/networks${filterQuery(filters)}`);
     }
 
+    /**
+     * Removes a container (`docker rm`, with `-f` and `-v` when asked). With `ifExists`, a container
+     * that is gone, or that another caller is removing at this moment, is not an error: the answer
+     * says whether this call removed it.
+     */
+    async removeContainer(id: string, { force = false, volumes = false, ifExists = false } = {}): Promise<boolean> {
+        const { status } = await this.call("DELETE", `/containers/${encodeURIComponent(id)}?force=${force ? 1 : 0}&v=${volumes ? 1 : 0}`,
+            ifExists ? [200, 204, 404, 409] : [200, 204]);
+        return status < 300;
+    }
+
+    /**
+     * Creates a container under `name` (never starting it), atomically: the daemon refuses a name
+     * that is taken (HTTP 409), and then the answer is undefined. Otherwise, the new container's id.
+     */
+    async createContainer(name: string, config: ContainerCreate): Promise<string | undefined> {
+        const { status, body } = await this.call("POST", `/containers/create?name=${encodeURIComponent(name)}`, [201, 409],
+            { body: Readable.from([JSON.stringify(config)]), contentType: "application/json" });
+        return status === 409 ? undefined : (JSON.parse(body.toString("utf8")).Id as string);
+    }
+
     /** Starts a stopped container (`docker start`); one that already runs is left as it is. */
     async startContainer(id: string): Promise<void> {
         await this.call("POST", `/containers/${encodeURIComponent(id)}/start`, [204, 304]);
@@ -308,15 +375,87 @@ export class EngineClient {
         await this.call("POST", `/containers/${encodeURIComponent(id)}/unpause`, [204]);
     }
 
-    /** Removes a container (`docker rm`, with `-f` and `-v` when asked). */
-    async removeContainer(id: string, { force = false, volumes = false } = {}): Promise<void> {
-        await this.call("DELETE", `/containers/${encodeURIComponent(id)}?force=${force ? 1 : 0}&v=${volumes ? 1 : 0}`, [200, 204]);
+    /** A file or directory of a container's filesystem as a tar archive (`docker cp CONTAINER:PATH -`). */
+    async getArchive(id: string, path: string): Promise<Buffer> {
+        return (await this.call("GET", `/containers/${encodeURIComponent(id)}/archive?path=${encodeURIComponent(path)}`)).body;
+    }
+
+    /** Extracts a tar archive into a directory of a container's filesystem (`docker cp - CONTAINER:DIR`). */
+    async putArchive(id: string, dir: string, tar: Buffer): Promise<void> {
+        await this.call("PUT", `/containers/${encodeURIComponent(id)}/archive?path=${encodeURIComponent(dir)}`, [200], { body: Readable.from([tar]) });
+    }
+
+    /** Removes a volume; one that is gone is not an error. */
+    async removeVolume(name: string): Promise<void> {
+        await this.call("DELETE", `/volumes/${encodeURIComponent(name)}`, [204, 404]);
+    }
+
+    /** Removes a network; one that is gone is not an error. */
+    async removeNetwork(id: string): Promise<void> {
+        await this.call("DELETE", `/networks/${encodeURIComponent(id)}`, [204, 404]);
+    }
+
+    /** Disconnects a container from a network, even a stopped one (`docker network disconnect -f`). */
+    async disconnectNetwork(network: string, container: string): Promise<void> {
+        await this.call("POST", `/networks/${encodeURIComponent(network)}/disconnect`, [200, 404],
+            { body: Readable.from([JSON.stringify({ Container: container, Force: true })]), contentType: "application/json" });
+    }
+
+    /** Leaves a swarm, if the daemon is in one (`docker swarm leave --force`); whether it was. */
+    async leaveSwarm(): Promise<boolean> {
+        const { status } = await this.call("POST", "/swarm/leave?force=1", [200, 503]);
+        return status === 200;
+    }
+
+    /** The space images, containers, volumes and the build cache take (`docker system df -v`). */
+    async diskUsage(): Promise<DiskUsage> {
+        return this.json("/system/df");
+    }
+
+    /** Removes an image by id, whatever tags it has (`docker rmi -f`); one that is gone is not an error. */
+    async removeImage(id: string): Promise<void> {
+        await this.call("DELETE", `/images/${encodeURIComponent(id)}?force=1`, [200, 404, 409]);
+    }
+
+    /** Removes these build cache records (`docker builder prune --filter id=...`): the bytes freed. */
+    async pruneBuildCache(ids: string[]): Promise<number> {
+        if (ids.length === 0) return 0;
+        const filters = encodeURIComponent(JSON.stringify({ id: ids }));
+        return (JSON.parse((await this.call("POST", `/build/prune?filters=${filters}`)).body.toString("utf8")).SpaceReclaimed as number) ?? 0;
+    }
+
+    /** The daemon's clock, from its answer's Date header (whole seconds): milliseconds since the epoch. */
+    async clock(): Promise<number> {
+        const response = await engineRequest(this.endpoint, { method: "GET", path: "/_ping", timeoutMs: this.options.timeoutMs });
+        await readAll(response);
+        const date = Date.parse(String(response.headers.date ?? ""));
+        if (response.statusCode !== 200 || Number.isNaN(date)) {
+            throw new EngineApiError(this.endpoint.host, "GET /_ping", response.statusCode, "no Date header in the answer: cannot read the daemon's clock");
+        }
+        return date;
     }
 
     /** The image's id, or undefined when the daemon does not have it. */
     async inspectImage(image: string): Promise<string | undefined> {
+        return (await this.imageIdentity(image))?.id;
+    }
+
+    /**
+     * The image's id and what it holds, or undefined when the daemon does not have it. The id of
+     * one image differs between image stores (the config's digest in dockerd's own, the manifest's
+     * in the containerd image store); `content` does not: it digests the layers and the config's
+     * creation time, command and environment, so two daemons can tell they hold the same image.
+     */
+    async imageIdentity(image: string): Promise<ImageIdentity | undefined> {
         const { status, body } = await this.call("GET", `/images/${image.split("/").map(encodeURIComponent).join("/")}/json`, [200, 404]);
-        return status === 404 ? undefined : (JSON.parse(body.toString("utf8")).Id as string);
+        if (status === 404) return undefined;
+        const inspected = JSON.parse(body.toString("utf8"));
+        const layers = inspected.RootFS?.Layers;
+        if (!Array.isArray(layers)) return { id: inspected.Id };
+        const config = inspected.Config ?? {};
+        const fingerprint = [inspected.Created, layers, config.Cmd, config.Entrypoint, config.Env, config.Labels, config.WorkingDir, config.User]
+            .map((part) => (part === null || (Array.isArray(part) && part.length === 0) || part === "" ? undefined : part));
+        return { id: inspected.Id, content: createHash("sha256").update(JSON.stringify(fingerprint)).digest("hex") };
     }
 
     async listImages(): Promise<ImageSummary[]> {

@@ -7,7 +7,7 @@ export { KubernetesDindHost, KubernetesDindHostArgs, KubernetesStorageArgs, Kube
 export { DoodClient, DoodClientArgs } from "./DoodClient";
 export { DindCertificates, DindCertificatesArgs, IssuedCertificate } from "./DindCertificates";
 export { ImageCopier, ImagePreload, ImagePreloadArgs, engineImageCopier } from "./ImagePreload";
-export { ClientTls, DindHostRef, PreloadedImageRef } from "./contract";
+export { ClientTls, DindHostRef, PreloadedImageRef, RegistryRef } from "./contract";
 export * from "./defaults";
 export { EngineApiError, EngineClient, EngineEndpoint, engineApiVersion } from "./engineApi";
 export { UserError } from "./errors";
@@ -17,3 +17,5 @@ export { DindRegistry, DindRegistryArgs, RegistryProxy } from "./DindRegistry";
 export { DindReadiness, DindReadinessArgs, ReadinessCheck, engineReadinessCheck } from "./DindReadiness";
 export { DockerdConfig, DindResources, MTU_OPTION, MANAGED_DOCKERD_OPTIONS } from "./dockerd";
 export { DoodPolicyProxy, DoodPolicyProxyArgs, DoodPolicy } from "./DoodPolicyProxy";
+export { DindPool, DindPoolArgs, DindPoolCacheArgs } from "./DindPool";
+export { RegistryReadiness, RegistryReadinessArgs, RegistryReadinessCheck, engineRegistryReadiness } from "./RegistryReadiness";

@@ -12,9 +12,11 @@ const COMPONENT_TYPE_PREFIX = "dind:index:";
 export const DIND_HOST_TYPE = `${COMPONENT_TYPE_PREFIX}DindHost`;
 export const KUBERNETES_DIND_HOST_TYPE = `${COMPONENT_TYPE_PREFIX}KubernetesDindHost`;
 export const DIND_WORKLOADS_TYPE = `${COMPONENT_TYPE_PREFIX}DindWorkloads`;
+export const DIND_POOL_TYPE = `${COMPONENT_TYPE_PREFIX}DindPool`;
 export const DIND_REGISTRY_TYPE = `${COMPONENT_TYPE_PREFIX}DindRegistry`;
 export const DIND_CERTIFICATES_TYPE = `${COMPONENT_TYPE_PREFIX}DindCertificates`;
 export const DIND_READINESS_TYPE = `${COMPONENT_TYPE_PREFIX}DindReadiness`;
+export const REGISTRY_READINESS_TYPE = `${COMPONENT_TYPE_PREFIX}RegistryReadiness`;
 export const KUBERNETES_READINESS_TYPE = `${COMPONENT_TYPE_PREFIX}KubernetesReadiness`;
 export const IMAGE_PRELOAD_TYPE = `${COMPONENT_TYPE_PREFIX}ImagePreload`;
 export const DOOD_CLIENT_TYPE = `${COMPONENT_TYPE_PREFIX}DoodClient`;
@@ -114,6 +116,37 @@ export function describeOwner(owner: ObjectOwner): string {
             return `nobody (made by hand: it has no ${STACK_LABEL} label)`;
     }
 }
+
+/** On a DinD host that is a member of a pool (its container and volume): the pool's name. */
+export const POOL_LABEL = "dind-provisioner.pool";
+/** On a pool member: the storage its images and build cache may keep, in bytes (release enforces it). */
+export const CACHE_KEEP_LABEL = "dind-provisioner.cache-keep";
+/** On a pool member: the registry (host:port, as the member reaches it) its builds export their cache to and import it from. */
+export const CACHE_REGISTRY_LABEL = "dind-provisioner.cache-registry";
+/** On a nested network, volume or container a pool member's stack file declares: a reset (release) keeps it. */
+export const DECLARED_LABEL = "dind-provisioner.declared";
+
+/**
+ * A lease marker: a container created on a pool's outer daemon and never started, one per state of
+ * a member's lease (driver/leases.ts). It carries STACK_LABEL, POOL_LABEL, HOST_LABEL (the member)
+ * and the labels below; its name, `<member>.lease-<epoch>`, is what makes each change of state atomic.
+ */
+export const LEASE_MARKER_ROLE = "lease-marker";
+/** A lease marker's state: free, leased, resetting or unhealthy. */
+export const LEASE_STATE_LABEL = "dind-provisioner.lease-state";
+/** Who holds a lease (a CI job's URL, user@host): what status and the errors show. */
+export const LEASE_HOLDER_LABEL = "dind-provisioner.lease-holder";
+/** Seconds a lease marker's state lasts from its creation (the daemon's clock) before another lease may take the member over. */
+export const LEASE_TTL_LABEL = "dind-provisioner.lease-ttl";
+/** A lease marker's place in its member's chain of states (the number in its name). */
+export const LEASE_EPOCH_LABEL = "dind-provisioner.lease-epoch";
+
+/** The name of a pool member's lease marker of one epoch. */
+export function leaseMarkerName(member: string, epoch: number): string {
+    return `${member}${LEASE_MARKER_SUFFIX}${epoch}`;
+}
+/** What separates a member's name from the epoch in its markers' names (a name ending in it and digits is reserved). */
+export const LEASE_MARKER_SUFFIX = ".lease-";
 
 /** The user's labels with the component's markers over them: a user label never overrides a marker. */
 export function withMarkers(labels: Record<string, string> | undefined, markers: Record<string, string>): Record<string, string> {

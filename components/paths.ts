@@ -14,6 +14,16 @@ export const INNER_DATA_ROOT = "/var/lib/docker";
 export const INNER_SOCKET = "/var/run/docker.sock";
 /** Where the inner daemon's server TLS files are (uploaded by DindHost, a Secret's mount on Kubernetes). */
 export const INNER_TLS_DIR = "/etc/docker/dind-tls";
+/**
+ * Where a pool member's DinD container keeps its client CA, certificate and key (CERT_PATH_FILES):
+ * `lease` reads them there over the outer daemon, so a job gets them without the stack's secrets.
+ */
+export const INNER_CLIENT_TLS_DIR = "/etc/docker/dind-tls/client";
+/**
+ * On a pool member's storage volume, under INNER_DATA_ROOT: when each image was last seen in use,
+ * which its storage budget evicts by (least recently used first).
+ */
+export const IMAGE_USAGE_FILE = "dind-provisioner/image-usage.json";
 /** Where `unix.hostDir` is mounted inside the DinD container. */
 export const HOST_SOCKET_DIR = "/run/dind-host";
 /** Where dockerd reads its configuration file. */

@@ -9,6 +9,7 @@ import { loadStackFile, StackFileError } from "../stackfile/load";
 import { StackFile } from "../stackfile/schema";
 import { removeContextsAfterDestroy } from "./contexts";
 import { guardState, markRetained } from "./ownership";
+import { PoolRun, preparePools } from "./pools";
 import { checkOuterDaemons, downHosts, dropFromState, RetainedHostDownError } from "./preflight";
 import { killOrphanedPlugins, lockDirsOf, readLocks, releaseStaleLocks, resolvePendingOperations, StackLockedError } from "./recovery";
 import { Deployment, savedDeployment } from "./state";
@@ -91,6 +92,8 @@ interface Prepared {
     stack: Stack;
     /** This stack's objects removed outside Pulumi: up refreshes them first, preview shows them replaced. */
     gone: string[];
+    /** The stack file, when it loads (destroy and refresh go on without it). */
+    parsed?: StackFile;
 }
 
 /**
@@ -121,7 +124,7 @@ async function prepare(command: EngineCommand, options: StackOptions, cancellati
     const owner = ownerOf(PROJECT_NAME, options.stackName);
     const pending = updates ? await resolvePendingOperations(stack, owner, saved ?? undefined) : [];
     say(pending);
-    if (command === "refresh" || saved === null) return { stack, gone: [] };
+    if (command === "refresh" || saved === null) return { stack, parsed, gone: [] };
     cancellation.check();
     // Read again when recovery changed the state; without a file backend, through the CLI.
     const deployment = (pending.length ? savedDeployment(backendUrlOf(options), PROJECT_NAME, options.stackName) : saved) ?? await deploymentOf(stack, options);
@@ -132,7 +135,16 @@ async function prepare(command: EngineCommand, options: StackOptions, cancellati
         exported.deployment = markRetained(exported.deployment as Deployment, guard.retain);
         await stack.importStack(exported);
     }
-    return { stack, gone: guard.gone };
+    return { stack, parsed, gone: guard.gone };
+}
+
+/** Pools around an up or a destroy (driver/pools.ts): members jobs hold are left alone, the rest held by the run, failed ones replaced. */
+async function poolsAround(command: "up" | "destroy", stack: Stack, parsed: StackFile | undefined, options: StackOptions): Promise<PoolRun | undefined> {
+    // Without a valid stack file, up fails in the program; destroy goes on (its markers go with the stack's label).
+    if (!parsed) return undefined;
+    const run = await preparePools(parsed, options.stackName, await deploymentOf(stack, options), stack, { destroy: command === "destroy" });
+    say(run.lines);
+    return run;
 }
 
 /** Refresh and destroy leave alone what lives inside a DinD host that is not running. */
@@ -167,18 +179,30 @@ export async function runEngine(command: EngineCommand, options: EngineRunOption
     };
     const signal = cancellation.controller.signal;
     try {
-        const { stack, gone } = await prepare(command, options.stack, cancellation);
+        const { stack, parsed, gone } = await prepare(command, options.stack, cancellation);
         cancellation.check();
         const lean = asDriverRuns(stack);
         if (command === "up") {
             if (gone.length) await lean.refresh({ onOutput, signal, target: gone });
             cancellation.check();
-            await lean.up({ onOutput, signal });
-        } else if (command === "preview") await lean.preview({ onOutput, diff: true, signal, replace: gone });
-        else if (command === "refresh") await lean.refresh({ onOutput, signal, exclude: await sparedNested(stack, command, options) });
-        else {
+            const pools = await poolsAround(command, stack, parsed, options.stack);
+            try {
+                await lean.up({ onOutput, signal, ...(pools?.exclude.length ? { exclude: pools.exclude } : {}) });
+            } finally {
+                if (pools) say(await pools.finish());
+            }
+        } else if (command === "preview") {
+            await lean.preview({ onOutput, diff: true, signal, replace: gone });
+        } else if (command === "refresh") {
+            await lean.refresh({ onOutput, signal, exclude: await sparedNested(stack, command, options) });
+        } else {
             await sparedNested(stack, command, options);
-            await lean.destroy({ onOutput, signal });
+            const pools = await poolsAround(command, stack, parsed, options.stack);
+            try {
+                await lean.destroy({ onOutput, signal });
+            } finally {
+                if (pools) say(await pools.finish());
+            }
             removeContextsAfterDestroy(options.stack.stackName);
         }
     } catch (error) {

@@ -21,7 +21,8 @@ export class DaemonUnreachableError extends UserError {
 
 /** Fails naming the first outer daemon the stack uses that does not answer (ssh:// and Kubernetes daemons are left to the engine). */
 export async function checkOuterDaemons(stack: StackFile, stackFile: string): Promise<void> {
-    const used = new Set([...Object.values(stack.hosts).map((h) => h.daemon), ...Object.values(stack.clients).map((c) => c.daemon)]);
+    const used = new Set([...Object.values(stack.hosts).map((h) => h.daemon), ...Object.values(stack.pools).map((p) => p.template.daemon),
+        ...Object.values(stack.clients).map((c) => c.daemon)]);
     for (const name of used) {
         const { host, certPath } = stack.daemons[name];
         // Kubernetes daemons have no Docker host; ssh:// ones are left to the engine.

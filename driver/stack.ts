@@ -7,10 +7,11 @@ import * as path from "node:path";
 import { DestroyOptions, LocalWorkspace, PreviewOptions, RefreshOptions, Stack, UpOptions } from "@pulumi/pulumi/automation";
 import { UserError } from "../components/errors";
 import { StackOutputs, stackOutputsOf } from "../program/outputs";
+import { PROJECT_NAME } from "./project";
 import { savedDeployment } from "./state";
 
+export { PROJECT_NAME };
 export const REPO_ROOT = path.resolve(__dirname, "..");
-export const PROJECT_NAME = "dind-provisioner";
 /** Used only for the `local` stack when no passphrase is set: its state never leaves this machine. */
 const LOCAL_PASSPHRASE = "dind-provisioner-local";
 

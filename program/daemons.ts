@@ -28,7 +28,7 @@ export interface DaemonFacts {
 export function dockerDaemons(stack: StackFile): Record<string, EngineEndpoint> {
     const used = new Set([
         ...Object.values(stack.hosts).map((h) => h.daemon), ...Object.values(stack.clients).map((c) => c.daemon),
-        ...Object.values(stack.registries).map((r) => r.daemon),
+        ...Object.values(stack.registries).map((r) => r.daemon), ...Object.values(stack.pools).map((p) => p.template.daemon),
     ]);
     return Object.fromEntries([...used].filter((name) => stack.daemons[name]?.host !== undefined && !stack.daemons[name].kubernetes)
         .map((name) => [name, endpointOf(stack.daemons[name])]));
@@ -42,7 +42,7 @@ export function endpointOf(daemon: DaemonSpec): EngineEndpoint {
 /** The images the stack's outer containers run on a daemon. */
 function outerImages(stack: StackFile, daemon: string): string[] {
     const images = [
-        ...Object.values(stack.hosts).filter((h) => h.daemon === daemon).map((h) => h.image),
+        ...[...Object.values(stack.hosts), ...Object.values(stack.pools).map((p) => p.template)].filter((h) => h.daemon === daemon).map((h) => h.image),
         ...Object.values(stack.registries).filter((r) => r.daemon === daemon).map((r) => r.image),
         ...Object.values(stack.clients).filter((c) => c.daemon === daemon).flatMap((c) => (c.access === "full" ? [c.image] : [c.image, DEFAULT_DOOD_PROXY_IMAGE])),
     ];
@@ -70,7 +70,7 @@ async function imageIdsOn(engine: EngineClient, images: string[]): Promise<Recor
 
 /** Asks every outer Docker daemon of the stack what the program needs, all at once; fails naming a daemon that cannot tell. */
 export async function surveyDaemons(stack: StackFile, declared = declaredObjects(stack)): Promise<Record<string, DaemonFacts>> {
-    const hostDaemons = new Set(Object.values(stack.hosts).map((h) => h.daemon));
+    const hostDaemons = new Set([...Object.values(stack.hosts), ...Object.values(stack.pools).map((p) => p.template)].map((h) => h.daemon));
     return Object.fromEntries(await Promise.all(Object.entries(dockerDaemons(stack)).map(async ([name, endpoint]) => {
         const engine = new EngineClient(endpoint, { timeoutMs: SURVEY_TIMEOUT_MS });
         try {

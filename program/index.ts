@@ -5,7 +5,8 @@ import { statSync } from "node:fs";
 import * as docker from "@pulumi/docker";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DindHost, DindHostSteps } from "../components/DindHost";
+import { DindHost, DindHostArgs, DindHostSteps } from "../components/DindHost";
+import { DindPool } from "../components/DindPool";
 import { DockerdConfig } from "../components/dockerd";
 import { DindRegistry } from "../components/DindRegistry";
 import { DindWorkloads } from "../components/DindWorkloads";
@@ -21,9 +22,10 @@ import { UserError } from "../components/errors";
 import { ownerMarker, ownerOf } from "../components/markers";
 import { loadStackFile } from "../stackfile/load";
 import { ClientSpec, DaemonSpec, DEFAULT_DAEMON, HostSpec, KubernetesSpec, SecretRef, StackFile } from "../stackfile/schema";
+import type { RegistryReadinessCheck } from "../components/RegistryReadiness";
 import { readCertificateFile } from "../stackfile/trust";
 import { DaemonFacts, endpointOf, surveyDaemons } from "./daemons";
-import { ClientOutputs, HostOutputs, ProgramOutputs, RegistryOutputs, Unresolved } from "./outputs";
+import { ClientOutputs, HostOutputs, PoolOutputs, ProgramOutputs, RegistryOutputs, Unresolved } from "./outputs";
 import { checkOwnership, declaredObjects } from "./ownership";
 
 export type * from "./outputs";
@@ -54,8 +56,15 @@ function stackOwner(): string {
     return ownerOf(pulumi.getProject(), pulumi.getStack());
 }
 
-/** The update-time steps of DinD hosts, on Docker and on Kubernetes (the unit suite passes fakes). */
-export type ProgramSteps = DindHostSteps & { kubernetesReadiness?: KubernetesReadinessCheck };
+/**
+ * What the update-time steps do (the Engine and Kubernetes APIs unless given; the unit suite passes
+ * fakes): the DinD hosts' readiness and preloads, on Docker and on Kubernetes, and the registries' readiness.
+ */
+export interface ProgramSteps extends DindHostSteps {
+    kubernetesReadiness?: KubernetesReadinessCheck;
+    /** Waits for each registry's /v2/. @default engineRegistryReadiness */
+    registry?: RegistryReadinessCheck;
+}
 
 /**
  * What each cluster that runs DinD hosts says up front: whether the credentials are accepted, the
@@ -125,23 +134,26 @@ export function provisionStack(stack: StackFile, facts: Record<string, Partial<D
         insecure: spec.insecure,
         imageId: imageId(spec.daemon, spec.image),
         owner,
+        readinessTimeout: spec.readinessTimeout,
+        outerDaemon: endpointOf(stack.daemons[spec.daemon]),
+        readiness: steps.registry,
     }, { provider: providerFor(spec.daemon) })]));
 
-    const dindHosts = Object.entries(stack.hosts).map(([name, spec]) => {
+    /** A DinD host's arguments from its spec (a host's, or a pool's template at `path`). */
+    const dindHostArgs = (path: string, spec: HostSpec): DindHostArgs => {
         const daemon = stack.daemons[spec.daemon];
-        const mirrored = (spec.dockerd?.["registry-mirrors"] ?? []).filter((mirror) => mirror in registries).map((mirror) => registries[mirror]);
-        const host = daemon.kubernetes
-            ? kubernetesHost(name, spec, daemon.kubernetes, clusters[spec.daemon] ?? {}, stack.daemons[DEFAULT_DAEMON], ownerMarker(owner), providerFor(spec.daemon), steps)
-            : new DindHost(name, {
-            dockerd: spec.dockerd && dockerdConfig(spec.dockerd, registries),
+        // The registries of the stack it uses: it joins their network and trusts their CA.
+        const used = [...(spec.dockerd?.["registry-mirrors"] ?? []), ...spec.registryCaches].filter((r) => r in registries).map((r) => registries[r]);
+        return {
+            dockerd: dockerdConfig(spec, registries),
             registryAuth: spec.registryAuth.map((auth) => ({ ...auth, password: secretValue(auth.password) })),
             registryCAs: {
-                ...Object.fromEntries(mirrored.filter((r) => r.certificates).map((r) => [r.address, r.caCert as pulumi.Output<string>])),
-                ...registryCAs[name],
+                ...Object.fromEntries(used.filter((r) => r.certificates).map((r) => [r.address, r.caCert as pulumi.Output<string>])),
+                ...registryCAs[path],
             },
             resources: spec.resources,
             runtime: spec.runtime,
-            networks: mirrored.map((r) => r.networkName),
+            networks: [...new Set(used)].map((r) => r.networkName),
             outerDaemon: endpointOf(daemon),
             image: spec.image,
             imageId: imageId(spec.daemon, spec.image),
@@ -153,25 +165,53 @@ export function provisionStack(stack: StackFile, facts: Record<string, Partial<D
             owner,
             engineApiVersion: facts[spec.daemon]?.apiVersion,
             steps,
-        }, { provider: providerFor(spec.daemon) });
-        const workloads = spec.workloads && new DindWorkloads(`${name}-workloads`, { host, workloads: spec.workloads }, { parent: host });
-        return { name, host, workloads };
+        };
+    };
+    /** Registry host -> the cache of the stack its images come through, for a host's workloads. */
+    const pullThroughOf = (spec: HostSpec) => Object.fromEntries(spec.registryCaches.map((r) => [new URL(stack.registries[r].proxy!.remote).host, registries[r].address]));
+
+    const dindHosts = Object.entries(stack.hosts).map(([name, spec]) => {
+        const daemon = stack.daemons[spec.daemon];
+        const host = daemon.kubernetes
+            ? kubernetesHost(name, spec, daemon.kubernetes, clusters[spec.daemon] ?? {}, stack.daemons[DEFAULT_DAEMON], ownerMarker(owner), providerFor(spec.daemon), steps)
+            : new DindHost(name, dindHostArgs(`hosts.${name}`, spec), { provider: providerFor(spec.daemon) });
+        const workloads = spec.workloads && new DindWorkloads(`${name}-workloads`, { host, workloads: spec.workloads, pullThrough: pullThroughOf(spec) }, { parent: host });
+        return { name, host, workloads, daemon: spec.daemon };
     });
-    const hosts = Object.fromEntries(dindHosts.map(({ name, host, workloads }): [string, Unresolved<HostOutputs>] => {
+
+    const pools = Object.entries(stack.pools).map(([name, spec]) => ({
+        name,
+        daemon: spec.template.daemon,
+        pool: new DindPool(name, {
+            size: spec.size,
+            template: dindHostArgs(`pools.${name}.template`, spec.template),
+            workloads: spec.template.workloads,
+            pullThrough: pullThroughOf(spec.template),
+            cache: spec.cache && { keep: spec.cache.keep, registry: spec.cache.registry === undefined ? undefined : registries[spec.cache.registry] },
+        }, { provider: providerFor(spec.template.daemon) }),
+    }));
+    const members = pools.flatMap(({ pool, daemon }) => pool.memberNames.map((member) => ({ name: member, host: pool.members[member], workloads: pool.workloads[member], daemon })));
+
+    const hosts = Object.fromEntries([...dindHosts, ...members].map(({ name, host, workloads, daemon }): [string, Unresolved<HostOutputs>] => {
         const nested = { preloadedImageIds: host.preloadedImageIds, nestedContainerIds: workloads?.containerIds ?? pulumi.output({}) };
         return [name, host instanceof DindHost
             ? {
                 containerId: host.containerId, dockerHost: host.dockerHost, tcpEndpoint: host.tcpEndpoint, unixEndpoint: host.unixEndpoint,
-                publishedPortsAddress: host.publishedPortsAddress, outerDaemon: endpointOf(stack.daemons[stack.hosts[name].daemon]), ...nested,
+                publishedPortsAddress: host.publishedPortsAddress, outerDaemon: endpointOf(stack.daemons[daemon]), ...nested,
             }
             : {
                 statefulSet: host.statefulSet.metadata.name, dockerHost: host.tcpEndpoint, tcpEndpoint: host.tcpEndpoint, serviceEndpoint: host.serviceEndpoint,
                 publishedPortsAddress: host.publishedPortsAddress, publishedPorts: host.publishedPorts, node: host.node,
-                cluster: kubernetesOutputs(stack.daemons[stack.hosts[name].daemon].kubernetes!), ...nested,
+                cluster: kubernetesOutputs(stack.daemons[daemon].kubernetes!), ...nested,
             }];
     }));
     // Apart from the rest, so that only this output is secret.
-    const clientTls = pulumi.secret(pulumi.all(Object.fromEntries(dindHosts.map(({ name, host }) => [name, host.clientTls]))));
+    const clientTls = pulumi.secret(pulumi.all(Object.fromEntries([...dindHosts, ...members].map(({ name, host }) => [name, host.clientTls]))));
+    const poolOutputs = Object.fromEntries(pools.map(({ name, pool, daemon }): [string, PoolOutputs] => [name, {
+        members: pool.memberNames,
+        outerDaemon: endpointOf(stack.daemons[daemon]),
+        cacheRegistry: stack.pools[name].cache?.registry === undefined ? undefined : registries[stack.pools[name].cache!.registry!].address,
+    }]));
 
     const clients = Object.fromEntries(Object.entries(stack.clients).map(([name, spec]): [string, Unresolved<ClientOutputs>] => {
         const daemon = stack.daemons[spec.daemon];
@@ -205,18 +245,22 @@ export function provisionStack(stack: StackFile, facts: Record<string, Partial<D
         mirrorUrl: r.mirrorUrl,
         publishedAddress: r.publishedAddress,
     }]));
-    return { hosts, clients, clientTls, registries: registryOutputs };
+    return { hosts, clients, clientTls, registries: registryOutputs, pools: poolOutputs };
 }
 
-/** The daemon.json a host gets: mirrors named after the stack's registries become their URLs (plain-HTTP ones also insecure). */
-function dockerdConfig(dockerd: NonNullable<HostSpec["dockerd"]>, registries: Record<string, DindRegistry>): DockerdConfig {
-    const mirrors = dockerd["registry-mirrors"];
-    if (!mirrors) return dockerd;
-    const plain = mirrors.filter((m) => registries[m]?.mirrorUrl.startsWith("http:")).map((m) => registries[m].address);
+/**
+ * The daemon.json a host gets: mirrors named after the stack's registries become their URLs, and
+ * the plain-HTTP ones among them and among its registry caches become insecure registries.
+ */
+function dockerdConfig(spec: HostSpec, registries: Record<string, DindRegistry>): DockerdConfig | undefined {
+    const dockerd = spec.dockerd;
+    const mirrors = dockerd?.["registry-mirrors"];
+    const plain = [...(mirrors ?? []), ...spec.registryCaches].filter((r) => registries[r]?.mirrorUrl.startsWith("http:")).map((r) => registries[r].address);
+    if (!mirrors && plain.length === 0) return dockerd;
     return {
         ...dockerd,
-        "registry-mirrors": mirrors.map((m) => registries[m]?.mirrorUrl ?? m),
-        ...(plain.length > 0 ? { "insecure-registries": [...(dockerd["insecure-registries"] ?? []), ...plain] } : {}),
+        ...(mirrors ? { "registry-mirrors": mirrors.map((m) => registries[m]?.mirrorUrl ?? m) } : {}),
+        ...(plain.length > 0 ? { "insecure-registries": [...(dockerd?.["insecure-registries"] ?? []), ...new Set(plain)] } : {}),
     };
 }
 
@@ -231,13 +275,18 @@ function secretValue(ref: SecretRef): pulumi.Output<string> {
 }
 
 /**
- * The CA certificates each host trusts per registry, read on this machine: only the certificates of
- * each file, so nothing else a file holds can be uploaded (see readCertificateFile).
+ * The CA certificates each host and each pool's template trusts per registry (keyed by the spec's
+ * key path, `hosts.<name>` or `pools.<name>.template`), read on this machine: only the certificates
+ * of each file, so nothing else a file holds can be uploaded (see readCertificateFile).
  */
 function readRegistryCAs(stack: StackFile): Record<string, Record<string, string>> {
     const problems: string[] = [];
-    const read = Object.fromEntries(Object.entries(stack.hosts).map(([host, spec]) => [host, Object.fromEntries(Object.entries(spec.registryCAs).flatMap(([registry, file]) => {
-        const result = readCertificateFile(file, ["hosts", host, "registryCAs", registry]);
+    const specs: [string[], HostSpec][] = [
+        ...Object.entries(stack.hosts).map(([name, spec]): [string[], HostSpec] => [["hosts", name], spec]),
+        ...Object.entries(stack.pools).map(([name, pool]): [string[], HostSpec] => [["pools", name, "template"], pool.template]),
+    ];
+    const read = Object.fromEntries(specs.map(([path, spec]) => [path.join("."), Object.fromEntries(Object.entries(spec.registryCAs).flatMap(([registry, file]) => {
+        const result = readCertificateFile(file, [...path, "registryCAs", registry]);
         if ("problem" in result) {
             problems.push(result.problem);
             return [];

@@ -71,6 +71,16 @@ export interface RegistryOutputs {
     publishedAddress: string;
 }
 
+/** A pool under `pools.<name>`; its members are hosts too, under `hosts.<member>`. */
+export interface PoolOutputs {
+    /** The members' names, in order (ci-1, ci-2, ...). */
+    members: string[];
+    /** How this machine reaches the outer daemon the members run on, where their leases are. */
+    outerDaemon: EngineEndpoint;
+    /** host:port of the registry the members' builds export their cache to, as the members reach it. */
+    cacheRegistry?: string;
+}
+
 /** A stack's outputs, as the commands read them. */
 export interface StackOutputs {
     hosts: Record<string, HostOutputs>;
@@ -78,6 +88,7 @@ export interface StackOutputs {
     /** Per host with a TLS endpoint: secret material, never to be printed. */
     clientTls: Record<string, ClientTls | undefined>;
     registries: Record<string, RegistryOutputs>;
+    pools: Record<string, PoolOutputs>;
 }
 
 /** An outputs object as the program builds it: each field may still be an Output. */
@@ -89,10 +100,11 @@ export interface ProgramOutputs {
     clients: Record<string, Unresolved<ClientOutputs>>;
     clientTls: pulumi.Input<StackOutputs["clientTls"]>;
     registries: Record<string, Unresolved<RegistryOutputs>>;
+    pools: Record<string, PoolOutputs>;
 }
 
 /** The outputs of a stack read back (`stack.outputs()`): a stack that is not up yet has none. */
 export function stackOutputsOf(values: Record<string, { value?: unknown } | undefined>): StackOutputs {
     const value = <K extends keyof StackOutputs>(key: K) => (values[key]?.value ?? {}) as StackOutputs[K];
-    return { hosts: value("hosts"), clients: value("clients"), clientTls: value("clientTls"), registries: value("registries") };
+    return { hosts: value("hosts"), clients: value("clients"), clientTls: value("clientTls"), registries: value("registries"), pools: value("pools") };
 }

@@ -13,7 +13,8 @@
 // the project's own, and a marker says who made a directory, not who uses it now.
 import { readdirSync } from "node:fs";
 import {
-    defaultProxyContainerName, defaultProxySocketDir, defaultRegistryNetwork, defaultRegistryVolume, defaultStorageVolume,
+    defaultProxyContainerName, defaultProxySocketDir, defaultRegistryNetwork, defaultRegistryVolume, defaultStorageVolume, poolMemberName,
+    poolMemberSocketDir,
 } from "../components/defaults";
 import type { ContainerSummary, NetworkSummary, VolumeSummary } from "../components/engineApi";
 import { isLocalDaemon } from "../components/endpoints";
@@ -65,6 +66,23 @@ export function declaredObjects(stack: StackFile): DeclaredObject[] {
         });
         if (host.unix) {
             add({ daemon: host.daemon, kind: "directory", name: host.unix.hostDir, what: `the socket directory of DinD host ${name}`, rename: `set ${at}.unix.hostDir to a directory of its own` });
+        }
+    }
+    for (const [pool, spec] of Object.entries(stack.pools)) {
+        const at = `pools.${pool}`;
+        for (let n = 1; n <= spec.size; n++) {
+            const member = poolMemberName(pool, n);
+            add({ daemon: spec.template.daemon, kind: "container", name: member, what: `the container of pool ${pool}'s member ${member}`, rename: `rename the pool (${at})` });
+            add({
+                daemon: spec.template.daemon, kind: "volume", name: defaultStorageVolume(member), what: `the storage volume of pool ${pool}'s member ${member}`,
+                rename: `rename the pool (${at})`,
+            });
+            if (spec.template.unix) {
+                add({
+                    daemon: spec.template.daemon, kind: "directory", name: poolMemberSocketDir(spec.template.unix.hostDir, member),
+                    what: `the socket directory of pool ${pool}'s member ${member}`, rename: `set ${at}.template.unix.hostDir to a directory of its own`,
+                });
+            }
         }
     }
     for (const [name, client] of Object.entries(stack.clients)) {
@@ -139,6 +157,8 @@ function problemWith(object: DeclaredObject, live: DaemonObjects, owner: string,
     const otherStack = whose.kind === "stack" ? ` or destroy it in stack ${whose.stack}` : "";
     switch (object.kind) {
         case "volume":
+            // A pool member's volume has no adopt key: the pool makes it and it goes with its member.
+            if (object.adoptKey === undefined) return `${where} exists and belongs to ${describeOwner(whose)}: ${object.rename}${otherStack}`;
             return `${where} exists and belongs to ${describeOwner(whose)}: ${object.rename}, or take it over on purpose with `
                 + `${object.adoptKey}: keep (destroy leaves it and its data) or ${object.adoptKey}: delete (destroy deletes it with its data)`;
         case "container":

@@ -4,13 +4,17 @@
 // no directory shared with a container is the host's own, and no restricted client can reach a
 // socket more powerful than its own proxy's; nothing is listed twice.
 import { isIP } from "node:net";
-import { defaultProxyContainerName, defaultProxySocketDir, defaultRegistryVolume, defaultStorageVolume } from "../components/defaults";
+import {
+    defaultProxyContainerName, defaultProxySocketDir, defaultRegistryVolume, defaultStorageVolume, poolMemberName, poolMemberPort, poolMemberSocketDir,
+} from "../components/defaults";
+import { CONTAINERD_IMAGE_STORE } from "../components/dockerd";
+import { LEASE_MARKER_SUFFIX } from "../components/markers";
 import { isLocalDaemon, socketPathOf } from "../components/endpoints";
 import { CLIENT_SOCKET } from "../components/paths";
 import { isUrl, MAX_VOLUME_NAME, mirrorUrlProblem, normalizedImageReference, parseDaemonUrl } from "./docker-grammar";
 import { DaemonIdentity, Fail, MachinePaths } from "./host-paths";
 import { directoryKey, isLoopbackAddress, normalizePath, systemDirectoryProblem } from "./host-safety";
-import { ClientSpec, DaemonSpec, HostSpec, RegistrySpec, StackFile } from "./schema";
+import { ClientSpec, DaemonSpec, HostSpec, PoolSpec, RegistrySpec, StackFile } from "./schema";
 import { formatPath, KeyPath } from "./text";
 
 export interface CheckFailure {
@@ -43,10 +47,11 @@ export const HOST_KEYS_NOT_ON_KUBERNETES: Record<string, string> = {
     registryCAs: "the CA files are uploaded into the DinD container of a host on a Docker daemon only",
     resources: "the limits are set on the DinD container of a host on a Docker daemon only (a pod's requests and limits are not set)",
     "storage.adopt": "the storage is a claim its StatefulSet makes, and adopt takes over a Docker volume",
+    registryCaches: "a registry of the stack runs on a Docker daemon and is reached over a network of that daemon, which a pod is not on",
 };
 
 /** Docker Hub's own registry hosts: the only remote a pull-through cache may have to serve as a mirror, unless it says it mirrors Hub. */
-const DOCKER_HUB_HOSTS = ["registry-1.docker.io", "index.docker.io", "registry.hub.docker.com"];
+const DOCKER_HUB_HOSTS = ["registry-1.docker.io", "index.docker.io", "registry.hub.docker.com", "docker.io"];
 
 function identityOf(daemon: DaemonSpec | undefined, name: string): DaemonIdentity {
     const cluster = daemon?.kubernetes;
@@ -87,6 +92,13 @@ export function crossChecks(stack: StackFile, context: CheckContext = {
     const claims = new ClaimRegistry(fail, identity);
     const machines = new MachinePaths(identity, stack, fail);
 
+    /** A container name on a daemon: taken once, and never one a pool's lease marker could have. */
+    const claimContainer = (containerName: string, claimant: Omit<Claimant, "what" | "scope">) => {
+        if (LEASE_MARKER_NAME.test(containerName)) {
+            fail(claimant.path, `container name "${containerName}" ends like a pool's lease marker (<member>${LEASE_MARKER_SUFFIX}<number>): choose another name`, claimant.at ?? "key");
+        }
+        claims.claim({ what: `container name "${containerName}"`, scope: "daemon", ...claimant });
+    };
     const checkDaemonRef = (ref: string, path: KeyPath): DaemonSpec | undefined => {
         if (!declared.has(ref)) {
             fail([...path, "daemon"], `unknown daemon "${ref}": expected one of ${context.declaredDaemons.join(", ")} (declare it under daemons)`);
@@ -102,8 +114,8 @@ export function crossChecks(stack: StackFile, context: CheckContext = {
                 "runs as a container on a Docker daemon (its hosts reach it over a network of that daemon); run it on a Docker daemon", context.written([...path, "daemon"]) ? "value" : "key");
             continue;
         }
-        checkRegistry(registry, path, fail);
-        claims.claim({ what: `container name "${name}"`, daemon: registry.daemon, scope: "daemon", path, at: "key", label: formatPath(path) });
+        checkRegistry(registry, path, daemon, fail);
+        claimContainer(name, { daemon: registry.daemon, path, at: "key", label: formatPath(path) });
         claims.claim(registry.storage.volume
             ? { what: `volume "${registry.storage.volume}"`, daemon: registry.daemon, scope: "daemon", path: [...path, "storage", "volume"], label: formatPath([...path, "storage", "volume"]) }
             : defaultClaim(`volume "${defaultRegistryVolume(name)}"`, `"${defaultRegistryVolume(name)}"`, registry.daemon, "daemon", path, nearestWritten([...path, "storage", "volume"]), "storage volume", "storage.volume"));
@@ -113,9 +125,9 @@ export function crossChecks(stack: StackFile, context: CheckContext = {
     for (const [name, host] of Object.entries(stack.hosts)) {
         const path = ["hosts", name];
         const daemon = checkDaemonRef(host.daemon, path);
-        checkMirrors(stack, name, fail);
+        checkMirrors(stack, host, path, fail);
         const volume = host.storage.volume ?? defaultStorageVolume(name);
-        claims.claim({ what: `container name "${name}"`, daemon: host.daemon, scope: "daemon", path, at: "key", label: formatPath(path) });
+        claimContainer(name, { daemon: host.daemon, path, at: "key", label: formatPath(path) });
         claims.claim(host.storage.volume
             ? { what: `volume "${volume}"`, daemon: host.daemon, scope: "daemon", path: [...path, "storage", "volume"], label: formatPath([...path, "storage", "volume"]) }
             : defaultClaim(`volume "${volume}"`, `"${volume}"`, host.daemon, "daemon", path, nearestWritten([...path, "storage", "volume"]), "storage volume", "storage.volume"));
@@ -135,13 +147,59 @@ export function crossChecks(stack: StackFile, context: CheckContext = {
             claims.claim({ what: `host directory ${host.unix.hostDir}`, identity: `host directory ${directoryKey(host.unix.hostDir)}`, daemon: host.daemon, scope: "machine", path: at, label: formatPath(at) });
             machines.socketDirectory(host.daemon, host.unix.hostDir, at, `${formatPath(at)} (${host.unix.hostDir})`, "the DinD host's inner docker.sock, a privileged daemon (root on the outer machine)");
         }
+        checkRegistryCaches(stack, host, path, fail);
         checkHost(host, path, daemon, fail);
+    }
+
+    for (const [name, pool] of Object.entries(stack.pools)) {
+        const path = ["pools", name];
+        // Names of members and what they hold must tell pools apart (up leaves a leased member alone by its name).
+        const other = Object.keys(stack.pools).find((p) => p !== name && new RegExp(`^${p.replace(/[.]/g, "\\.")}-[0-9]+(-|$)`).test(name));
+        if (other) fail(path, `pool name "${name}" starts like the members of pool ${other} (${poolMemberName(other, 1)}, ...): choose another name`, "key");
+        const tpath = [...path, "template"];
+        const template = pool.template;
+        const daemon = checkDaemonRef(template.daemon, tpath);
+        if (daemon?.kubernetes) {
+            const written = context.written([...tpath, "daemon"]);
+            fail(written ? [...tpath, "daemon"] : tpath, `daemon "${template.daemon}" is a Kubernetes cluster: a pool runs on a Docker daemon, where its lease markers ` +
+                "are containers that lease creates atomically (a cluster has no such containers); run the pool on a Docker daemon, or declare its hosts under hosts", written ? "value" : "key");
+            continue;
+        }
+        checkMirrors(stack, template, tpath, fail);
+        checkRegistryCaches(stack, template, tpath, fail);
+        checkPoolTemplate(name, pool, tpath, fail);
+        checkPoolCache(stack, pool, path, fail);
+        const sockets = machines.socketsOn(template.daemon);
+        const unsafeDir = template.unix && systemDirectoryProblem(template.unix.hostDir, sockets);
+        if (unsafeDir) fail([...tpath, "unix", "hostDir"], unsafeDir);
+        for (let n = 1; n <= pool.size; n++) {
+            const member = poolMemberName(name, n);
+            const of = ` (pool member ${member})`;
+            claimContainer(member, { daemon: template.daemon, path, at: "key", label: `${formatPath(path)}${of}` });
+            const volume = defaultStorageVolume(member);
+            claims.claim({ what: `volume "${volume}"${of}`, identity: `volume "${volume}"`, daemon: template.daemon, scope: "daemon", path, at: "key", label: `${formatPath(path)}${of}` });
+            if (volume.length > MAX_VOLUME_NAME) {
+                fail(path, `member ${member}'s storage volume ${volume} would be ${volume.length} characters long: Docker allows ${MAX_VOLUME_NAME}; shorten the pool's name`, "key");
+            }
+            if (template.tcp) {
+                const port = poolMemberPort(template.tcp.port, n);
+                const at = [...tpath, "tcp", "port"];
+                if (port <= 65535) claims.claim({ what: `host port ${port}${of}`, identity: `host port ${port}`, daemon: template.daemon, scope: "machine", path: at, label: `${formatPath(at)}${of}` });
+            }
+            if (template.unix && !unsafeDir) {
+                const dir = poolMemberSocketDir(template.unix.hostDir, member);
+                const at = [...tpath, "unix", "hostDir"];
+                claims.claim({ what: `host directory ${dir}${of}`, identity: `host directory ${directoryKey(dir)}`, daemon: template.daemon, scope: "machine", path: at, label: `${formatPath(at)}${of}` });
+                machines.socketDirectory(template.daemon, dir, at, `${formatPath(at)}${of} (${dir})`, "a pool member's inner docker.sock, a privileged daemon (root on the outer machine)");
+            }
+        }
+        checkHost(template, tpath, daemon, fail);
     }
 
     for (const [name, client] of Object.entries(stack.clients)) {
         const path = ["clients", name];
         const daemon = checkDaemonRef(client.daemon, path);
-        claims.claim({ what: `container name "${name}"`, daemon: client.daemon, scope: "daemon", path, at: "key", label: formatPath(path) });
+        claimContainer(name, { daemon: client.daemon, path, at: "key", label: formatPath(path) });
         if (daemon?.kubernetes) {
             fail([...path, "daemon"], `daemon "${client.daemon}" is a Kubernetes cluster, which has no Docker socket to share ` +
                 "(its nodes' container runtime is not a Docker daemon, and handing a node's runtime to a pod is root on that node): " +
@@ -151,7 +209,7 @@ export function crossChecks(stack: StackFile, context: CheckContext = {
         if (client.access !== "full") {
             const access = [...path, "access"];
             const proxyName = defaultProxyContainerName(name);
-            claims.claim({ what: `container name "${proxyName}"`, daemon: client.daemon, scope: "daemon", path: nearestWritten(access), at: "key",
+            claimContainer(proxyName, { daemon: client.daemon, path: nearestWritten(access), at: "key",
                 label: `the policy proxy of ${formatPath(path)} (named ${proxyName})`, ownWhat: `the name of its policy proxy, "${proxyName}",`, fix: ": rename the client" });
             const socketDir = client.access.socketDir ?? defaultProxySocketDir(name);
             const dirClaim: Claimant = client.access.socketDir
@@ -210,6 +268,108 @@ function defaultClaim(what: string, shown: string, daemon: string, scope: "daemo
     };
 }
 
+/** A pull-through cache that serves Docker Hub's images: its remote is Hub's, or it says it mirrors Hub. */
+function servesDockerHub(registry: RegistrySpec): boolean {
+    return registry.proxy !== undefined && (registry.proxy.hubMirror === true || DOCKER_HUB_HOSTS.includes(new URL(registry.proxy.remote).hostname.toLowerCase()));
+}
+
+/**
+ * A host's (or a pool template's, at `hostPath`) mirrors: a URL, or a registry of this stack on the
+ * host's own daemon that dockerd would pull Docker Hub's images through.
+ */
+function checkMirrors(stack: StackFile, host: HostSpec, hostPath: KeyPath, fail: Fail) {
+    const declared = Object.keys(stack.registries);
+    (host.dockerd?.["registry-mirrors"] ?? []).forEach((mirror, i) => {
+        const path = [...hostPath, "dockerd", "registry-mirrors", i];
+        if (isUrl(mirror)) {
+            // Checked here rather than by the schema, so that the rest of the host is still checked.
+            const problem = mirrorUrlProblem(mirror);
+            if (problem) fail(path, problem);
+            return;
+        }
+        const registry = Object.hasOwn(stack.registries, mirror) ? stack.registries[mirror] : undefined;
+        if (!registry) {
+            fail(path, `"${mirror}" is neither a URL (http:// or https://) nor a registry declared under registries (${listOrNone(declared)})`);
+        } else if (registry.daemon !== host.daemon) {
+            fail(path, `registry "${mirror}" runs on daemon "${registry.daemon}" and this host on "${host.daemon}": a host reaches a registry of the stack over a network of their shared daemon`);
+        } else if (registry.proxy && !servesDockerHub(registry)) {
+            fail(path, `registry "${mirror}" is a pull-through cache of ${registry.proxy.remote}, but dockerd uses registry-mirrors for Docker Hub's images only: ` +
+                `it would never pull through this one. List it only if that remote serves Docker Hub's images, and say so with ` +
+                `${formatPath(["registries", mirror, "proxy", "hubMirror"])}: true; for another registry's images, list it under registryCaches`);
+        }
+    });
+}
+
+/** A Docker host's (or a pool template's) caches for other registries: pull-through caches of the stack that do not serve Docker Hub, one per remote. */
+function checkRegistryCaches(stack: StackFile, host: HostSpec, hostPath: KeyPath, fail: Fail) {
+    const declared = Object.keys(stack.registries);
+    const remotes = new Map<string, string>();
+    reportRepeats(host.registryCaches, [...hostPath, "registryCaches"], "registry", fail);
+    host.registryCaches.forEach((cache, i) => {
+        const path = [...hostPath, "registryCaches", i];
+        if (!Object.hasOwn(stack.registries, cache)) {
+            fail(path, `unknown registry "${cache}": expected one declared under registries (${listOrNone(declared)})`);
+            return;
+        }
+        const registry = stack.registries[cache];
+        if (registry.daemon !== host.daemon) {
+            fail(path, `registry "${cache}" runs on daemon "${registry.daemon}" and this host on "${host.daemon}": a host reaches a registry of the stack over a network of their shared daemon`);
+        }
+        if (!registry.proxy) {
+            fail(path, `registry "${cache}" is not a pull-through cache (it has no proxy.remote): registryCaches lists caches of other registries`);
+            return;
+        }
+        if (servesDockerHub(registry)) {
+            fail(path, `registry "${cache}" caches Docker Hub: list it under dockerd.registry-mirrors, where every Docker Hub pull of the inner daemon goes through it`);
+            return;
+        }
+        const remoteHost = new URL(registry.proxy.remote).host;
+        const first = remotes.get(remoteHost);
+        // The same registry listed twice is reported as a repeat.
+        if (first && first !== cache) fail(path, `registries "${first}" and "${cache}" both cache ${remoteHost}: images of a registry come through one cache`);
+        else remotes.set(remoteHost, cache);
+    });
+}
+
+/** What a pool's template must leave to the pool: a name, a volume, an endpoint that lease hands out. */
+function checkPoolTemplate(pool: string, spec: PoolSpec, tpath: KeyPath, fail: Fail) {
+    const template = spec.template;
+    if (!template.tcp && !template.unix) fail(tpath, "a pool's template needs a tcp or unix endpoint: lease hands it to the job that leases a member", "key");
+    if (template.storage.volume) {
+        fail([...tpath, "storage", "volume"], `each member's storage volume is its own, <member>-docker (${defaultStorageVolume(poolMemberName(pool, 1))}, ...): a pool's template cannot name one`);
+    }
+    if (template.storage.adopt) {
+        fail([...tpath, "storage", "adopt"], "each member's storage volume is made by the pool and goes with its member: a pool's template cannot adopt an existing volume");
+    }
+    if (template.storage.retain) {
+        fail([...tpath, "storage", "retain"], "a pool member's storage goes with it (a failed member is replaced with fresh storage): caches outlive members through cache.registry, not retained volumes");
+    }
+    if (template.tcp && poolMemberPort(template.tcp.port, spec.size) > 65535) {
+        fail([...tpath, "tcp", "port"], `the pool's ${spec.size} members take the ports ${template.tcp.port} to ${poolMemberPort(template.tcp.port, spec.size)}, past 65535: lower the port or the size`);
+    }
+}
+
+/** A pool's build-cache registry is a registry of the stack on the pool's daemon. */
+function checkPoolCache(stack: StackFile, spec: PoolSpec, path: KeyPath, fail: Fail) {
+    const registry = spec.cache?.registry;
+    if (registry === undefined) return;
+    const rpath = [...path, "cache", "registry"];
+    if (!Object.hasOwn(stack.registries, registry)) {
+        fail(rpath, `unknown registry "${registry}": expected one declared under registries (${listOrNone(Object.keys(stack.registries))})`);
+    } else if (stack.registries[registry].proxy) {
+        fail(rpath, `registry "${registry}" is a pull-through cache, which refuses pushes: a build cache needs a plain registry of the stack`);
+    } else if (stack.registries[registry].daemon !== spec.template.daemon) {
+        fail(rpath, `registry "${registry}" runs on daemon "${stack.registries[registry].daemon}" and this pool on "${spec.template.daemon}": members reach a registry of the stack over a network of their shared daemon`);
+    }
+    const features = spec.template.dockerd?.features as Record<string, unknown> | undefined;
+    if (features?.[CONTAINERD_IMAGE_STORE] === false) {
+        fail([...path, "template", "dockerd", "features", CONTAINERD_IMAGE_STORE], "cache.registry needs the containerd image store: BuildKit in a daemon without it cannot export a cache to a registry");
+    }
+}
+
+/** A name a lease marker could have: `<member>.lease-<epoch>`. */
+const LEASE_MARKER_NAME = new RegExp(`${LEASE_MARKER_SUFFIX.replace(/[.-]/g, "\\$&")}[0-9]+$`);
+
 /** Remembers who took a name, port or directory on a daemon or machine (under any of their names) and reports the second taker. */
 class ClaimRegistry {
     private readonly owners = new Map<string, Claimant>();
@@ -258,7 +418,11 @@ function checkDaemon(daemon: DaemonSpec, path: KeyPath, fail: Fail) {
     }
 }
 
-function checkRegistry(registry: RegistrySpec, path: KeyPath, fail: Fail) {
+function checkRegistry(registry: RegistrySpec, path: KeyPath, daemon: DaemonSpec | undefined, fail: Fail) {
+    if (registry.readinessTimeout !== undefined && daemon?.host?.startsWith("ssh://")) {
+        fail([...path, "readinessTimeout"], `daemon "${registry.daemon}" is an ssh:// daemon: a registry's readiness is watched over the Engine API, ` +
+            "which this program does not reach on an ssh:// daemon at up, so nothing waits for it there; remove readinessTimeout or run the registry on a unix:// or tcp:// daemon", "key");
+    }
     if (registry.storage.size) {
         fail([...path, "storage", "size"], "size applies to hosts on a kubernetes daemon (a claim's size); a registry's storage is a Docker volume, which has none");
     }
@@ -274,31 +438,6 @@ function checkClientWorkspace(client: ClientSpec, path: KeyPath, sockets: string
     else if (normalizePath(client.workspace) === CLIENT_SOCKET) {
         fail([...path, "workspace"], `the daemon's socket is mounted at ${CLIENT_SOCKET} in the client: the workspace cannot be mounted there too`);
     }
-}
-
-/** A mirror is a URL, or a registry of this stack on the host's own daemon that dockerd would pull Docker Hub's images through. */
-function checkMirrors(stack: StackFile, hostName: string, fail: Fail) {
-    const host = stack.hosts[hostName];
-    (host.dockerd?.["registry-mirrors"] ?? []).forEach((mirror, i) => {
-        const path = ["hosts", hostName, "dockerd", "registry-mirrors", i];
-        if (isUrl(mirror)) {
-            // Checked here rather than by the schema, so that the rest of the host is still checked.
-            const problem = mirrorUrlProblem(mirror);
-            if (problem) fail(path, problem);
-            return;
-        }
-        const registry = Object.hasOwn(stack.registries, mirror) ? stack.registries[mirror] : undefined;
-        const declared = Object.keys(stack.registries);
-        if (!registry) {
-            fail(path, `"${mirror}" is neither a URL (http:// or https://) nor a registry declared under registries (${listOrNone(declared)})`);
-        } else if (registry.daemon !== host.daemon) {
-            fail(path, `registry "${mirror}" runs on daemon "${registry.daemon}" and this host on "${host.daemon}": a host reaches a registry of the stack over a network of their shared daemon`);
-        } else if (registry.proxy && !registry.proxy.hubMirror && !DOCKER_HUB_HOSTS.includes(new URL(registry.proxy.remote).hostname.toLowerCase())) {
-            fail(path, `registry "${mirror}" is a pull-through cache of ${registry.proxy.remote}, but dockerd uses registry-mirrors for Docker Hub's images only: ` +
-                `it would never pull through this one. List it only if that remote serves Docker Hub's images, and say so with ` +
-                `${formatPath(["registries", mirror, "proxy", "hubMirror"])}: true`);
-        }
-    });
 }
 
 function checkHost(host: HostSpec, path: KeyPath, daemon: DaemonSpec | undefined, fail: Fail) {

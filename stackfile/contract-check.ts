@@ -5,14 +5,15 @@
 import { z } from "zod";
 import type { DindHostArgs, DindStorageArgs, DindTcpEndpointArgs, DindUnixEndpointArgs } from "../components/DindHost";
 import type { NestedContainerArgs, NestedPortArgs, NestedVolumeMountArgs, WorkloadsArgs } from "../components/DindWorkloads";
+import type { DindPoolArgs, DindPoolCacheArgs } from "../components/DindPool";
 import type { DindRegistryArgs } from "../components/DindRegistry";
 import type { DindResources } from "../components/dockerd";
 import type { DoodClientArgs } from "../components/DoodClient";
 import type { KubernetesStorageArgs } from "../components/KubernetesDindHost";
 import type { DoodPolicy, DoodPolicyProxyArgs } from "../components/DoodPolicyProxy";
 import {
-    accessPolicySchema, clientSchema, hostSchema, nestedContainerSchema, registrySchema, resourcesSchema, storageSchema, tcpEndpointSchema, unixEndpointSchema,
-    workloadsSchema,
+    accessPolicySchema, clientSchema, hostSchema, nestedContainerSchema, poolCacheSchema, poolSchema, registrySchema, resourcesSchema, storageSchema,
+    tcpEndpointSchema, unixEndpointSchema, workloadsSchema,
 } from "./schema";
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
@@ -42,8 +43,11 @@ type Mirrors<Schema extends z.ZodType, Args, Filled extends keyof Args = never> 
 type PassedOn<Schema extends z.ZodType, NotArguments extends PropertyKey> = Omit<z.output<Schema>, NotArguments>;
 
 type TcpFilled = "bind" | "tls" | "insecure" | "sans";
-/** Host keys program.ts resolves rather than passes on: secret references become secrets, CA file paths their contents. */
-type HostResolved = "daemon" | "workloads" | "registryAuth" | "registryCAs";
+/**
+ * Host keys program.ts resolves rather than passes on: secret references become secrets, CA file
+ * paths their contents, registry caches the workloads' pullThrough.
+ */
+type HostResolved = "daemon" | "workloads" | "registryAuth" | "registryCAs" | "registryCaches";
 /** Registry keys program.ts resolves: the daemon picks the provider; the proxy password is a secret reference. */
 type RegistryResolved = "daemon" | "proxy";
 
@@ -65,6 +69,11 @@ export type StackFileMirrorsComponents = [
     Expect<Equal<Exclude<keyof PassedOn<typeof hostSchema, HostResolved>, keyof DindHostArgs>, never>>,
     Expect<[PassedOn<typeof registrySchema, RegistryResolved>] extends [DindRegistryArgs] ? true : false>,
     Expect<Equal<Exclude<keyof PassedOn<typeof registrySchema, RegistryResolved>, keyof DindRegistryArgs>, never>>,
+    // A pool's keys are its component's: the template (a host, resolved as hosts are) and the cache (its registry named, not given).
+    Expect<[PassedOn<typeof poolSchema, "template" | "cache">] extends [Partial<DindPoolArgs>] ? true : false>,
+    Expect<Equal<Exclude<keyof z.output<typeof poolSchema>, keyof DindPoolArgs>, never>>,
+    Expect<Equal<keyof z.output<typeof poolCacheSchema>, keyof DindPoolCacheArgs>>,
+    Expect<[Omit<z.output<typeof poolCacheSchema>, "registry">] extends [Omit<DindPoolCacheArgs, "registry">] ? true : false>,
     Expect<[PassedOn<typeof clientSchema, "daemon" | "access">] extends [Partial<DoodClientArgs>] ? true : false>,
     Expect<Equal<Exclude<keyof PassedOn<typeof clientSchema, "daemon" | "access">, keyof DoodClientArgs>, never>>,
     // A restricted client's access is its proxy's policy (with `workspace` in binds resolved) and socket directory.

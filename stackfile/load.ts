@@ -6,7 +6,7 @@ import { MANAGED_DOCKERD_OPTIONS } from "../components/dockerd";
 import { UserError } from "../components/errors";
 import { crossChecks } from "./checks";
 import { daemonUrlFromDockerHost } from "./docker-grammar";
-import { clientSchema, DaemonSpec, daemonSchema, DEFAULT_DAEMON, EXTENSION_KEY, hostSchema, registrySchema, StackFile, stackFileSchema } from "./schema";
+import { clientSchema, DaemonSpec, daemonSchema, DEFAULT_DAEMON, EXTENSION_KEY, hostSchema, poolSchema, registrySchema, StackFile, stackFileSchema } from "./schema";
 import { decodeSource, MAX_FILE_BYTES } from "./source";
 import { trustChecks } from "./trust";
 import { describe, formatPath, nonAsciiNote, quote } from "./text";
@@ -91,8 +91,8 @@ function validateText(source: string | Uint8Array, file: string, env: NodeJS.Pro
     }
 
     const problems: Problem[] = [...parsed.problems];
-    if (!hasEntries(raw.hosts) && !hasEntries(raw.clients)) {
-        problems.push(at([], "the file declares no hosts and no clients: refused, because applying it would remove every resource " +
+    if (!hasEntries(raw.hosts) && !hasEntries(raw.clients) && !hasEntries(raw.pools)) {
+        problems.push(at([], "the file declares no hosts, pools or clients: refused, because applying it would remove every resource " +
             "of the stack (an empty or truncated file must never tear an environment down)"));
     }
     const result = stackFileSchema.safeParse(raw);
@@ -125,11 +125,14 @@ function atMost(max: number, problems: Problem[]): Problem[] {
 
 /** The first host or client that runs on the implicit local daemon. */
 function firstUserOfLocal(raw: Record<string, unknown>): KeyPath | undefined {
-    for (const section of ["hosts", "clients"]) {
+    for (const section of ["hosts", "clients", "pools"]) {
         for (const [name, entry] of Object.entries(isMap(raw[section]) ? raw[section] : {})) {
-            const daemon = isMap(entry) ? entry.daemon : undefined;
-            if (daemon === undefined) return [section, name];
-            if (daemon === DEFAULT_DAEMON) return [section, name, "daemon"];
+            // A pool's daemon is its template's.
+            const spec = section === "pools" && isMap(entry) ? entry.template : entry;
+            const path = section === "pools" ? [section, name, "template"] : [section, name];
+            const daemon = isMap(spec) ? spec.daemon : undefined;
+            if (daemon === undefined) return path;
+            if (daemon === DEFAULT_DAEMON) return [...path, "daemon"];
         }
     }
     return undefined;
@@ -165,6 +168,7 @@ function validEntries(raw: Record<string, unknown>): StackFile {
         hosts: valid(raw.hosts, hostSchema),
         clients: valid(raw.clients, clientSchema),
         registries: valid(raw.registries, registrySchema),
+        pools: valid(raw.pools, poolSchema),
     };
 }
 

@@ -4,10 +4,10 @@
 // components (components/defaults.ts), and contract-check.ts proves at compile time that each
 // section has the shape of the component arguments it becomes.
 import { z } from "zod";
-import { MANAGED_DOCKERD_OPTIONS, MEMORY } from "../components/dockerd";
+import { MANAGED_DOCKERD_OPTIONS, MEMORY, STORAGE_SIZE } from "../components/dockerd";
 import {
     DEFAULT_CLIENT_IMAGE, DEFAULT_DIND_IMAGE, DEFAULT_DOOD_HOST_NAMESPACES, DEFAULT_DOOD_PRIVILEGED, DEFAULT_DOOD_SCOPE, DEFAULT_MOUNT_READ_ONLY, DEFAULT_NESTED_RESTART, DEFAULT_PORT_PROTOCOL, DEFAULT_STORAGE_RETAIN, DEFAULT_KUBERNETES_SERVICE_TYPE,
-    DEFAULT_REGISTRY_BIND, DEFAULT_REGISTRY_IMAGE, DEFAULT_REGISTRY_INSECURE, DEFAULT_TCP_BIND, DEFAULT_TCP_INSECURE, DEFAULT_TCP_TLS,
+    DEFAULT_REGISTRY_BIND, DEFAULT_REGISTRY_IMAGE, DEFAULT_REGISTRY_INSECURE, DEFAULT_TCP_BIND, DEFAULT_TCP_INSECURE, DEFAULT_TCP_TLS, MAX_POOL_SIZE,
 } from "../components/defaults";
 import { socketIn } from "../components/paths";
 import {
@@ -325,6 +325,8 @@ export const hostSchema = z.strictObject({
     /** Registry host:port -> CA file on this machine. */
     registryCAs: z.record(registryAddress, absolutePath, { error: "expected a map of registry host:port to a CA file path" }).default({}),
     resources: resourcesSchema.optional(),
+    /** Registries of the stack (pull-through caches of registries other than Docker Hub) the nested workloads' images come through. */
+    registryCaches: z.array(name("a registry"), { error: "expected a list of registry names" }).default([]),
     /** An OCI runtime of the outer daemon; any but runc makes the container unprivileged. */
     runtime: z.string({ error: "expected a runtime name such as sysbox-runc" }).regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, {
         error: "expected a runtime name such as sysbox-runc",
@@ -357,6 +359,33 @@ export const registrySchema = z.strictObject({
     storage: storageSchema.default({ retain: DEFAULT_STORAGE_RETAIN }),
     /** Plain HTTP instead of TLS. */
     insecure: bool("insecure").default(DEFAULT_REGISTRY_INSECURE),
+    /** Seconds its /v2/ gets to answer before up fails. Default: DEFAULT_REGISTRY_READINESS_TIMEOUT, applied by DindRegistry. */
+    readinessTimeout: integer.min(1, { error: "expected a number of seconds (1 to 3600)" }).max(3600, { error: "expected a number of seconds (1 to 3600)" }).optional(),
+});
+
+export const poolCacheSchema = z.strictObject({
+    /** The storage a member's images and build cache may keep; release evicts the least recently used beyond it. */
+    keep: z.string({ error: "expected a storage size such as 20GB (a string)" }).regex(STORAGE_SIZE, {
+        error: "expected a storage size such as 20GB, 512MiB or 1000000 (bytes; B, kB, MB, GB, TB or KiB, MiB, GiB, TiB)",
+    }).optional(),
+    /** A registry of the stack that builds export their BuildKit cache to and import it from. */
+    registry: name("a registry").optional(),
+});
+
+const poolSize = z.number({ error: `expected a number of hosts (1 to ${MAX_POOL_SIZE})` })
+    .int({ error: `expected a whole number of hosts (1 to ${MAX_POOL_SIZE})` })
+    .min(1, { error: "a pool needs at least 1 host (remove the pool to have none)" })
+    .max(MAX_POOL_SIZE, {
+        error: `a pool has at most ${MAX_POOL_SIZE} hosts: each is a privileged container with a daemon and a port of its own; split a larger fleet into several pools`,
+    });
+
+export const poolSchema = z.strictObject({
+    /** How many identical hosts. */
+    size: poolSize,
+    /** The host each member is made from (a host's keys); names, ports, socket directories and volumes are derived per member. */
+    template: hostSchema,
+    /** Caches that outlive members. */
+    cache: poolCacheSchema.optional(),
 });
 
 /**
@@ -413,6 +442,7 @@ export const stackFileSchema = z.strictObject({
     hosts: z.record(name("a host"), hostSchema, { error: "expected a map of DinD hosts" }).default({}),
     clients: z.record(name("a client"), clientSchema, { error: "expected a map of DooD clients" }).default({}),
     registries: z.record(name("a registry"), registrySchema, { error: "expected a map of registries" }).default({}),
+    pools: z.record(name("a pool"), poolSchema, { error: "expected a map of pools" }).default({}),
 });
 
 export type StackFile = z.infer<typeof stackFileSchema>;
@@ -421,3 +451,4 @@ export type KubernetesSpec = z.infer<typeof kubernetesSchema>;
 export type HostSpec = z.infer<typeof hostSchema>;
 export type ClientSpec = z.infer<typeof clientSchema>;
 export type RegistrySpec = z.infer<typeof registrySchema>;
+export type PoolSpec = z.infer<typeof poolSchema>;

@@ -15,7 +15,7 @@ import { defaultOuterDaemon } from "../components/defaults";
 import type { CheckFailure } from "./checks";
 import { daemonUrlFromDockerHost, parseDaemonUrl } from "./docker-grammar";
 import { relation } from "./host-safety";
-import { ClientSpec, DaemonSpec, SecretRef, StackFile } from "./schema";
+import { ClientSpec, DaemonSpec, HostSpec, SecretRef, StackFile } from "./schema";
 import { sshOptionProblems } from "./ssh-options";
 import { formatPath, KeyPath } from "./text";
 
@@ -116,12 +116,17 @@ export function trustChecks(stack: StackFile, fileDaemons: string[], env: NodeJS
         const daemon = Object.hasOwn(stack.daemons, client.daemon) ? stack.daemons[client.daemon] : undefined;
         checkClientSocketConsent(client, daemon, ["clients", name], consent, fail);
     }
-    for (const [name, host] of Object.entries(stack.hosts)) {
+    // A pool's template is a host spec: what it reads and hands over is held to the same consent.
+    const hostSpecs: [KeyPath, HostSpec][] = [
+        ...Object.entries(stack.hosts).map(([name, host]): [KeyPath, HostSpec] => [["hosts", name], host]),
+        ...Object.entries(stack.pools).map(([name, pool]): [KeyPath, HostSpec] => [["pools", name, "template"], pool.template]),
+    ];
+    for (const [at, host] of hostSpecs) {
         for (const [registry, file] of Object.entries(host.registryCAs)) {
             const problem = pathConsentProblem(file, "a registry's CA certificate", consent, CERTIFICATE_STORES);
-            if (problem) fail(["hosts", name, "registryCAs", registry], `${problem}; a CA file in a system certificate store (such as ${CERTIFICATE_STORES[0]}) needs none`);
+            if (problem) fail([...at, "registryCAs", registry], `${problem}; a CA file in a system certificate store (such as ${CERTIFICATE_STORES[0]}) needs none`);
         }
-        host.registryAuth.forEach((auth, i) => checkSecret(auth.password, ["hosts", name, "registryAuth", i, "password"], consent, env, fail));
+        host.registryAuth.forEach((auth, i) => checkSecret(auth.password, [...at, "registryAuth", i, "password"], consent, env, fail));
     }
     for (const [name, registry] of Object.entries(stack.registries)) {
         checkSecret(registry.proxy?.password, ["registries", name, "proxy", "password"], consent, env, fail);

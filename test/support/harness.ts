@@ -11,7 +11,7 @@ import { openStack, PROJECT_NAME, REPO_ROOT, useV8StackTraces } from "../../driv
 
 export { STACK_LABEL };
 
-const PASSPHRASE = "integration-tests";
+export const PASSPHRASE = "integration-tests";
 
 export interface CommandResult {
     status: number | null;

@@ -1,6 +1,7 @@
 // Pulumi mocks that record every registered resource, with the options it was created with.
 import * as pulumi from "@pulumi/pulumi";
 import type { DindHostSteps } from "../../components/DindHost";
+import type { RegistryReadinessCheck, RegistryReadinessInputs } from "../../components/RegistryReadiness";
 import type { ReadinessInputs } from "../../components/DindReadiness";
 import type { PreloadInputs } from "../../components/ImagePreload";
 import type { KubernetesReadinessInputs } from "../../components/KubernetesReadiness";
@@ -116,6 +117,7 @@ function fakeOutputs(type: string, name: string, inputs: Record<string, any>): R
 export interface StepCalls {
     readiness: ReadinessInputs[];
     preloads: PreloadInputs[];
+    registries: RegistryReadinessInputs[];
     kubernetes: KubernetesReadinessInputs[];
 }
 
@@ -124,9 +126,10 @@ export interface StepCalls {
  * READ_BACK_MTU), and a preload answers `sha256:preloaded-<image>`. Unit tests pass these, so
  * the suite dials nothing whatever the caller's environment holds.
  */
-export function fakeSteps(calls: StepCalls = { readiness: [], preloads: [], kubernetes: [] }): ProgramSteps & Required<DindHostSteps> & { calls: StepCalls } {
+export function fakeSteps(calls: StepCalls = { readiness: [], preloads: [], registries: [], kubernetes: [] }): ProgramSteps & Required<DindHostSteps> & { calls: StepCalls } {
     return {
         calls,
+        registry: fakeRegistryReadiness(calls),
         kubernetesReadiness: {
             awaitDindPod: async (inputs) => {
                 calls.kubernetes.push(inputs);
@@ -145,7 +148,7 @@ export function fakeSteps(calls: StepCalls = { readiness: [], preloads: [], kube
                 calls.preloads.push(inputs);
                 return `sha256:preloaded-${inputs.image}`;
             },
-            inspectImage: async (_endpoint, image) => `sha256:preloaded-${image}`,
+            inspectImage: async (_endpoint, image) => ({ id: `sha256:preloaded-${image}` }),
         },
     };
 }
@@ -175,4 +178,9 @@ export async function registered(...resources: (pulumi.Resource | undefined)[]):
 export function secretValue(wire: any): any {
     if (wire?.[pulumi.runtime.specialSigKey] !== pulumi.runtime.specialSecretSig) throw new Error(`not sent as a secret: ${JSON.stringify(wire)}`);
     return wire.value;
+}
+
+/** A registry readiness step that touches no daemon: every registry answers at once. */
+export function fakeRegistryReadiness(calls: Pick<StepCalls, "registries"> = { registries: [] }): RegistryReadinessCheck {
+    return { awaitRegistry: async (inputs) => void calls.registries.push(inputs) };
 }

@@ -153,7 +153,7 @@ describe("program", () => {
 
     it("maps hosts on a cluster: runtime as RuntimeClass, spread, storage class, nested ports through the Service, the node address it learnt", async () => {
         const mocks = installMocks();
-        const calls: StepCalls = { readiness: [], preloads: [], kubernetes: [] };
+        const calls: StepCalls = { readiness: [], preloads: [], registries: [], kubernetes: [] };
         const stack = stackFrom(`daemons:
   farm: { kubernetes: { kubeconfig: /etc/ci/kubeconfig, context: ci, namespace: ci, spread: true } }
 hosts:

@@ -13,7 +13,7 @@ describe("commands/bundled.js", function () {
     it("runs a command with its arguments, as ts-node does, and reports bad usage with the command's own usage line", () => {
         const run = bundled("commands/status.ts", "--bogus");
         assert.equal(run.status, 2);
-        assert.equal(run.stderr, "status: unknown option --bogus\nusage: npm run status -- [--stack NAME]...   (default stack: local)\n");
+        assert.equal(run.stderr, "status: unknown option --bogus\nusage: npm run status -- [--stack NAME]... [--backend URL] [--work-dir DIR]   (default stack: local)\n");
     });
 
     it("gives every bundled file its own __dirname, not the cache's (the driver finds the repository by it)", () => {

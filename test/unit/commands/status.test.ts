@@ -32,7 +32,7 @@ describe("commands/status", () => {
                 preloadedImageIds: { "busybox:local": "sha256:1acb0a48c2c1aa" }, nestedContainerIds: { web: "n1" },
                 cluster: { namespace: "ci", kubeconfig: api.kubeconfig() }, publishedPortsAddress: "10.0.0.21", publishedPorts: { "8080/tcp": "10.0.0.21:31080" },
             };
-            const outputs: StackOutputs = { hosts: { builder, gone: { ...builder, statefulSet: "gone" } }, clients: {}, clientTls: {}, registries: {} };
+            const outputs: StackOutputs = { hosts: { builder, gone: { ...builder, statefulSet: "gone" } }, clients: {}, clientTls: {}, registries: {}, pools: {} };
             const text = await stackStatus("farm", outputs);
             const lines = text.split("\n");
             assert.match(lines[2], /^HOST\s+POD\s+PHASE\s+READY\s+RESTARTS\s+NODE\s+ENDPOINT\s+ENGINE$/);
@@ -60,6 +60,7 @@ describe("commands/status", () => {
             clients: { agent: { containerId: "c1", outerDaemon: { host: `unix://${outer.socket}` } } },
             clientTls: {},
             registries: {},
+            pools: {},
         });
         assert.match(text, new RegExp(`\\na\\s+running\\s+healthy\\s+${inner.tcpUrl}\\s+172\\.17\\.0\\.5\\s+26\\.1\\.5\\n`));
         assert.match(text, /\nb\s+missing\s+-\s/);

@@ -3,11 +3,14 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_REGISTRY_IMAGE } from "../../../components/defaults";
 import { DindRegistry, DindRegistryArgs } from "../../../components/DindRegistry";
-import { CERT_REQUEST, CONTAINER, installMocks, isKnown, LOCALLY_SIGNED_CERT, NETWORK, registered, REMOTE_IMAGE, secretValue, valueOf, VOLUME } from "../mocks";
+import {
+    CERT_REQUEST, CONTAINER, fakeRegistryReadiness, installMocks, isKnown, LOCALLY_SIGNED_CERT, NETWORK, OUTER_DAEMON, registered, REMOTE_IMAGE, secretValue, valueOf, VOLUME,
+} from "../mocks";
 
 function registry(mocks: ReturnType<typeof installMocks>, args: Partial<DindRegistryArgs> = {}) {
     const outer = new docker.Provider("outer", { host: "unix:///var/run/docker.sock" });
-    const made = new DindRegistry("hub-cache", { port: 23820, ...args }, { provider: outer, transformations: [mocks.recordOptions] });
+    const made = new DindRegistry("hub-cache", { port: 23820, readiness: fakeRegistryReadiness(), outerDaemon: OUTER_DAEMON, ...args },
+        { provider: outer, transformations: [mocks.recordOptions] });
     return registered(made.container, made.volume, made.network, made.image).then(() => made);
 }
 

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as docker from "@pulumi/docker";
 import { DindHost } from "../../../components/DindHost";
-import { DindWorkloads } from "../../../components/DindWorkloads";
+import { DindWorkloads, pullThroughReference } from "../../../components/DindWorkloads";
 import { MTU_OPTION } from "../../../components/dockerd";
 import { CONTAINER, DOCKER_PROVIDER, fakeSteps, installMocks, NETWORK, OUTER_DAEMON, READ_BACK_MTU, registered, REMOTE_IMAGE, VOLUME } from "../mocks";
 
@@ -129,5 +129,40 @@ describe("DindWorkloads: the host's MTU on nested networks", () => {
         const made = hostWithWorkloads(mocks);
         await settle(made);
         assert.equal(mocks.one(NETWORK).inputs.options, undefined);
+    });
+
+    it("pulls a registry's images through its cache and tags them as written; Docker Hub's and digests keep their names", async () => {
+        const mocks = installMocks();
+        const outer = new docker.Provider("outer", { host: "unix:///var/run/docker.sock" });
+        const host = new DindHost("builder", { steps: fakeSteps(), outerDaemon: OUTER_DAEMON, tcp: { port: 23760 } }, { provider: outer });
+        const workloads = new DindWorkloads("builder-workloads", {
+            host,
+            labels: { team: "ci" },
+            pullThrough: { "ghcr.io": "ghcr-cache:5000" },
+            workloads: { containers: { app: { image: "ghcr.io/acme/app:1" }, pinned: { image: "ghcr.io/acme/app@sha256:abc" }, hub: { image: "nginx:1.27" }, quay: { image: "quay.io/x/y:2" } } },
+        }, { parent: host });
+        await registered(...Object.values(workloads.containers));
+        assert.deepEqual(mocks.byType(REMOTE_IMAGE).filter((i) => i.name.startsWith("builder-workloads")).map((i) => i.inputs.name),
+            ["ghcr-cache:5000/acme/app:1", "ghcr-cache:5000/acme/app@sha256:abc", "nginx:1.27", "quay.io/x/y:2"]);
+        assert.deepEqual(mocks.byType("docker:index/tag:Tag").map((t) => [t.inputs.sourceImage, t.inputs.targetImage]), [["sha256:outer-ghcr-cache:5000/acme/app:1", "ghcr.io/acme/app:1"]]);
+        for (const c of Object.keys(workloads.containers)) assert.deepEqual(mocks.one(CONTAINER, `builder-workloads-container-${c}`).inputs.labels, [{ label: "team", value: "ci" }]);
+    });
+
+    it("gives nested objects no labels when given none, as before the argument existed", async () => {
+        const mocks = installMocks();
+        await settle(hostWithWorkloads(mocks));
+        assert.equal(mocks.one(CONTAINER, "builder-workloads-container-web").inputs.labels, undefined);
+        assert.equal(mocks.one(NETWORK).inputs.labels, undefined);
+        assert.equal(mocks.byType(VOLUME).find((v) => v.name === "builder-workloads-volume-data")!.inputs.labels, undefined);
+    });
+
+    it("reads an image's registry as Docker does", () => {
+        const through = { "ghcr.io": "c:5000", "localhost:5001": "l:5000", "registry.internal": "r:5000" };
+        assert.equal(pullThroughReference("ghcr.io/a/b:1", through), "c:5000/a/b:1");
+        assert.equal(pullThroughReference("localhost:5001/b", through), "l:5000/b");
+        assert.equal(pullThroughReference("registry.internal/team/b:2", through), "r:5000/team/b:2");
+        assert.equal(pullThroughReference("acme/app:1", through), undefined, "Docker Hub's: a user name, not a registry");
+        assert.equal(pullThroughReference("docker.io/library/b", { "docker.io": "x:5000" }), undefined, "Docker Hub goes through registry-mirrors");
+        assert.equal(pullThroughReference("constructor.io/x", {}), undefined);
     });
 });

@@ -129,7 +129,7 @@ describe("KubernetesDindHost", () => {
 
     it("waits for the pod and its inner daemon in the readiness step, and configures the inner provider only then", async () => {
         const mocks = installMocks();
-        const calls: StepCalls = { readiness: [], preloads: [], kubernetes: [] };
+        const calls: StepCalls = { readiness: [], preloads: [], registries: [], kubernetes: [] };
         const host = farmHost(mocks, { readinessTimeout: 600 }, calls);
         await settle(host);
         const [wait] = calls.kubernetes;
@@ -184,7 +184,7 @@ describe("KubernetesDindHost", () => {
 
     it("can skip waiting for readiness and delete in the background, and then makes no inner provider", async () => {
         const mocks = installMocks();
-        const calls: StepCalls = { readiness: [], preloads: [], kubernetes: [] };
+        const calls: StepCalls = { readiness: [], preloads: [], registries: [], kubernetes: [] };
         const host = farmHost(mocks, { skipAwait: true, innerProvider: false }, calls);
         await settle(host);
         for (const type of [K8S_STATEFUL_SET, K8S_SERVICE, K8S_CLAIM, K8S_SECRET]) {

@@ -14,7 +14,7 @@ import {
     CLIENT_LABEL, describeOwner, DIND_HOST_ROLE, DOOD_CLIENT_ROLE, DOOD_OWNER_LABEL, DOOD_PROXY_ROLE, HOST_LABEL, objectOwner, ownedBy, ownerOf, REGISTRY_LABEL,
     REGISTRY_ROLE, ROLE_LABEL, STACK_LABEL,
 } from "../../../components/markers";
-import { CONTAINER, fakeSteps, installMocks, K8S_SERVICE, K8S_STATEFUL_SET, NETWORK, OUTER_DAEMON, registered, VOLUME } from "../mocks";
+import { CONTAINER, fakeRegistryReadiness, fakeSteps, installMocks, K8S_SERVICE, K8S_STATEFUL_SET, NETWORK, OUTER_DAEMON, registered, VOLUME } from "../mocks";
 
 const repo = path.resolve(__dirname, "..", "..", "..");
 
@@ -39,7 +39,7 @@ describe("markers", () => {
     it("DindRegistry: a user label cannot override its role or registry marker, on the container, volume and network", async () => {
         const mocks = installMocks();
         const outer = new docker.Provider("outer", { host: "unix:///var/run/docker.sock" });
-        const made = new DindRegistry("hub-cache", { port: 23820, labels: FORGED }, { provider: outer });
+        const made = new DindRegistry("hub-cache", { port: 23820, labels: FORGED, readiness: fakeRegistryReadiness(), outerDaemon: OUTER_DAEMON }, { provider: outer });
         await registered(made.container, made.volume, made.network);
         for (const type of [CONTAINER, VOLUME, NETWORK]) {
             const labels = labelsOf(mocks.one(type).inputs);

@@ -26,6 +26,7 @@ describe("driver/contexts", () => {
             clients: {},
             clientTls: { builder: tls, farm: { ...tls, ca: "FARM-CA" } },
             registries: {},
+            pools: {},
         };
         assert.deepEqual(contextPlans("dev", outputs), [
             {

@@ -71,6 +71,17 @@ describe("program/ownership", () => {
         }
     });
 
+    it("checks each pool member's container, volume and socket directory, and offers no adopt for a member's volume", () => {
+        const pool = "pools:\n  ci: { size: 2, template: { unix: { hostDir: /srv/dind/ci } } }\n";
+        assert.deepEqual(declaredObjects(stackFrom(pool)).map((o) => `${o.kind} ${o.name}`), [
+            "container ci-1", "volume ci-1-docker", "directory /srv/dind/ci/ci-1", "container ci-2", "volume ci-2-docker", "directory /srv/dind/ci/ci-2",
+        ]);
+        assert.deepEqual(problems(pool, { ...none(), volumes: [{ Name: "ci-2-docker", Labels: { [STACK_LABEL]: "dind-provisioner/staging" } }] }), [
+            `volume ci-2-docker (the storage volume of pool ci's member ci-2) on daemon "local" exists and belongs to stack dind-provisioner/staging: `
+            + "rename the pool (pools.ci) or destroy it in stack dind-provisioner/staging",
+        ]);
+    });
+
     it("refuses another stack's container, volume and network all at once, and says which stack to destroy them in", () => {
         const theirs = { [STACK_LABEL]: "dind-provisioner/staging" };
         const found = problems("registries:\n  cache: { port: 5000 }\nclients:\n  root: { socketGroup: 998, access: full }\n", {

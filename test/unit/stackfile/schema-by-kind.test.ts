@@ -20,7 +20,7 @@ export const DAEMON_KINDS = ["unix", "tcp", "ssh", "kubernetes"] as const;
 type DaemonKind = (typeof DAEMON_KINDS)[number];
 type Outcome = "applied" | "refused" | "checked";
 type Entry = Record<string, any>;
-type Stack = { daemons: Record<string, Entry>; hosts: Record<string, Entry>; clients: Record<string, Entry>; registries: Record<string, Entry> };
+type Stack = { daemons: Record<string, Entry>; hosts: Record<string, Entry>; clients: Record<string, Entry>; registries: Record<string, Entry>; pools: Record<string, Entry> };
 
 /** A daemon of each kind, and another one of the same kind (for `daemon` keys). */
 const DAEMONS: Record<DaemonKind, [Entry, Entry]> = {
@@ -43,10 +43,12 @@ function operatorEnvironment(caDir: string): NodeJS.ProcessEnv {
 
 /** The object a key belongs to, the smallest valid one of its kind on daemon `d1`. */
 function baseStack(section: keyof Stack, kind: DaemonKind): Stack {
-    const stack: Stack = { daemons: { d1: structuredClone(DAEMONS[kind][0]) }, hosts: {}, clients: {}, registries: {} };
+    const stack: Stack = { daemons: { d1: structuredClone(DAEMONS[kind][0]) }, hosts: {}, clients: {}, registries: {}, pools: {} };
     const host = kind === "kubernetes" ? { daemon: "d1", tcp: { port: 2376 } } : { daemon: "d1", tcp: { port: 23760, bind: kind === "unix" ? "127.0.0.1" : "0.0.0.0" } };
     if (section === "daemons" || section === "hosts") stack.hosts.h1 = host;
     if (section === "clients") stack.clients.c1 = { daemon: "d1", socketGroup: 998, ...(kind === "tcp" || kind === "ssh" ? { socket: "/var/run/docker.sock" } : {}) };
+    // A pool's template is a host spec; its members take consecutive ports from the template's.
+    if (section === "pools") stack.pools.p1 = { size: 2, template: kind === "kubernetes" ? host : { ...host, tcp: { ...host.tcp, port: 24760 } } };
     if (section === "registries") {
         stack.registries.r1 = { daemon: "d1", port: 5000 };
         // A file declares a host or a client: this one stays the same in every variant.
@@ -77,6 +79,10 @@ const registryAuth = (entry: Entry) => {
     entry.registryAuth = [{ address: "registry.example.com:5000", username: "ci", password: { env: "WALK_TOKEN" } }];
 };
 const kubernetesOf = (entry: Entry) => (entry.kubernetes ??= { namespace: "walk" });
+/** A pull-through cache of another registry than Docker Hub, on a Docker daemon the host's may reach it on. */
+const otherRegistryCache: Sample["prepare"] = (entry, stack, kind) => {
+    stack.registries.gc = { daemon: kind === "kubernetes" ? "local" : entry.daemon, port: 5002, proxy: { remote: "https://ghcr.io" } };
+};
 
 /** A value for every key of the schema but the daemon.json options (sampled by type below). */
 function samples(caFile: string): Record<string, Sample> {
@@ -142,6 +148,13 @@ function samples(caFile: string): Record<string, Sample> {
         "hosts.<name>.resources.memory": { set: (e) => (e.resources = { memory: "1g" }) },
         "hosts.<name>.resources.pids": { set: (e) => (e.resources = { pids: 100 }) },
         "hosts.<name>.runtime": { set: (e) => (e.runtime = "sysbox-runc") },
+        "hosts.<name>.registryCaches": { prepare: otherRegistryCache, set: (e) => (e.registryCaches = ["gc"]) },
+
+        "pools.<name>.size": { set: (e) => (e.size = 3) },
+        "pools.<name>.cache.keep": { set: (e) => (e.cache = { keep: "2GB" }) },
+        "pools.<name>.cache.registry": {
+            prepare: (e, stack) => (stack.registries.build = { daemon: e.template.daemon, port: 5003 }), set: (e) => (e.cache = { registry: "build" }),
+        },
 
         "clients.<name>.daemon": { prepare: otherDaemon, set: (e) => (e.daemon = "d2") },
         "clients.<name>.image": { set: (e) => (e.image = "docker:27-cli") },
@@ -182,6 +195,7 @@ function samples(caFile: string): Record<string, Sample> {
         "registries.<name>.storage.size": { set: (e) => (e.storage = { size: "30Gi" }) },
         "registries.<name>.storage.class": { set: (e) => (e.storage = { class: "walk-class" }) },
         "registries.<name>.insecure": { set: (e) => (e.insecure = true) },
+        "registries.<name>.readinessTimeout": { set: (e) => (e.readinessTimeout = 45) },
     };
 }
 
@@ -247,11 +261,17 @@ function sorted(value: unknown): unknown {
 }
 
 const sectionOf = (key: string) => key.split(".")[0] as keyof Stack;
-const entryOf = (stack: Stack, section: keyof Stack): Entry => (section === "daemons" ? stack.daemons.d1 : section === "hosts" ? stack.hosts.h1
-    : section === "clients" ? stack.clients.c1 : stack.registries.r1);
+const TEMPLATE = "pools.<name>.template.";
+/** A pool template's key is sampled as the host key of the same name, set on the template. */
+const hostKeyOf = (key: string) => (key.startsWith(TEMPLATE) ? `hosts.<name>.${key.slice(TEMPLATE.length)}` : key);
+const entryOf = (stack: Stack, key: string): Entry => {
+    const section = sectionOf(key);
+    return section === "daemons" ? stack.daemons.d1 : section === "hosts" ? stack.hosts.h1 : section === "clients" ? stack.clients.c1
+        : section === "pools" ? (key.startsWith(TEMPLATE) ? stack.pools.p1.template : stack.pools.p1) : stack.registries.r1;
+};
 /** The key's path in the stack built for it (`<name>` is the entry's name, `[]` the first item). */
 const concretePath = (key: string, section: keyof Stack): KeyPath => key.split(".").flatMap((part, i) => {
-    if (i === 1) return [{ daemons: "d1", hosts: "h1", clients: "c1", registries: "r1" }[section]];
+    if (i === 1) return [{ daemons: "d1", hosts: "h1", clients: "c1", registries: "r1", pools: "p1" }[section]];
     if (part === "<name>") return ["web"];
     return part.endsWith("[]") ? [part.slice(0, -2), 0] : [part];
 });
@@ -269,15 +289,16 @@ export async function walkKeys(caFile: string, env: NodeJS.ProcessEnv, keys = sc
     const outcomes: KeyOutcome[] = [];
     const baselines = new Map<string, { accepted: boolean; graph?: string[] }>();
     for (const { path: key, schema } of keys) {
-        const option = key.startsWith("hosts.<name>.dockerd.") ? key.slice("hosts.<name>.dockerd.".length) : undefined;
-        const sample = option ? dockerdSample(option, schema) : table[key];
+        const hostKey = hostKeyOf(key);
+        const option = hostKey.startsWith("hosts.<name>.dockerd.") ? hostKey.slice("hosts.<name>.dockerd.".length) : undefined;
+        const sample = option ? dockerdSample(option, schema) : table[hostKey];
         if (!sample) throw new Error(`no sample value for ${key}: add one to samples() in ${__filename}`);
         const section = sectionOf(key);
         for (const kind of DAEMON_KINDS) {
             const baseline = baseStack(section, kind);
-            sample.prepare?.(entryOf(baseline, section), baseline, kind);
+            sample.prepare?.(entryOf(baseline, key), baseline, kind);
             const variant = structuredClone(baseline);
-            sample.set(entryOf(variant, section), variant, kind);
+            sample.set(entryOf(variant, key), variant, kind);
 
             const checked = validateStackSource(JSON.stringify(variant), "walk.yaml", env);
             if (!checked.stack) {

@@ -39,15 +39,18 @@ export function schemaKeys(): SchemaKey[] {
     return keys;
 }
 
-const DOCKERD = "hosts.<name>.dockerd.";
+/** Where daemon.json options are: a host's, and a pool's template (a host spec). */
+const DOCKERD = ["hosts.<name>.dockerd.", "pools.<name>.template.dockerd."];
 
 /**
  * The row a key has in the docs' tables: daemon.json options share two rows (the options a file may
- * set, and the ones the project manages and refuses), every other key has its own.
+ * set, and the ones the project manages and refuses) under a host and two under a pool's template,
+ * every other key has its own.
  */
 export function documentedRow(path: string): string {
-    if (!path.startsWith(DOCKERD)) return path;
-    return Object.hasOwn(MANAGED_DOCKERD_OPTIONS, path.slice(DOCKERD.length)) ? `${DOCKERD}<managed option>` : `${DOCKERD}<option>`;
+    const prefix = DOCKERD.find((p) => path.startsWith(p));
+    if (!prefix) return path;
+    return Object.hasOwn(MANAGED_DOCKERD_OPTIONS, path.slice(prefix.length)) ? `${prefix}<managed option>` : `${prefix}<option>`;
 }
 
 /**

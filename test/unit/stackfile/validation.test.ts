@@ -47,6 +47,7 @@ describe("stack file validation", () => {
                 env: {},
                 registryAuth: [],
                 registryCAs: {},
+                registryCaches: [],
             });
             assert.deepEqual(stack!.clients.agent, {
                 daemon: "local", image: DEFAULT_CLIENT_IMAGE, env: {},
@@ -194,7 +195,7 @@ describe("stack file validation", () => {
         it("exits 0 when every file is valid", () => {
             const result = run(path.join(fixtures, "good", "full.yaml"), path.join(fixtures, "good", "client-only.yaml"));
             assert.equal(result.status, 0, result.stderr);
-            assert.match(result.stdout, /full\.yaml: valid \(1 hosts, 1 clients\)/);
+            assert.match(result.stdout, /full\.yaml: valid \(1 hosts, 0 pools, 1 clients\)/);
         });
 
         it("exits 1 and prints every problem when any file is invalid", () => {
