@@ -18,6 +18,7 @@ import { defaultStorageVolume, poolMemberName } from "../components/defaults";
 import { EngineEndpoint } from "../components/engineApi";
 import { UserError } from "../components/errors";
 import { DIND_HOST_ROLE, DIND_HOST_TYPE, DIND_POOL_TYPE, HOST_LABEL, POOL_LABEL, ROLE_LABEL, STACK_LABEL } from "../components/markers";
+import { endpointOf } from "../program/daemons";
 import { StackFile } from "../stackfile/schema";
 import { availability, describeMember, hasExpired, isUp, LeaseMarker, markerOf, outerEngine, PoolMember, PoolScope, poolsOf, readPool, transition } from "./leases";
 import { dropFromState } from "./preflight";
@@ -61,11 +62,11 @@ function memberNumber(pool: string, member: string): number {
     return Number(member.slice(pool.length + 1));
 }
 
-/** Every Docker daemon of the stack reachable over the Engine API, by name. */
+/** Every Docker daemon of the stack (unix://, tcp:// or ssh://; a cluster has no pools), by name. */
 function poolDaemons(stack: StackFile): Record<string, EngineEndpoint> {
     return Object.fromEntries(Object.entries(stack.daemons)
-        .filter(([, d]) => d.host && /^(unix|tcp):\/\//.test(d.host))
-        .map(([name, d]) => [name, { host: d.host!, certPath: d.certPath }]));
+        .filter(([, d]) => d.host !== undefined && !d.kubernetes)
+        .map(([name, d]) => [name, endpointOf(d)]));
 }
 
 /** The state's resources of a member: its DindHost under its DindPool, and everything under it. */

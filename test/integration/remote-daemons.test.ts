@@ -2,13 +2,17 @@
 // server) and a DooD client on each of three real Docker daemons: this machine's, one reached over
 // tcp:// with mutual TLS and one over ssh://. The two "remote machines" are privileged containers on
 // this machine with their own dockerd and an address on the outer bridge (fixtures/remote-daemons.sh).
+// A pool of one on the ssh:// daemon is leased and released over ssh.
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as tls from "node:tls";
+import { EngineClient } from "../../components/engineApi";
 import { writeClientTls } from "../../driver/clientTls";
-import { docker, dockerOk, labelled, removeLabelled, StackUnderTest } from "../support/harness";
+import { lease, release } from "../../driver/leases";
+import { stackLabelValue } from "../../driver/project";
+import { docker, dockerOk, driver, labelled, removeLabelled, StackUnderTest } from "../support/harness";
 import { allowForSuite } from "../support/consent";
 
 const FIXTURES = path.join(__dirname, "fixtures");
@@ -18,6 +22,7 @@ const PLACES = ["local", "tcp", "ssh"] as const;
 type Place = (typeof PLACES)[number];
 const PORTS: Record<Place, number> = { local: 23900, tcp: 23901, ssh: 23902 };
 const KNOWN_HOSTS = `${SCRATCH}/known_hosts`;
+const POOL = "remote-ssh-pool";
 
 /** Runs the fixture script; returns its stdout. */
 function remoteDaemons(command: "up" | "down"): string {
@@ -150,13 +155,27 @@ describe("remote daemons: DinD hosts and DooD clients on a local, a tcp:// and a
         }
     });
 
-    it("7. a second up reports no changes", async () => {
+    it("7. a pool on the ssh:// daemon: lease and release work over ssh, and an up through the driver leaves the leased member alone", async () => {
+        const scope = { engine: new EngineClient({ host: `ssh://root@${sshIp}`, sshOpts: sshArgs() }), stackLabel: stackLabelValue(sut.stack.name) };
+        const grant = await lease({ ...scope, pool: POOL, holder: "remote lane", ttlSeconds: 600, waitSeconds: 60 });
+        assert.equal(grant.member.name, `${POOL}-1`);
+        assert.equal(grant.access.dockerHost, `tcp://${sshIp}:23903`);
+        const job = { DOCKER_HOST: grant.access.dockerHost, DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: writeClientTls(path.join(sut.dir, "tls-lease"), grant.access.tls!) };
+        dockerOk(["volume", "create", "job-volume"], job);
+        const up = await driver("up", sut.driverFlags);
+        assert.match(up.output, new RegExp(`pool ${POOL}: ${POOL}-1 is leased by remote lane.*: left as it is`));
+        const released = await release({ ...scope, member: `${POOL}-1`, leaseId: grant.lease.id, force: false, holder: "remote lane" });
+        assert.equal(released.member, `${POOL}-1`);
+        assert.deepEqual(dockerOk(["volume", "ls", "-q"], job).split("\n").filter(Boolean), [], "release reset the member over ssh");
+    });
+
+    it("8. a second up reports no changes", async () => {
         const up = await sut.stack.up();
         assert.deepEqual(Object.keys(up.summary.resourceChanges ?? {}), ["same"], JSON.stringify(up.summary.resourceChanges));
     });
 
-    it("8. destroy removes every host, client and volume from all three daemons", async () => {
-        await sut.stack.destroy();
+    it("9. destroy removes every host, client, volume and lease marker from all three daemons", async () => {
+        await driver("destroy", sut.driverFlags);
         assert.deepEqual(labelled(sut.label), []);
         for (const place of ["tcp", "ssh"] as const) {
             const left = onOuterOk(place, ["ps", "-a", "-q", "--filter", `label=${sut.label}`]) + onOuterOk(place, ["volume", "ls", "-q", "--filter", `label=${sut.label}`]);
