@@ -88,9 +88,15 @@ start_dockerd() {
   rm -f "$PROBED"
   remove_stale_pidfiles
   printf '\n=== %s engine.sh starting dockerd\n' "$(date -Is)" >>"$LOG"
-  # setsid: its own session, so it outlives this script and its caller's job.
-  setsid dockerd --pidfile="$DOCKERD_PIDFILE" </dev/null >>"$LOG" 2>&1 9>&- &
+  # setsid: its own session, so it outlives this script and its caller's job. Every descriptor
+  # but stdio is closed first: a lock this script or its caller holds (a `flock` around a test run)
+  # must not live on in dockerd and block the next run for as long as dockerd runs.
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  setsid bash -c 'for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null; done; exec dockerd --pidfile="$1"' \
+    dockerd "$DOCKERD_PIDFILE" </dev/null >>"$LOG" 2>&1 &
   local pid=$! t0=$EPOCHREALTIME
+  # Until the inner shell has closed them and exec'd, the pid is not dockerd's yet.
+  while [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = bash ]; do sleep 0.05; done
   echo "$pid" >"$PIDFILE"
   log "started dockerd (pid $pid, log $LOG); waiting for it to answer"
   wait_ready "$pid"
