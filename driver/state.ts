@@ -37,8 +37,21 @@ export function providerEndpoint(resources: StateResource[], resource: StateReso
     const inputs = resources.find((r) => r.urn === urn)?.inputs;
     const host = inputs?.host;
     if (typeof host !== "string" || !(ssh ? /^(unix|tcp|ssh):\/\// : /^(unix|tcp):\/\//).test(host)) return undefined;
-    const sshOpts = Array.isArray(inputs?.sshOpts) && inputs.sshOpts.every((o) => typeof o === "string") ? inputs.sshOpts as string[] : undefined;
+    const sshOpts = stringList(inputs?.sshOpts);
     return { host, certPath: typeof inputs?.certPath === "string" ? inputs.certPath : undefined, ...(sshOpts ? { sshOpts } : {}) };
+}
+
+/** A list of strings from a provider's input: the state keeps a provider's list inputs JSON-encoded ("[\"-i\",...]"). */
+function stringList(value: unknown): string[] | undefined {
+    let list = value;
+    if (typeof value === "string") {
+        try {
+            list = JSON.parse(value);
+        } catch {
+            return undefined;
+        }
+    }
+    return Array.isArray(list) && list.every((o) => typeof o === "string") ? list : undefined;
 }
 
 /** The `.pulumi` directory of a file:// backend; undefined for other backends. */

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:
 import * as os from "node:os";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
-import { savedDeployment } from "../../../driver/state";
+import { providerEndpoint, savedDeployment, StateResource } from "../../../driver/state";
 
 describe("savedDeployment", () => {
     let backend: string;
@@ -51,5 +51,19 @@ describe("savedDeployment", () => {
         assert.equal(read("v2"), undefined);
         write("dind-provisioner/torn.json", "{\"version\": 3, \"checkp");
         assert.equal(read("torn"), undefined);
+    });
+});
+
+describe("providerEndpoint", () => {
+    const provider = (inputs: Record<string, unknown>): StateResource => ({ urn: "urn:pulumi:dev::dind-provisioner::pulumi:providers:docker::daemon-farm", type: "pulumi:providers:docker", inputs });
+    const container: StateResource = { urn: "urn:c", type: "docker:index/container:Container", id: "c1", provider: "urn:pulumi:dev::dind-provisioner::pulumi:providers:docker::daemon-farm::p1" };
+    const endpoint = (inputs: Record<string, unknown>, ssh = true) => providerEndpoint([provider(inputs), container], container, { ssh });
+
+    it("reads an ssh:// daemon's options as the state keeps a provider's list inputs (JSON-encoded) and as a list", () => {
+        const opts = ["-i", "/keys/farm", "-o", "UserKnownHostsFile=/keys/known_hosts"];
+        assert.deepEqual(endpoint({ host: "ssh://ci@far", sshOpts: JSON.stringify(opts) }), { host: "ssh://ci@far", certPath: undefined, sshOpts: opts });
+        assert.deepEqual(endpoint({ host: "ssh://ci@far", sshOpts: opts }), { host: "ssh://ci@far", certPath: undefined, sshOpts: opts });
+        assert.deepEqual(endpoint({ host: "ssh://ci@far", sshOpts: "not json" }), { host: "ssh://ci@far", certPath: undefined });
+        assert.equal(endpoint({ host: "ssh://ci@far" }, false), undefined, "ssh:// only when asked");
     });
 });
