@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -27,6 +28,10 @@ type Proxy struct {
 	lookups  *http.Client
 	// resolve follows symbolic links of a host path (replaced in tests).
 	resolve func(string) string
+	// sockets says which bind sources are the daemon's socket, given the proxy's instead.
+	sockets socketRewrite
+	// tags are the image tags this client created.
+	tags *tagRecords
 }
 
 func NewProxy(policy Policy, upstream string) *Proxy {
@@ -39,19 +44,34 @@ func NewProxy(policy Policy, upstream string) *Proxy {
 		WriteBufferSize: 256 << 10,
 		ReadBufferSize:  256 << 10,
 	}
-	x := &Proxy{policy: policy, upstream: upstream, lookups: &http.Client{Transport: transport, CheckRedirect: noRedirects}, resolve: resolveHostPath}
+	x := &Proxy{policy: policy, upstream: upstream, lookups: &http.Client{Transport: transport, CheckRedirect: noRedirects}, resolve: resolveHostPath, tags: newTagRecords()}
 	x.forward = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme, pr.Out.URL.Host, pr.Out.Host = "http", "docker", "docker"
 		},
 		Transport:     transport,
 		FlushInterval: -1, // logs -f, events, pull progress: every write goes out at once
+		ModifyResponse: func(resp *http.Response) error {
+			if done, ok := resp.Request.Context().Value(doneKey{}).(func(int, []streamMessage)); ok {
+				resp.Body = &watchedBody{ReadCloser: resp.Body, status: resp.StatusCode, done: done}
+			}
+			return nil
+		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			var refused refusalError
+			if errors.As(err, &refused) {
+				log.Printf("refused %s %s: %s", r.Method, r.URL.RequestURI(), refused.refusal.Message)
+				writeError(w, refused.refusal)
+				return
+			}
 			writeError(w, &Refusal{http.StatusBadGateway, "dood policy: the daemon did not answer: " + err.Error()})
 		},
 	}
 	return x
 }
+
+// doneKey carries a call's done hook from admit to the response.
+type doneKey struct{}
 
 // noRedirects keeps a lookup on the path it asked for (the daemon redirects unclean paths).
 func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -64,6 +84,9 @@ type call struct {
 	query   url.Values
 	// name is the route's {name+} capture (an image name may hold slashes).
 	name string
+	// done, when set, runs once the daemon's answer has been passed on: its status and the JSON
+	// messages of its stream that matter to the proxy (see watchedBody).
+	done func(status int, messages []streamMessage)
 }
 
 type handler func(x *Proxy, c *call) *Refusal
@@ -102,7 +125,8 @@ func normalize(r *http.Request) (version string, rest string, refusal *Refusal) 
 }
 
 func (x *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if refusal := x.admit(r); refusal != nil {
+	c, refusal := x.admit(r)
+	if refusal != nil {
 		log.Printf("refused %s %s: %s", r.Method, r.URL.RequestURI(), refusal.Message)
 		writeError(w, refusal)
 		return
@@ -111,39 +135,42 @@ func (x *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		x.hijack(w, r)
 		return
 	}
+	if c.done != nil {
+		r = r.WithContext(context.WithValue(r.Context(), doneKey{}, c.done))
+	}
 	x.forward.ServeHTTP(w, r)
 }
 
 // admit checks a request and rewrites it into what is forwarded, or says why not.
-func (x *Proxy) admit(r *http.Request) *Refusal {
+func (x *Proxy) admit(r *http.Request) (*call, *Refusal) {
 	version, rest, refusal := normalize(r)
 	if refusal != nil {
-		return refusal
+		return nil, refusal
 	}
 	if strings.Contains(r.URL.RawQuery, ";") {
-		return badRequest("';' in a query is not accepted")
+		return nil, badRequest("';' in a query is not accepted")
 	}
 	// The daemon also reads parameters from form bodies; the Docker API never sends them.
 	if mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mediaType == "application/x-www-form-urlencoded" || mediaType == "multipart/form-data" {
-		return badRequest("form bodies are not accepted")
+		return nil, badRequest("form bodies are not accepted")
 	}
 	query, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return badRequest("query: %v", err)
+		return nil, badRequest("query: %v", err)
 	}
 	c := &call{r: r, version: version, segs: strings.Split(rest, "/")[1:], query: query}
 	handle := x.match(r.Method, c)
 	if handle == nil {
-		return x.policy.deny("default deny", "%s %s is not an endpoint this proxy allows", r.Method, rest)
+		return nil, x.policy.deny("default deny", "%s %s is not an endpoint this proxy allows", r.Method, rest)
 	}
 	if refusal := handle(x, c); refusal != nil {
-		return refusal
+		return nil, refusal
 	}
 	r.URL.Path = version + "/" + strings.Join(c.segs, "/")
 	r.URL.RawPath = ""
 	r.URL.RawQuery = c.query.Encode()
 	r.RequestURI = r.URL.RequestURI()
-	return nil
+	return c, nil
 }
 
 func (x *Proxy) match(method string, c *call) handler {
