@@ -225,4 +225,3 @@ func (o *object) hasDigest(digest string) bool {
 	}
 	return false
 }
-
