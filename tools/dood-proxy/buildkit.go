@@ -32,11 +32,13 @@ const (
 )
 
 // builderServices are the gRPC services forwarded to the builder: its control API, the gateway
-// API that buildx's build functions and frontends use, and the health check.
+// API that buildx's build functions and frontends use, the health check, and the traces buildx
+// sends its builder.
 var builderServices = map[string]bool{
-	"moby.buildkit.v1.Control":            true,
-	"moby.buildkit.v1.frontend.LLBBridge": true,
-	"grpc.health.v1.Health":               true,
+	"moby.buildkit.v1.Control":                            true,
+	"moby.buildkit.v1.frontend.LLBBridge":                 true,
+	"grpc.health.v1.Health":                               true,
+	"opentelemetry.proto.collector.trace.v1.TraceService": true,
 }
 
 // Field numbers in BuildKit's protobuf messages (api/services/control/control.proto and

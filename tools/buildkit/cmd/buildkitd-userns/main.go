@@ -23,24 +23,31 @@ const (
 	// The machine's ids the namespace's 0-65535 are mapped onto.
 	hostID    = 100000
 	idsMapped = 65536
-	// buildkitd's state (and its temporary files, on the same filesystem), and its socket's directory.
+	// buildkitd's state, and its socket's directory.
 	stateDir  = "/var/lib/buildkit"
 	socketDir = "/run/buildkit"
 )
 
 func main() {
-	// Children first, and each one's mode before its owner: once a directory is the mapped
-	// root's, this process (no CAP_DAC_OVERRIDE, no CAP_FOWNER) can neither write in it nor
-	// change its mode. The socket's directory is shared with the policy proxy, which dials the
-	// socket as a member of the mapped root's group.
+	// The directories become the mapped root's on the first start: mode first, then owner (once
+	// they are its, this process, with neither CAP_DAC_OVERRIDE nor CAP_FOWNER, could not change
+	// them). The socket's directory is shared with the policy proxy, which dials the socket as a
+	// member of the mapped root's group.
 	for _, dir := range []struct {
 		path string
 		mode os.FileMode
-	}{{stateDir + "/tmp", 0o700}, {stateDir + "/runtime", 0o700}, {stateDir, 0o700}, {socketDir, 0o750}} {
+	}{{stateDir, 0o700}, {socketDir, 0o750}} {
 		if err := os.MkdirAll(dir.path, dir.mode); err != nil {
 			fail(err)
 		}
-		if err := os.Chmod(dir.path, dir.mode); err != nil && !os.IsPermission(err) {
+		info, err := os.Stat(dir.path)
+		if err != nil {
+			fail(err)
+		}
+		if info.Sys().(*syscall.Stat_t).Uid == hostID {
+			continue
+		}
+		if err := os.Chmod(dir.path, dir.mode); err != nil {
 			fail(err)
 		}
 		if err := os.Lchown(dir.path, hostID, hostID); err != nil {
@@ -48,7 +55,8 @@ func main() {
 		}
 	}
 	cmd := exec.Command("buildkitd", os.Args[1:]...)
-	cmd.Env = append(os.Environ(), "TMPDIR="+stateDir+"/tmp", "XDG_RUNTIME_DIR="+stateDir+"/runtime")
+	// Its temporary directories (mount points among them) on the container's own /tmp.
+	cmd.Env = append(os.Environ(), "TMPDIR=/tmp")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, os.Stdout, os.Stderr
 	idMap := []syscall.SysProcIDMap{{ContainerID: 0, HostID: hostID, Size: idsMapped}}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
