@@ -35,17 +35,14 @@ func main() {
 	if err != nil {
 		log.Fatalf("dood-proxy: DOOD_POLICY: %v", err)
 	}
+	if len(os.Args) > 1 && os.Args[1] == "cleanup" {
+		os.Exit(cleanup(policy, os.Args[2:]))
+	}
 	gid, err := socketGroup(os.Getenv("DOOD_SOCKET_GID"))
 	if err != nil {
 		log.Fatalf("dood-proxy: DOOD_SOCKET_GID: %v", err)
 	}
-	proxy := NewProxy(policy, env("DOOD_UPSTREAM", defaultUpstream))
-	proxy.sockets = socketRewrite{hostDir: os.Getenv("DOOD_SOCKET_HOST_DIR"), daemon: os.Getenv("DOOD_DAEMON_SOCKET"), client: listen}
-	if dir := os.Getenv("DOOD_STATE_DIR"); dir != "" {
-		if proxy.tags, err = openTagRecords(filepath.Join(dir, "tags.json")); err != nil {
-			log.Fatalf("dood-proxy: %v", err)
-		}
-	}
+	proxy := newProxyFromEnv(policy, listen)
 	listener, err := listenSocket(listen, gid)
 	if err != nil {
 		log.Fatalf("dood-proxy: %v", err)
@@ -57,6 +54,40 @@ func main() {
 	}
 	server := &http.Server{Handler: proxy, ReadHeaderTimeout: 30 * time.Second}
 	log.Fatal(server.Serve(listener))
+}
+
+// newProxyFromEnv is the proxy the environment describes (see DoodPolicyProxy.ts).
+func newProxyFromEnv(policy Policy, listen string) *Proxy {
+	proxy := NewProxy(policy, env("DOOD_UPSTREAM", defaultUpstream))
+	proxy.sockets = socketRewrite{hostDir: os.Getenv("DOOD_SOCKET_HOST_DIR"), daemon: os.Getenv("DOOD_DAEMON_SOCKET"), client: listen}
+	if dir := os.Getenv("DOOD_STATE_DIR"); dir != "" {
+		tags, err := openTagRecords(filepath.Join(dir, "tags.json"))
+		if err != nil {
+			log.Fatalf("dood-proxy: %v", err)
+		}
+		proxy.tags = tags
+	}
+	return proxy
+}
+
+// cleanup empties the client's scope (dood-proxy cleanup [--stop CONTAINER]) and says what it removed.
+func cleanup(policy Policy, args []string) int {
+	stop := ""
+	if len(args) == 2 && args[0] == "--stop" {
+		stop = args[1]
+	} else if len(args) != 0 {
+		log.Printf("usage: dood-proxy cleanup [--stop CONTAINER]")
+		return 2
+	}
+	report, err := newProxyFromEnv(policy, env("DOOD_LISTEN", defaultListen)).Cleanup(stop)
+	if err != nil {
+		log.Printf("dood-proxy cleanup (client %s): %v", policy.Client, err)
+		return 1
+	}
+	for _, line := range report {
+		fmt.Println(line)
+	}
+	return 0
 }
 
 // serveBuilder serves the builder front, and writes the buildx configuration that points at it.
