@@ -8,6 +8,7 @@ import { DindHost, DindHostSteps } from "./components/DindHost";
 import { DockerdConfig } from "./components/dockerd";
 import { DindRegistry } from "./components/DindRegistry";
 import { DindWorkloads } from "./components/DindWorkloads";
+import { DoodBuilder } from "./components/DoodBuilder";
 import { DoodClient } from "./components/DoodClient";
 import { DoodPolicyProxy } from "./components/DoodPolicyProxy";
 import type * as kubernetesHostModule from "./components/KubernetesDindHost";
@@ -123,12 +124,25 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
         const daemon = stack.daemons[spec.daemon];
         const socket = spec.socket ?? socketPathOf(daemon.host!)!;
         const socketGroup = spec.socketGroup ?? socketGroupOf(socket, endpointOf(daemon), name);
-        const policyProxy = spec.access === "full" ? undefined : new DoodPolicyProxy(`${name}-dood-proxy`, {
+        const access = spec.access;
+        const builder = access === "full" || spec.builder === false ? undefined : new DoodBuilder(`${name}-buildkit`, {
             client: name,
-            policy: { privileged: spec.access.privileged, hostNamespaces: spec.access.hostNamespaces, scope: spec.access.scope, binds: bindRoots(spec) },
+            image: spec.builder?.image,
+            registries: (spec.builder?.registries ?? []).map((ref) => {
+                const registry = registries[ref];
+                return { address: registry.address, network: registry.networkName, ca: registry.caCert, insecure: registry.mirrorUrl.startsWith("http:") };
+            }),
+            // What the proxy lets through, the builder grants (in its own container and user namespace).
+            entitlements: [...(access.hostNamespaces ? ["network.host" as const] : []), ...(access.privileged ? ["security.insecure" as const] : [])],
+            labels,
+        }, { provider: providerFor(spec.daemon) });
+        const policyProxy = access === "full" ? undefined : new DoodPolicyProxy(`${name}-dood-proxy`, {
+            client: name,
+            policy: { privileged: access.privileged, hostNamespaces: access.hostNamespaces, scope: access.scope, binds: bindRoots(spec) },
             daemonSocket: socket,
-            socketDir: spec.access.socketDir,
+            socketDir: access.socketDir,
             socketGroup,
+            builder,
             labels,
         }, { provider: providerFor(spec.daemon) });
         const client = new DoodClient(name, {
@@ -136,13 +150,17 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
             command: spec.command,
             socket,
             policyProxy,
+            daemon: endpointOf(daemon),
             socketGroup,
             workspace: spec.workspace,
             user: spec.user,
             env: spec.env,
             labels,
         }, { provider: providerFor(spec.daemon) });
-        return [name, { containerId: client.containerId, outerDaemon: endpointOf(daemon) }];
+        return [name, {
+            containerId: client.containerId, outerDaemon: endpointOf(daemon), restricted: access !== "full",
+            publishedPortsAddress: client.publishedPortsAddress,
+        }];
     }));
 
     const registryOutputs = Object.fromEntries(Object.entries(registries).map(([name, r]) => [name, {

@@ -1,8 +1,10 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_CLIENT_IMAGE } from "./defaults";
-import { DoodPolicyProxy, PROXY_SOCKET_DIR } from "./DoodPolicyProxy";
+import { BUILDX_BUILDER_NAME, BUILDX_CONFIG_DIR, DoodPolicyProxy, PROXY_SOCKET_DIR } from "./DoodPolicyProxy";
+import { DoodScope } from "./DoodScope";
 import { CLIENT_SOCKET } from "./endpoints";
+import type { EngineEndpoint } from "./engineApi";
 import { DOOD_CLIENT_ROLE, DOOD_CLIENT_TYPE, ROLE_LABEL } from "./markers";
 import { Transform, transformed } from "./transform";
 
@@ -32,11 +34,19 @@ export interface DoodClientArgs {
     /**
      * A policy proxy for this client: its socket directory is mounted at /run/dood and
      * DOCKER_HOST points at /run/dood/docker.sock (a directory, so a restarted proxy's new
-     * socket is seen); DOCKER_BUILDKIT=0, because the proxy refuses BuildKit's unchecked session.
+     * socket is seen). With the proxy's builder, BUILDX_CONFIG and BUILDX_BUILDER make
+     * `docker build` and `docker buildx build` use it. When the client is destroyed or replaced,
+     * everything it made through the proxy is removed (a DoodScope).
      * @default none: the daemon's socket itself (root-equivalent on the daemon's machine)
      * @example new DoodPolicyProxy("agent-dood-proxy", { client: "agent", daemonSocket: "/var/run/docker.sock" })
      */
     policyProxy?: DoodPolicyProxy;
+    /**
+     * How this program reaches the daemon, to empty a policy-proxied client's scope when it goes.
+     * @default { host: "unix://<socket>" }: the daemon runs on this machine
+     * @example { host: "tcp://10.0.0.5:2376", certPath: "/home/ci/.docker/farm-01" }
+     */
+    daemon?: EngineEndpoint;
     /**
      * Group id that owns the socket on the daemon's machine, added to the client so a
      * non-root user inside can use the socket.
@@ -71,14 +81,22 @@ export class DoodClient extends pulumi.ComponentResource {
     /** The image the container runs, looked up on the daemon. */
     readonly image: docker.RemoteImage;
     readonly containerId: pulumi.Output<string>;
+    /**
+     * Where ports the client's containers publish are reached from inside the client: the
+     * gateway of its network, an address of the daemon's machine (TESTCONTAINERS_HOST_OVERRIDE).
+     */
+    readonly publishedPortsAddress: pulumi.Output<string>;
+    /** With a policy proxy: what removes the client's objects when it goes. */
+    readonly scope?: DoodScope;
 
     constructor(name: string, args: DoodClientArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super(DOOD_CLIENT_TYPE, name, {}, opts);
         const containerName = args.containerName ?? name;
         const labels = { ...args.labels, [ROLE_LABEL]: DOOD_CLIENT_ROLE, "dind-provisioner.client": containerName };
         const proxy = args.policyProxy;
+        const buildx: Record<string, string> = proxy?.builder ? { BUILDX_CONFIG: BUILDX_CONFIG_DIR, BUILDX_BUILDER: BUILDX_BUILDER_NAME } : {};
         const socket = proxy
-            ? { host: `unix://${PROXY_SOCKET_DIR}/docker.sock`, mount: { hostPath: proxy.socketDir, containerPath: PROXY_SOCKET_DIR }, env: { DOCKER_BUILDKIT: "0" } }
+            ? { host: `unix://${PROXY_SOCKET_DIR}/docker.sock`, mount: { hostPath: proxy.socketDir, containerPath: PROXY_SOCKET_DIR }, env: buildx }
             : { host: `unix://${CLIENT_SOCKET}`, mount: { hostPath: args.socket, containerPath: CLIENT_SOCKET }, env: {} };
         this.image = new docker.RemoteImage(`${name}-image`, { name: args.image ?? DEFAULT_CLIENT_IMAGE, keepLocally: true }, { parent: this });
         this.container = new docker.Container(...transformed(args.transform?.container, `${name}-container`, {
@@ -99,6 +117,18 @@ export class DoodClient extends pulumi.ComponentResource {
             mustRun: true,
         }, { parent: this, deleteBeforeReplace: true, dependsOn: proxy ? [proxy] : [] }));
         this.containerId = this.container.id;
-        this.registerOutputs({ containerId: this.containerId });
+        this.publishedPortsAddress = this.container.networkDatas.apply((networks) => networks?.[0]?.gateway ?? "");
+        if (proxy) {
+            this.scope = new DoodScope(`${name}-scope`, {
+                client: proxy.client,
+                daemon: args.daemon ?? { host: `unix://${args.socket}` },
+                proxyImage: proxy.image.imageId,
+                policy: proxy.policyJson,
+                daemonSocket: proxy.daemonSocket,
+                stateVolume: proxy.stateVolume.name,
+                clientContainerId: this.container.id,
+            }, { parent: this, dependsOn: [proxy] });
+        }
+        this.registerOutputs({ containerId: this.containerId, publishedPortsAddress: this.publishedPortsAddress });
     }
 }

@@ -2,11 +2,18 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import {
     DEFAULT_DOOD_HOST_NAMESPACES, DEFAULT_DOOD_PRIVILEGED, DEFAULT_DOOD_PROXY_IMAGE, DEFAULT_DOOD_SCOPE, defaultProxyContainerName, defaultProxySocketDir,
+    defaultProxyStateVolume,
 } from "./defaults";
+import { BUILDER_SOCKET_DIR, DoodBuilder } from "./DoodBuilder";
 import { DOOD_PROXY_ROLE, DOOD_PROXY_TYPE, ROLE_LABEL } from "./markers";
 import { Transform, transformed } from "./transform";
 /** Where the socket directory appears inside the proxy and the client. */
 export const PROXY_SOCKET_DIR = "/run/dood";
+/** Where the proxy keeps what it records (the image tags the client created), on a volume the client never mounts. */
+export const PROXY_STATE_DIR = "/var/lib/dood-proxy";
+/** The buildx configuration the proxy writes for the client, and the builder's name in it (tools/dood-proxy/buildkit.go). */
+export const BUILDX_CONFIG_DIR = `${PROXY_SOCKET_DIR}/buildx`;
+export const BUILDX_BUILDER_NAME = "dood";
 
 /** What a DooD client may ask its daemon for (the proxy refuses the rest). */
 export interface DoodPolicy {
@@ -66,6 +73,19 @@ export interface DoodPolicyProxyArgs {
      * @example 998
      */
     socketGroup?: number;
+    /**
+     * The client's own BuildKit builder: the proxy serves its builder socket (`/run/dood/buildkit.sock`,
+     * gRPC checked against the policy) and writes a buildx configuration that uses it.
+     * @default none: the client has no BuildKit (the daemon's own is refused)
+     * @example new DoodBuilder("agent-buildkit", { client: "agent" })
+     */
+    builder?: DoodBuilder;
+    /**
+     * Named volume where the proxy keeps the image tags the client created (mounted in the proxy only).
+     * @default "<client>-dood-proxy"
+     * @example "agent-dood-proxy"
+     */
+    stateVolume?: string;
     /** The proxy's image. @default "dind-provisioner/dood-proxy:local" @example "registry:5000/dood-proxy:0.1.0" */
     image?: pulumi.Input<string>;
     /** Name of the proxy container. @default "<client>-dood-proxy" @example "agent-dood-proxy" */
@@ -73,20 +93,29 @@ export interface DoodPolicyProxyArgs {
     /** Labels of the proxy container. @default {} @example { team: "ci" } */
     labels?: Record<string, string>;
     /** Adjust the arguments of the resources this component creates. @default {} @example { container: { memory: 64 } } */
-    transform?: { image?: Transform<docker.RemoteImageArgs>; container?: Transform<docker.ContainerArgs> };
+    transform?: { image?: Transform<docker.RemoteImageArgs>; stateVolume?: Transform<docker.VolumeArgs>; container?: Transform<docker.ContainerArgs> };
 }
 
 /**
  * A Docker socket for one DooD client that applies its policy (tools/dood-proxy): it reads
  * each request, bodies included, refuses what the policy forbids in the daemon's own error
- * shape, and with scope own shows the client only its own containers, volumes and networks.
- * The proxy is not privileged and runs with no capability but CHOWN.
+ * shape, and with scope own shows the client only its own containers, volumes and networks and
+ * lets it write only image tags it created. With a builder, it also serves the client's BuildKit
+ * socket, checked the same way. The proxy is not privileged and runs with no capability but CHOWN.
  */
 export class DoodPolicyProxy extends pulumi.ComponentResource {
     readonly image: docker.RemoteImage;
+    /** What the proxy records: the image tags the client created. */
+    readonly stateVolume: docker.Volume;
     readonly container: docker.Container;
     /** The host directory holding the proxied `docker.sock`. */
     readonly socketDir: string;
+    /** The client's name, the policy as the proxy reads it (DOOD_POLICY), the daemon's socket. */
+    readonly client: string;
+    readonly policyJson: string;
+    readonly daemonSocket: string;
+    /** The client's builder, when it has one. */
+    readonly builder?: DoodBuilder;
 
     constructor(name: string, args: DoodPolicyProxyArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super(DOOD_PROXY_TYPE, name, {}, opts);
@@ -97,6 +126,10 @@ export class DoodPolicyProxy extends pulumi.ComponentResource {
             binds: args.policy?.binds ?? [],
             scope: args.policy?.scope ?? DEFAULT_DOOD_SCOPE,
         };
+        this.client = args.client;
+        this.policyJson = JSON.stringify(policy);
+        this.daemonSocket = args.daemonSocket;
+        this.builder = args.builder;
         this.socketDir = args.socketDir ?? defaultProxySocketDir(args.client);
         this.image = new docker.RemoteImage(...transformed(args.transform?.image, `${name}-image`, {
             name: args.image ?? DEFAULT_DOOD_PROXY_IMAGE,
@@ -104,20 +137,34 @@ export class DoodPolicyProxy extends pulumi.ComponentResource {
         }, { parent: this }));
         // The role comes last: the guardrails read it, so arguments cannot fake or hide it.
         const labels = { ...args.labels, [ROLE_LABEL]: DOOD_PROXY_ROLE, "dind-provisioner.client": args.client };
+        this.stateVolume = new docker.Volume(...transformed(args.transform?.stateVolume, `${name}-state`, {
+            name: args.stateVolume ?? defaultProxyStateVolume(args.client),
+            labels: Object.entries(labels).map(([label, value]) => ({ label, value })),
+        }, { parent: this }));
+        const builder = args.builder;
         this.container = new docker.Container(...transformed(args.transform?.container, `${name}-container`, {
             name: args.containerName ?? defaultProxyContainerName(args.client),
             image: this.image.imageId,
             envs: [
-                `DOOD_POLICY=${JSON.stringify(policy)}`,
+                `DOOD_POLICY=${this.policyJson}`,
                 `DOOD_LISTEN=${PROXY_SOCKET_DIR}/docker.sock`,
+                // A container that binds the daemon's socket gets the proxy's, at its path on the daemon's machine.
+                `DOOD_SOCKET_HOST_DIR=${this.socketDir}`,
+                `DOOD_DAEMON_SOCKET=${args.daemonSocket}`,
+                `DOOD_STATE_DIR=${PROXY_STATE_DIR}`,
+                ...(builder ? [`DOOD_BUILDKIT_UPSTREAM=${BUILDER_SOCKET_DIR}/buildkitd.sock`] : []),
                 ...(args.socketGroup === undefined ? [] : [`DOOD_SOCKET_GID=${args.socketGroup}`]),
             ],
             volumes: [
                 { hostPath: args.daemonSocket, containerPath: "/var/run/docker.sock" },
                 { hostPath: this.socketDir, containerPath: PROXY_SOCKET_DIR },
+                { volumeName: this.stateVolume.name, containerPath: PROXY_STATE_DIR },
+                ...(builder ? [{ volumeName: builder.socketVolume.name, containerPath: BUILDER_SOCKET_DIR, readOnly: true }] : []),
                 // Seen at the same paths, so the proxy resolves links the way the daemon's mount will.
                 ...policy.binds.map((root) => ({ hostPath: root, containerPath: root, readOnly: true })),
             ],
+            // The builder's socket belongs to the builder's mapped root and its group.
+            groupAdds: builder ? [String(builder.socketGroup)] : undefined,
             // The engine reads capabilities back as CAP_*: any other spelling diffs (and replaces) on every up.
             capabilities: { drops: ["ALL"], adds: ["CAP_CHOWN"] },
             securityOpts: ["no-new-privileges"],
@@ -129,7 +176,7 @@ export class DoodPolicyProxy extends pulumi.ComponentResource {
             labels: Object.entries(labels).map(([label, value]) => ({ label, value })),
             restart: "unless-stopped",
             mustRun: true,
-        }, { parent: this, deleteBeforeReplace: true }));
-        this.registerOutputs({ containerId: this.container.id, socketDir: this.socketDir });
+        }, { parent: this, deleteBeforeReplace: true, dependsOn: builder ? [builder] : [] }));
+        this.registerOutputs({ containerId: this.container.id, socketDir: this.socketDir, stateVolume: this.stateVolume.name });
     }
 }

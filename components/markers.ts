@@ -4,12 +4,14 @@
 export const DIND_HOST_TYPE = "dind:index:DindHost";
 export const DOOD_CLIENT_TYPE = "dind:index:DoodClient";
 export const DOOD_PROXY_TYPE = "dind:index:DoodPolicyProxy";
+export const DOOD_BUILDER_TYPE = "dind:index:DoodBuilder";
 
-/** What a container is for: `dind-host`, `dood-client` or `dood-proxy`. */
+/** What a container is for: `dind-host`, `dood-client`, `dood-proxy` or `dood-builder`. */
 export const ROLE_LABEL = "dind-provisioner.role";
 export const DIND_HOST_ROLE = "dind-host";
 export const DOOD_CLIENT_ROLE = "dood-client";
 export const DOOD_PROXY_ROLE = "dood-proxy";
+export const DOOD_BUILDER_ROLE = "dood-builder";
 /** "true" on a DinD host whose TCP endpoint serves plain TCP because its arguments say `insecure: true`. */
 export const INSECURE_LABEL = "dind-provisioner.insecure";
 /** "true" on a container whose published ports bind beyond loopback because its arguments say so (`tcp.bind`). */

@@ -3,7 +3,10 @@
 // workloads have an endpoint, shared host directories are not the host's own, nothing is
 // listed twice.
 import { isIP } from "node:net";
-import { defaultOuterDaemon, defaultProxyContainerName, defaultProxySocketDir, defaultRegistryVolume, defaultStorageVolume } from "../components/defaults";
+import {
+    defaultBuilderContainerName, defaultBuilderVolume, defaultOuterDaemon, defaultProxyContainerName, defaultProxySocketDir, defaultProxyStateVolume,
+    defaultRegistryVolume, defaultStorageVolume,
+} from "../components/defaults";
 import { CLIENT_SOCKET, isLocalDaemon, socketPathOf } from "../components/endpoints";
 import { MAX_VOLUME_NAME, normalizedImageReference, parseDaemonUrl } from "./docker-grammar";
 import { directoryKey, isLoopbackAddress, normalizePath, systemDirectoryProblem } from "./host-safety";
@@ -99,9 +102,15 @@ export function crossChecks(stack: StackFile, declaredDaemons = Object.keys(stac
                 "use a DinD host there, or a client on a Docker daemon");
             continue;
         }
+        if (client.access === "full" && client.builder !== undefined) {
+            fail([...path, "builder"], "a client with access: full has the daemon's own socket, and the daemon's BuildKit with it: " +
+                "builder is for a restricted client, whose proxy refuses the daemon's BuildKit", "key");
+        }
         if (client.access !== "full") {
             const access = [...path, "access"];
             claims.claim(`container name "${defaultProxyContainerName(name)}"`, client.daemon, access, "key");
+            claims.claim(`volume "${defaultProxyStateVolume(name)}"`, client.daemon, access, "key");
+            if (client.builder !== false) checkBuilder(stack, name, claims, fail);
             const socketDir = client.access.socketDir ?? defaultProxySocketDir(name);
             const socketDirPath = client.access.socketDir ? [...access, "socketDir"] : access;
             claims.claim(`host directory ${socketDir}`, client.daemon, socketDirPath, client.access.socketDir ? "value" : "key",
@@ -149,6 +158,26 @@ function checkClient(client: ClientSpec, path: KeyPath, daemon: DaemonSpec | und
 }
 
 type Fail = (path: KeyPath, message: string, at?: "key" | "value") => void;
+
+/** A builder's container and volumes are the client's; its registries are the stack's, on the client's daemon. */
+function checkBuilder(stack: StackFile, clientName: string, claims: ClaimRegistry, fail: Fail) {
+    const client = stack.clients[clientName];
+    const path = ["clients", clientName, "builder"];
+    const at = client.builder ? path : ["clients", clientName];
+    claims.claim(`container name "${defaultBuilderContainerName(clientName)}"`, client.daemon, at, "key");
+    claims.claim(`volume "${defaultBuilderVolume(clientName)}"`, client.daemon, at, "key");
+    claims.claim(`volume "${defaultBuilderVolume(clientName)}-socket"`, client.daemon, at, "key");
+    (client.builder || { registries: [] }).registries.forEach((ref, i) => {
+        const registry = stack.registries[ref];
+        const declared = Object.keys(stack.registries);
+        if (!Object.hasOwn(stack.registries, ref)) {
+            fail([...path, "registries", i], `unknown registry "${ref}": expected one of ${listOrNone(declared)} (declare it under registries)`);
+        } else if (registry.daemon !== client.daemon) {
+            fail([...path, "registries", i], `registry "${ref}" runs on daemon "${registry.daemon}" and this client on "${client.daemon}": ` +
+                "a client's builder reaches a registry of the stack over a network of their shared daemon");
+        }
+    });
+}
 
 /** A mirror is a URL, or a registry of this stack on the host's own daemon (they share a network there). */
 function checkMirrors(stack: StackFile, hostName: string, fail: Fail) {

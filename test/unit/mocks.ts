@@ -42,6 +42,8 @@ export const K8S_SECRET = "kubernetes:core/v1:Secret";
 export const CLUSTER_IP = "10.96.0.42";
 export const READINESS = "dind:index:DindReadiness";
 export const REGISTRY = "dind:index:DindRegistry";
+export const BUILDER = "dind:index:DoodBuilder";
+export const SCOPE = "pulumi-nodejs:dynamic:Resource";
 /** The inner bridge MTU the fake readiness check reads back. */
 export const READ_BACK_MTU = 1450;
 
@@ -92,7 +94,7 @@ function fakeOutputs(type: string, name: string, inputs: Record<string, any>): R
         case K8S_SERVICE:
             return { spec: { ...inputs.spec, clusterIP: CLUSTER_IP } };
         case CONTAINER:
-            return { networkDatas: [{ networkName: "bridge", ipAddress: `ip-of-${name}` }] };
+            return { networkDatas: [{ networkName: "bridge", ipAddress: `ip-of-${name}`, gateway: `gateway-of-${name}` }] };
         default:
             return {};
     }
