@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Brings up what the provisioner needs on this machine, then runs the given command with it:
 # a Docker engine, the local images (DinD, busybox, registry), the DooD policy proxy's image, the
+# restricted DooD clients' BuildKit builder image, the
 # Pulumi CLI and the docker and tls resource plugins (and the kubernetes plugin when a stack under
 # stacks/ declares a kubernetes daemon). With DIND_PROVISIONER_TOOLCHAIN=test, also what only the
 # tests need: the remote-daemon tests' image, a Node.js language host for the Pulumi CLI, the
@@ -39,6 +40,7 @@ step images bash "$here/bootstrap/images.sh"
 if tests; then step remote-daemon-image bash "$here/bootstrap/remote-daemon-image.sh"; fi
 step registry-image bash "$here/bootstrap/registry-image.sh"
 step dood-proxy-image bash "$here/bootstrap/dood-proxy-image.sh"
+step buildkit-image bash "$here/bootstrap/buildkit-image.sh"
 pulumi_bin=""
 cli() { pulumi_bin="$(bash "$here/bootstrap/pulumi-cli.sh")"; }
 step pulumi-cli cli
