@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Provide the two local images the tests and the local stack use (fixed tags):
-#   dind-provisioner/dind:local     Docker-in-Docker, docker:dind entrypoint contract
+#   dind-provisioner/dind:local     Docker-in-Docker, docker:dind entrypoint contract; its docker
+#                                   CLI has the buildx and compose plugins, as docker:dind's has
 #   dind-provisioner/busybox:local  tiny workload (sh, nc, wget, httpd, sleep)
 #
 # Usage: images.sh [busybox] [dind]      (default: both)
 #
-# Each image carries LABEL dind-provisioner.recipe=<hash of this file>; an image
-# with the right label is left alone (warm run: one `docker image inspect`).
-# Otherwise: if a registry answers, pull docker:27-dind / busybox:1.36 and tag
+# Each image carries LABEL dind-provisioner.recipe=<hash of this file; for dind, also the
+# plugins' key>; an image with the right label is left alone (warm run: one `docker image
+# inspect`). Otherwise: if a registry answers, pull docker:27-dind / busybox:1.36 and tag
 # them; else build from Debian packages (the dind rootfs by debootstrap, cached
 # as a tarball under $DP_CACHE/images/ so it is made once per machine) and
-# `docker import` it.
+# `docker import` it; the dind image then gets a second layer with the docker CLI plugins
+# built by docker-cli-plugins.sh (only then: a pulled image has its own).
 #
 # Environment: DIND_PROVISIONER_CACHE, DOCKER_HOST,
 #   DIND_PROVISIONER_PULL=auto|never   try a registry first (default auto)
@@ -29,12 +31,15 @@ DIND_UPSTREAM=docker:27-dind
 BUSYBOX_UPSTREAM=busybox:1.36
 LABEL_KEY=dind-provisioner.recipe
 RECIPE="$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-16)"
+PLUGINS_SH="$(dirname "${BASH_SOURCE[0]}")/docker-cli-plugins.sh"
+DIND_RECIPE="$(echo "$RECIPE $(bash "$PLUGINS_SH" --key)" | sha256sum | cut -c1-16)"
+# Where the docker CLI looks for plugins (one of its built-in directories).
+CLI_PLUGINS_DIR=usr/local/libexec/docker/cli-plugins
 IMG_CACHE="$DP_CACHE/images"
 PULL="${DIND_PROVISIONER_PULL:-auto}"
 SUITE="${DIND_PROVISIONER_DEBIAN_SUITE:-trixie}"
 DIND_PACKAGES=docker.io,iptables,ca-certificates,procps
-# From trixie on, the docker CLI (the health check's) is a package of its own. Without buildx
-# (64 MB more), its `docker build` is the classic builder, as DooD clients behind the proxy need.
+# From trixie on, the docker CLI (the health check's) is a package of its own.
 case "$SUITE" in buster | bullseye | bookworm) ;; *) DIND_PACKAGES="$DIND_PACKAGES,docker-cli" ;; esac
 
 want=("$@")
@@ -47,13 +52,14 @@ done
 # Current = label matches the recipe, or (pulled images) its id is the one
 # recorded in $IMG_CACHE/pulled-<name> for this recipe.
 tag_of() { if [ "$1" = dind ]; then echo "$DIND_TAG"; else echo "$BUSYBOX_TAG"; fi; }
+recipe_of() { if [ "$1" = dind ]; then echo "$DIND_RECIPE"; else echo "$RECIPE"; fi; }
 is_current() { # name
   local tag info id label
   tag="$(tag_of "$1")"
   info="$(docker image inspect -f "{{.Id}} {{index .Config.Labels \"$LABEL_KEY\"}}" "$tag" 2>/dev/null)" || return 1
   read -r id label <<<"$info"
-  [ "$label" = "$RECIPE" ] && return 0
-  [ "$(cat "$IMG_CACHE/pulled-$1" 2>/dev/null)" = "$RECIPE $id" ]
+  [ "$label" = "$(recipe_of "$1")" ] && return 0
+  [ "$(cat "$IMG_CACHE/pulled-$1" 2>/dev/null)" = "$(recipe_of "$1") $id" ]
 }
 
 docker version >/dev/null 2>&1 || die "no Docker engine answers: run scripts/bootstrap/engine.sh first"
@@ -74,7 +80,8 @@ todo=("${todo2[@]}")
 [ "${#todo[@]}" -gt 0 ] || { log "images up to date ($(elapsed))"; exit 0; }
 
 WORK="$(mktemp -d "$IMG_CACHE/tmp.XXXXXX")"
-trap 'rm -rf "$WORK"' EXIT
+plugin_builder="" # the container add_cli_plugins commits, removed on any exit
+trap 'rm -rf "$WORK"; [ -z "$plugin_builder" ] || docker rm -f -v "$plugin_builder" >/dev/null 2>&1' EXIT
 
 # Run an apt-get command; if it fails, apt-get update (once) and retry it.
 apt_updated=""
@@ -109,7 +116,7 @@ try_pull() { # name upstream
     registry_ok=yes
     docker tag "$upstream" "$(tag_of "$name")"
     id="$(docker image inspect -f '{{.Id}}' "$upstream")"
-    echo "$RECIPE $id" >"$IMG_CACHE/pulled-$name"
+    echo "$(recipe_of "$name") $id" >"$IMG_CACHE/pulled-$name"
     log "pulled $upstream as $(tag_of "$name")"
     return 0
   fi
@@ -304,14 +311,31 @@ build_dind() {
   else
     log "using cached rootfs $tarball"
   fi
-  docker import -m "dind-provisioner dind ($RECIPE, rootfs $key)" \
+  local base
+  base="$(docker import -m "dind-provisioner dind rootfs $key" \
     -c "$IMPORT_PATH" \
     -c 'ENTRYPOINT ["/usr/local/bin/dockerd-entrypoint.sh"]' -c 'CMD []' \
     -c 'VOLUME /var/lib/docker' -c 'EXPOSE 2375 2376' \
-    -c "LABEL $LABEL_KEY=$RECIPE" \
-    "$tarball" "$DIND_TAG" >/dev/null || die "docker import $DIND_TAG failed"
+    "$tarball")" || die "docker import of $tarball failed"
+  add_cli_plugins "$base"
   rm -f "$IMG_CACHE/pulled-dind"
   log "imported $DIND_TAG ($(elapsed))"
+}
+
+# The buildx and compose plugins, as a layer of their own over the rootfs (a new plugin build
+# leaves the rootfs layer as it is), committed as $DIND_TAG with the recipe label.
+add_cli_plugins() { # base-image-id
+  local plugins
+  mapfile -t plugins < <(bash "$PLUGINS_SH" --print-path)
+  [ "${#plugins[@]}" = 2 ] || die "docker-cli-plugins.sh failed"
+  plugin_builder="$(docker create --name "dind-provisioner-dind-build-$$" "$1")" || die "docker create $1 failed"
+  # File entries only: the extraction makes the missing directories (0755, root).
+  tar -c --owner=0 --group=0 --mode=0755 --transform "s,^,$CLI_PLUGINS_DIR/," \
+    -C "$(dirname "${plugins[0]}")" "$(basename "${plugins[0]}")" -C "$(dirname "${plugins[1]}")" "$(basename "${plugins[1]}")" |
+    docker cp - "$plugin_builder:/" || die "copying the docker CLI plugins into $plugin_builder failed"
+  docker commit -m "dind-provisioner dind ($DIND_RECIPE): docker CLI plugins" -c "LABEL $LABEL_KEY=$DIND_RECIPE" \
+    "$plugin_builder" "$DIND_TAG" >/dev/null || die "docker commit $DIND_TAG failed"
+  docker rm -v "$plugin_builder" >/dev/null && plugin_builder="" # -v: the anonymous volume of VOLUME /var/lib/docker
 }
 
 for w in "${todo[@]}"; do

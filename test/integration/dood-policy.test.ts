@@ -129,8 +129,8 @@ const RAW_ATTACKS: [string, string, string, string | undefined, number, RegExp][
     ["a body over 1 MiB", "POST", "/v1.41/containers/create?name=dood-atk-raw", `{"Image":"${BUSYBOX}","Env":["${"A".repeat(1 << 20)}"]}`, 413, /larger than 1 MiB/],
     ["privileged exec", "POST", `/v1.41/containers/${HOST_JOB}/exec`, '{"Cmd":["true"],"Privileged":true}', 404, /No such container/],
     ["BuildKit's session", "POST", "/v1.41/session", undefined, 403, /default deny/],
-    // What `DOCKER_BUILDKIT=1 docker build` posts next to its session. (The client image's docker CLI 26
-    // has no buildx, so with DOCKER_BUILDKIT=1 it refuses by itself before asking the proxy.)
+    // What `DOCKER_BUILDKIT=1 docker build` posts next to its session (restricted clients get
+    // DOCKER_BUILDKIT=0, so their CLI, buildx in the image or not, builds with the classic builder).
     ["a BuildKit build", "POST", "/v1.41/build?version=2&session=dood-atk&t=dood-atk", undefined, 403,
         /BuildKit builds are not allowed: their gRPC session cannot be checked/],
     ["a .. from an allowed endpoint to a refused one", "GET", "/v1.41/distribution/x/../../plugins", undefined, 400, /canonical/],
@@ -240,7 +240,7 @@ describe("real lane: DooD through a policy proxy", function () {
         });
 
         it("a compose-style app: a network, a volume and two containers that find each other by name", () => {
-            // The dind image has no compose plugin: the same requests compose makes, with plain commands.
+            // The same requests compose makes, with plain commands.
             okIn("docker network create app && docker volume create site");
             okIn(`docker run -d --name web --network app -v site:/site ${BUSYBOX} sh -c 'echo hello-from-web > /site/index.html && exec httpd -f -p 8080 -h /site'`);
             const fetched = okIn(`for i in 1 2 3 4 5 6 7 8 9 10; do docker run --rm --network app ${BUSYBOX} wget -qO- http://web:8080/ && exit 0; sleep 0.5; done; exit 1`);
