@@ -23,9 +23,10 @@ const (
 	// The machine's ids the namespace's 0-65535 are mapped onto.
 	hostID    = 100000
 	idsMapped = 65536
-	// buildkitd's state, and its socket's directory.
+	// buildkitd's state, its socket's directory, and runc's state (the build steps' containers).
 	stateDir  = "/var/lib/buildkit"
 	socketDir = "/run/buildkit"
+	runcDir   = "/run/runc"
 )
 
 func main() {
@@ -36,7 +37,7 @@ func main() {
 	for _, dir := range []struct {
 		path string
 		mode os.FileMode
-	}{{stateDir, 0o700}, {socketDir, 0o750}} {
+	}{{stateDir, 0o700}, {socketDir, 0o750}, {runcDir, 0o700}} {
 		if err := os.MkdirAll(dir.path, dir.mode); err != nil {
 			fail(err)
 		}
