@@ -159,7 +159,7 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
         }, { provider: providerFor(spec.daemon) });
         return [name, {
             containerId: client.containerId, outerDaemon: endpointOf(daemon), restricted: access !== "full",
-            publishedPortsAddress: client.publishedPortsAddress,
+            publishedPortsAddress: client.publishedPortsAddress, proxyContainerId: policyProxy?.container.id, builderContainerId: builder?.container.id,
         }];
     }));
 

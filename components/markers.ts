@@ -17,5 +17,8 @@ export const INSECURE_LABEL = "dind-provisioner.insecure";
 /** "true" on a container whose published ports bind beyond loopback because its arguments say so (`tcp.bind`). */
 export const PUBLIC_BIND_LABEL = "dind-provisioner.public-bind";
 
+/** On every container, volume, network and image a restricted DooD client makes through its policy proxy: the client's name. */
+export const OWNER_LABEL = "dind-provisioner.dood-client";
+
 /** On every outer container and volume a stack file's program makes: "<project>/<stack>" (recovery and the tools find a stack's objects by it). */
 export const STACK_LABEL = "dind-provisioner.stack";

@@ -21,6 +21,13 @@ export interface HostOutputs {
 export interface ClientOutputs {
     containerId: string;
     outerDaemon: EngineEndpoint;
+    /** Behind a policy proxy (scope and all); absent in the outputs of stacks up before issue 19. */
+    restricted?: boolean;
+    /** Where the ports its containers publish are reached from inside the client. */
+    publishedPortsAddress?: string;
+    /** The client's policy proxy and its builder, when it has them. */
+    proxyContainerId?: string;
+    builderContainerId?: string;
 }
 
 export interface StackOutputs {

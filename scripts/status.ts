@@ -1,11 +1,14 @@
 // `npm run status -- [--stack NAME]...`: a table per stack, as `docker compose ps` prints one:
 // each DinD host (container state, health, endpoints, where its nested published ports are
-// reached, inner engine version, nested containers, preloaded images) and each DooD client.
+// reached, inner engine version, nested containers, preloaded images) and each DooD client
+// (state, where its containers' published ports are reached, and for a restricted client what it
+// owns: containers, volumes, networks, images it built, tags it created, its builder).
 // It reads the stack's outputs and asks the outer and inner daemons over the Engine API.
 // Secrets (clientTls) are used to dial the inner daemon and never printed.
 import { EngineEndpoint, engineRequest, readBody } from "../components/engineApi";
+import { OWNER_LABEL } from "../components/markers";
 import { openStack } from "./pulumi-stack";
-import { clientEnvironment, HostOutputs, parseArgs, readOutputs, runTool, StackOutputs, UsageError } from "./stackOutputs";
+import { ClientOutputs, clientEnvironment, HostOutputs, parseArgs, readOutputs, runTool, StackOutputs, UsageError } from "./stackOutputs";
 
 const USAGE = "usage: status.ts [--stack NAME]...   (default stack: local)";
 const TIMEOUT_MS = 5000;
@@ -85,16 +88,68 @@ async function hostSection(name: string, host: HostOutputs, stackOutputs: StackO
     return lines.join("\n");
 }
 
+/** The image tags a restricted client created, as its proxy records them (read from the proxy's container). */
+async function recordedTags(daemon: EngineEndpoint, proxyContainerId: string): Promise<string[] | Error> {
+    try {
+        const response = await engineRequest(daemon, "GET", `/containers/${proxyContainerId}/archive?path=/var/lib/dood-proxy/tags.json`, undefined, TIMEOUT_MS);
+        const chunks: Buffer[] = [];
+        for await (const chunk of response) chunks.push(chunk as Buffer);
+        if (response.statusCode === 404) return [];
+        if (response.statusCode !== 200) return new Error(`${response.statusCode}`);
+        // A tar archive of one file: a 512-byte header (the size in octal at 124), then the file.
+        const tar = Buffer.concat(chunks);
+        const size = parseInt(tar.subarray(124, 136).toString().replace(/\0.*$/, "").trim(), 8);
+        return Object.keys(JSON.parse(tar.subarray(512, 512 + size).toString("utf8"))).sort();
+    } catch (error) {
+        return error as Error;
+    }
+}
+
+/** What a restricted client owns on its daemon: the rows of the OWNS table. */
+async function ownedRows(name: string, client: ClientOutputs): Promise<string[][]> {
+    const daemon = client.outerDaemon;
+    const label = encodeURIComponent(JSON.stringify({ label: [`${OWNER_LABEL}=${name}`] }));
+    const rows: string[][] = [];
+    const containers = await getJson<Listed[]>(daemon, `/containers/json?all=1&filters=${label}`);
+    if (containers instanceof Error) return [["?", `unreachable (${containers.message})`, ""]];
+    rows.push(...containers.map((c) => ["container", c.Names[0].replace(/^\//, ""), `${c.State}, ${c.Status}${c.Ports.some((p) => p.PublicPort) ? `, ${ports(c.Ports)}` : ""}`]));
+    const volumes = await getJson<{ Volumes: { Name: string; Labels: Record<string, string> | null }[] | null }>(daemon, "/volumes");
+    if (!(volumes instanceof Error)) {
+        rows.push(...(volumes.Volumes ?? []).filter((v) => v.Labels?.[OWNER_LABEL] === name || v.Name.startsWith(`${name}.`)).map((v) => ["volume", v.Name, ""]));
+    }
+    const networks = await getJson<{ Name: string }[]>(daemon, `/networks?filters=${label}`);
+    if (!(networks instanceof Error)) rows.push(...networks.map((n) => ["network", n.Name, ""]));
+    const images = await getJson<ImageSummary[]>(daemon, `/images/json?filters=${label}`);
+    if (!(images instanceof Error)) {
+        rows.push(...images.map((i) => ["image", (i.RepoTags ?? []).filter((t) => t !== "<none>:<none>").join(", ") || "<untagged>", `built by it, ${i.Id.slice(0, 19)}`]));
+    }
+    const tags = client.proxyContainerId ? await recordedTags(daemon, client.proxyContainerId) : [];
+    rows.push(...(tags instanceof Error ? [["tag", "?", `cannot read the proxy's records (${tags.message})`]] : tags.map((t) => ["tag", t, "created by it"])));
+    if (client.builderContainerId) {
+        const [state] = await outerState(daemon, client.builderContainerId);
+        rows.push(["builder", `${name}-buildkit`, `${state}; its build cache and cache mounts are its own`]);
+    }
+    return rows;
+}
+
+async function clientSection(name: string, client: ClientOutputs): Promise<string> {
+    const lines = [table([
+        ["CLIENT", "STATE", "DAEMON", "PUBLISHED PORTS AT"],
+        [name, (await outerState(client.outerDaemon, client.containerId))[0], client.outerDaemon.host, client.publishedPortsAddress || "-"],
+    ])];
+    if (client.restricted) {
+        const owned = await ownedRows(name, client);
+        lines.push(owned.length ? table([["OWNS", "NAME", "DETAIL"], ...owned], "  ") : "  owns nothing yet");
+    }
+    if (client.publishedPortsAddress) lines.push(`  environment (inside the client): TESTCONTAINERS_HOST_OVERRIDE=${client.publishedPortsAddress}`);
+    return lines.join("\n");
+}
+
 /** The status of one stack's hosts and clients as text. */
 export async function stackStatus(stackName: string, outputs: StackOutputs): Promise<string> {
     const sections = [`STACK ${stackName}`];
     for (const [name, host] of Object.entries(outputs.hosts)) sections.push(await hostSection(name, host, outputs));
-    const clients = Object.entries(outputs.clients);
-    if (clients.length) {
-        const rows = [["CLIENT", "STATE", "DAEMON"]];
-        for (const [name, client] of clients) rows.push([name, (await outerState(client.outerDaemon, client.containerId))[0], client.outerDaemon.host]);
-        sections.push(table(rows));
-    }
+    for (const [name, client] of Object.entries(outputs.clients)) sections.push(await clientSection(name, client));
     if (sections.length === 1) sections.push("(no hosts or clients: not up yet?)");
     return sections.join("\n\n");
 }
