@@ -86,12 +86,34 @@ func NewBuilderFront(policy Policy, upstream string) *BuilderFront {
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme, pr.Out.URL.Host, pr.Out.Host = "http", "buildkitd", "buildkitd"
 		},
-		Transport:     transport,
-		FlushInterval: -1, // status streams, the session's bytes: every write goes out at once
+		Transport:      transport,
+		FlushInterval:  -1, // status streams, the session's bytes: every write goes out at once
+		ModifyResponse: trailersOnly,
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			writeGRPCError(w, &Refusal{http.StatusBadGateway, "dood policy: the builder did not answer: " + err.Error()})
 		},
 	}}
+}
+
+// trailersOnly keeps a call's status a trailer. A gRPC server that fails a call before it sends
+// anything answers with one HEADERS frame that ends the stream and holds the status; passed on as
+// it is, the proxy would send those headers at once (it flushes every write) and end the stream
+// with an empty DATA frame, and the client, finding no trailers, would report "server closed the
+// stream without sending trailers" instead of the builder's error.
+func trailersOnly(resp *http.Response) error {
+	if resp.Header.Get("Grpc-Status") == "" {
+		return nil
+	}
+	if resp.Trailer == nil {
+		resp.Trailer = http.Header{}
+	}
+	for key, values := range resp.Header {
+		if strings.HasPrefix(key, "Grpc-") {
+			resp.Trailer[key] = values
+			resp.Header.Del(key)
+		}
+	}
+	return nil
 }
 
 func (b *BuilderFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {

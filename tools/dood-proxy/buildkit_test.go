@@ -27,6 +27,14 @@ type builderCall struct {
 }
 
 func (f *fakeBuildkitd) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/moby.buildkit.v1.Control/Prune" {
+		// A call that fails at once: one HEADERS frame with the status, ending the stream.
+		w.Header().Set("Content-Type", "application/grpc")
+		w.Header().Set("Grpc-Status", "2")
+		w.Header().Set("Grpc-Message", "process did not complete successfully: exit code: 1")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	w.Header().Set("Content-Type", "application/grpc")
 	w.Header().Set("Trailer", "Grpc-Status")
 	w.WriteHeader(http.StatusOK)
@@ -216,6 +224,19 @@ func TestBuilderForwards(t *testing.T) {
 	if attrs := attrsOf(t, buildkitd.take()[0].msgs[0], bridgeFrontendOpt); attrs["label:"+OwnerLabel] != "agent" || attrs["build-arg:VERSION"] != "1" {
 		t.Fatalf("forwarded frontend options %v", attrs)
 	}
+	// The builder's error reaches the client as its status, in the trailers where gRPC reads it
+	// once the headers went out without ending the stream (the proxy flushes them at once).
+	req, _ := http.NewRequest("POST", "http://builder/moby.buildkit.v1.Control/Prune", bytes.NewReader(grpcFrame(nil)))
+	req.Header.Set("Content-Type", "application/grpc")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.Header.Get("Grpc-Status") != "" || resp.Trailer.Get("Grpc-Status") != "2" || resp.Trailer.Get("Grpc-Message") != "process did not complete successfully: exit code: 1" {
+		t.Fatalf("a failed call's status: headers %v, trailers %v", resp.Header, resp.Trailer)
+	}
 	for _, method := range []string{"/moby.buildkit.v1.Control/ListWorkers", "/moby.buildkit.v1.Control/Info", "/grpc.health.v1.Health/Check"} {
 		if code, msg := grpcCall(t, client, method, grpcFrame(nil)); code != "0" {
 			t.Fatal(method, code, msg)
@@ -225,7 +246,7 @@ func TestBuilderForwards(t *testing.T) {
 	// A streaming call (the session) carries both directions at once: each message comes back
 	// before the next one is sent.
 	reader, writer := io.Pipe()
-	req, _ := http.NewRequest("POST", "http://builder/moby.buildkit.v1.Control/Session", reader)
+	req, _ = http.NewRequest("POST", "http://builder/moby.buildkit.v1.Control/Session", reader)
 	req.Header.Set("Content-Type", "application/grpc")
 	done := make(chan *http.Response)
 	go func() {
@@ -236,7 +257,7 @@ func TestBuilderForwards(t *testing.T) {
 		done <- resp
 	}()
 	writer.Write(grpcFrame([]byte("first")))
-	resp := <-done
+	resp = <-done
 	for _, want := range []string{"first", "second"} {
 		head := make([]byte, 5)
 		if _, err := io.ReadFull(resp.Body, head); err != nil {
