@@ -2,8 +2,7 @@
 # Provide dind-provisioner/buildkit:local, the image of a restricted DooD client's own BuildKit
 # builder (components/DoodBuilder.ts): buildkitd v0.34.2 and its entrypoint buildkitd-userns,
 # built from the Go module proxy (tools/buildkit), and Debian bookworm's runc with the libraries
-# it links against and the CA bundle, extracted with `apt-get download` + `dpkg-deb -x` (no
-# debootstrap, no registry).
+# it links against and the CA bundle (common.sh's debian_root: no debootstrap, no registry).
 #
 # The image carries LABEL dind-provisioner.recipe=<key of this script, tools/buildkit and the
 # machine>; an image with the right label is left alone (warm run: one `docker image inspect`).
@@ -21,7 +20,7 @@ MODULE="$DP_ROOT/tools/buildkit"
 RECIPE="$(tool_key "$MODULE")"
 IMG_CACHE="$DP_CACHE/images"
 BIN="$DP_CACHE/buildkit/$RECIPE"
-PACKAGES=(runc libseccomp2 libc6 ca-certificates)
+PACKAGES=(runc libseccomp2 libc6)
 
 current() { [ "$(docker image inspect -f "{{index .Config.Labels \"$LABEL_KEY\"}}" "$TAG" 2>/dev/null)" = "$RECIPE" ]; }
 
@@ -54,30 +53,16 @@ if [ ! -f "$BIN/.complete" ]; then
   log "built buildkitd $version in $(since "$t0")"
 fi
 
-tarball="$IMG_CACHE/buildkit-rootfs-$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-16).tar"
+tarball="$IMG_CACHE/buildkit-rootfs-$(cat "${BASH_SOURCE[0]}" "$(dirname "${BASH_SOURCE[0]}")/common.sh" | sha256sum | cut -c1-16).tar"
 mkdir -p "$IMG_CACHE"
 if [ ! -s "$tarball" ]; then
-  { [ "$(id -u)" = 0 ] && have apt-get; } || die "building $TAG needs Debian's apt as root"
   work="$(mktemp -d "$IMG_CACHE/tmp.XXXXXX")"
   trap 'rm -rf "$work"' EXIT
   log "extracting Debian's ${PACKAGES[*]}"
-  if ! (cd "$work" && apt-get download -o APT::Sandbox::User=root "${PACKAGES[@]}" >"$work/apt.log" 2>&1); then
-    log "apt-get download failed; apt-get update, then once more"
-    apt-get update >"$work/apt.log" 2>&1 || { tail -n 20 "$work/apt.log" >&2; die "apt-get update failed"; }
-    (cd "$work" && apt-get download -o APT::Sandbox::User=root "${PACKAGES[@]}" >"$work/apt.log" 2>&1) ||
-      { tail -n 20 "$work/apt.log" >&2; die "apt-get download ${PACKAGES[*]} failed"; }
-  fi
+  debian_root "$work" "${PACKAGES[@]}"
   root="$work/root"
-  for deb in "$work"/*.deb; do dpkg-deb -x "$deb" "$root"; done
   [ -x "$root/usr/sbin/runc" ] || die "runc has no /usr/sbin/runc"
-  # What update-ca-certificates would make: one bundle of Debian's CAs.
-  mkdir -p "$root/etc/ssl/certs" "$root/etc/buildkit" "$root/var/lib/buildkit" "$root/run/buildkit" "$root/tmp"
-  cat "$root"/usr/share/ca-certificates/mozilla/*.crt >"$root/etc/ssl/certs/ca-certificates.crt"
-  rm -rf "${root:?}/usr/share/doc" "${root:?}/usr/share/man" "${root:?}/usr/share/locale" "${root:?}/usr/share/zoneinfo" \
-    "${root:?}/usr/share/lintian" "${root:?}/usr/share/ca-certificates" "${root:?}/usr/sbin/update-ca-certificates" "${root:?}/etc/init.d"
-  chmod 1777 "$root/tmp"
-  # Debian's usrmerge layout: the dynamic loader is looked up at /lib64.
-  [ -e "$root/lib64" ] || ln -s usr/lib64 "$root/lib64"
+  mkdir -p "$root/etc/buildkit" "$root/var/lib/buildkit" "$root/run/buildkit"
   chroot "$root" /usr/sbin/runc --version >/dev/null || die "the extracted runc does not run"
   tar --numeric-owner --owner=0 --group=0 --sort=name --mtime=@0 -C "$root" -cf "$tarball.tmp" .
   mv -f "$tarball.tmp" "$tarball"

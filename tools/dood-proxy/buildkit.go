@@ -133,12 +133,12 @@ func (b *BuilderFront) admit(r *http.Request) *Refusal {
 	if !ok || !builderServices[service] || r.URL.RawQuery != "" || strings.Contains(r.URL.Path, "%") {
 		return b.policy.deny("default deny", "BuildKit method %s is not one this proxy forwards", r.URL.Path)
 	}
-	var check func([]byte) ([]byte, *Refusal)
+	var at solveFields
 	switch r.URL.Path {
 	case controlSolve:
-		check = b.checkControlSolve
+		at = controlSolveFields
 	case bridgeSolve:
-		check = b.checkBridgeSolve
+		at = bridgeSolveFields
 	default:
 		return nil
 	}
@@ -149,7 +149,7 @@ func (b *BuilderFront) admit(r *http.Request) *Refusal {
 	if refusal != nil {
 		return refusal
 	}
-	if msg, refusal = check(msg); refusal != nil {
+	if msg, refusal = b.checkSolve(msg, at); refusal != nil {
 		return refusal
 	}
 	framed := grpcFrame(msg)
@@ -159,62 +159,50 @@ func (b *BuilderFront) admit(r *http.Request) *Refusal {
 	return nil
 }
 
-// checkControlSolve refuses entitlements and a host network the policy does not allow, and labels
-// the image a frontend builds as the client's.
-func (b *BuilderFront) checkControlSolve(msg []byte) ([]byte, *Refusal) {
+// solveFields are where a Solve request keeps its frontend, its frontend options and (only
+// Control.Solve) its entitlements.
+type solveFields struct {
+	name                          string
+	frontend, attrs, entitlements int
+}
+
+var (
+	controlSolveFields = solveFields{"Control.Solve", controlFrontend, controlFrontendAttrs, controlEntitlements}
+	// A build that buildx (or a frontend) drives through the gateway API: its frontend options
+	// are where `docker buildx build` puts labels and build args.
+	bridgeSolveFields = solveFields{"LLBBridge.Solve", bridgeFrontend, bridgeFrontendOpt, -1}
+)
+
+// checkSolve refuses entitlements and a host network the policy does not allow, and labels the
+// image a frontend builds as the client's.
+func (b *BuilderFront) checkSolve(msg []byte, at solveFields) ([]byte, *Refusal) {
 	fields, err := protoFields(msg)
 	if err != nil {
-		return nil, badRequest("Control.Solve request: %v", err)
+		return nil, badRequest("%s request: %v", at.name, err)
 	}
 	frontend := ""
 	for _, f := range fields {
 		switch f.number {
-		case controlEntitlements:
+		case at.entitlements:
 			e, err := protoString(f)
 			if err != nil {
-				return nil, badRequest("Control.Solve entitlements: %v", err)
+				return nil, badRequest("%s entitlements: %v", at.name, err)
 			}
 			if refusal := b.checkEntitlement(e); refusal != nil {
 				return nil, refusal
 			}
-		case controlFrontendAttrs:
+		case at.attrs:
 			if refusal := b.checkFrontendAttr(f); refusal != nil {
 				return nil, refusal
 			}
-		case controlFrontend:
+		case at.frontend:
 			if frontend, err = protoString(f); err != nil {
-				return nil, badRequest("Control.Solve frontend: %v", err)
+				return nil, badRequest("%s frontend: %v", at.name, err)
 			}
 		}
 	}
 	if frontend != "" {
-		msg = appendMapEntry(msg, controlFrontendAttrs, "label:"+OwnerLabel, b.policy.Client)
-	}
-	return msg, nil
-}
-
-// checkBridgeSolve does the same for a build that buildx (or a frontend) drives through the
-// gateway API: its frontend options are where `docker buildx build` puts labels and build args.
-func (b *BuilderFront) checkBridgeSolve(msg []byte) ([]byte, *Refusal) {
-	fields, err := protoFields(msg)
-	if err != nil {
-		return nil, badRequest("LLBBridge.Solve request: %v", err)
-	}
-	frontend := ""
-	for _, f := range fields {
-		switch f.number {
-		case bridgeFrontendOpt:
-			if refusal := b.checkFrontendAttr(f); refusal != nil {
-				return nil, refusal
-			}
-		case bridgeFrontend:
-			if frontend, err = protoString(f); err != nil {
-				return nil, badRequest("LLBBridge.Solve frontend: %v", err)
-			}
-		}
-	}
-	if frontend != "" {
-		msg = appendMapEntry(msg, bridgeFrontendOpt, "label:"+OwnerLabel, b.policy.Client)
+		msg = appendMapEntry(msg, at.attrs, "label:"+OwnerLabel, b.policy.Client)
 	}
 	return msg, nil
 }

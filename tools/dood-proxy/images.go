@@ -84,14 +84,10 @@ func importImage(x *Proxy, c *call, src string) *Refusal {
 	if src != "-" && !x.policy.HostNamespaces {
 		return x.policy.deny(ruleHostNS, "importing from a URL (%s) makes the daemon fetch it from its own network: upload the file instead (docker import FILE)", src)
 	}
-	target, err := tagRef(c.query.Get("repo"), c.query.Get("tag"))
-	if err != nil {
-		return badRequest("%v", err)
-	}
-	if r := x.mayWriteTag(target); r != nil {
+	target, r := x.newImageTag(c)
+	if r != nil {
 		return r
 	}
-	x.labelChanges(c)
 	c.done = func(status int, messages []streamMessage) {
 		for _, m := range messages {
 			if m.Error != "" {
@@ -169,14 +165,10 @@ func commitContainer(x *Proxy, c *call) *Refusal {
 		return r
 	}
 	c.query.Set("container", o.ID)
-	target, err := tagRef(c.query.Get("repo"), c.query.Get("tag"))
-	if err != nil {
-		return badRequest("%v", err)
-	}
-	if r := x.mayWriteTag(target); r != nil {
+	target, r := x.newImageTag(c)
+	if r != nil {
 		return r
 	}
-	x.labelChanges(c)
 	c.done = func(status int, messages []streamMessage) {
 		if status < 300 && len(messages) > 0 {
 			x.recordTag(target, messages[0].ID)
@@ -185,12 +177,21 @@ func commitContainer(x *Proxy, c *call) *Refusal {
 	return nil
 }
 
-// labelChanges makes the image an import or a commit creates carry the client's label, as a
-// build's does (a Dockerfile instruction in the `changes` parameter, after the client's own).
-func (x *Proxy) labelChanges(c *call) {
+// newImageTag checks the repo and tag an import or a commit names, and makes the image it creates
+// carry the client's label, as a build's does (a Dockerfile instruction in the `changes`
+// parameter, after the client's own).
+func (x *Proxy) newImageTag(c *call) (string, *Refusal) {
+	target, err := tagRef(c.query.Get("repo"), c.query.Get("tag"))
+	if err != nil {
+		return "", badRequest("%v", err)
+	}
+	if r := x.mayWriteTag(target); r != nil {
+		return "", r
+	}
 	if x.policy.own() {
 		c.query["changes"] = append(c.query["changes"], "LABEL "+OwnerLabel+"="+x.policy.Client)
 	}
+	return target, nil
 }
 
 // buildkitOfDaemon refuses the daemon's own BuildKit (/session, /grpc): one BuildKit for every
