@@ -55,6 +55,9 @@ func NewProxy(policy Policy, upstream string) *Proxy {
 			if done, ok := resp.Request.Context().Value(doneKey{}).(func(int, []streamMessage)); ok {
 				resp.Body = &watchedBody{ReadCloser: resp.Body, status: resp.StatusCode, done: done}
 			}
+			if edit, ok := resp.Request.Context().Value(editKey{}).(func(any)); ok && resp.StatusCode == http.StatusOK {
+				return editJSON(resp, edit)
+			}
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -70,8 +73,41 @@ func NewProxy(policy Policy, upstream string) *Proxy {
 	return x
 }
 
-// doneKey carries a call's done hook from admit to the response.
-type doneKey struct{}
+// doneKey and editKey carry a call's done and edit hooks from admit to the response.
+type (
+	doneKey struct{}
+	editKey struct{}
+)
+
+// The largest answer the proxy edits (a list of every network of a client is far smaller).
+const maxEditedAnswer = 32 << 20
+
+// editJSON rewrites a JSON answer in place.
+func editJSON(resp *http.Response, edit func(any)) error {
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxEditedAnswer+1))
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	if len(data) > maxEditedAnswer {
+		return fmt.Errorf("the daemon's answer is larger than %d bytes", maxEditedAnswer)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var answer any
+	if err := dec.Decode(&answer); err != nil {
+		return fmt.Errorf("reading the daemon's answer: %v", err)
+	}
+	edit(answer)
+	if data, err = json.Marshal(answer); err != nil {
+		return err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(data))
+	resp.ContentLength = int64(len(data))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(data)))
+	resp.Header.Del("Transfer-Encoding")
+	return nil
+}
 
 // noRedirects keeps a lookup on the path it asked for (the daemon redirects unclean paths).
 func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -87,6 +123,8 @@ type call struct {
 	// done, when set, runs once the daemon's answer has been passed on: its status and the JSON
 	// messages of its stream that matter to the proxy (see watchedBody).
 	done func(status int, messages []streamMessage)
+	// edit, when set, rewrites the daemon's JSON answer (a success) before the client reads it.
+	edit func(answer any)
 }
 
 type handler func(x *Proxy, c *call) *Refusal
@@ -137,6 +175,9 @@ func (x *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if c.done != nil {
 		r = r.WithContext(context.WithValue(r.Context(), doneKey{}, c.done))
+	}
+	if c.edit != nil {
+		r = r.WithContext(context.WithValue(r.Context(), editKey{}, c.edit))
 	}
 	x.forward.ServeHTTP(w, r)
 }

@@ -101,6 +101,18 @@ func (d *fakeDaemon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if d.images.apply(w, r, body) {
 		return
 	}
+	if unversioned := versionPrefix.ReplaceAllString(r.URL.Path, "$3"); r.Method == http.MethodGet && unversioned == "/networks" {
+		_ = json.NewEncoder(w).Encode(fakeObjects["networks"])
+		return
+	}
+	if id, ok := strings.CutPrefix(versionPrefix.ReplaceAllString(r.URL.Path, "$3"), "/networks/"); ok && r.Method == http.MethodGet {
+		for _, n := range fakeObjects["networks"] {
+			if n["Id"] == id {
+				_ = json.NewEncoder(w).Encode(n)
+				return
+			}
+		}
+	}
 	fmt.Fprint(w, `{}`)
 }
 
@@ -544,6 +556,7 @@ func TestLegitimate(t *testing.T) {
 			}
 		}},
 		{name: "network: inspect bridge", method: "GET", path: "/networks/bridge", status: 200},
+
 		{name: "image pull", method: "POST", path: "/images/create?fromImage=busybox&tag=latest", status: 200},
 		{name: "image inspect with slashes", method: "GET", path: "/images/dind-provisioner/busybox:local/json", status: 200},
 		{name: "image save", method: "GET", path: "/images/get?names=busybox", status: 200},
@@ -564,6 +577,27 @@ func TestLegitimate(t *testing.T) {
 	}
 	run(t, restricted, cases)
 	t.Logf("%d legitimate cases", len(cases))
+}
+
+// Compose takes a project's network only when the daemon answers with the name it asked for: the
+// client reads its networks under the names it gave them.
+func TestChosenNetworkNames(t *testing.T) {
+	_, base := start(t, restricted)
+	_, inspected := send(t, base, tc{method: "GET", path: "/v1.41/networks/net"})
+	_, listed := send(t, base, tc{method: "GET", path: "/v1.41/networks"})
+	var one map[string]any
+	var all []map[string]any
+	if json.Unmarshal([]byte(inspected), &one) != nil || json.Unmarshal([]byte(listed), &all) != nil {
+		t.Fatal(inspected, listed)
+	}
+	if one["Name"] != "net" || all[0]["Name"] != "net" || all[1]["Name"] != "theirnet" {
+		t.Fatalf("inspected %v, listed %v", one["Name"], all)
+	}
+	_, allScope := start(t, Policy{Client: "agent", Scope: "all"})
+	_, inspected = send(t, allScope, tc{method: "GET", path: "/v1.41/networks/n1"})
+	if !strings.Contains(inspected, `"Name":"agent.net"`) {
+		t.Fatal("scope all reads the daemon's names", inspected)
+	}
 }
 
 func TestScopeAllStillChecksBodies(t *testing.T) {

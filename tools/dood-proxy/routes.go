@@ -76,16 +76,18 @@ func init() {
 	for kind, object := range map[string]struct {
 		create func(*Proxy, map[string]any) *Refusal
 		at     handler
+		// shown rewrites what the client reads of the objects (see chosenNetworkNames).
+		shown handler
 	}{
-		"volumes":  {(*Proxy).checkVolumeCreate, ownVolumeAt(1)},
-		"networks": {(*Proxy).checkNetworkCreate, ownNetworkAt(1)},
+		"volumes":  {(*Proxy).checkVolumeCreate, ownVolumeAt(1), pass},
+		"networks": {(*Proxy).checkNetworkCreate, ownNetworkAt(1), chosenNetworkNames},
 	} {
-		add(http.MethodGet, "/"+kind, ownFilter)
+		add(http.MethodGet, "/"+kind, then(ownFilter, object.shown))
 		add(http.MethodPost, "/"+kind+"/create", withJSONBody(func(x *Proxy, _ *call, body map[string]any) *Refusal {
 			return object.create(x, body)
 		}))
 		add(http.MethodPost, "/"+kind+"/prune", ownFilter)
-		add(http.MethodGet, "/"+kind+"/{id}", object.at)
+		add(http.MethodGet, "/"+kind+"/{id}", then(object.at, object.shown))
 		add(http.MethodDelete, "/"+kind+"/{id}", object.at)
 	}
 	for _, op := range []string{"connect", "disconnect"} {
@@ -104,6 +106,31 @@ func init() {
 }
 
 func pass(*Proxy, *call) *Refusal { return nil }
+
+// chosenNetworkNames shows the client its networks under the names it gave them: Compose looks a
+// project's network up by name and takes it only when the daemon answers with that very name
+// (`docker network ls` then lists `app`, where the daemon has `agent.app`).
+func chosenNetworkNames(x *Proxy, c *call) *Refusal {
+	if !x.policy.own() {
+		return nil
+	}
+	c.edit = func(answer any) {
+		objects, ok := answer.([]any)
+		if !ok {
+			objects = []any{answer}
+		}
+		for _, o := range objects {
+			if network, ok := o.(map[string]any); ok {
+				if name, ok := network["Name"].(string); ok {
+					if chosen, prefixed := strings.CutPrefix(name, x.policy.Client+"."); prefixed {
+						network["Name"] = chosen
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
 
 // referenceError turns "No such container" about a reference inside a request into a 400: the
 // CLI takes a 404 from container create for a missing image and tries to pull it.
