@@ -4,7 +4,7 @@
 # that run every time, --load into the daemon), through the proxy and on the raw sockets, runs
 # interleaved. Run it after the toolchain (it needs the images):
 #
-#   bash scripts/toolchain.sh bash bench/dood-proxy.sh [RUNS] [LOAD_RUNS] [BUILD_RUNS]
+#   bash toolchain/run.sh bash bench/dood-proxy.sh [RUNS] [LOAD_RUNS] [BUILD_RUNS]
 #
 # It starts a proxy container of its own (dood-bench-proxy, scope own), a builder
 # (dood-bench-buildkit, as DoodBuilder runs it) and a client to build from (dood-bench-client),

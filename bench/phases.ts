@@ -1,5 +1,6 @@
 // Where the time of a cold `up` goes, read off the engine's event stream, and the fleet stacks.
 import { EngineEvent } from "@pulumi/pulumi/automation";
+import { DIND_HOST_TYPE, DIND_READINESS_TYPE, DIND_WORKLOADS_TYPE, DOCKER_CONTAINER_TYPE, IMAGE_PRELOAD_TYPE, isComponentType } from "../components/markers";
 
 export const PHASES = ["engineAndProgramStart", "imagesAndCertificates", "dindReadiness", "preload", "nestedCreation", "finish"] as const;
 export type Phase = (typeof PHASES)[number];
@@ -34,12 +35,12 @@ export function phaseDurations(events: { at: number; event: EngineEvent }[], tot
     const first = (list: Step[], key: keyof Step) => Math.min(...list.map((s) => s[key] ?? Infinity));
     const last = (list: Step[], key: keyof Step) => Math.max(...list.map((s) => s[key] ?? -Infinity));
 
-    const custom = matching((t) => !t.endsWith("pulumi:pulumi:Stack") && !/(^|\$)dind:index:/.test(t.split("$").pop()!));
-    const dind = matching((t) => t.endsWith("DindHost$docker:index/container:Container"));
+    const custom = matching((t) => !t.endsWith("pulumi:pulumi:Stack") && !isComponentType(t.split("$").pop()!));
+    const dind = matching((t) => t.endsWith(`${DIND_HOST_TYPE}$${DOCKER_CONTAINER_TYPE}`));
     // The host is ready when its readiness step is done (the container's create ends when it starts).
-    const ready = matching((t) => t.endsWith("dind:index:DindReadiness"));
-    const preload = matching((t) => t.endsWith("dind:index:ImagePreload"));
-    const nested = matching((t) => t.includes("DindWorkloads$"));
+    const ready = matching((t) => t.endsWith(DIND_READINESS_TYPE));
+    const preload = matching((t) => t.endsWith(IMAGE_PRELOAD_TYPE));
+    const nested = matching((t) => t.includes(`${DIND_WORKLOADS_TYPE}$`));
     const start = first(custom, "pre");
     const phases: Record<Phase, number> = {
         engineAndProgramStart: start,

@@ -10,42 +10,17 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import * as os from "node:os";
 import * as path from "node:path";
 import { EngineEvent } from "@pulumi/pulumi/automation";
-import { dockerOk, removeLabelled, StackUnderTest } from "../scripts/harness";
-import { asDriverRuns } from "../scripts/pulumi-stack";
+import { asDriverRuns } from "../driver/stack";
+import { dockerOk, removeLabelled, StackUnderTest } from "../test/support/harness";
 import { PeakTreeMemory, TreeMemory } from "./memory";
 import { fleetStackFile, PHASES, Phase, phaseDurations } from "./phases";
 import { BEFORE_RUNS, renderMarkdown, renderSvg } from "./report";
-import { median, Ratios, ratiosOf, round, TARGETS } from "./stats";
+import type { Results } from "./results";
+import { median, ratiosOf, round, TARGETS } from "./stats";
 
 const REPO = path.resolve(__dirname, "..");
 const REFERENCE = path.join(__dirname, "fixtures", "reference.yaml");
 const BASELINE = path.join(__dirname, "baseline.sh");
-
-export interface Results {
-    mode: "quick" | "full";
-    runs: number;
-    date: string;
-    machine: Record<string, string | number>;
-    /** Medians, in seconds. */
-    medians: { coldUp: number; baselineCli: number; noopPreview: number; noopUp: number; destroy: number };
-    /** Every sample, in seconds, in the order taken. */
-    samples: Record<string, number[]>;
-    /** Cold up of N DinD hosts (each with three nested containers): median seconds by N. */
-    fleet: Record<string, number>;
-    /** A cold up of `hosts` DinD hosts against bench/baseline.sh bringing them up in parallel: medians in seconds. */
-    fleetVsCli: { hosts: number; coldUp: number; baselineCli: number };
-    /**
-     * Peak memory of the process tree of a cold up of `hosts` DinD hosts (driver and program, engine,
-     * plugins), summed PSS and summed RSS (see bench/memory.ts): medians of the peaks of `samples`.
-     */
-    memory: { hosts: number; pssMiB: number; rssMiB: number; samples: TreeMemory[] };
-    /** Where a cold up of the reference topology goes: median seconds per phase. */
-    phases: Record<Phase, number>;
-    /** Fixed costs measured on their own: median seconds. */
-    startup: { programLoad: number; dockerPluginStart: number; nodejsPluginStart: number };
-    ratios: Ratios;
-    targets: Ratios;
-}
 
 /** Memory is reported for a fleet of this many hosts, measured in ups of their own (sampling costs CPU). */
 const MEMORY_HOSTS = 8;
@@ -149,19 +124,16 @@ function firstLineSeconds(command: string, args: string[], cwd = REPO): number {
 }
 
 function startupCosts(runs: number) {
-    const dockerPlugin = spawnSync("bash", [path.join(REPO, "scripts/bootstrap/pulumi-docker-plugin.sh"), "--print-path"], { encoding: "utf8" }).stdout.trim();
+    const dockerPlugin = spawnSync("bash", [path.join(REPO, "toolchain/steps/pulumi-docker-plugin.sh"), "--print-path"], { encoding: "utf8" }).stdout.trim();
     const programLoad: number[] = [];
     const dockerStart: number[] = [];
-    const nodejsStart: number[] = [];
     for (let i = 0; i < runs; i++) {
         const start = performance.now();
         spawnSync(process.execPath, ["-r", "ts-node/register", "-e", "require('./program')"], { cwd: REPO });
         programLoad.push(seconds(start));
         dockerStart.push(firstLineSeconds(dockerPlugin, []));
-        // The engine passes its address; the provider only dials it when asked to log.
-        nodejsStart.push(firstLineSeconds("pulumi-resource-pulumi-nodejs", ["127.0.0.1:1"]));
     }
-    return { programLoad: round(median(programLoad)), dockerPluginStart: round(median(dockerStart)), nodejsPluginStart: round(median(nodejsStart)) };
+    return { programLoad: round(median(programLoad)), dockerPluginStart: round(median(dockerStart)) };
 }
 
 /** The machine, and its load average over a minute at the start and the end of the run (a shared machine skews the figures). */

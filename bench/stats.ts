@@ -11,7 +11,7 @@ export const round = (n: number, digits = 2) => Number(n.toFixed(digits));
 
 export interface Ratios { coldUpVsCli: number; noopPreviewVsColdUp: number; fourHostsVsOne: number; fleetVsCliFleet: number }
 
-/** The targets: a cold up within 1.5 × the docker CLI, alone and as a fleet; a no-op preview within a fifth of a cold up. */
+/** The targets: a cold up within 1.5 × the docker CLI, alone and as a fleet; a no-op preview within a fifth of a cold up. */
 export const TARGETS: Ratios = { coldUpVsCli: 1.5, noopPreviewVsColdUp: 0.2, fourHostsVsOne: 2.0, fleetVsCliFleet: 1.5 };
 
 /**

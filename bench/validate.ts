@@ -58,7 +58,7 @@ function time(action: () => void): Sample {
 
 function cli(file: string): Sample {
     return time(() => {
-        const result = spawnSync(process.execPath, [path.join(repo, "scripts/validate.js"), file], { encoding: "utf8", env: { PATH: process.env.PATH } });
+        const result = spawnSync(process.execPath, [path.join(repo, "commands", "bundled.js"), "--bundle-packages", "commands/validate.ts", file], { encoding: "utf8", env: { PATH: process.env.PATH } });
         if (result.status !== 0) throw new Error(`validate failed on ${file}:\n${result.stderr.slice(0, 2000)}`);
     });
 }

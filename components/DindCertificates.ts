@@ -4,6 +4,7 @@
 // change, or that is within 30 days of expiry, is reissued by the same CA: clients keep working.
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import { DIND_CERTIFICATES_TYPE } from "./markers";
 
 const CA_HOURS = 10 * 365 * 24;
 const LEAF_HOURS = 825 * 24;
@@ -44,7 +45,7 @@ export class DindCertificates extends pulumi.ComponentResource {
     readonly clientKey?: pulumi.Output<string>;
 
     constructor(name: string, args: DindCertificatesArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        super("dind:index:DindCertificates", name, {}, opts);
+        super(DIND_CERTIFICATES_TYPE, name, {}, opts);
         this.caKey = newKey(`${name}-ca-key`, this);
         this.ca = new tls.SelfSignedCert(`${name}-ca`, {
             privateKeyPem: this.caKey.privateKeyPem,

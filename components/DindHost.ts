@@ -4,7 +4,10 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ClientTls, DindHostRef } from "./contract";
 import { DindCertificates } from "./DindCertificates";
 import { DindReadiness, ReadinessCheck } from "./DindReadiness";
-import { DindResources, DockerdConfig, MANAGED_DOCKERD_OPTIONS, memoryMegabytes } from "./dockerd";
+import {
+    DindResources, DOCKERD_PLAIN_PORT, DOCKERD_SOCKET_FLAG, DOCKERD_TLS_PORT, DockerdConfig, dockerdTlsFlags, INNER_DAEMON_CHECK, MANAGED_DOCKERD_OPTIONS,
+    memoryMegabytes,
+} from "./dockerd";
 import {
     DEFAULT_DIND_IMAGE, DEFAULT_READINESS_TIMEOUT, DEFAULT_STORAGE_RETAIN, DEFAULT_TCP_BIND, DEFAULT_TCP_INSECURE, DEFAULT_TCP_TLS,
     defaultOuterDaemon, defaultStorageVolume,
@@ -12,20 +15,9 @@ import {
 import { dialAddress, isLocalDaemon, isWildcard, LOOPBACK, machineAddressOf, tcpUrl } from "./endpoints";
 import { apiAtLeast, EngineEndpoint } from "./engineApi";
 import { ImageCopier, ImagePreload } from "./ImagePreload";
-import { DIND_HOST_ROLE, DIND_HOST_TYPE, INSECURE_LABEL, PUBLIC_BIND_LABEL, ROLE_LABEL } from "./markers";
+import { DIND_HOST_ROLE, DIND_HOST_TYPE, HOST_LABEL, INSECURE_LABEL, labelList, PUBLIC_BIND_LABEL, ROLE_LABEL, withMarkers } from "./markers";
+import { CERT_PATH_FILES, DAEMON_JSON, HOST_SOCKET_DIR, INNER_DATA_ROOT, INNER_TLS_DIR, REGISTRY_CERTS_DIR, socketIn } from "./paths";
 import { Transform, transformed } from "./transform";
-
-/** Where the inner daemon's TLS files are uploaded inside the DinD container. */
-const TLS_DIR = "/etc/docker/dind-tls";
-/** Where `unix.hostDir` is mounted inside the DinD container. */
-const HOST_SOCKET_DIR = "/run/dind-host";
-/** The inner daemon's TCP port inside the DinD container (Docker's convention). */
-const TLS_PORT = 2376;
-const PLAIN_PORT = 2375;
-/** Where dockerd reads its configuration file. */
-const DAEMON_JSON = "/etc/docker/daemon.json";
-/** Where dockerd looks for the CA of a registry host:port. */
-const CERTS_DIR = "/etc/docker/certs.d";
 
 /** Credentials for one registry the inner daemon pulls from. */
 export interface RegistryCredentials {
@@ -367,14 +359,12 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
                 },
                 tcp,
                 unix: args.unix,
-                // The markers the policy pack reads come last: arguments cannot fake or hide them.
-                labels: {
-                    ...args.labels,
+                labels: withMarkers(args.labels, {
                     [ROLE_LABEL]: DIND_HOST_ROLE,
-                    "dind-provisioner.host": containerName,
+                    [HOST_LABEL]: containerName,
                     ...(tcp && !tcp.tls ? { [INSECURE_LABEL]: "true" } : {}),
                     ...(tcp && !LOOPBACK.test(tcp.bind) ? { [PUBLIC_BIND_LABEL]: "true" } : {}),
-                },
+                }),
                 readinessTimeout,
                 schedule: args.healthCheck ?? healthSchedule(args.engineApiVersion, Boolean(tcp || args.unix)),
                 dockerd,
@@ -386,17 +376,13 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
         /** Where this machine reaches the inner daemon: TCP (at the outer daemon's machine), unix, and the preferred one. */
         function endpoints() {
             const tcpEndpoint = tcp && tcpUrl(dialAddress(outerDaemon.host, tcp.bind), tcp.port);
-            const unixEndpoint = unix && `unix://${unix.hostDir}/docker.sock`;
+            const unixEndpoint = unix && `unix://${socketIn(unix.hostDir)}`;
             return { tcpEndpoint, unixEndpoint, preferred: tcpEndpoint ?? unixEndpoint };
-        }
-
-        function labelList() {
-            return Object.entries(labels).map(([label, value]) => ({ label, value }));
         }
 
         function createVolume() {
             return new docker.Volume(...transformed(args.transform?.volume, `${name}-storage`,
-                { name: storage.volume, labels: labelList() },
+                { name: storage.volume, labels: labelList(labels) },
                 { parent, retainOnDelete: storage.retain }));
         }
 
@@ -421,14 +407,14 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
                 runtime: args.runtime,
                 command: dockerd.mtu === "auto" ? withAutoMtu(command) : command,
                 envs: Object.entries({ ...args.env, DOCKER_TLS_CERTDIR: "" }).map(([k, v]) => `${k}=${v}`),
-                labels: labelList(),
+                labels: labelList(labels),
                 volumes: [
-                    { volumeName: parent.volume.name, containerPath: "/var/lib/docker" },
+                    { volumeName: parent.volume.name, containerPath: INNER_DATA_ROOT },
                     ...(unix ? [{ hostPath: unix.hostDir, containerPath: HOST_SOCKET_DIR }] : []),
                 ],
                 // Joining a network by name: stay on the default bridge too (published ports, the outer machine).
                 networksAdvanced: args.networks?.length ? [{ name: "bridge" }, ...args.networks.map((network) => ({ name: network }))] : undefined,
-                ports: tcp ? [{ internal: tcp.tls ? TLS_PORT : PLAIN_PORT, external: tcp.port, ip: tcp.bind }] : [],
+                ports: tcp ? [{ internal: tcp.tls ? DOCKERD_TLS_PORT : DOCKERD_PLAIN_PORT, external: tcp.port, ip: tcp.bind }] : [],
                 cpus: resources.cpus === undefined ? undefined : String(resources.cpus),
                 memory: resources.memory === undefined ? undefined : memoryMegabytes(resources.memory),
                 // Memory and swap together: no swap on top of the limit (Docker's own default doubles it, and the
@@ -436,16 +422,16 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
                 memorySwap: resources.memory === undefined ? undefined : memoryMegabytes(resources.memory),
                 uploads: [
                     ...(certs ? [
-                        { file: `${TLS_DIR}/ca.pem`, content: certs.caCert },
-                        { file: `${TLS_DIR}/cert.pem`, content: certs.serverCert },
-                        { file: `${TLS_DIR}/key.pem`, content: certs.serverKey, permissions: "0600" },
+                        { file: `${INNER_TLS_DIR}/${CERT_PATH_FILES.ca}`, content: certs.caCert },
+                        { file: `${INNER_TLS_DIR}/${CERT_PATH_FILES.cert}`, content: certs.serverCert },
+                        { file: `${INNER_TLS_DIR}/${CERT_PATH_FILES.key}`, content: certs.serverKey, permissions: "0600" },
                     ] : []),
                     ...(Object.keys(dockerd).length > 0 ? [{ file: DAEMON_JSON, content: daemonJson(dockerd) }] : []),
-                    ...Object.entries(args.registryCAs ?? {}).map(([registry, ca]) => ({ file: `${CERTS_DIR}/${registry}/ca.crt`, content: ca })),
+                    ...Object.entries(args.registryCAs ?? {}).map(([registry, ca]) => ({ file: `${REGISTRY_CERTS_DIR}/${registry}/ca.crt`, content: ca })),
                 ],
                 // Healthy once the inner daemon answers: the readiness signal only without an endpoint (or `wait`, on ssh://).
                 healthcheck: {
-                    tests: ["CMD", "docker", "--host", "unix:///var/run/docker.sock", "version"],
+                    tests: ["CMD", ...INNER_DAEMON_CHECK],
                     interval: schedule.interval,
                     startInterval: schedule.startInterval,
                     timeout: "10s",
@@ -526,14 +512,10 @@ export class DindHost extends pulumi.ComponentResource implements DindHostRef {
 
 /** dockerd's listeners: always the in-container socket (the health check's), plus the requested endpoints. */
 function dockerdCommand(tcp: Required<DindTcpEndpointArgs> | undefined, unix: boolean): string[] {
-    const command = ["dockerd", "--host=unix:///var/run/docker.sock"];
-    if (unix) command.push(`--host=unix://${HOST_SOCKET_DIR}/docker.sock`);
-    if (tcp?.tls) {
-        command.push(`--host=tcp://0.0.0.0:${TLS_PORT}`, "--tlsverify",
-            `--tlscacert=${TLS_DIR}/ca.pem`, `--tlscert=${TLS_DIR}/cert.pem`, `--tlskey=${TLS_DIR}/key.pem`);
-    } else if (tcp) {
-        command.push(`--host=tcp://0.0.0.0:${PLAIN_PORT}`, "--tls=false");
-    }
+    const command = ["dockerd", DOCKERD_SOCKET_FLAG];
+    if (unix) command.push(`--host=unix://${socketIn(HOST_SOCKET_DIR)}`);
+    if (tcp?.tls) command.push(...dockerdTlsFlags());
+    else if (tcp) command.push(`--host=tcp://0.0.0.0:${DOCKERD_PLAIN_PORT}`, "--tls=false");
     return command;
 }
 

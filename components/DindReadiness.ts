@@ -4,10 +4,12 @@
 // on the outer daemon, which exits when dockerd exits, so a daemon that refuses its settings is
 // noticed within a second (not at the readiness timeout) and the error quotes the container's log.
 // Once the host is up, an update pays one ping; a preview waits for nothing and writes nothing.
-import { Readable } from "node:stream";
 import * as pulumi from "@pulumi/pulumi";
+import { MTU_OPTION } from "./dockerd";
+import { ContainerInspect, EngineClient, EngineEndpoint } from "./engineApi";
+import { UserError } from "./errors";
+import { DIND_READINESS_TYPE } from "./markers";
 import { stepFailed, withoutDependencies } from "./stepResults";
-import { EngineEndpoint, engineRequest, pingFailure, readBody } from "./engineApi";
 
 /** How many log lines a start-up failure quotes. */
 export const FAILURE_LOG_LINES = 20;
@@ -17,6 +19,8 @@ const PING_MS = 25;
 const WATCH_MS = 250;
 /** How long one ping may take: dockerd accepts connections before it serves them. */
 const PING_TIMEOUT_MS = 1000;
+/** How long any other call may take. */
+const CALL_TIMEOUT_MS = 10_000;
 
 export interface ReadinessInputs {
     /** The DinD host's name, for messages. */
@@ -38,36 +42,22 @@ export interface ReadinessState {
     mtu: number;
 }
 
-interface ContainerState {
-    Status: string;
-    Running: boolean;
-    Restarting: boolean;
-    ExitCode: number;
-    Error?: string;
-    /** When the last run ended (RFC 3339; year 1 while the first run goes on). */
-    FinishedAt?: string;
-    Health?: { Status: string };
-}
+type ContainerState = ContainerInspect["State"];
 
-async function inspectContainer(outer: EngineEndpoint, id: string): Promise<{ State: ContainerState; RestartCount: number }> {
-    const response = await engineRequest(outer, "GET", `/containers/${encodeURIComponent(id)}/json`, undefined, 10_000);
-    const body = await readBody(response);
-    if (response.statusCode !== 200) throw new Error(`inspecting container ${id}: HTTP ${response.statusCode} ${body.trim()}`);
-    return JSON.parse(body);
+/** A client for a daemon the readiness step asks, with its time limit for one call. */
+function client(endpoint: EngineEndpoint, timeoutMs = CALL_TIMEOUT_MS): EngineClient {
+    return new EngineClient(endpoint, { timeoutMs });
 }
 
 /**
  * The last lines of a container's log, up to `until` ("seconds.nanoseconds") when given: the
  * restart policy starts the daemon again at once, and its complaint is at the end of the run that
- * failed, not of the one that follows. The stream is multiplexed (8-byte frame headers) without a TTY.
+ * failed, not of the one that follows.
  */
 export async function containerLogTail(outer: EngineEndpoint, id: string, lines: number, until?: string): Promise<string> {
     // Docker applies `tail` before `until`, so with `until` the whole log is read and cut here.
-    const query = until === undefined ? `tail=${lines}` : `until=${until}`;
-    const response = await engineRequest(outer, "GET", `/containers/${encodeURIComponent(id)}/logs?stdout=1&stderr=1&${query}`, undefined, 10_000);
-    const chunks: Buffer[] = [];
-    for await (const chunk of response) chunks.push(chunk as Buffer);
-    return demultiplex(Buffer.concat(chunks)).trimEnd().split("\n").slice(-lines).join("\n");
+    const log = await client(outer).containerLogs(id, until === undefined ? { tail: lines } : { until });
+    return log.trimEnd().split("\n").slice(-lines).join("\n");
 }
 
 /** When the container's last run ended, as "seconds.nanoseconds" since the epoch; undefined while its first run goes on. */
@@ -78,25 +68,13 @@ export function lastExit(state: ContainerState): string | undefined {
     return `${seconds}.${(match![2] ?? "").padEnd(9, "0").slice(0, 9)}`;
 }
 
-export function demultiplex(raw: Buffer): string {
-    const multiplexed = raw.length >= 8 && raw[0] <= 2 && raw[1] === 0 && raw[2] === 0 && raw[3] === 0;
-    if (!multiplexed) return raw.toString("utf8");
-    const parts: Buffer[] = [];
-    for (let offset = 0; offset + 8 <= raw.length;) {
-        const size = raw.readUInt32BE(offset + 4);
-        parts.push(raw.subarray(offset + 8, offset + 8 + size));
-        offset += 8 + size;
-    }
-    return Buffer.concat(parts).toString("utf8");
-}
-
 /**
  * Why the inner daemon is not coming up, or undefined while it still may. Restarts count from
  * `restartsBefore`, the count when the wait began: an older restart (a daemon killed and brought
  * back by the restart policy) is not this start's failure. The health check counts only where it
  * is the readiness signal (`byHealth`): where readiness pings the daemon, the ping decides.
  */
-export function startFailure(info: { State: ContainerState; RestartCount: number }, restartsBefore = 0, byHealth = true): string | undefined {
+export function startFailure(info: Pick<ContainerInspect, "State" | "RestartCount">, restartsBefore = 0, byHealth = true): string | undefined {
     const state = info.State;
     if (["exited", "dead", "created"].includes(state.Status)) {
         return `its DinD container ${state.Status === "created" ? "is not running" : "exited"} (exit code ${state.ExitCode}${state.Error ? `, ${state.Error}` : ""}): the inner daemon stopped`;
@@ -111,36 +89,28 @@ export function startFailure(info: { State: ContainerState; RestartCount: number
 
 /** The MTU of the inner daemon's default bridge. */
 export async function innerBridgeMtu(inner: EngineEndpoint): Promise<number> {
-    const response = await engineRequest(inner, "GET", "/networks/bridge", undefined, 10_000);
-    const body = await readBody(response);
-    if (response.statusCode !== 200) throw new Error(`inspecting the inner bridge network: HTTP ${response.statusCode} ${body.trim()}`);
-    return Number(JSON.parse(body).Options?.["com.docker.network.driver.mtu"] ?? 1500);
-}
-
-async function applyPidsLimit(inputs: ReadinessInputs, pidsLimit: number): Promise<void> {
-    const response = await engineRequest(inputs.outer, "POST", `/containers/${encodeURIComponent(inputs.containerId)}/update`,
-        Readable.from([JSON.stringify({ PidsLimit: pidsLimit })]), 10_000, "application/json");
-    const body = await readBody(response);
-    if (response.statusCode !== 200) throw new Error(`setting the pids limit of ${inputs.host}: HTTP ${response.statusCode} ${body.trim()}`);
+    const bridge = await client(inner).inspectNetwork("bridge");
+    return Number(bridge.Options?.[MTU_OPTION] ?? 1500);
 }
 
 /** Applies the pids limit, then waits for the inner daemon to answer, or fails fast with the container's log. */
 export async function awaitInnerDaemon(inputs: ReadinessInputs): Promise<ReadinessState> {
     const { outer, containerId, inner } = inputs;
-    if (inputs.pidsLimit !== undefined) await applyPidsLimit(inputs, inputs.pidsLimit);
+    if (inputs.pidsLimit !== undefined) await client(outer).updateContainer(containerId, { PidsLimit: inputs.pidsLimit });
     const deadline = Date.now() + inputs.timeoutSeconds * 1000;
     let restartsBefore: number | undefined;
     let watchAt = 0;
     for (;;) {
-        if (inner && (await pingFailure(inner, PING_TIMEOUT_MS)) === undefined) break;
+        if (inner && (await client(inner, PING_TIMEOUT_MS).ping().then(() => true, () => false))) break;
         if (Date.now() >= watchAt) {
-            const info = await inspectContainer(outer, containerId);
+            const info = await client(outer).inspectContainer(containerId);
+            if (!info) throw new UserError(`DinD host ${inputs.host} did not start: its DinD container ${containerId} is gone from ${outer.host}`);
             if (!inner && info.State.Health?.Status === "healthy") break;
             restartsBefore ??= info.RestartCount;
             const failure = startFailure(info, restartsBefore, !inner) ?? (Date.now() > deadline ? `its inner daemon did not answer within ${inputs.timeoutSeconds} s` : undefined);
             if (failure) {
                 const log = await containerLogTail(outer, containerId, FAILURE_LOG_LINES, lastExit(info.State)).catch((error) => `(cannot read it: ${error.message})`);
-                throw new Error(`DinD host ${inputs.host} did not start: ${failure}. Last lines of its log (docker logs ${inputs.host}):\n${log}`);
+                throw new UserError(`DinD host ${inputs.host} did not start: ${failure}. Last lines of its log (docker logs ${inputs.host}):\n${log}`);
             }
             watchAt = Date.now() + WATCH_MS;
         }
@@ -194,7 +164,7 @@ export class DindReadiness extends pulumi.ComponentResource {
     readonly mtu: pulumi.Output<number>;
 
     constructor(name: string, args: DindReadinessArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        super("dind:index:DindReadiness", name, {}, opts);
+        super(DIND_READINESS_TYPE, name, {}, opts);
         const check = args.check ?? engineReadinessCheck;
         const resource = this;
         const state = pulumi.all([args.containerId, args.inner]).apply(async ([containerId, inner]): Promise<ReadinessState> => {

@@ -13,15 +13,12 @@ import {
     DEFAULT_REGISTRY_BIND, DEFAULT_REGISTRY_IMAGE, DEFAULT_REGISTRY_INSECURE, DEFAULT_STORAGE_RETAIN, defaultRegistryVolume,
 } from "./defaults";
 import { isWildcard } from "./endpoints";
+import { DIND_REGISTRY_TYPE, labelList, REGISTRY_LABEL, REGISTRY_ROLE, ROLE_LABEL, withMarkers } from "./markers";
+import { CERT_PATH_FILES, REGISTRY_CONFIG_FILE, REGISTRY_STORAGE_DIR, REGISTRY_TLS_DIR } from "./paths";
 import { Transform, transformed } from "./transform";
 
 /** The port the registry listens on inside its container (the image's convention). */
 export const REGISTRY_PORT = 5000;
-/** Where the registry keeps its data inside the container. */
-const STORAGE_DIR = "/var/lib/registry";
-/** The image's default configuration file: both the official image and the local one read it. */
-const CONFIG_FILE = "/etc/docker/registry/config.yml";
-const TLS_DIR = "/etc/docker/registry/tls";
 
 /** The registry a pull-through cache fetches from, and how it logs in there. */
 export interface RegistryProxy {
@@ -97,12 +94,11 @@ export class DindRegistry extends pulumi.ComponentResource {
     readonly publishedAddress: string;
 
     constructor(name: string, args: DindRegistryArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        super("dind:index:DindRegistry", name, {}, opts);
+        super(DIND_REGISTRY_TYPE, name, {}, opts);
         const containerName = args.containerName ?? name;
         const bind = args.bind ?? DEFAULT_REGISTRY_BIND;
         const insecure = args.insecure ?? DEFAULT_REGISTRY_INSECURE;
-        const labels = Object.entries({ "dind-provisioner.role": "registry", "dind-provisioner.registry": containerName, ...args.labels })
-            .map(([label, value]) => ({ label, value }));
+        const labels = labelList(withMarkers(args.labels, { [ROLE_LABEL]: REGISTRY_ROLE, [REGISTRY_LABEL]: containerName }));
 
         this.address = `${containerName}:${REGISTRY_PORT}`;
         this.mirrorUrl = `${insecure ? "http" : "https"}://${this.address}`;
@@ -124,14 +120,14 @@ export class DindRegistry extends pulumi.ComponentResource {
             name: containerName,
             image: this.image.imageId,
             labels,
-            volumes: [{ volumeName: this.volume.name, containerPath: STORAGE_DIR }],
+            volumes: [{ volumeName: this.volume.name, containerPath: REGISTRY_STORAGE_DIR }],
             networksAdvanced: [{ name: this.network.name }],
             ports: [{ internal: REGISTRY_PORT, external: args.port, ip: bind }],
             uploads: [
-                { file: CONFIG_FILE, content: registryConfig(args.proxy, !insecure) },
+                { file: REGISTRY_CONFIG_FILE, content: registryConfig(args.proxy, !insecure) },
                 ...(certs ? [
-                    { file: `${TLS_DIR}/cert.pem`, content: certs.serverCert },
-                    { file: `${TLS_DIR}/key.pem`, content: certs.serverKey, permissions: "0600" },
+                    { file: registryTlsFile("cert"), content: certs.serverCert },
+                    { file: registryTlsFile("key"), content: certs.serverKey, permissions: "0600" },
                 ] : []),
             ],
             restart: "unless-stopped",
@@ -148,6 +144,11 @@ export class DindRegistry extends pulumi.ComponentResource {
     }
 }
 
+/** Where the registry's server certificate or key is. */
+function registryTlsFile(file: "cert" | "key"): string {
+    return `${REGISTRY_TLS_DIR}/${CERT_PATH_FILES[file]}`;
+}
+
 /**
  * The registry's config.yml, written as JSON (a subset of YAML). A secret when it holds the
  * proxy password.
@@ -156,11 +157,11 @@ export function registryConfig(proxy: RegistryProxy | undefined, tls: boolean): 
     const config = {
         version: 0.1,
         log: { level: "info", fields: { service: "registry" } },
-        storage: { filesystem: { rootdirectory: STORAGE_DIR }, delete: { enabled: true } },
+        storage: { filesystem: { rootdirectory: REGISTRY_STORAGE_DIR }, delete: { enabled: true } },
         http: {
             addr: `:${REGISTRY_PORT}`,
             headers: { "X-Content-Type-Options": ["nosniff"] },
-            ...(tls ? { tls: { certificate: `${TLS_DIR}/cert.pem`, key: `${TLS_DIR}/key.pem` } } : {}),
+            ...(tls ? { tls: { certificate: registryTlsFile("cert"), key: registryTlsFile("key") } } : {}),
         },
         ...(proxy ? { proxy: { remoteurl: proxy.remote, username: proxy.username, password: proxy.password } } : {}),
     };

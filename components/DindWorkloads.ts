@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { DindHostRef } from "./contract";
 import { DEFAULT_MOUNT_READ_ONLY, DEFAULT_NESTED_RESTART, DEFAULT_PORT_PROTOCOL } from "./defaults";
 import { MTU_OPTION } from "./dockerd";
+import { DIND_WORKLOADS_TYPE } from "./markers";
 import { Transform, transformed } from "./transform";
 
 /** A port a nested container publishes on the DinD container's address. */
@@ -84,7 +85,7 @@ export class DindWorkloads extends pulumi.ComponentResource {
     readonly containerIds: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: DindWorkloadsArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        super("dind:index:DindWorkloads", name, {}, opts);
+        super(DIND_WORKLOADS_TYPE, name, {}, opts);
         const parent = this;
         const { host, workloads, inner } = normalizeArgs();
         createNetworks();

@@ -2,16 +2,12 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { BUILDER_SECCOMP_PROFILE } from "./builderSeccomp";
 import { DEFAULT_BUILDER_IMAGE, defaultBuilderContainerName, defaultBuilderVolume } from "./defaults";
-import { DOOD_BUILDER_ROLE, DOOD_BUILDER_TYPE, ROLE_LABEL } from "./markers";
+import { CLIENT_LABEL, DOOD_BUILDER_ROLE, DOOD_BUILDER_TYPE, labelList, ROLE_LABEL, withMarkers } from "./markers";
+import { BUILDER_CERTS_DIR, BUILDER_CONFIG_FILE, BUILDER_SOCKET_DIR, BUILDER_STATE_DIR } from "./paths";
 import { Transform, transformed } from "./transform";
 
-/** Where the builder's socket appears, in the builder and in its policy proxy. */
-export const BUILDER_SOCKET_DIR = "/run/buildkit";
-/** The group that owns the builder's socket on the daemon's machine (the builder's mapped root, see tools/buildkit). */
+/** The group that owns the builder's socket on the daemon's machine (the builder's mapped root, see toolchain/modules/buildkit). */
 export const BUILDER_SOCKET_GROUP = 100000;
-const STATE_DIR = "/var/lib/buildkit";
-const CONFIG_FILE = "/etc/buildkit/buildkitd.toml";
-const CERTS_DIR = "/etc/buildkit/certs";
 
 /** A registry the client's builds reach by name: for `FROM`, `--cache-from/--cache-to type=registry`, `--push`. */
 export interface BuilderRegistry {
@@ -47,7 +43,7 @@ export interface DoodBuilderArgs {
      */
     client: string;
     /**
-     * The builder's image: rootless buildkitd started by buildkitd-userns (tools/buildkit).
+     * The builder's image: rootless buildkitd started by buildkitd-userns (toolchain/modules/buildkit).
      * @default "dind-provisioner/buildkit:local"
      * @example "registry.internal/dind-provisioner/buildkit:0.34.2"
      */
@@ -94,7 +90,7 @@ export function builderConfig(registries: { address: string; insecure?: boolean;
     return registries.map((r) => [
         `[registry.${JSON.stringify(r.address)}]`,
         ...(r.insecure ? ["  http = true"] : []),
-        ...(r.ca ? [`  ca = [${JSON.stringify(`${CERTS_DIR}/${r.address}/ca.pem`)}]`] : []),
+        ...(r.ca ? [`  ca = [${JSON.stringify(`${BUILDER_CERTS_DIR}/${r.address}/ca.pem`)}]`] : []),
     ].join("\n")).join("\n") + "\n";
 }
 
@@ -120,9 +116,7 @@ export class DoodBuilder extends pulumi.ComponentResource {
         const containerName = args.containerName ?? defaultBuilderContainerName(args.client);
         const stateVolumeName = args.stateVolume ?? defaultBuilderVolume(args.client);
         const registries = args.registries ?? [];
-        // The role comes last: the guardrails read it, so arguments cannot fake or hide it.
-        const labels = Object.entries({ ...args.labels, "dind-provisioner.client": args.client, [ROLE_LABEL]: DOOD_BUILDER_ROLE })
-            .map(([label, value]) => ({ label, value }));
+        const labels = labelList(withMarkers(args.labels, { [ROLE_LABEL]: DOOD_BUILDER_ROLE, [CLIENT_LABEL]: args.client }));
 
         this.image = new docker.RemoteImage(...transformed(args.transform?.image, `${name}-image`,
             { name: args.image ?? DEFAULT_BUILDER_IMAGE, keepLocally: true }, { parent: this }));
@@ -135,19 +129,19 @@ export class DoodBuilder extends pulumi.ComponentResource {
             name: containerName,
             image: this.image.imageId,
             command: [
-                "--oci-worker-no-process-sandbox", `--config=${CONFIG_FILE}`,
+                "--oci-worker-no-process-sandbox", `--config=${BUILDER_CONFIG_FILE}`,
                 ...(args.entitlements ?? []).map((e) => `--allow-insecure-entitlement=${e}`),
             ],
             volumes: [
-                { volumeName: this.stateVolume.name, containerPath: STATE_DIR },
+                { volumeName: this.stateVolume.name, containerPath: BUILDER_STATE_DIR },
                 { volumeName: this.socketVolume.name, containerPath: BUILDER_SOCKET_DIR },
             ],
             networksAdvanced: registries.some((r) => r.network)
                 ? [{ name: "bridge" }, ...registries.flatMap((r) => (r.network ? [{ name: r.network }] : []))]
                 : undefined,
             uploads: cas.apply((pems) => [
-                { file: CONFIG_FILE, content: builderConfig(registries.map((r, i) => ({ address: r.address, insecure: r.insecure, ca: Boolean(pems[i]) }))) },
-                ...registries.flatMap((r, i) => (pems[i] ? [{ file: `${CERTS_DIR}/${r.address}/ca.pem`, content: pems[i]! }] : [])),
+                { file: BUILDER_CONFIG_FILE, content: builderConfig(registries.map((r, i) => ({ address: r.address, insecure: r.insecure, ca: Boolean(pems[i]) }))) },
+                ...registries.flatMap((r, i) => (pems[i] ? [{ file: `${BUILDER_CERTS_DIR}/${r.address}/ca.pem`, content: pems[i]! }] : [])),
             ]),
             // The engine reads capabilities back as CAP_*: any other spelling diffs (and replaces) on every up.
             capabilities: { drops: ["ALL"], adds: ["CAP_CHOWN", "CAP_SETGID", "CAP_SETUID"] },

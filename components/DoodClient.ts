@@ -1,11 +1,11 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_CLIENT_IMAGE } from "./defaults";
-import { BUILDX_BUILDER_NAME, BUILDX_CONFIG_DIR, DoodPolicyProxy, PROXY_SOCKET_DIR } from "./DoodPolicyProxy";
+import { DoodPolicyProxy } from "./DoodPolicyProxy";
 import { DoodScope } from "./DoodScope";
-import { CLIENT_SOCKET } from "./endpoints";
 import type { EngineEndpoint } from "./engineApi";
-import { DOOD_CLIENT_ROLE, DOOD_CLIENT_TYPE, ROLE_LABEL } from "./markers";
+import { CLIENT_LABEL, DOOD_CLIENT_ROLE, DOOD_CLIENT_TYPE, labelList, ROLE_LABEL, withMarkers } from "./markers";
+import { BUILDX_BUILDER_NAME, BUILDX_CONFIG_DIR, CLIENT_SOCKET, PROXY_SOCKET_DIR, socketIn } from "./paths";
 import { Transform, transformed } from "./transform";
 
 export interface DoodClientArgs {
@@ -92,11 +92,11 @@ export class DoodClient extends pulumi.ComponentResource {
     constructor(name: string, args: DoodClientArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super(DOOD_CLIENT_TYPE, name, {}, opts);
         const containerName = args.containerName ?? name;
-        const labels = { ...args.labels, [ROLE_LABEL]: DOOD_CLIENT_ROLE, "dind-provisioner.client": containerName };
+        const labels = withMarkers(args.labels, { [ROLE_LABEL]: DOOD_CLIENT_ROLE, [CLIENT_LABEL]: containerName });
         const proxy = args.policyProxy;
         const buildx: Record<string, string> = proxy?.builder ? { BUILDX_CONFIG: BUILDX_CONFIG_DIR, BUILDX_BUILDER: BUILDX_BUILDER_NAME } : {};
         const socket = proxy
-            ? { host: `unix://${PROXY_SOCKET_DIR}/docker.sock`, mount: { hostPath: proxy.socketDir, containerPath: PROXY_SOCKET_DIR }, env: buildx }
+            ? { host: `unix://${socketIn(PROXY_SOCKET_DIR)}`, mount: { hostPath: proxy.socketDir, containerPath: PROXY_SOCKET_DIR }, env: buildx }
             : { host: `unix://${CLIENT_SOCKET}`, mount: { hostPath: args.socket, containerPath: CLIENT_SOCKET }, env: {} };
         this.image = new docker.RemoteImage(`${name}-image`, { name: args.image ?? DEFAULT_CLIENT_IMAGE, keepLocally: true }, { parent: this });
         this.container = new docker.Container(...transformed(args.transform?.container, `${name}-container`, {
@@ -111,7 +111,7 @@ export class DoodClient extends pulumi.ComponentResource {
                 ...(args.workspace ? [{ hostPath: args.workspace, containerPath: args.workspace }] : []),
             ],
             workingDir: args.workspace,
-            labels: Object.entries(labels).map(([label, value]) => ({ label, value })),
+            labels: labelList(labels),
             privileged: false,
             restart: "unless-stopped",
             mustRun: true,

@@ -4,16 +4,10 @@ import {
     DEFAULT_DOOD_HOST_NAMESPACES, DEFAULT_DOOD_PRIVILEGED, DEFAULT_DOOD_PROXY_IMAGE, DEFAULT_DOOD_SCOPE, defaultProxyContainerName, defaultProxySocketDir,
     defaultProxyStateVolume,
 } from "./defaults";
-import { BUILDER_SOCKET_DIR, DoodBuilder } from "./DoodBuilder";
-import { DOOD_PROXY_ROLE, DOOD_PROXY_TYPE, ROLE_LABEL } from "./markers";
+import { DoodBuilder } from "./DoodBuilder";
+import { CLIENT_LABEL, DOOD_PROXY_ROLE, DOOD_PROXY_TYPE, labelList, ROLE_LABEL, withMarkers } from "./markers";
+import { BUILDER_SOCKET_DIR, PROXY_BINARY, PROXY_DAEMON_SOCKET, PROXY_SOCKET_DIR, PROXY_STATE_DIR, socketIn } from "./paths";
 import { Transform, transformed } from "./transform";
-/** Where the socket directory appears inside the proxy and the client. */
-export const PROXY_SOCKET_DIR = "/run/dood";
-/** Where the proxy keeps what it records (the image tags the client created), on a volume the client never mounts. */
-export const PROXY_STATE_DIR = "/var/lib/dood-proxy";
-/** The buildx configuration the proxy writes for the client, and the builder's name in it (tools/dood-proxy/buildkit.go). */
-export const BUILDX_CONFIG_DIR = `${PROXY_SOCKET_DIR}/buildx`;
-export const BUILDX_BUILDER_NAME = "dood";
 
 /** What a DooD client may ask its daemon for (the proxy refuses the rest). */
 export interface DoodPolicy {
@@ -97,7 +91,7 @@ export interface DoodPolicyProxyArgs {
 }
 
 /**
- * A Docker socket for one DooD client that applies its policy (tools/dood-proxy): it reads
+ * A Docker socket for one DooD client that applies its policy (dood-proxy): it reads
  * each request, bodies included, refuses what the policy forbids in the daemon's own error
  * shape, and with scope own shows the client only its own containers, volumes and networks and
  * lets it write only image tags it created. With a builder, it also serves the client's BuildKit
@@ -135,11 +129,10 @@ export class DoodPolicyProxy extends pulumi.ComponentResource {
             name: args.image ?? DEFAULT_DOOD_PROXY_IMAGE,
             keepLocally: true,
         }, { parent: this }));
-        // The role comes last: the guardrails read it, so arguments cannot fake or hide it.
-        const labels = { ...args.labels, [ROLE_LABEL]: DOOD_PROXY_ROLE, "dind-provisioner.client": args.client };
+        const labels = withMarkers(args.labels, { [ROLE_LABEL]: DOOD_PROXY_ROLE, [CLIENT_LABEL]: args.client });
         this.stateVolume = new docker.Volume(...transformed(args.transform?.stateVolume, `${name}-state`, {
             name: args.stateVolume ?? defaultProxyStateVolume(args.client),
-            labels: Object.entries(labels).map(([label, value]) => ({ label, value })),
+            labels: labelList(labels),
         }, { parent: this }));
         const builder = args.builder;
         this.container = new docker.Container(...transformed(args.transform?.container, `${name}-container`, {
@@ -147,7 +140,7 @@ export class DoodPolicyProxy extends pulumi.ComponentResource {
             image: this.image.imageId,
             envs: [
                 `DOOD_POLICY=${this.policyJson}`,
-                `DOOD_LISTEN=${PROXY_SOCKET_DIR}/docker.sock`,
+                `DOOD_LISTEN=${socketIn(PROXY_SOCKET_DIR)}`,
                 // A container that binds the daemon's socket gets the proxy's, at its path on the daemon's machine.
                 `DOOD_SOCKET_HOST_DIR=${this.socketDir}`,
                 `DOOD_DAEMON_SOCKET=${args.daemonSocket}`,
@@ -156,7 +149,7 @@ export class DoodPolicyProxy extends pulumi.ComponentResource {
                 ...(args.socketGroup === undefined ? [] : [`DOOD_SOCKET_GID=${args.socketGroup}`]),
             ],
             volumes: [
-                { hostPath: args.daemonSocket, containerPath: "/var/run/docker.sock" },
+                { hostPath: args.daemonSocket, containerPath: PROXY_DAEMON_SOCKET },
                 { hostPath: this.socketDir, containerPath: PROXY_SOCKET_DIR },
                 { volumeName: this.stateVolume.name, containerPath: PROXY_STATE_DIR },
                 ...(builder ? [{ volumeName: builder.socketVolume.name, containerPath: BUILDER_SOCKET_DIR, readOnly: true }] : []),
@@ -172,8 +165,8 @@ export class DoodPolicyProxy extends pulumi.ComponentResource {
             privileged: false,
             // For `docker ps` and monitoring only: the socket is there within milliseconds of the
             // start, and a frequent exec costs the daemon more than the proxy itself.
-            healthcheck: { tests: ["CMD", "/dood-proxy", "healthcheck"], interval: "30s", timeout: "5s", retries: 3 },
-            labels: Object.entries(labels).map(([label, value]) => ({ label, value })),
+            healthcheck: { tests: ["CMD", PROXY_BINARY, "healthcheck"], interval: "30s", timeout: "5s", retries: 3 },
+            labels: labelList(labels),
             restart: "unless-stopped",
             mustRun: true,
         }, { parent: this, deleteBeforeReplace: true, dependsOn: builder ? [builder] : [] }));

@@ -1,14 +1,13 @@
 // The end of a restricted DooD client: when it is destroyed or replaced, everything it made
-// through its policy proxy goes with it (tools/dood-proxy/cleanup.go decides what that is). The
+// through its policy proxy goes with it (dood-proxy/cleanup.go decides what that is). The
 // Docker provider has no hook for "after this container is gone", so this is a dynamic resource
 // whose delete runs the proxy's `cleanup` in a container of its own, next to the daemon: it stops
 // the client first, so that nothing more is made, then removes the client's containers, networks,
 // volumes, the image tags it created and the images it built that nobody else tagged.
-import { Readable } from "node:stream";
 import * as pulumi from "@pulumi/pulumi";
-import { demultiplex } from "./DindReadiness";
-import { EngineEndpoint, engineRequest, readBody } from "./engineApi";
-import { PROXY_STATE_DIR } from "./DoodPolicyProxy";
+import { EngineClient, EngineEndpoint } from "./engineApi";
+import { CLIENT_LABEL, ROLE_LABEL } from "./markers";
+import { PROXY_DAEMON_SOCKET, PROXY_STATE_DIR } from "./paths";
 
 export interface ScopeInputs {
     /** The client's name: the owner label's value. */
@@ -27,45 +26,35 @@ export interface ScopeInputs {
 // The functions below run inside Pulumi's dynamic-provider process (serialized with the
 // provider), so everything they use is imported by this module or serialized with them.
 
-async function call(daemon: EngineEndpoint, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
-    const response = await engineRequest(daemon, method, path, body === undefined ? undefined : Readable.from([JSON.stringify(body)]), 120_000,
-        "application/json");
-    return { status: response.statusCode ?? 0, text: await readBody(response) };
-}
+/** The role of the container that empties a client's scope. */
+export const CLEANUP_ROLE = "dood-cleanup";
 
 /** Runs `dood-proxy cleanup` for the client in a container of its own; returns what it says it did. */
 export async function cleanScope(inputs: ScopeInputs, stopClient: boolean): Promise<string> {
-    const { daemon } = inputs;
+    const engine = new EngineClient(inputs.daemon, { timeoutMs: 120_000 });
     const name = `${inputs.client}-dood-cleanup`;
-    await call(daemon, "DELETE", `/containers/${name}?force=1`);
-    const created = await call(daemon, "POST", `/containers/create?name=${encodeURIComponent(name)}`, {
+    await engine.removeContainer(name, { force: true }).catch(() => undefined);
+    const id = await engine.createContainer(name, {
         Image: inputs.proxyImage,
         Cmd: ["cleanup", ...(stopClient ? ["--stop", inputs.clientContainerId] : [])],
         Env: [`DOOD_POLICY=${inputs.policy}`, `DOOD_STATE_DIR=${PROXY_STATE_DIR}`],
-        Labels: { "dind-provisioner.role": "dood-cleanup", "dind-provisioner.client": inputs.client },
+        Labels: { [ROLE_LABEL]: CLEANUP_ROLE, [CLIENT_LABEL]: inputs.client },
         HostConfig: {
-            Binds: [`${inputs.daemonSocket}:/var/run/docker.sock`, `${inputs.stateVolume}:${PROXY_STATE_DIR}`],
+            Binds: [`${inputs.daemonSocket}:${PROXY_DAEMON_SOCKET}`, `${inputs.stateVolume}:${PROXY_STATE_DIR}`],
             NetworkMode: "none",
             ReadonlyRootfs: true,
             CapDrop: ["ALL"],
             SecurityOpt: ["no-new-privileges"],
         },
     });
-    if (created.status !== 201) throw new Error(`creating the cleanup container of client ${inputs.client}: HTTP ${created.status} ${created.text.trim()}`);
-    const id = JSON.parse(created.text).Id as string;
     try {
-        const started = await call(daemon, "POST", `/containers/${id}/start`);
-        if (started.status >= 300) throw new Error(`starting the cleanup of client ${inputs.client}: HTTP ${started.status} ${started.text.trim()}`);
-        const waited = await call(daemon, "POST", `/containers/${id}/wait`);
-        const logs = await engineRequest(daemon, "GET", `/containers/${id}/logs?stdout=1&stderr=1`, undefined, 30_000);
-        const chunks: Buffer[] = [];
-        for await (const chunk of logs) chunks.push(chunk as Buffer);
-        const said = demultiplex(Buffer.concat(chunks)).trim();
-        const status = JSON.parse(waited.text).StatusCode;
+        await engine.startContainer(id);
+        const status = await engine.waitContainer(id);
+        const said = (await engine.containerLogs(id, {})).trim();
         if (status !== 0) throw new Error(`the cleanup of client ${inputs.client} failed (exit ${status}):\n${said}`);
         return said;
     } finally {
-        await call(daemon, "DELETE", `/containers/${id}?force=1`);
+        await engine.removeContainer(id, { force: true });
     }
 }
 

@@ -6,7 +6,9 @@
 // inspect per daemon) instead of trusting a stored copy; a preview reads and copies nothing.
 import * as pulumi from "@pulumi/pulumi";
 import { stepFailed, withoutDependencies } from "./stepResults";
-import { EngineEndpoint, engineRequest, readBody } from "./engineApi";
+import { EngineClient, EngineEndpoint } from "./engineApi";
+import { UserError } from "./errors";
+import { IMAGE_PRELOAD_TYPE } from "./markers";
 
 export interface PreloadInputs {
     image: string;
@@ -14,42 +16,26 @@ export interface PreloadInputs {
     target: EngineEndpoint;
 }
 
-function imagePath(image: string): string {
-    return image.split("/").map(encodeURIComponent).join("/");
-}
-
 /** The id of `image` on a daemon, or undefined when the daemon does not have it. */
 export async function inspectImage(endpoint: EngineEndpoint, image: string): Promise<string | undefined> {
-    const response = await engineRequest(endpoint, "GET", `/images/${imagePath(image)}/json`);
-    const body = await readBody(response);
-    if (response.statusCode === 404) return undefined;
-    if (response.statusCode !== 200) throw new Error(`inspecting ${image} on ${endpoint.host}: HTTP ${response.statusCode} ${body.trim()}`);
-    return JSON.parse(body).Id as string;
+    return new EngineClient(endpoint).inspectImage(image);
 }
 
-/** Streams `image` from one daemon into another. */
+/** Streams `image` from one daemon into another (`docker save | docker load`). */
 async function copyImage(source: EngineEndpoint, target: EngineEndpoint, image: string): Promise<void> {
-    const saved = await engineRequest(source, "GET", `/images/get?names=${encodeURIComponent(image)}`);
-    if (saved.statusCode !== 200) throw new Error(`saving ${image} from ${source.host}: HTTP ${saved.statusCode} ${(await readBody(saved)).trim()}`);
-    const loaded = await engineRequest(target, "POST", "/images/load?quiet=1", saved);
-    const body = await readBody(loaded);
-    // The load answer is a JSON stream; a failure mid-way arrives as an "error" message with HTTP 200.
-    const failure = body.split("\n").filter(Boolean).map((line) => JSON.parse(line)).find((message) => message.error);
-    if (loaded.statusCode !== 200 || failure) {
-        throw new Error(`loading ${image} into ${target.host}: ${failure?.error ?? `HTTP ${loaded.statusCode} ${body.trim()}`}`);
-    }
+    await new EngineClient(target).loadImage(await new EngineClient(source).saveImage(image), image);
 }
 
 /** Makes the target hold `image` with the source's id, copying only when it does not already; answers the id. */
 export async function preloadImage(inputs: PreloadInputs): Promise<string> {
     const sourceId = await inspectImage(inputs.source, inputs.image);
     if (!sourceId) {
-        throw new Error(`image ${inputs.image} is not on the outer daemon ${inputs.source.host}: build, pull or load it there first (preload copies it from there)`);
+        throw new UserError(`image ${inputs.image} is not on the outer daemon ${inputs.source.host}: build, pull or load it there first (preload copies it from there)`);
     }
     if ((await inspectImage(inputs.target, inputs.image)) !== sourceId) {
         await copyImage(inputs.source, inputs.target, inputs.image);
         const copiedId = await inspectImage(inputs.target, inputs.image);
-        if (copiedId !== sourceId) throw new Error(`after copying ${inputs.image}, ${inputs.target.host} has id ${copiedId}, expected ${sourceId}`);
+        if (copiedId !== sourceId) throw new UserError(`after copying ${inputs.image}, ${inputs.target.host} has id ${copiedId}, expected ${sourceId}`);
     }
     return sourceId;
 }
@@ -84,7 +70,7 @@ export class ImagePreload extends pulumi.ComponentResource {
     readonly imageId: pulumi.Output<string>;
 
     constructor(name: string, args: ImagePreloadArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        super("dind:index:ImagePreload", name, {}, opts);
+        super(IMAGE_PRELOAD_TYPE, name, {}, opts);
         const copier = args.copier ?? engineImageCopier;
         const { image, source } = args;
         const resource = this;

@@ -11,15 +11,16 @@ import { DindCertificates } from "./DindCertificates";
 import {
     DEFAULT_CLAIM_SIZE, DEFAULT_DIND_IMAGE, DEFAULT_KUBERNETES_TCP_PORT, DEFAULT_STORAGE_RETAIN, defaultOuterDaemon, defaultStorageVolume,
 } from "./defaults";
+import { DOCKERD_SOCKET_FLAG, DOCKERD_TLS_PORT, dockerdTlsFlags, INNER_DAEMON_CHECK } from "./dockerd";
 import { tcpUrl } from "./endpoints";
 import { EngineEndpoint } from "./engineApi";
 import { ImageCopier, ImagePreload } from "./ImagePreload";
+import { DIND_HOST_ROLE, HOST_LABEL, KUBERNETES_DIND_HOST_TYPE, ROLE_LABEL, withMarkers } from "./markers";
+import { CERT_PATH_FILES, INNER_DATA_ROOT, INNER_TLS_DIR } from "./paths";
 import { Transform, transformed } from "./transform";
 
 /** What Kubernetes takes as a label value. */
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-/** Where the Secret with the server's TLS material is mounted in the pod. */
-const TLS_DIR = "/etc/docker/dind-tls";
 
 /** A Kubernetes DinD host's storage: a PersistentVolumeClaim on /var/lib/docker. */
 export interface KubernetesStorageArgs {
@@ -167,12 +168,14 @@ export class KubernetesDindHost extends pulumi.ComponentResource implements Dind
     readonly preloadedImageIds: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: KubernetesDindHostArgs, opts: pulumi.ComponentResourceOptions = {}) {
-        super("dind:index:KubernetesDindHost", name, {}, opts);
+        super(KUBERNETES_DIND_HOST_TYPE, name, {}, opts);
         const objectName = args.objectName ?? name;
         const port = args.tcp?.port ?? DEFAULT_KUBERNETES_TCP_PORT;
-        const selector = { "dind-provisioner.host": objectName };
-        const given = Object.entries(args.labels ?? {});
-        const labels = { "dind-provisioner.role": "dind-host", ...Object.fromEntries(given.filter(([, v]) => LABEL_VALUE.test(v))), ...selector };
+        const selector = { [HOST_LABEL]: objectName };
+        // The markers (role, and the host the pod selector matches) override the user's labels; a
+        // value Kubernetes refuses as a label value is kept as an annotation.
+        const given = Object.entries(withMarkers(args.labels, { [ROLE_LABEL]: DIND_HOST_ROLE, ...selector }));
+        const labels = Object.fromEntries(given.filter(([, v]) => LABEL_VALUE.test(v)));
         const annotations = {
             ...Object.fromEntries(given.filter(([, v]) => !LABEL_VALUE.test(v))),
             // Without controllers, nothing would ever clear a foreground deletion's finalizer.
@@ -191,7 +194,9 @@ export class KubernetesDindHost extends pulumi.ComponentResource implements Dind
         this.secret = new k8s.core.v1.Secret(...transformed(args.transform?.secret, `${name}-tls`, {
             metadata: metadata("-tls"),
             type: "Opaque",
-            stringData: { "ca.pem": this.certificates.caCert, "cert.pem": this.certificates.serverCert, "key.pem": this.certificates.serverKey },
+            stringData: {
+                [CERT_PATH_FILES.ca]: this.certificates.caCert, [CERT_PATH_FILES.cert]: this.certificates.serverCert, [CERT_PATH_FILES.key]: this.certificates.serverKey,
+            },
         }, { parent: this, additionalSecretOutputs: ["stringData", "data"] }));
         this.claim = new k8s.core.v1.PersistentVolumeClaim(...transformed(args.transform?.claim, `${name}-storage`, {
             metadata: { ...metadata(), name: args.storage?.volume ?? defaultStorageVolume(objectName) },
@@ -223,7 +228,7 @@ export class KubernetesDindHost extends pulumi.ComponentResource implements Dind
                     { parent: this });
             }
         } else if (args.preload?.length) {
-            throw new Error(`KubernetesDindHost ${name}: preload needs the inner provider`);
+            throw new pulumi.ResourceError(`KubernetesDindHost ${name}: preload needs the inner provider`, this);
         }
         this.preloadedImageIds = pulumi.all(Object.fromEntries(Object.entries(this.preloads).map(([image, p]) => [image, p.imageId])));
 
@@ -238,7 +243,7 @@ export class KubernetesDindHost extends pulumi.ComponentResource implements Dind
     private serviceFor(name: string, args: KubernetesDindHostArgs, metadata: k8s.types.input.meta.v1.ObjectMeta, selector: Record<string, string>, port: number) {
         return new k8s.core.v1.Service(...transformed(args.transform?.service, `${name}-service`, {
             metadata,
-            spec: { type: "ClusterIP", selector, ports: [{ name: "docker-tls", port, targetPort: DEFAULT_KUBERNETES_TCP_PORT, protocol: "TCP" }] },
+            spec: { type: "ClusterIP", selector, ports: [{ name: "docker-tls", port, targetPort: DOCKERD_TLS_PORT, protocol: "TCP" }] },
         }, { parent: this }));
     }
 
@@ -268,20 +273,19 @@ export class KubernetesDindHost extends pulumi.ComponentResource implements Dind
                             image: args.image ?? DEFAULT_DIND_IMAGE,
                             // Docker in Docker needs it: the only privileged container the project makes.
                             securityContext: { privileged: true },
-                            args: ["dockerd", "--host=unix:///var/run/docker.sock", `--host=tcp://0.0.0.0:${DEFAULT_KUBERNETES_TCP_PORT}`, "--tlsverify",
-                                `--tlscacert=${TLS_DIR}/ca.pem`, `--tlscert=${TLS_DIR}/cert.pem`, `--tlskey=${TLS_DIR}/key.pem`],
+                            args: ["dockerd", DOCKERD_SOCKET_FLAG, ...dockerdTlsFlags()],
                             env: Object.entries({ ...args.env, DOCKER_TLS_CERTDIR: "" }).map(([k, v]) => ({ name: k, value: v })),
-                            ports: [{ name: "docker-tls", containerPort: DEFAULT_KUBERNETES_TCP_PORT }],
+                            ports: [{ name: "docker-tls", containerPort: DOCKERD_TLS_PORT }],
                             // Ready once the inner daemon answers on its socket.
                             readinessProbe: {
-                                exec: { command: ["docker", "--host", "unix:///var/run/docker.sock", "version"] },
+                                exec: { command: INNER_DAEMON_CHECK },
                                 periodSeconds: 2,
                                 timeoutSeconds: 10,
                                 failureThreshold: 3,
                             },
                             volumeMounts: [
-                                { name: "docker", mountPath: "/var/lib/docker" },
-                                { name: "tls", mountPath: TLS_DIR, readOnly: true },
+                                { name: "docker", mountPath: INNER_DATA_ROOT },
+                                { name: "tls", mountPath: INNER_TLS_DIR, readOnly: true },
                             ],
                         }],
                         volumes: [

@@ -30,7 +30,7 @@ export const DEFAULT_CLAIM_SIZE = "20Gi";
 /** A Kubernetes DinD host's TCP endpoint: Docker's TLS port, in the pod and on its Service. */
 export const DEFAULT_KUBERNETES_TCP_PORT = 2376;
 
-/** The DooD policy proxy's image, made by scripts/bootstrap/dood-proxy-image.sh from tools/dood-proxy. */
+/** The DooD policy proxy's image, made by toolchain/steps/dood-proxy-image.sh from dood-proxy. */
 export const DEFAULT_DOOD_PROXY_IMAGE = "dind-provisioner/dood-proxy:local";
 /** A DooD client's policy where it says nothing: no privileged, no host namespaces, only its own objects. */
 export const DEFAULT_DOOD_PRIVILEGED = false;

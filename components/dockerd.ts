@@ -1,7 +1,26 @@
 // The inner daemon's settings and the DinD container's limits: types, the options the project
 // manages itself, and the conversions the Docker provider needs. Kept apart from DindHost so the
 // stack-file schema can share them without importing the component.
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
+import { UserError } from "./errors";
+import { CERT_PATH_FILES, INNER_SOCKET, INNER_TLS_DIR } from "./paths";
+
+/** The inner daemon's TCP port inside its container for mutual TLS (Docker's convention). */
+export const DOCKERD_TLS_PORT = 2376;
+/** The inner daemon's TCP port inside its container for plain TCP (Docker's convention). */
+export const DOCKERD_PLAIN_PORT = 2375;
+
+/** dockerd's listener on its own socket inside the container, which the health check and readiness probe ask. */
+export const DOCKERD_SOCKET_FLAG = `--host=unix://${INNER_SOCKET}`;
+
+/** dockerd's flags for a mutual-TLS TCP listener, its server files in INNER_TLS_DIR (DindHost uploads them, KubernetesDindHost mounts them). */
+export function dockerdTlsFlags(): string[] {
+    return [`--host=tcp://0.0.0.0:${DOCKERD_TLS_PORT}`, "--tlsverify", `--tlscacert=${INNER_TLS_DIR}/${CERT_PATH_FILES.ca}`,
+        `--tlscert=${INNER_TLS_DIR}/${CERT_PATH_FILES.cert}`, `--tlskey=${INNER_TLS_DIR}/${CERT_PATH_FILES.key}`];
+}
+
+/** The check that the inner daemon answers, run inside the DinD container (health check, readiness probe). */
+export const INNER_DAEMON_CHECK = ["docker", "--host", `unix://${INNER_SOCKET}`, "version"];
 
 /** Network driver option that sets a network's MTU. */
 export const MTU_OPTION = "com.docker.network.driver.mtu";
@@ -63,7 +82,7 @@ export interface DindResources {
 /** "4g" -> 4096: the Docker provider takes megabytes. */
 export function memoryMegabytes(memory: string): number {
     const match = MEMORY.exec(memory);
-    if (!match) throw new Error(`expected a memory size such as 4g, 512m or 1073741824, got "${memory}"`);
+    if (!match) throw new UserError(`expected a memory size such as 4g, 512m or 1073741824, got "${memory}"`);
     const bytes = Number(match[1]) * 1024 ** "bkmg".indexOf(match[2]?.toLowerCase() ?? "b");
     return Math.max(1, Math.ceil(bytes / 1024 ** 2));
 }

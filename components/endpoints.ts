@@ -33,6 +33,3 @@ export function dialAddress(daemonHost: string, bind: string): string {
 export function tcpUrl(address: string, port: number): string {
     return `tcp://${isIP(address) === 6 ? `[${address}]` : address}:${port}`;
 }
-
-/** Where a DooD client's daemon socket appears inside the client. */
-export const CLIENT_SOCKET = "/var/run/docker.sock";

@@ -1,15 +1,19 @@
-// A small client for the Docker Engine API over unix://, tcp:// (with TLS) or ssh:// (through
-// `docker system dial-stdio` on the remote machine, as the docker CLI and provider do), used by
-// the readiness and preload steps, by the driver's checks and to learn an engine's API version.
+// The one client for the Docker Engine API, over unix://, tcp:// (with TLS) or ssh:// (through
+// `docker system dial-stdio` on the remote machine, as the docker CLI and provider do). The
+// readiness and preload steps, the program (an engine's API version), the driver's preflight and
+// recovery, and `status` all go through EngineClient; a call that fails is an EngineApiError naming
+// the daemon and the call. A new Engine API call is a method here, not a request written elsewhere.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
 import type { Socket } from "node:net";
 import * as nodePath from "node:path";
-import { Duplex, Writable } from "node:stream";
+import { Duplex, Readable, Writable } from "node:stream";
 import type { IncomingMessage } from "node:http";
 import { machineAddressOf, socketPathOf } from "./endpoints";
+import { UserError } from "./errors";
+import { CERT_PATH_FILES } from "./paths";
 
 /** How this machine reaches a Docker daemon's Engine API. */
 export interface EngineEndpoint {
@@ -25,9 +29,34 @@ export interface EngineEndpoint {
     sshOpts?: string[];
 }
 
-/** Sends one Engine API request; `body` is streamed when given. */
-export function engineRequest(endpoint: EngineEndpoint, method: string, path: string, body?: NodeJS.ReadableStream, timeoutMs?: number,
-    contentType = "application/x-tar"): Promise<IncomingMessage> {
+/** An Engine API call that failed: the daemon did not answer, or answered with an error. */
+export class EngineApiError extends UserError {
+    /**
+     * @param daemon the daemon's URL
+     * @param call what was asked, e.g. "GET /containers/builder/json"
+     * @param status the HTTP status of the daemon's answer; undefined when it did not answer
+     * @param detail the daemon's error message, or why the connection failed
+     */
+    constructor(readonly daemon: string, readonly call: string, readonly status: number | undefined, readonly detail: string) {
+        super(`${call} on ${daemon}: ${status === undefined ? detail : `HTTP ${status} ${detail}`}`);
+    }
+}
+
+/** One request to a daemon. */
+export interface EngineRequest {
+    method: string;
+    path: string;
+    /** Streamed to the daemon when given. */
+    body?: NodeJS.ReadableStream;
+    /** @default "application/x-tar" */
+    contentType?: string;
+    /** Fail when nothing moves for this long (over ssh: when no answer starts within it). @default none */
+    timeoutMs?: number;
+}
+
+/** Sends one Engine API request and resolves with the daemon's answer, whatever its status. */
+export function engineRequest(endpoint: EngineEndpoint, { method, path, body, contentType = "application/x-tar", timeoutMs }: EngineRequest): Promise<IncomingMessage> {
+    const failed = (detail: string) => new EngineApiError(endpoint.host, `${method} ${path}`, undefined, detail);
     return new Promise((resolve, reject) => {
         let ssh: { stream: NodeJS.ReadWriteStream; said: () => Promise<string> } | undefined;
         let options: https.RequestOptions;
@@ -38,7 +67,7 @@ export function engineRequest(endpoint: EngineEndpoint, method: string, path: st
         } else if (endpoint.host.startsWith("tcp://")) {
             options = { host: machineAddressOf(endpoint.host), port: Number(new URL(endpoint.host).port) };
             const read = (file: string) => fs.readFileSync(nodePath.join(endpoint.certPath!, file), "utf8");
-            const tls = endpoint.certPath ? { ca: read("ca.pem"), cert: read("cert.pem"), key: read("key.pem") } : endpoint;
+            const tls = endpoint.certPath ? { ca: read(CERT_PATH_FILES.ca), cert: read(CERT_PATH_FILES.cert), key: read(CERT_PATH_FILES.key) } : endpoint;
             if (tls.ca || tls.cert || tls.key) {
                 transport = https;
                 options = { ...options, ca: tls.ca, cert: tls.cert, key: tls.key };
@@ -46,7 +75,7 @@ export function engineRequest(endpoint: EngineEndpoint, method: string, path: st
         } else if (endpoint.host.startsWith("ssh://")) {
             options = { host: "docker", createConnection: () => (ssh = dialStdio(endpoint.host, endpoint.sshOpts ?? [])).stream as Socket };
         } else {
-            reject(new Error(`cannot reach ${endpoint.host} over the Engine API: expected unix://, tcp:// or ssh://`));
+            reject(failed("cannot reach it over the Engine API: expected unix://, tcp:// or ssh://"));
             return;
         }
         const request = transport.request({ ...options, method, path, headers: body ? { "Content-Type": contentType } : {}, timeout: timeoutMs }, resolve);
@@ -66,7 +95,7 @@ export function engineRequest(endpoint: EngineEndpoint, method: string, path: st
             clearTimeout(sshTimer);
             // Over ssh, what the client printed (a refused key, an unknown host) says more than the broken stream.
             const said = ssh ? await ssh.said() : "";
-            reject(new Error(`${method} ${path} on ${endpoint.host}: ${error.message}${said ? ` (ssh: ${said})` : ""}`));
+            reject(failed(`${error.message}${said ? ` (ssh: ${said})` : ""}`));
         });
         if (body) {
             body.on("error", (error) => request.destroy(error));
@@ -108,20 +137,212 @@ function dialStdio(host: string, sshOpts: string[]): { stream: NodeJS.ReadWriteS
     return { stream: Object.assign(stream, { setTimeout: () => stream, setNoDelay: () => stream, setKeepAlive: () => stream }), said };
 }
 
-export async function readBody(response: IncomingMessage): Promise<string> {
+async function readAll(response: IncomingMessage): Promise<Buffer> {
     const chunks: Buffer[] = [];
     for await (const chunk of response) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString("utf8");
+    return Buffer.concat(chunks);
 }
 
-/** Why a daemon does not answer /_ping within `timeoutMs`, or undefined when it does. */
-export async function pingFailure(endpoint: EngineEndpoint, timeoutMs: number): Promise<string | undefined> {
+/** Docker's own words for an error answer (`{"message": ...}`), else the body as it is. */
+function errorDetail(body: string): string {
     try {
-        const response = await engineRequest(endpoint, "GET", "/_ping", undefined, timeoutMs);
-        const body = await readBody(response);
-        return response.statusCode === 200 ? undefined : `HTTP ${response.statusCode} ${body.trim()}`;
-    } catch (error) {
-        return (error as Error).message;
+        const message = JSON.parse(body)?.message;
+        if (typeof message === "string") return message;
+    } catch {
+        // Not JSON: a proxy's or an old daemon's plain text.
+    }
+    return body.trim();
+}
+
+/** Frames of a container's log stream (8-byte headers, stdout and stderr) joined; a TTY's log is plain. */
+export function demultiplex(raw: Buffer): string {
+    const multiplexed = raw.length >= 8 && raw[0] <= 2 && raw[1] === 0 && raw[2] === 0 && raw[3] === 0;
+    if (!multiplexed) return raw.toString("utf8");
+    const parts: Buffer[] = [];
+    for (let offset = 0; offset + 8 <= raw.length;) {
+        const size = raw.readUInt32BE(offset + 4);
+        parts.push(raw.subarray(offset + 8, offset + 8 + size));
+        offset += 8 + size;
+    }
+    return Buffer.concat(parts).toString("utf8");
+}
+
+/** What `GET /containers/{id}/json` answers (the parts the project reads). */
+export interface ContainerInspect {
+    Id: string;
+    RestartCount: number;
+    State: {
+        Status: string;
+        Running: boolean;
+        Restarting: boolean;
+        ExitCode: number;
+        Error?: string;
+        /** When the last run ended (RFC 3339; year 1 while the first run goes on). */
+        FinishedAt?: string;
+        Health?: { Status: string };
+    };
+}
+
+/** One container of `GET /containers/json`. */
+export interface ContainerSummary {
+    Id: string;
+    Names: string[];
+    Image: string;
+    State: string;
+    Status: string;
+    Labels?: Record<string, string>;
+    Ports: { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[];
+}
+
+/** One image of `GET /images/json`. */
+export interface ImageSummary {
+    Id: string;
+    RepoTags: string[] | null;
+}
+
+/** One volume of `GET /volumes`. */
+export interface VolumeSummary {
+    Name: string;
+    Labels: Record<string, string> | null;
+}
+
+/** What `GET /version` answers (the parts the project reads). */
+export interface EngineVersion {
+    Version: string;
+    ApiVersion: string;
+}
+
+export interface EngineClientOptions {
+    /** How long a call may wait for the daemon (see EngineRequest.timeoutMs). @default none */
+    timeoutMs?: number;
+}
+
+/** A typed client for one daemon: each method is one Engine API call; a failure is an EngineApiError. */
+export class EngineClient {
+    constructor(readonly endpoint: EngineEndpoint, private readonly options: EngineClientOptions = {}) {}
+
+    /** Sends a request and reads the whole answer; `accept` lists the statuses that are not errors. */
+    private async call(method: string, path: string, accept: number[] = [200], extra: Partial<EngineRequest> = {}): Promise<{ status: number; body: Buffer }> {
+        const response = await engineRequest(this.endpoint, { method, path, timeoutMs: this.options.timeoutMs, ...extra });
+        const body = await readAll(response);
+        const status = response.statusCode ?? 0;
+        if (!accept.includes(status)) throw new EngineApiError(this.endpoint.host, `${method} ${path}`, status, errorDetail(body.toString("utf8")));
+        return { status, body };
+    }
+
+    private async json<T>(path: string): Promise<T> {
+        return JSON.parse((await this.call("GET", path)).body.toString("utf8")) as T;
+    }
+
+    /** Resolves once the daemon answers /_ping with OK. */
+    async ping(): Promise<void> {
+        await this.call("GET", "/_ping");
+    }
+
+    async version(): Promise<EngineVersion> {
+        return this.json("/version");
+    }
+
+    /** The container, or undefined when the daemon has none by that id or name. */
+    async inspectContainer(id: string): Promise<ContainerInspect | undefined> {
+        const { status, body } = await this.call("GET", `/containers/${encodeURIComponent(id)}/json`, [200, 404]);
+        return status === 404 ? undefined : JSON.parse(body.toString("utf8"));
+    }
+
+    /** A container's log as text: the last `tail` lines, or everything up to `until` ("seconds.nanoseconds"). */
+    async containerLogs(id: string, { tail, until }: { tail?: number; until?: string }): Promise<string> {
+        const query = [tail !== undefined && `tail=${tail}`, until !== undefined && `until=${until}`].filter(Boolean).join("&");
+        const { body } = await this.call("GET", `/containers/${encodeURIComponent(id)}/logs?stdout=1&stderr=1${query ? `&${query}` : ""}`);
+        return demultiplex(body);
+    }
+
+    /** Changes a running container's resources (`docker update`). */
+    async updateContainer(id: string, update: { PidsLimit?: number }): Promise<void> {
+        await this.call("POST", `/containers/${encodeURIComponent(id)}/update`, [200],
+            { body: Readable.from([JSON.stringify(update)]), contentType: "application/json" });
+    }
+
+    /** Containers (all of them with `all`), filtered as `docker ps --filter` does. */
+    async listContainers({ all = false, filters }: { all?: boolean; filters?: Record<string, string[]> } = {}): Promise<ContainerSummary[]> {
+        const query = [all && "all=1", filters && `filters=${encodeURIComponent(JSON.stringify(filters))}`].filter(Boolean).join("&");
+        return this.json(`/containers/json${query ? `?${query}` : ""}`);
+    }
+
+    /** Removes a container (`docker rm`, with `-f` and `-v` when asked). */
+    async removeContainer(id: string, { force = false, volumes = false } = {}): Promise<void> {
+        await this.call("DELETE", `/containers/${encodeURIComponent(id)}?force=${force ? 1 : 0}&v=${volumes ? 1 : 0}`, [200, 204]);
+    }
+
+    /** The image's id, or undefined when the daemon does not have it. */
+    async inspectImage(image: string): Promise<string | undefined> {
+        const { status, body } = await this.call("GET", `/images/${image.split("/").map(encodeURIComponent).join("/")}/json`, [200, 404]);
+        return status === 404 ? undefined : (JSON.parse(body.toString("utf8")).Id as string);
+    }
+
+    /** Images, filtered as `docker images --filter` does. */
+    async listImages(filters?: Record<string, string[]>): Promise<ImageSummary[]> {
+        return this.json(`/images/json${filters ? `?filters=${encodeURIComponent(JSON.stringify(filters))}` : ""}`);
+    }
+
+    /** Volumes (`docker volume ls`). */
+    async listVolumes(): Promise<VolumeSummary[]> {
+        return (await this.json<{ Volumes: VolumeSummary[] | null }>("/volumes")).Volumes ?? [];
+    }
+
+    /** Networks, filtered as `docker network ls --filter` does. */
+    async listNetworks(filters?: Record<string, string[]>): Promise<{ Id: string; Name: string }[]> {
+        return this.json(`/networks${filters ? `?filters=${encodeURIComponent(JSON.stringify(filters))}` : ""}`);
+    }
+
+    /** Creates a container (`docker create`); returns its id. */
+    async createContainer(name: string, config: object): Promise<string> {
+        const { body } = await this.call("POST", `/containers/create?name=${encodeURIComponent(name)}`, [201],
+            { body: Readable.from([JSON.stringify(config)]), contentType: "application/json" });
+        return JSON.parse(body.toString("utf8")).Id as string;
+    }
+
+    async startContainer(id: string): Promise<void> {
+        await this.call("POST", `/containers/${encodeURIComponent(id)}/start`, [204, 304]);
+    }
+
+    /** Waits for a container to stop; its exit code. */
+    async waitContainer(id: string): Promise<number> {
+        return JSON.parse((await this.call("POST", `/containers/${encodeURIComponent(id)}/wait`)).body.toString("utf8")).StatusCode as number;
+    }
+
+    /** One file of a container, read from the tar archive the daemon answers with (`docker cp`); undefined when it is not there. */
+    async readFile(id: string, file: string): Promise<Buffer | undefined> {
+        const { status, body } = await this.call("GET", `/containers/${encodeURIComponent(id)}/archive?path=${encodeURIComponent(file)}`, [200, 404]);
+        if (status === 404) return undefined;
+        // A tar archive of one file: a 512-byte header (the size in octal at 124), then the file.
+        const size = parseInt(body.subarray(124, 136).toString("latin1").replace(/\0.*$/s, "").trim(), 8);
+        return body.subarray(512, 512 + size);
+    }
+
+    /** The image as a tar stream (`docker save`); read it to the end. */
+    async saveImage(image: string): Promise<IncomingMessage> {
+        const path = `/images/get?names=${encodeURIComponent(image)}`;
+        const response = await engineRequest(this.endpoint, { method: "GET", path, timeoutMs: this.options.timeoutMs });
+        if (response.statusCode !== 200) {
+            throw new EngineApiError(this.endpoint.host, `GET ${path}`, response.statusCode, errorDetail((await readAll(response)).toString("utf8")));
+        }
+        return response;
+    }
+
+    /** Loads images from a tar stream (`docker load`); `image` names what it holds, for messages. */
+    async loadImage(tar: NodeJS.ReadableStream, image: string): Promise<void> {
+        const call = `POST /images/load (${image})`;
+        const response = await engineRequest(this.endpoint, { method: "POST", path: "/images/load?quiet=1", body: tar, timeoutMs: this.options.timeoutMs });
+        const body = (await readAll(response)).toString("utf8");
+        if (response.statusCode !== 200) throw new EngineApiError(this.endpoint.host, call, response.statusCode, errorDetail(body));
+        // The answer is a JSON stream; a failure mid-way arrives as an "error" message with HTTP 200.
+        const failure = body.split("\n").filter(Boolean).map((line) => JSON.parse(line)).find((message) => message.error);
+        if (failure) throw new EngineApiError(this.endpoint.host, call, undefined, failure.error);
+    }
+
+    /** A network's driver options (`com.docker.network.driver.mtu`, ...). */
+    async inspectNetwork(name: string): Promise<{ Name: string; Options?: Record<string, string> }> {
+        return this.json(`/networks/${encodeURIComponent(name)}`);
     }
 }
 
@@ -133,13 +354,7 @@ const VERSION_TIMEOUT_MS = 10_000;
  * that an old engine refuses; a daemon that is not there fails at once.
  */
 export async function engineApiVersion(endpoint: EngineEndpoint): Promise<string | undefined> {
-    try {
-        const response = await engineRequest(endpoint, "GET", "/version", undefined, VERSION_TIMEOUT_MS);
-        const body = await readBody(response);
-        return response.statusCode === 200 ? (JSON.parse(body).ApiVersion as string) : undefined;
-    } catch {
-        return undefined;
-    }
+    return new EngineClient(endpoint, { timeoutMs: VERSION_TIMEOUT_MS }).version().then((version) => version.ApiVersion, () => undefined);
 }
 
 /** True when `version` ("1.44") is at least `minimum`. */

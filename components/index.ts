@@ -9,7 +9,8 @@ export { DindCertificates, DindCertificatesArgs, IssuedCertificate } from "./Din
 export { ImageCopier, ImagePreload, ImagePreloadArgs, engineImageCopier } from "./ImagePreload";
 export { ClientTls, DindHostRef, PreloadedImageRef } from "./contract";
 export * from "./defaults";
-export { EngineEndpoint, engineApiVersion } from "./engineApi";
+export { EngineApiError, EngineClient, EngineEndpoint, engineApiVersion } from "./engineApi";
+export { UserError } from "./errors";
 export { Transform } from "./transform";
 export { RegistryCredentials } from "./DindHost";
 export { DindRegistry, DindRegistryArgs, RegistryProxy } from "./DindRegistry";

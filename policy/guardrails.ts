@@ -8,11 +8,9 @@ import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy 
 import type { Unwrap } from "@pulumi/pulumi";
 import { LOOPBACK } from "../components/endpoints";
 import {
-    DIND_HOST_ROLE, DIND_HOST_TYPE, DOOD_CLIENT_ROLE, DOOD_CLIENT_TYPE, DOOD_PROXY_ROLE, DOOD_PROXY_TYPE, INSECURE_LABEL, PUBLIC_BIND_LABEL, ROLE_LABEL,
+    DIND_HOST_ROLE, DIND_HOST_TYPE, DOCKER_CONTAINER_TYPE, DOCKER_PROVIDER_TYPE, DOOD_CLIENT_ROLE, DOOD_CLIENT_TYPE, DOOD_PROXY_ROLE, DOOD_PROXY_TYPE,
+    INSECURE_LABEL, PUBLIC_BIND_LABEL, ROLE_LABEL,
 } from "../components/markers";
-
-const CONTAINER_TYPE = "docker:index/container:Container";
-const PROVIDER_TYPE = "pulumi:providers:docker";
 
 type Container = Unwrap<docker.ContainerArgs>;
 
@@ -25,7 +23,7 @@ function containerPolicy(name: string, description: string, rule: ContainerRule)
         description,
         enforcementLevel: "mandatory",
         validateResource: (args, report) => {
-            if (args.type === CONTAINER_TYPE) rule(args.props as Container, args, report);
+            if (args.type === DOCKER_CONTAINER_TYPE) rule(args.props as Container, args, report);
         },
     };
 }
@@ -68,12 +66,12 @@ function verifiesClients(argv: string[]): boolean {
 
 /** True when the container is created on a DinD host's inner daemon (its provider is the host's). */
 function onInnerDaemon(args: ResourceValidationArgs): boolean {
-    return args.provider?.type === PROVIDER_TYPE && parentType(args.provider.urn) === DIND_HOST_TYPE;
+    return args.provider?.type === DOCKER_PROVIDER_TYPE && parentType(args.provider.urn) === DIND_HOST_TYPE;
 }
 
 export const privilegedOnlyDindHosts = containerPolicy(
     "privileged-only-dind-hosts",
-    "Only DinD hosts (children of dind:index:DindHost) may run privileged containers.",
+    `Only DinD hosts (children of ${DIND_HOST_TYPE}) may run privileged containers.`,
     (container, args, report) => {
         const dindHost = ownedBy(container, args, DIND_HOST_TYPE, DIND_HOST_ROLE) && container.command?.[0] === "dockerd";
         if (container.privileged === true && !dindHost) {
@@ -84,7 +82,7 @@ export const privilegedOnlyDindHosts = containerPolicy(
 
 export const dockerSocketOnlyDoodClients = containerPolicy(
     "docker-socket-only-dood-clients",
-    "Only DooD clients and their policy proxies (children of dind:index:DoodClient or dind:index:DoodPolicyProxy) may mount the Docker socket.",
+    `Only DooD clients and their policy proxies (children of ${DOOD_CLIENT_TYPE} or ${DOOD_PROXY_TYPE}) may mount the Docker socket.`,
     (container, args, report) => {
         const binds = [
             ...(container.volumes ?? []).map((v) => v.hostPath),

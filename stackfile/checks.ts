@@ -7,7 +7,8 @@ import {
     defaultBuilderContainerName, defaultBuilderVolume, defaultOuterDaemon, defaultProxyContainerName, defaultProxySocketDir, defaultProxyStateVolume,
     defaultRegistryVolume, defaultStorageVolume,
 } from "../components/defaults";
-import { CLIENT_SOCKET, isLocalDaemon, socketPathOf } from "../components/endpoints";
+import { isLocalDaemon, socketPathOf } from "../components/endpoints";
+import { CLIENT_SOCKET } from "../components/paths";
 import { MAX_VOLUME_NAME, normalizedImageReference, parseDaemonUrl } from "./docker-grammar";
 import { directoryKey, isLoopbackAddress, normalizePath, systemDirectoryProblem } from "./host-safety";
 import { ClientSpec, DaemonSpec, HostSpec, SecretRef, StackFile } from "./schema";

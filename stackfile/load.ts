@@ -3,6 +3,7 @@ import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
 import { z } from "zod";
 import { defaultOuterDaemon } from "../components/defaults";
 import { MANAGED_DOCKERD_OPTIONS } from "../components/dockerd";
+import { UserError } from "../components/errors";
 import { crossChecks } from "./checks";
 import { daemonUrlFromDockerHost } from "./docker-grammar";
 import { clientSchema, DaemonSpec, daemonSchema, DEFAULT_DAEMON, EXTENSION_KEY, hostSchema, registrySchema, StackFile, stackFileSchema } from "./schema";
@@ -16,10 +17,9 @@ export type { Problem } from "./yaml";
 const MAX_PROBLEMS = 100;
 
 /** Thrown by loadStackFile: carries every problem of the file. */
-export class StackFileError extends Error {
+export class StackFileError extends UserError {
     constructor(readonly problems: Problem[]) {
         super(`${problems.length} problem${problems.length === 1 ? "" : "s"} in stack file:\n${problems.map(formatProblem).join("\n")}`);
-        this.name = "StackFileError";
     }
 }
 

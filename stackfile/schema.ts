@@ -9,6 +9,7 @@ import {
     DEFAULT_BUILDER_IMAGE, DEFAULT_CLIENT_IMAGE, DEFAULT_DIND_IMAGE, DEFAULT_DOOD_HOST_NAMESPACES, DEFAULT_DOOD_PRIVILEGED, DEFAULT_DOOD_SCOPE, DEFAULT_MOUNT_READ_ONLY, DEFAULT_NESTED_RESTART, DEFAULT_PORT_PROTOCOL, DEFAULT_STORAGE_RETAIN,
     DEFAULT_REGISTRY_BIND, DEFAULT_REGISTRY_IMAGE, DEFAULT_REGISTRY_INSECURE, DEFAULT_TCP_BIND, DEFAULT_TCP_INSECURE, DEFAULT_TCP_TLS,
 } from "../components/defaults";
+import { socketIn } from "../components/paths";
 import { imageReferenceProblem, MAX_ID, MAX_VOLUME_NAME, mountTargetProblem, NAME, parseDaemonUrl, PREDEFINED_NETWORKS, socketPathProblem, userProblem } from "./docker-grammar";
 import { normalizePath, plainAddressProblem } from "./host-safety";
 
@@ -121,7 +122,7 @@ export const tcpEndpointSchema = z.strictObject({
 
 export const unixEndpointSchema = z.strictObject({
     /** Absolute host directory that will hold the inner docker.sock. */
-    hostDir: mountPath.superRefine(rule((dir) => socketPathProblem(`${normalizePath(dir)}/docker.sock`, "the inner socket"))),
+    hostDir: mountPath.superRefine(rule((dir) => socketPathProblem(socketIn(normalizePath(dir)), "the inner socket"))),
 });
 
 export const nestedContainerSchema = z.strictObject({

@@ -6,8 +6,8 @@
 import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { REPO_ROOT } from "../../scripts/pulumi-stack";
-import { clearLeftovers, docker, labelled, StackUnderTest, tearDown } from "../../scripts/harness";
+import { REPO_ROOT } from "../../driver/stack";
+import { clearLeftovers, docker, labelled, StackUnderTest, tearDown } from "../support/harness";
 
 const FIXTURE = path.join(__dirname, "fixtures", "cli-plugins.yaml");
 const HOST = "plugins-dind";

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { docker, dockerOk, removeLabelled, StackUnderTest, STACK_LABEL } from "../../scripts/harness";
+import { docker, dockerOk, removeLabelled, StackUnderTest, STACK_LABEL } from "../support/harness";
 
 const FIXTURES = path.join(__dirname, "fixtures");
 const SCRATCH = "/tmp/dind-provisioner-reg";

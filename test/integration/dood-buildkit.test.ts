@@ -9,8 +9,8 @@ import { spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
-import { docker, dockerOk, removeLabelled, StackUnderTest } from "../../scripts/harness";
-import { REPO_ROOT } from "../../scripts/pulumi-stack";
+import { docker, dockerOk, removeLabelled, StackUnderTest } from "../support/harness";
+import { REPO_ROOT } from "../../driver/stack";
 
 const FIXTURE = path.join(__dirname, "fixtures", "dood-buildkit.yaml");
 const FILES = path.join(__dirname, "fixtures", "dood-buildkit");
@@ -359,7 +359,7 @@ describe("real lane: BuildKit, Compose and socket tools in restricted DooD clien
 
     it("8. status lists what each client owns and where its published ports are reached", () => {
         okIn(`docker volume create kept && docker network create kept-net`);
-        const run = spawnSync(process.execPath, [path.join(REPO_ROOT, "scripts", "bundled.js"), "scripts/status.ts", ...sut.driverFlags.slice(0, 2)], {
+        const run = spawnSync(process.execPath, [path.join(REPO_ROOT, "commands", "bundled.js"), "commands/status.ts", ...sut.driverFlags.slice(0, 2)], {
             cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, PULUMI_CONFIG_PASSPHRASE: "integration-tests", PULUMI_BACKEND_URL: sut.backendUrl },
         });
         assert.equal(run.status, 0, run.stderr);

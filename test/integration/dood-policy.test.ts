@@ -5,7 +5,7 @@ import * as assert from "node:assert/strict";
 import * as http from "node:http";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { docker, dockerOk, removeLabelled, StackUnderTest } from "../../scripts/harness";
+import { docker, dockerOk, removeLabelled, StackUnderTest } from "../support/harness";
 
 const FIXTURE = path.join(__dirname, "fixtures", "dood-policy.yaml");
 const SCRATCH = "/tmp/dind-provisioner-dood";

@@ -7,9 +7,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, s
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { lockDirsOf, pluginProcesses, processRunning } from "../../scripts/recovery";
-import { PROJECT_NAME } from "../../scripts/pulumi-stack";
-import { clearLeftovers, docker, dockerOk, driver, DriverRun, labelled, StackUnderTest, tearDown } from "../../scripts/harness";
+import { lockDirsOf, pluginProcesses, processRunning } from "../../driver/recovery";
+import { PROJECT_NAME } from "../../driver/stack";
+import { clearLeftovers, docker, dockerOk, driver, DriverRun, labelled, StackUnderTest, tearDown } from "../support/harness";
 
 const FIXTURES = path.join(__dirname, "fixtures");
 const SCRATCH = "/tmp/dind-provisioner-fault";

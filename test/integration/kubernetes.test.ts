@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import * as https from "node:https";
 import * as path from "node:path";
 import { X509Certificate } from "node:crypto";
-import { StackUnderTest } from "../../scripts/harness";
+import { StackUnderTest } from "../support/harness";
 
 const FIXTURES = path.join(__dirname, "fixtures");
 const SCRATCH = "/tmp/dind-provisioner-remote-k8s";

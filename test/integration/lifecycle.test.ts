@@ -4,8 +4,8 @@ import * as assert from "node:assert/strict";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as tls from "node:tls";
-import { writeClientTls } from "../../scripts/pulumi-stack";
-import { clearLeftovers, docker, dockerOk, labelled, StackUnderTest, tearDown } from "../../scripts/harness";
+import { writeClientTls } from "../../driver/clientTls";
+import { clearLeftovers, docker, dockerOk, labelled, StackUnderTest, tearDown } from "../support/harness";
 
 const FIXTURE = path.join(__dirname, "fixtures", "lifecycle.yaml");
 const SCRATCH = "/tmp/dind-provisioner-itest";

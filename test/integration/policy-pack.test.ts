@@ -5,9 +5,9 @@
 import * as assert from "node:assert/strict";
 import { copyFileSync } from "node:fs";
 import * as path from "node:path";
-import { REPO_ROOT } from "../../scripts/pulumi-stack";
-import { dockerOk } from "../../scripts/harness";
-import { ScratchProject } from "./pulumiCli";
+import { REPO_ROOT } from "../../driver/stack";
+import { dockerOk } from "../support/harness";
+import { ScratchProject } from "../support/pulumiCli";
 
 const STACK = "lh-policy";
 

@@ -4,9 +4,10 @@
 import * as assert from "node:assert/strict";
 import { copyFileSync, mkdirSync } from "node:fs";
 import * as path from "node:path";
-import { openStack, PROJECT_NAME, REPO_ROOT, writeClientTls } from "../../scripts/pulumi-stack";
-import { docker, dockerOk, labelled, removeLabelled, STACK_LABEL } from "../../scripts/harness";
-import { PASSPHRASE, ScratchProject } from "./pulumiCli";
+import { writeClientTls } from "../../driver/clientTls";
+import { openStack, PROJECT_NAME, REPO_ROOT } from "../../driver/stack";
+import { docker, dockerOk, labelled, removeLabelled, STACK_LABEL } from "../support/harness";
+import { PASSPHRASE, ScratchProject } from "../support/pulumiCli";
 
 const STACK = "lh-cli";
 const HOST = "lh-cli-dind";
@@ -15,7 +16,7 @@ const NESTED = "lh-cli-web";
 const TCP_ENDPOINT = "tcp://127.0.0.1:23860";
 const LABEL = `${STACK_LABEL}=${PROJECT_NAME}/${STACK}`;
 /** What index.ts needs: the program, the components, the stack-file loader, and the TypeScript settings. */
-const PROGRAM_FILES = ["index.ts", "program.ts", "components", "stackfile", "package.json", "tsconfig.json"];
+const PROGRAM_FILES = ["index.ts", "program", "components", "stackfile", "package.json", "tsconfig.json"];
 
 describe("official Pulumi CLI: pulumi preview/up/stack output/destroy run index.ts", function () {
     this.timeout(15 * 60_000);

@@ -7,8 +7,8 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as tls from "node:tls";
-import { writeClientTls } from "../../scripts/pulumi-stack";
-import { docker, dockerOk, labelled, removeLabelled, StackUnderTest } from "../../scripts/harness";
+import { writeClientTls } from "../../driver/clientTls";
+import { docker, dockerOk, labelled, removeLabelled, StackUnderTest } from "../support/harness";
 
 const FIXTURES = path.join(__dirname, "fixtures");
 const SCRATCH = "/tmp/dind-provisioner-remote";

@@ -7,10 +7,10 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import * as os from "node:os";
 import * as path from "node:path";
 import { Stack } from "@pulumi/pulumi/automation";
-import { openStack, PROJECT_NAME, REPO_ROOT } from "../../scripts/pulumi-stack";
-import { docker, dockerOk, removeLabelled, STACK_LABEL } from "../../scripts/harness";
-import { pipelineCommands, PIPELINES } from "./pipelines";
-import { S3Server } from "./s3";
+import { openStack, PROJECT_NAME, REPO_ROOT } from "../../driver/stack";
+import { docker, dockerOk, removeLabelled, STACK_LABEL } from "../support/harness";
+import { pipelineCommands, PIPELINES } from "../support/pipelines";
+import { S3Server } from "../support/s3";
 
 const FIXTURES = path.join(__dirname, "fixtures");
 /** For the test's own helper programs (fixtures), which no npm script runs. */
@@ -25,8 +25,9 @@ interface Run {
 }
 
 /** Runs a script of this repository from its bundle in a new process, as its npm script does. */
-function runScript(script: string, args: string[], env: Record<string, string | undefined>): Run {
-    return runProcess(process.execPath, [path.join(REPO_ROOT, "scripts", "bundled.js"), script, ...args], env);
+/** Runs a command as its npm script does (commands/NAME.ts from its bundle). */
+function runCommand(command: string, args: string[], env: Record<string, string | undefined>): Run {
+    return runProcess(process.execPath, [path.join(REPO_ROOT, "commands", "bundled.js"), `commands/${command}.ts`, ...args], env);
 }
 
 /** Runs one of the test's own helper programs (fixtures) with ts-node in a new process. */
@@ -99,7 +100,7 @@ describe("tools: contexts, status, drift and the client environment of a real st
     });
 
     it("status: a table of the host (state, health, endpoints, address, engine, nested containers, preloads) and the client, no secret", () => {
-        const run = runScript("scripts/status.ts", ["--stack", stackName], env);
+        const run = runCommand("status", ["--stack", stackName], env);
         expectStatus(run, 0, "status");
         const out = run.stdout;
         const innerVersion = dockerOk(["exec", host, "docker", "version", "--format", "{{.Server.Version}}"]);
@@ -118,7 +119,7 @@ describe("tools: contexts, status, drift and the client environment of a real st
 
     it("client-tls: prints the whole environment, and Testcontainers works with exactly that", async () => {
         const certDir = path.join(dir, "client-tls");
-        const run = runScript("scripts/pulumi-stack.ts", ["client-tls", host, certDir, "--stack", stackName], env);
+        const run = runCommand("client-tls", [host, certDir, "--stack", stackName], env);
         expectStatus(run, 0, "client-tls");
         const printed = Object.fromEntries([...run.stdout.matchAll(/^export (\w+)=(\S+)$/gm)].map((m) => [m[1], m[2]]));
         assert.deepEqual(printed, {
@@ -139,13 +140,13 @@ describe("tools: contexts, status, drift and the client environment of a real st
 
     it("contexts: refuses a same-named context it did not make, creates and updates one per host, removes only its own", () => {
         dockerOk(["context", "create", context, "--docker", "host=tcp://127.0.0.1:1"]);
-        const refused = runScript("scripts/contexts.ts", ["--stack", stackName], env);
+        const refused = runCommand("contexts", ["--stack", stackName], env);
         expectStatus(refused, 1, "contexts over a foreign context");
         assert.match(refused.stderr, /exists and is not this tool's/);
         dockerOk(["context", "rm", context]);
 
         for (const attempt of ["create", "update"]) {
-            const run = runScript("scripts/contexts.ts", ["--stack", stackName], env);
+            const run = runCommand("contexts", ["--stack", stackName], env);
             expectStatus(run, 0, `contexts (${attempt})`);
             assert.match(run.stdout, new RegExp(`^${context}: docker --context ${context} ps; nested published ports at ${escape(dindAddress())} \\(TESTCONTAINERS_HOST_OVERRIDE\\)$`, "m"));
         }
@@ -158,7 +159,7 @@ describe("tools: contexts, status, drift and the client environment of a real st
 
         const other = `${stackName}-other`;
         dockerOk(["context", "create", other, "--docker", "host=tcp://127.0.0.1:1"]);
-        const removed = runScript("scripts/contexts.ts", ["--stack", stackName, "--remove"], env);
+        const removed = runCommand("contexts", ["--stack", stackName, "--remove"], env);
         expectStatus(removed, 0, "contexts --remove");
         const names = dockerOk(["context", "ls", "--format", "{{.Name}}"]).split("\n");
         assert.ok(!names.includes(context) && names.includes(other), names.join(", "));
@@ -166,7 +167,7 @@ describe("tools: contexts, status, drift and the client environment of a real st
     });
 
     it("drift: 0 when the environment matches, 2 with the differences after a change behind Pulumi's back or in the file, 1 on error", async () => {
-        const drift = (file = stackFile, ...flags: string[]) => runScript("scripts/drift.ts", ["--stack", stackName, "--file", file, ...flags], env);
+        const drift = (file = stackFile, ...flags: string[]) => runCommand("drift", ["--stack", stackName, "--file", file, ...flags], env);
         const clean = drift(stackFile, "--quiet");
         expectStatus(clean, 0, "drift on a fresh up");
         assert.match(clean.stdout, /no drift/);
@@ -194,12 +195,12 @@ describe("tools: contexts, status, drift and the client environment of a real st
         const invalid = drift(bad);
         expectStatus(invalid, 1, "drift with an invalid file");
         assert.match(invalid.stdout + invalid.stderr, /hosts\.tools-dind\.tcp\.port/);
-        expectStatus(runScript("scripts/drift.ts", ["--colour"], env), 1, "drift with bad usage");
+        expectStatus(runCommand("drift", ["--colour"], env), 1, "drift with bad usage");
     });
 
     it("destroy removes the stack's contexts", () => {
-        expectStatus(runScript("scripts/contexts.ts", ["--stack", stackName], env), 0, "contexts");
-        const destroyed = runScript("scripts/pulumi-stack.ts", ["destroy", "--stack", stackName], env);
+        expectStatus(runCommand("contexts", ["--stack", stackName], env), 0, "contexts");
+        const destroyed = runCommand("destroy", ["--stack", stackName], env);
         expectStatus(destroyed, 0, "destroy");
         assert.match(destroyed.stdout, new RegExp(`removed docker contexts: ${context}`));
         assert.ok(!dockerOk(["context", "ls", "--format", "{{.Name}}"]).split("\n").includes(context));
@@ -233,7 +234,7 @@ describe("shared state: a self-managed backend on a real S3 server, two runners 
     after(() => {
         if (env) {
             runner("destroy");
-            runScript("scripts/pulumi-stack.ts", ["destroy", "--stack", ciStack], env);
+            runCommand("destroy", ["--stack", ciStack], env);
         }
         for (const name of [stackName, ciStack]) removeLabelled(`${STACK_LABEL}=${PROJECT_NAME}/${name}`);
         rmSync(ciStackFile, { force: true });

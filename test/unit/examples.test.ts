@@ -4,7 +4,7 @@ import * as assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import * as path from "node:path";
 import { loadStackFile } from "../../stackfile/load";
-import { pipelineCommands, PIPELINES } from "../integration/pipelines";
+import { pipelineCommands, PIPELINES } from "../support/pipelines";
 
 const STACKS = path.join(__dirname, "..", "..", "docs", "examples", "stacks");
 

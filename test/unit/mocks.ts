@@ -132,8 +132,9 @@ export function fakeSteps(calls: StepCalls = { readiness: [], preloads: [] }): D
 }
 
 /** The value of an output; rejects when it is unknown (as in preview) instead of hanging. */
-export async function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
-    const internal = output as unknown as { isKnown: Promise<boolean>; promise(): Promise<T> };
+export async function valueOf<T>(output: pulumi.Input<T> | undefined): Promise<T> {
+    // The program's outputs are typed as inputs (program/outputs.ts); an Output stays itself here.
+    const internal = pulumi.output(output) as unknown as { isKnown: Promise<boolean>; promise(): Promise<T> };
     if (!(await internal.isKnown)) throw new Error("output is unknown");
     return internal.promise();
 }
@@ -142,8 +143,8 @@ export async function isKnown(output: pulumi.Output<unknown>): Promise<boolean> 
     return (output as unknown as { isKnown: Promise<boolean> }).isKnown;
 }
 
-export async function isSecret(output: pulumi.Output<unknown>): Promise<boolean> {
-    return (output as unknown as { isSecret: Promise<boolean> }).isSecret;
+export async function isSecret(output: pulumi.Input<unknown> | undefined): Promise<boolean> {
+    return (pulumi.output(output) as unknown as { isSecret: Promise<boolean> }).isSecret;
 }
 
 /** Waits until every given resource is registered, so the recorder has seen it. */

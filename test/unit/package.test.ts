@@ -2,7 +2,7 @@
 // program that installs the tarball imports the components by the package's name.
 import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
@@ -51,12 +51,22 @@ describe("npm package", function () {
     after(() => rmSync(dir, { recursive: true, force: true }));
 
     it("holds compiled JavaScript with declarations, and no sources, tests or tools", () => {
-        for (const entry of ["dist/components/index.js", "dist/components/index.d.ts", "dist/components/DindHost.d.ts", "dist/stackfile/load.js", "dist/program.js", "package.json", "README.md"]) {
+        const documents = ["package.json", "README.md", "CHANGELOG.md", "LICENSE"];
+        for (const entry of ["dist/components/index.js", "dist/components/index.d.ts", "dist/components/DindHost.d.ts", "dist/stackfile/load.js",
+            "dist/program/index.js", "dist/program/outputs.d.ts", ...documents]) {
             assert.ok(files.includes(entry), `${entry} is missing from the package`);
         }
-        const unexpected = files.filter((f) => !/^dist\/.*\.(js|d\.ts|js\.map)$/.test(f) && !["package.json", "README.md"].includes(f));
+        const unexpected = files.filter((f) => !/^dist\/.*\.(js|d\.ts|js\.map)$/.test(f) && !documents.includes(f));
         assert.deepEqual(unexpected, []);
-        assert.deepEqual(files.filter((f) => /(^|\/)(test|scripts|tools|bench)\//.test(f) || f.includes("cli.")), []);
+        assert.deepEqual(files.filter((f) => /(^|\/)(test|commands|driver|toolchain|bench|dood-proxy)\//.test(f)), []);
+    });
+
+    it("can be published: not private, a semantic version, and a CHANGELOG entry for that version", () => {
+        const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8"));
+        assert.equal(manifest.private, undefined);
+        assert.match(manifest.version, /^\d+\.\d+\.\d+$/);
+        assert.match(path.basename(tarball), new RegExp(`^dind-provisioner-${manifest.version.replace(/\./g, "\\.")}\\.tgz$`));
+        assert.match(readFileSync(path.join(REPO_ROOT, "CHANGELOG.md"), "utf8"), new RegExp(`^## ${manifest.version.replace(/\./g, "\\.")} `, "m"));
     });
 
     it("is imported by name from a program that installs the tarball, and builds the resource graph under mocks", () => {

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { EarlierResults, renderComparison, renderMarkdown, renderSvg } from "../../../bench/report";
 import { PHASES } from "../../../bench/phases";
-import type { Results } from "../../../bench/run";
+import type { Results } from "../../../bench/results";
 import { TARGETS } from "../../../bench/stats";
 
 const results = (): Results => ({
@@ -15,13 +15,13 @@ const results = (): Results => ({
     fleetVsCli: { hosts: 4, coldUp: 7, baselineCli: 5 },
     memory: { hosts: 8, pssMiB: 612, rssMiB: 900, samples: [{ pssMiB: 612, rssMiB: 900 }] },
     phases: Object.fromEntries(PHASES.map((p, i) => [p, i / 2 + 0.5])) as Results["phases"],
-    startup: { programLoad: 1, dockerPluginStart: 0.1, nodejsPluginStart: 0.8 },
+    startup: { programLoad: 1, dockerPluginStart: 0.1 },
     ratios: { coldUpVsCli: 1.5, noopPreviewVsColdUp: 0.18, fourHostsVsOne: 1.59, fleetVsCliFleet: 1.4 },
     targets: TARGETS,
 });
 
-/** The run before: without the fleet comparison and memory, as bench/results.before-issue10.json is. */
-const older = { label: "Before issue 10", file: "results.before-issue10.json", results: {
+/** The run before: without the fleet comparison and memory, as bench/results.plugin-steps.json is. */
+const older = { label: "Steps as plugins", file: "results.plugin-steps.json", results: {
     mode: "quick" as const, date: "2026-11-28T06:05:57.185Z",
     medians: { coldUp: 7.17, baselineCli: 2.85, noopPreview: 2.26, noopUp: 2.94, destroy: 4.41 },
     fleet: { 1: 6.98, 2: 8.29, 4: 12.64 },
@@ -47,16 +47,16 @@ describe("bench/report", () => {
     });
 
     it("tables each earlier run beside this one, with a dash where a run did not measure, and the change from the latest", () => {
-        const first = { ...older, label: "First version", file: "results.before.json", results: { ...older.results, medians: { ...older.results.medians!, coldUp: 13.11 } } };
+        const first = { ...older, label: "First version", file: "results.first-version.json", results: { ...older.results, medians: { ...older.results.medians!, coldUp: 13.11 } } };
         const table = renderComparison([first, older], results());
-        assert.match(table, /\| Measure \| First version \| Before issue 10 \| After \| Change \|\n\|---\|---\|---\|---\|---\|/);
+        assert.match(table, /\| Measure \| First version \| Steps as plugins \| After \| Change \|\n\|---\|---\|---\|---\|---\|/);
         assert.match(table, /\| cold up \(s\) \| 13\.11 \| 7\.17 \| 4\.5 \| -2\.67 \|/);
         assert.match(table, /\| `coldUpVsCli` \(target ≤ 1\.5\) \| 2\.51 \| 2\.51 \| 1\.5 \| -1\.01 \|/);
         assert.match(table, /\| `fleetVsCliFleet` \(target ≤ 1\.5\) \| — \| — \| 1\.4 \| — \|/);
         assert.match(table, /\| parallel CLI script, 4 hosts \(s\) \| — \| — \| 5 \| — \|/);
         assert.match(table, /\| peak memory of a cold up, 8 hosts \(MiB PSS\) \| — \| — \| 612 \| — \|/);
         assert.match(table, /\| peak memory of a cold up, 8 hosts \(MiB summed RSS\) \| — \| — \| 900 \| — \|/);
-        assert.match(table, /"Before issue 10" is `bench\/results\.before-issue10\.json` \(quick mode, 2026-11-28T06:05:57\.185Z\)/);
+        assert.match(table, /"Steps as plugins" is `bench\/results\.plugin-steps\.json` \(quick mode, 2026-11-28T06:05:57\.185Z\)/);
         assert.equal(renderComparison([], results()), "");
     });
 
@@ -71,7 +71,7 @@ describe("bench/report", () => {
         assert.equal(Number(coldUp[2]), Number((2 * scale).toFixed(1)));
         assert.equal(Number(coldUp[4]), Number((230 + 1.5 * scale).toFixed(1)));
         assert.equal(noopPreview[3], "#59a14f");
-        assert.match(svg, /Ratios against their targets \(dashed line; grey: before issue 10\)/);
+        assert.match(svg, /Ratios against their targets \(dashed line; grey: steps as plugins\)/);
         assert.match(svg, /<text [^>]*>2\.00 \(target ≤ 1\.5, was 2\.51\)<\/text>/);
         assert.match(svg, /<text [^>]*>1\.40 \(target ≤ 1\.5\)<\/text>/);
         assert.match(svg, /4 hosts, parallel CLI script<\/text>/);

@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { awaitInnerDaemon, DindReadiness, demultiplex, FAILURE_LOG_LINES, ReadinessInputs, startFailure } from "../../../components/DindReadiness";
+import { awaitInnerDaemon, DindReadiness, FAILURE_LOG_LINES, ReadinessInputs, startFailure } from "../../../components/DindReadiness";
+import { demultiplex } from "../../../components/engineApi";
 import { installMocks, isKnown, READ_BACK_MTU, valueOf } from "../mocks";
 import { FakeEngine, startFakeEngine } from "./fakeEngine";
 

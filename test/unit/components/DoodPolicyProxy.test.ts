@@ -48,11 +48,11 @@ describe("DoodPolicyProxy", () => {
         const mocks = installMocks();
         const proxy = new DoodPolicyProxy("p", {
             client: "agent", daemonSocket: "/var/run/docker.sock", socketDir: "/tmp/dood/agent",
-            transform: { image: { name: "registry:5000/dood-proxy:1", build: { context: "tools/dood-proxy" } }, container: { memory: 64 } },
+            transform: { image: { name: "registry:5000/dood-proxy:1", build: { context: "dood-proxy" } }, container: { memory: 64 } },
         });
         await registered(proxy.container);
         assert.equal(mocks.one(REMOTE_IMAGE).inputs.name, "registry:5000/dood-proxy:1");
-        assert.equal(mocks.one(REMOTE_IMAGE).inputs.build.context, "tools/dood-proxy", "users with a registry build it from the project's Dockerfile");
+        assert.equal(mocks.one(REMOTE_IMAGE).inputs.build.context, "dood-proxy", "users with a registry build it from the project's Dockerfile");
         assert.equal(mocks.one(CONTAINER).inputs.memory, 64);
         assert.equal(mocks.one(CONTAINER).inputs.volumes[1].hostPath, "/tmp/dood/agent");
     });

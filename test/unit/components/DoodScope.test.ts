@@ -73,7 +73,7 @@ describe("DoodScope", () => {
         const fake = await fakeDaemon("GET /containers/json: 500 boom", 1);
         try {
             await assert.rejects(cleanScope({ ...inputs, daemon: fake.daemon }, true), /the cleanup of client agent failed \(exit 1\):\nGET \/containers\/json: 500 boom/);
-            assert.equal(fake.requests.at(-1)!.path, "/containers/cleanup-id?force=1");
+            assert.equal(fake.requests.at(-1)!.path, "/containers/cleanup-id?force=1&v=0");
         } finally {
             await fake.close();
         }

@@ -47,7 +47,7 @@ describe("ImagePreload", () => {
 
     it("surfaces a load error reported inside an HTTP 200 answer", async () => {
         inner.loadError = "no space left on device";
-        await assert.rejects(preloadImage(inputs()), /loading team\/busybox:local into unix:\/\/.*: no space left on device/);
+        await assert.rejects(preloadImage(inputs()), /POST \/images\/load \(team\/busybox:local\) on unix:\/\/.*: no space left on device/);
     });
 
     describe("the component", () => {

@@ -4,7 +4,7 @@ import { once } from "node:events";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { apiAtLeast, engineApiVersion, engineRequest, pingFailure, sshCommand } from "../../../components/engineApi";
+import { apiAtLeast, EngineApiError, engineApiVersion, EngineClient, engineRequest, sshCommand } from "../../../components/engineApi";
 import { preloadImage } from "../../../components/ImagePreload";
 import { FakeEngine, startFakeEngine } from "./fakeEngine";
 
@@ -65,16 +65,48 @@ describe("Engine API over ssh:// (docker system dial-stdio)", () => {
 });
 
 describe("engineApi", () => {
-    it("says why a daemon does not answer /_ping (its status, or the connection's error), and nothing once it does", async () => {
+    it("pings: fails while the daemon answers with an error, naming the daemon, the call and the status; then resolves", async () => {
         const engine = await startFakeEngine();
+        const daemon = `unix://${engine.socket}`;
         try {
             engine.failingPings = 1;
-            assert.equal(await pingFailure({ host: `unix://${engine.socket}` }, 1000), "HTTP 503 starting");
-            assert.equal(await pingFailure({ host: `unix://${engine.socket}` }, 1000), undefined);
+            await assert.rejects(new EngineClient({ host: daemon }).ping(), (error: Error) => {
+                assert.ok(error instanceof EngineApiError);
+                assert.deepEqual([error.daemon, error.call, error.status, error.detail], [daemon, "GET /_ping", 503, "starting"]);
+                assert.equal(error.message, `GET /_ping on ${daemon}: HTTP 503 starting`);
+                return true;
+            });
+            await new EngineClient({ host: daemon }).ping();
         } finally {
             await engine.close();
         }
-        assert.match((await pingFailure({ host: "unix:///nonexistent/docker.sock" }, 1000))!, /ENOENT/);
+    });
+
+    it("says why a daemon cannot be reached at all, naming it and the call", async () => {
+        await assert.rejects(new EngineClient({ host: "unix:///nonexistent/docker.sock" }).ping(),
+            (error: Error) => error instanceof EngineApiError && error.status === undefined && /^GET \/_ping on unix:\/\/\/nonexistent\/docker\.sock: .*ENOENT/.test(error.message));
+        await assert.rejects(new EngineClient({ host: "http://10.0.0.5" }).ping(), /GET \/_ping on http:\/\/10\.0\.0\.5: cannot reach it over the Engine API: expected unix:\/\/, tcp:\/\/ or ssh:\/\//);
+    });
+
+    it("inspects containers (none: undefined), lists them with filters, removes them, and reads Docker's own error words", async () => {
+        const engine = await startFakeEngine({ "busybox:local": "sha256:bbb" });
+        const client = new EngineClient({ host: `unix://${engine.socket}` });
+        try {
+            engine.containers.set("c1", { states: [{ Id: "c1", State: { Status: "running", Running: true }, RestartCount: 0 }], log: "", updates: [] });
+            assert.equal((await client.inspectContainer("c1"))?.State.Running, true);
+            assert.equal(await client.inspectContainer("gone"), undefined);
+            engine.listed = [{ Id: "c1", Names: ["/web"], Labels: { a: "b" } }];
+            assert.deepEqual((await client.listContainers({ all: true, filters: { name: ["^/web$"] } })).map((c) => c.Id), ["c1"]);
+            assert.deepEqual(engine.listFilters, ['{"name":["^/web$"]}']);
+            await client.removeContainer("c1", { force: true, volumes: true });
+            assert.deepEqual(engine.removed, ["c1?force=1&v=1"]);
+            assert.equal(await client.inspectImage("busybox:local"), "sha256:bbb");
+            assert.equal(await client.inspectImage("missing:1"), undefined);
+            assert.equal((await client.version()).ApiVersion, "1.41");
+            await assert.rejects(client.containerLogs("gone", { tail: 5 }), /GET \/containers\/gone\/logs\?stdout=1&stderr=1&tail=5 on unix:.*: HTTP 404 No such container: gone$/);
+        } finally {
+            await engine.close();
+        }
     });
 
     it("reads the engine's API version, or undefined when nothing answers", async () => {
@@ -97,7 +129,7 @@ describe("engineApi", () => {
         }).listen(process.argv[1], () => console.log("ready"));`, socket], { stdio: ["ignore", "pipe", "inherit"] });
         try {
             await once(engine.stdout, "data");
-            const answer = engineRequest({ host: `unix://${socket}` }, "GET", "/version", undefined, 100);
+            const answer = engineRequest({ host: `unix://${socket}` }, { method: "GET", path: "/version", timeoutMs: 100 });
             await once(engine.stdout, "data");
             const until = Date.now() + 500;
             while (Date.now() < until) { /* a synchronous stall past the 100 ms timeout */ }

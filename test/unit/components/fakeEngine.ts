@@ -16,12 +16,20 @@ export interface FakeEngine {
     loadError?: string;
     /** Container id -> the states successive inspects return (the last one repeats), and its log. */
     containers: Map<string, { states: object[]; log: string; updates: object[]; logQueries?: string[] }>;
+    /** What GET /containers/json lists (filters are recorded, not applied). */
+    listed: object[];
+    /** The `filters` query of each GET /containers/json. */
+    listFilters: string[];
+    /** Containers removed by DELETE /containers/{id}, with the query. */
+    removed: string[];
     /** Options of the bridge network. */
     bridgeOptions: Record<string, string>;
     /** How many /_ping requests answer 503 (a daemon still starting) before one answers OK. */
     failingPings: number;
     /** How many times /_ping was asked. */
     pings: number;
+    /** tcp://127.0.0.1:PORT, when started with `tcp` (plain HTTP, as a daemon without TLS). */
+    tcpUrl?: string;
     close(): Promise<void>;
 }
 
@@ -34,13 +42,13 @@ function multiplexed(text: string): Buffer {
     return Buffer.concat([header, payload]);
 }
 
-export async function startFakeEngine(images: Record<string, string> = {}, apiVersion = "1.41"): Promise<FakeEngine> {
+export async function startFakeEngine(images: Record<string, string> = {}, apiVersion = "1.41", { tcp = false } = {}): Promise<FakeEngine> {
     const socket = path.join(mkdtempSync(path.join(os.tmpdir(), "fake-engine-")), "docker.sock");
     const engine: FakeEngine = {
-        socket, images: new Map(Object.entries(images)), loads: 0, versionRequests: 0, containers: new Map(), bridgeOptions: {},
+        socket, images: new Map(Object.entries(images)), loads: 0, versionRequests: 0, containers: new Map(), listed: [], listFilters: [], removed: [], bridgeOptions: {},
         failingPings: 0, pings: 0, close: async () => undefined,
     };
-    const server = http.createServer((req, res) => {
+    const handler: http.RequestListener = (req, res) => {
         const url = new URL(req.url!, "http://engine");
         const inspect = /^\/images\/(.+)\/json$/.exec(url.pathname);
         const container = /^\/containers\/([^/]+)\/(json|logs|update)$/.exec(url.pathname);
@@ -48,9 +56,17 @@ export async function startFakeEngine(images: Record<string, string> = {}, apiVe
         if (req.method === "GET" && url.pathname === "/_ping") {
             engine.pings++;
             res.writeHead(engine.pings > engine.failingPings ? 200 : 503).end(engine.pings > engine.failingPings ? "OK" : "starting");
+        } else if (req.method === "GET" && url.pathname === "/containers/json") {
+            engine.listFilters.push(url.searchParams.get("filters") ?? "");
+            res.writeHead(200).end(JSON.stringify(engine.listed));
+        } else if (req.method === "DELETE" && /^\/containers\/[^/]+$/.test(url.pathname)) {
+            engine.removed.push(`${url.pathname.split("/").pop()}${url.search}`);
+            res.writeHead(204).end();
         } else if (req.method === "GET" && url.pathname === "/version") {
             engine.versionRequests++;
-            res.writeHead(200).end(JSON.stringify({ ApiVersion: apiVersion }));
+            res.writeHead(200).end(JSON.stringify({ Version: "26.1.5", ApiVersion: apiVersion }));
+        } else if (req.method === "GET" && url.pathname === "/images/json") {
+            res.writeHead(200).end(JSON.stringify([...engine.images].map(([name, id]) => ({ Id: id, RepoTags: [name] }))));
         } else if (req.method === "GET" && inspect) {
             const id = engine.images.get(decodeURIComponent(inspect[1]));
             res.writeHead(id ? 200 : 404).end(JSON.stringify(id ? { Id: id } : { message: "No such image" }));
@@ -91,8 +107,16 @@ export async function startFakeEngine(images: Record<string, string> = {}, apiVe
         } else {
             res.writeHead(404).end(JSON.stringify({ message: `unexpected ${req.method} ${req.url}` }));
         }
-    });
-    await new Promise<void>((resolve) => server.listen(socket, resolve));
-    engine.close = () => new Promise((resolve) => server.close(() => resolve()));
+    };
+    const servers = [http.createServer(handler)];
+    await new Promise<void>((resolve) => servers[0].listen(socket, resolve));
+    if (tcp) {
+        servers.push(http.createServer(handler));
+        await new Promise<void>((resolve) => servers[1].listen(0, "127.0.0.1", resolve));
+        engine.tcpUrl = `tcp://127.0.0.1:${(servers[1].address() as { port: number }).port}`;
+    }
+    engine.close = async () => {
+        await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    };
     return engine;
 }

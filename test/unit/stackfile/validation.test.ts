@@ -175,7 +175,7 @@ describe("stack file validation", () => {
     describe("npm run validate", function () {
         // The first run builds the bundle; a loaded machine makes that slow.
         this.timeout(120_000);
-        const run = (...files: string[]) => spawnSync(process.execPath, [path.join(repo, "scripts/validate.js"), ...files], {
+        const run = (...files: string[]) => spawnSync(process.execPath, [path.join(repo, "commands", "bundled.js"), "--bundle-packages", "commands/validate.ts", ...files], {
             // The CLI reads the implicit local daemon from its environment: give it none of the caller's.
             cwd: repo, encoding: "utf8", env: { PATH: process.env.PATH },
         });
@@ -196,9 +196,9 @@ describe("stack file validation", () => {
 
         it("starts from a bundle without the Pulumi SDK, so that start-up stays fast", () => {
             assert.equal(run(path.join(fixtures, "good", "full.yaml")).status, 0);
-            const manifest = path.join(repo, "node_modules", ".cache", "dind-provisioner", "stackfile-cli.manifest.json");
+            const manifest = path.join(repo, "node_modules", ".cache", "dind-provisioner", "commands-validate.manifest.json");
             const inputs: string[] = JSON.parse(readFileSync(manifest, "utf8")).inputs;
-            assert.ok(inputs.includes("stackfile/cli.ts"));
+            assert.ok(inputs.includes("commands/validate.ts"));
             assert.deepEqual(inputs.filter((input) => input.includes("@pulumi/")), []);
         });
 

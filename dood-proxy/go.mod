@@ -1,0 +1,3 @@
+module dind-provisioner/dood-proxy
+
+go 1.24

@@ -1,0 +1,270 @@
+// The Pulumi program: one stack file in, DinD hosts, their workloads and DooD clients out, and
+// the stack outputs (typed in ./outputs.ts, which the commands read).
+import { spawnSync } from "node:child_process";
+import { readFileSync, statSync } from "node:fs";
+import * as docker from "@pulumi/docker";
+import type * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { DindHost, DindHostSteps } from "../components/DindHost";
+import { DockerdConfig } from "../components/dockerd";
+import { DindRegistry } from "../components/DindRegistry";
+import { DindWorkloads } from "../components/DindWorkloads";
+import { DoodBuilder } from "../components/DoodBuilder";
+import { DoodClient } from "../components/DoodClient";
+import { DoodPolicyProxy } from "../components/DoodPolicyProxy";
+import type * as kubernetesHostModule from "../components/KubernetesDindHost";
+import { isLocalDaemon, socketPathOf } from "../components/endpoints";
+import { EngineEndpoint, engineApiVersion, sshCommand } from "../components/engineApi";
+import { UserError } from "../components/errors";
+import { STACK_LABEL } from "../components/markers";
+import { loadStackFile } from "../stackfile/load";
+import { ClientSpec, DaemonSpec, DEFAULT_DAEMON, HostSpec, KubernetesSpec, SecretRef, StackFile } from "../stackfile/schema";
+import { ClientOutputs, HostOutputs, ProgramOutputs, RegistryOutputs, Unresolved } from "./outputs";
+
+export type * from "./outputs";
+
+/**
+ * Reads `file`, asks the outer engines what the components need to know, and provisions it; an
+ * invalid file fails the program before any resource exists. `env` supplies the implicit
+ * `local` daemon (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH).
+ */
+export async function provisionStackFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<ProgramOutputs> {
+    try {
+        const stack = loadStackFile(file, env);
+        return provisionStack(stack, await outerApiVersions(stack));
+    } catch (error) {
+        // Pulumi reports a RunError without a stack trace: a user error's message is the whole story.
+        if (error instanceof UserError) throw new pulumi.RunError(error.message);
+        throw error;
+    }
+}
+
+/**
+ * The Engine API version of each outer daemon that runs a DinD host (it picks the hosts'
+ * health-check schedule): asked once per daemon, all at once, and before any resource is
+ * registered, since registering keeps the event loop busy long enough for an answer to time out.
+ */
+export async function outerApiVersions(stack: StackFile): Promise<Record<string, string | undefined>> {
+    const daemons = [...new Set(Object.values(stack.hosts).map((host) => host.daemon))].filter((name) => !stack.daemons[name].kubernetes);
+    return Object.fromEntries(await Promise.all(daemons.map(async (name) => [name, await engineApiVersion(endpointOf(stack.daemons[name]))])));
+}
+
+/**
+ * Creates everything a validated stack file declares, and returns the stack outputs. No I/O but
+ * reading a local socket's group: facts about the daemons come in `apiVersions` (daemon name ->
+ * Engine API version, from outerApiVersions; a daemon missing there is taken as current), and the
+ * DinD hosts' update-time steps (readiness, preload) go through `steps` (the Engine API unless given).
+ */
+export function provisionStack(stack: StackFile, apiVersions: Record<string, string | undefined> = {}, steps: DindHostSteps = {}): ProgramOutputs {
+    const labels = { [STACK_LABEL]: `${pulumi.getProject()}/${pulumi.getStack()}` };
+    // Validation made sure each daemon is either a Docker daemon (host) or a cluster (kubernetes).
+    const providers = new Map<string, pulumi.ProviderResource>();
+    const providerFor = (name: string) => {
+        let provider = providers.get(name);
+        if (!provider) {
+            const daemon = stack.daemons[name];
+            const cluster = daemon.kubernetes;
+            provider = cluster
+                ? new (kubernetes().k8s.Provider)(`daemon-${name}`, { context: cluster.context, kubeconfig: cluster.kubeconfig, namespace: cluster.namespace })
+                : new docker.Provider(`daemon-${name}`, { host: daemon.host, certPath: daemon.certPath, sshOpts: daemon.sshOpts });
+            providers.set(name, provider);
+        }
+        return provider;
+    };
+
+    const registries = Object.fromEntries(Object.entries(stack.registries).map(([name, spec]) => [name, new DindRegistry(name, {
+        image: spec.image,
+        port: spec.port,
+        bind: spec.bind,
+        proxy: spec.proxy && { ...spec.proxy, password: spec.proxy.password && secretValue(spec.proxy.password) },
+        storage: spec.storage,
+        insecure: spec.insecure,
+        labels,
+    }, { provider: providerFor(spec.daemon) })]));
+
+    const dindHosts = Object.entries(stack.hosts).map(([name, spec]) => {
+        const daemon = stack.daemons[spec.daemon];
+        const mirrored = (spec.dockerd?.["registry-mirrors"] ?? []).filter((mirror) => mirror in registries).map((mirror) => registries[mirror]);
+        const host = daemon.kubernetes
+            ? kubernetesHost(name, spec, daemon.kubernetes, stack.daemons[DEFAULT_DAEMON], labels, providerFor(spec.daemon), steps)
+            : new DindHost(name, {
+            dockerd: spec.dockerd && dockerdConfig(spec.dockerd, registries),
+            registryAuth: spec.registryAuth.map((auth) => ({ ...auth, password: secretValue(auth.password) })),
+            registryCAs: {
+                ...Object.fromEntries(mirrored.filter((r) => r.certificates).map((r) => [r.address, r.caCert as pulumi.Output<string>])),
+                ...readCAs(name, spec),
+            },
+            resources: spec.resources,
+            runtime: spec.runtime,
+            networks: mirrored.map((r) => r.networkName),
+            outerDaemon: endpointOf(daemon),
+            image: spec.image,
+            storage: spec.storage,
+            tcp: spec.tcp,
+            unix: spec.unix,
+            preload: spec.preload,
+            env: spec.env,
+            labels,
+            engineApiVersion: apiVersions[spec.daemon],
+            steps,
+        }, { provider: providerFor(spec.daemon) });
+        const workloads = spec.workloads && new DindWorkloads(`${name}-workloads`, { host, workloads: spec.workloads }, { parent: host });
+        return { name, host, workloads };
+    });
+    const hosts = Object.fromEntries(dindHosts.map(({ name, host, workloads }): [string, Unresolved<HostOutputs>] => {
+        const nested = { preloadedImageIds: host.preloadedImageIds, nestedContainerIds: workloads?.containerIds ?? pulumi.output({}) };
+        return [name, host instanceof DindHost
+            ? {
+                containerId: host.containerId, dockerHost: host.dockerHost, tcpEndpoint: host.tcpEndpoint, unixEndpoint: host.unixEndpoint,
+                publishedPortsAddress: host.publishedPortsAddress, outerDaemon: endpointOf(stack.daemons[stack.hosts[name].daemon]), ...nested,
+            }
+            : { statefulSet: host.statefulSet.metadata.name, dockerHost: host.tcpEndpoint, tcpEndpoint: host.tcpEndpoint, serviceEndpoint: host.serviceEndpoint, ...nested }];
+    }));
+    // Apart from the rest, so that only this output is secret.
+    const clientTls = pulumi.secret(pulumi.all(Object.fromEntries(dindHosts.map(({ name, host }) => [name, host.clientTls]))));
+
+    const clients = Object.fromEntries(Object.entries(stack.clients).map(([name, spec]): [string, Unresolved<ClientOutputs>] => {
+        const daemon = stack.daemons[spec.daemon];
+        const socket = spec.socket ?? socketPathOf(daemon.host!)!;
+        const socketGroup = spec.socketGroup ?? socketGroupOf(socket, endpointOf(daemon), name);
+        const access = spec.access;
+        const builder = access === "full" || spec.builder === false ? undefined : new DoodBuilder(`${name}-buildkit`, {
+            client: name,
+            image: spec.builder?.image,
+            registries: (spec.builder?.registries ?? []).map((ref) => {
+                const registry = registries[ref];
+                return { address: registry.address, network: registry.networkName, ca: registry.caCert, insecure: registry.mirrorUrl.startsWith("http:") };
+            }),
+            // What the proxy lets through, the builder grants (in its own container and user namespace).
+            entitlements: [...(access.hostNamespaces ? ["network.host" as const] : []), ...(access.privileged ? ["security.insecure" as const] : [])],
+            labels,
+        }, { provider: providerFor(spec.daemon) });
+        const policyProxy = access === "full" ? undefined : new DoodPolicyProxy(`${name}-dood-proxy`, {
+            client: name,
+            policy: { privileged: access.privileged, hostNamespaces: access.hostNamespaces, scope: access.scope, binds: bindRoots(spec) },
+            daemonSocket: socket,
+            socketDir: access.socketDir,
+            socketGroup,
+            builder,
+            labels,
+        }, { provider: providerFor(spec.daemon) });
+        const client = new DoodClient(name, {
+            image: spec.image,
+            command: spec.command,
+            socket,
+            policyProxy,
+            daemon: endpointOf(daemon),
+            socketGroup,
+            workspace: spec.workspace,
+            user: spec.user,
+            env: spec.env,
+            labels,
+        }, { provider: providerFor(spec.daemon) });
+        return [name, {
+            containerId: client.containerId, outerDaemon: endpointOf(daemon), restricted: access !== "full",
+            publishedPortsAddress: client.publishedPortsAddress, proxyContainerId: policyProxy?.container.id, builderContainerId: builder?.container.id,
+        }];
+    }));
+
+    const registryOutputs = Object.fromEntries(Object.entries(registries).map(([name, r]): [string, Unresolved<RegistryOutputs>] => [name, {
+        mirrorUrl: r.mirrorUrl,
+        publishedAddress: r.publishedAddress,
+    }]));
+    return { hosts, clients, clientTls, registries: registryOutputs };
+}
+
+/** The daemon.json a host gets: mirrors named after the stack's registries become their URLs (plain-HTTP ones also insecure). */
+function dockerdConfig(dockerd: NonNullable<HostSpec["dockerd"]>, registries: Record<string, DindRegistry>): DockerdConfig {
+    const mirrors = dockerd["registry-mirrors"];
+    if (!mirrors) return dockerd;
+    const plain = mirrors.filter((m) => registries[m]?.mirrorUrl.startsWith("http:")).map((m) => registries[m].address);
+    return {
+        ...dockerd,
+        "registry-mirrors": mirrors.map((m) => registries[m]?.mirrorUrl ?? m),
+        ...(plain.length > 0 ? { "insecure-registries": [...(dockerd["insecure-registries"] ?? []), ...plain] } : {}),
+    };
+}
+
+/** A secret's value, held as a Pulumi secret; a missing variable was already refused by validation. */
+function secretValue(ref: SecretRef): pulumi.Output<string> {
+    if ("env" in ref) {
+        const value = process.env[ref.env];
+        if (value === undefined) throw new UserError(`environment variable ${ref.env} is not set (it holds a secret of the stack file)`);
+        return pulumi.secret(value);
+    }
+    return new pulumi.Config().requireSecret(ref.secret);
+}
+
+/** The CA files a host trusts per registry, read on this machine. */
+function readCAs(host: string, spec: HostSpec): Record<string, string> {
+    return Object.fromEntries(Object.entries(spec.registryCAs).map(([registry, file]) => {
+        try {
+            return [registry, readFileSync(file, "utf8")];
+        } catch (error) {
+            throw new UserError(`hosts.${host}.registryCAs.${registry}: cannot read ${file}: ${(error as Error).message}`);
+        }
+    }));
+}
+
+/** The host paths a restricted client may bind: `workspace` is its own workspace (nothing when it has none). */
+function bindRoots(spec: ClientSpec): string[] {
+    if (spec.access === "full") return [];
+    return [...new Set(spec.access.binds.flatMap((root) => (root === "workspace" ? (spec.workspace ? [spec.workspace] : []) : [root])))];
+}
+
+/**
+ * The Kubernetes parts, loaded only for a stack that declares a cluster: @pulumi/kubernetes takes
+ * about as long to load as the rest of the program, and every preview and up would pay for it.
+ */
+function kubernetes(): { k8s: typeof k8s; KubernetesDindHost: typeof kubernetesHostModule.KubernetesDindHost } {
+    return { k8s: require("@pulumi/kubernetes"), KubernetesDindHost: require("../components/KubernetesDindHost").KubernetesDindHost };
+}
+
+/** A DinD host on a cluster: preloads come from the local daemon, the one this machine has. */
+function kubernetesHost(name: string, spec: HostSpec, cluster: KubernetesSpec, local: DaemonSpec, labels: Record<string, string>,
+    provider: pulumi.ProviderResource, steps: DindHostSteps) {
+    return new (kubernetes().KubernetesDindHost)(name, {
+        preloadCopier: steps.preload,
+        namespace: cluster.namespace,
+        image: spec.image,
+        storage: spec.storage,
+        tcp: spec.tcp && { port: spec.tcp.port, sans: spec.tcp.sans },
+        preload: spec.preload,
+        preloadSource: endpointOf(local),
+        innerProvider: spec.preload.length > 0 || spec.workloads !== undefined,
+        skipAwait: cluster.skipAwait,
+        env: spec.env,
+        labels,
+    }, { provider });
+}
+
+/** How this machine reaches a Docker daemon's Engine API (validation made sure it has a host). */
+function endpointOf(daemon: DaemonSpec): EngineEndpoint {
+    return { host: daemon.host!, certPath: daemon.certPath, sshOpts: daemon.sshOpts };
+}
+
+/**
+ * The socket's group: read from the socket when the daemon runs here, with `stat` over ssh on an
+ * ssh:// daemon's machine; unknown on a tcp:// daemon (validation asks for socketGroup when it matters).
+ */
+function socketGroupOf(socket: string, daemon: EngineEndpoint, client: string): ClientSpec["socketGroup"] {
+    try {
+        if (daemon.host.startsWith("ssh://")) return remoteSocketGroup(socket, daemon);
+        if (!isLocalDaemon(daemon.host)) return undefined;
+        return statSync(socket).gid;
+    } catch (error) {
+        throw new UserError(`clients.${client}.socket: cannot read the group of ${socket}: ${(error as Error).message}`);
+    }
+}
+
+/** `stat` on the daemon's machine, with the same ssh settings the provider uses. */
+function remoteSocketGroup(socket: string, daemon: EngineEndpoint): number {
+    const quoted = `'${socket.replace(/'/g, "'\\''")}'`;
+    const [ssh, ...args] = sshCommand(daemon.host, daemon.sshOpts ?? [], ["stat", "-c", "%g", quoted]);
+    const result = spawnSync(ssh, args, { encoding: "utf8", timeout: 30_000 });
+    const gid = Number(result.stdout.trim());
+    if (result.status !== 0 || result.stdout.trim() === "" || !Number.isInteger(gid)) {
+        throw new Error(`ssh ${daemon.host} stat: ${(result.stderr || String(result.error ?? `status ${result.status}`)).trim()}`);
+    }
+    return gid;
+}

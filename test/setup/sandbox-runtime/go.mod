@@ -1,3 +1,0 @@
-module dind-provisioner/test/setup/sandbox-runtime
-
-go 1.19

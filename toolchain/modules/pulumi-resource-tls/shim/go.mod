@@ -1,0 +1,4 @@
+// A nested module only so that this folder stays out of
+// module dind-provisioner/toolchain/modules/pulumi-resource-tls (shim.go is copied into the Terraform upstream
+// by toolchain/steps/pulumi-bridged-plugin.sh, and compiles only there).
+module dind-provisioner/toolchain/modules/pulumi-resource-tls/shim

@@ -1,0 +1,3 @@
+module dind-provisioner/toolchain/sandbox-runtime
+
+go 1.19

@@ -1,3 +1,0 @@
-module dind-provisioner/tools/dood-proxy
-
-go 1.24

@@ -1,4 +1,0 @@
-// A nested module only so that this folder is no Go package of its own (its files are copied
-// into Pulumi's fork of terraform-plugin-sdk/v2 by scripts/bootstrap/pulumi-bridged-plugin.sh,
-// and compile only there).
-module dind-provisioner/tools/pulumi-bridge-common/sdkpatch

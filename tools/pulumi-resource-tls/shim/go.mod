@@ -1,4 +1,0 @@
-// A nested module only so that this folder stays out of
-// module dind-provisioner/tools/pulumi-resource-tls (shim.go is copied into the Terraform upstream
-// by scripts/bootstrap/pulumi-bridged-plugin.sh, and compiles only there).
-module dind-provisioner/tools/pulumi-resource-tls/shim
