@@ -37,7 +37,7 @@ export const DEFAULT_DOOD_PRIVILEGED = false;
 export const DEFAULT_DOOD_HOST_NAMESPACES = false;
 export const DEFAULT_DOOD_SCOPE = "own";
 
-/** A restricted DooD client's own BuildKit builder, made by scripts/bootstrap/buildkit-image.sh from tools/buildkit. */
+/** A restricted DooD client's own BuildKit builder, made by toolchain/steps/buildkit-image.sh from toolchain/modules/buildkit. */
 export const DEFAULT_BUILDER_IMAGE = "dind-provisioner/buildkit:local";
 
 /** The container name of a DooD client's builder when it names none. */

@@ -1,4 +1,4 @@
-// The docker CLI plugins of the offline dind image (scripts/bootstrap/docker-cli-plugins.sh, built
+// The docker CLI plugins of the offline dind image (toolchain/steps/docker-cli-plugins.sh, built
 // into it by images.sh) in a real stack: inside a DinD host, `docker buildx build` and `docker
 // build` run BuildKit in the inner dockerd, FROM the preloaded image with no registry, and a
 // RUN --mount=type=cache keeps its files from one build to the next; a DooD client of the same
@@ -14,11 +14,11 @@ const HOST = "plugins-dind";
 const CLIENT = "plugins-agent";
 const CONTEXT = "/tmp/plugins-context";
 
-/** The version tools/docker-<name>/go.mod pins for `module`: what the built plugin must report. */
+/** The version toolchain/modules/docker-<name>/go.mod pins for `module`: what the built plugin must report. */
 function pinned(name: string, module: string): string {
-    const gomod = readFileSync(path.join(REPO_ROOT, "tools", `docker-${name}`, "go.mod"), "utf8");
+    const gomod = readFileSync(path.join(REPO_ROOT, "toolchain", "modules", `docker-${name}`, "go.mod"), "utf8");
     const version = new RegExp(`^\\s*${module.replace(/[./]/g, "\\$&")} (v\\S+)`, "m").exec(gomod)?.[1];
-    assert.ok(version, `tools/docker-${name}/go.mod pins no ${module}`);
+    assert.ok(version, `toolchain/modules/docker-${name}/go.mod pins no ${module}`);
     return version;
 }
 const BUILDX = pinned("buildx", "github.com/docker/buildx");
