@@ -2,8 +2,8 @@
 # Brings up what the provisioner needs on this machine, then runs the given command with it:
 # a Docker engine, the local images (DinD, whose docker CLI has the buildx and compose plugins,
 # busybox, registry), the DooD policy proxy's image, the restricted DooD clients' BuildKit builder
-# image, the Pulumi CLI and the docker and tls resource plugins (and the kubernetes plugin when a stack under
-# stacks/ declares a kubernetes daemon). With DIND_PROVISIONER_TOOLCHAIN=test, also what only the
+# image, the Pulumi CLI and the docker and tls resource plugins (and the kubernetes plugin when a
+# stack under stacks/ declares a kubernetes daemon). With DIND_PROVISIONER_TOOLCHAIN=test, also what only the
 # tests need: the remote-daemon tests' image, a Node.js language host for the Pulumi CLI, the
 # kubernetes plugin and a Kubernetes API server. A user's `npm run up` never waits for those.
 # Every step is idempotent and caches outside the repository; a warm run takes a few seconds.

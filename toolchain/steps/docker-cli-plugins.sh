@@ -10,9 +10,9 @@
 #   --key         print the plugins' cache key and exit, building nothing (images.sh's recipe)
 #   --print-path  print the two binaries' paths, buildx's then compose's, one a line
 #
-# Each plugin is cached in $DP_CACHE/docker-cli-plugins/<name>/<key>/, keyed by its toolchain/modules/
-# module, this script and the machine; both share the Go build cache
-# $DP_CACHE/go-build-docker-cli-plugins. Cold times: README, "Offline toolchain". A warm run
+# Each plugin is cached in $DP_CACHE/docker-cli-plugins/<name>/<key>/, keyed by its
+# toolchain/modules/ module, this script and the machine; both share the Go build cache
+# $DP_CACHE/go-build-docker-cli-plugins. Cold times: docs/toolchain.md. A warm run
 # checks the keys only.
 set -euo pipefail
 # shellcheck disable=SC2034 # read by common.sh
@@ -20,8 +20,8 @@ DP_NAME=docker-cli-plugins
 # shellcheck source-path=SCRIPTDIR source=common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-# Per plugin: the upstream module toolchain/modules/docker-<name>/go.mod pins, its main package, and the
-# -ldflags of upstream's release build (VERSION stands for the pinned version).
+# Per plugin: the upstream module toolchain/modules/docker-<name>/go.mod pins, its main package,
+# and the -ldflags of upstream's release build (VERSION stands for the pinned version).
 readonly PLUGINS=(buildx compose)
 readonly buildx_module=github.com/docker/buildx
 readonly buildx_main=github.com/docker/buildx/cmd/buildx
@@ -48,7 +48,7 @@ if [ "$mode" = key ]; then
 fi
 
 build() { # name
-  local name=$1 dir out module main ldflags version t0
+  local name=$1 dir out module main ldflags version t0 metadata
   dir=$(tool_dir "$name")
   out=$(artifact "$name")
   [ ! -f "$out/.complete" ] || return 0
@@ -67,8 +67,9 @@ build() { # name
     die "go build of docker-$name failed (log: $out.tmp/build.log)"
   fi
   # The docker CLI reads a plugin's version from this metadata (docker info, docker version).
-  "$out.tmp/docker-$name" docker-cli-plugin-metadata | grep -q "\"Version\": *\"$version\"" ||
-    die "the built docker-$name does not report $version"
+  # (Into a variable first: under pipefail, `| grep -q` can fail the pipeline with SIGPIPE.)
+  metadata=$("$out.tmp/docker-$name" docker-cli-plugin-metadata) || die "the built docker-$name does not run"
+  grep -q "\"Version\": *\"$version\"" <<<"$metadata" || die "the built docker-$name does not report $version: $metadata"
   echo "version=$version built=$(date -u +%FT%TZ) seconds=$(since "$t0")" >"$out.tmp/.complete"
   rm -rf "$out" && mv "$out.tmp" "$out"
   find "$DP_CACHE/docker-cli-plugins/$name" -mindepth 1 -maxdepth 1 ! -name "$(basename "$out")" -exec rm -rf {} +
