@@ -102,6 +102,7 @@ describe("real lane: BuildKit, Compose and socket tools in restricted DooD clien
         rmSync(SCRATCH, { recursive: true, force: true });
     });
 
+    describe("1.", () => { // a suite, so that it runs in this order among the suites
     it("1. up: each client gets a proxy and a builder, neither privileged; the builder keeps SETUID, SETGID and CHOWN only", async () => {
         const up = await sut.stack.up();
         assert.equal(up.summary.result, "succeeded");
@@ -122,6 +123,7 @@ describe("real lane: BuildKit, Compose and socket tools in restricted DooD clien
         assert.match(gateway, /^\d+\.\d+\.\d+\.\d+$/);
         // The base image builds start from: pushed by the client, through its proxy, to the stack's registry.
         okIn(`docker tag ${BUSYBOX} ${REGISTRY}/busybox:local && docker push -q ${REGISTRY}/busybox:local`);
+    });
     });
 
     describe("2. BuildKit on the client's own builder", () => {
@@ -251,7 +253,7 @@ describe("real lane: BuildKit, Compose and socket tools in restricted DooD clien
             const evilConfig = JSON.parse(okIn("cat evil/manifest.json"))[0].Config.replace(/^blobs\/sha256\//, "").replace(/\.json$/, "");
             assert.equal(docker(["image", "inspect", `sha256:${evilConfig}`]).status, 1);
             assert.equal(okIn(`docker run --rm ${BUSYBOX} echo readable`, OTHER), "readable");
-            okIn(`docker image inspect ${BUSYBOX} >/dev/null && docker save ${BUSYBOX} -o /dev/null`, OTHER);
+            okIn(`docker image inspect ${BUSYBOX} >/dev/null && docker save ${BUSYBOX} >/dev/null`, OTHER);
         });
     });
 
@@ -342,6 +344,7 @@ describe("real lane: BuildKit, Compose and socket tools in restricted DooD clien
         });
     });
 
+    describe("7.", () => { // a suite, so that it runs in this order among the suites
     it("7. Testcontainers for Node.js in the client (reaper off), at the published-ports address the stack gives", () => {
         const bundle = path.join(WORKSPACE[AGENT], "tc.js");
         const built = spawnSync(path.join(REPO_ROOT, "node_modules", ".bin", "esbuild"), [
@@ -356,7 +359,9 @@ describe("real lane: BuildKit, Compose and socket tools in restricted DooD clien
         assert.equal(result.host, gateway);
         assert.equal(docker(["inspect", result.id]).status, 1, "it removed its container");
     });
+    });
 
+    describe("8.", () => { // a suite, so that it runs in this order among the suites
     it("8. status lists what each client owns and where its published ports are reached", () => {
         okIn(`docker volume create kept && docker network create kept-net`);
         const run = spawnSync(process.execPath, [path.join(REPO_ROOT, "commands", "bundled.js"), "commands/status.ts", ...sut.driverFlags.slice(0, 2)], {
@@ -373,7 +378,9 @@ describe("real lane: BuildKit, Compose and socket tools in restricted DooD clien
         }
         assert.doesNotMatch(agentSection, /dood-bk-other\./);
     });
+    });
 
+    describe("9.", () => { // a suite, so that it runs in this order among the suites
     it("9. a replaced client starts empty: the old one's objects go with it", async () => {
         assert.ok(ownedOnDaemon(OTHER).some((o) => o === `container ${OTHER}.theirs`));
         sut.editStackFile((text) => text.replace("workspace: /tmp/dind-provisioner-dood-bk/other", "workspace: /tmp/dind-provisioner-dood-bk/other\n    env: { GENERATION: \"2\" }"));
@@ -386,7 +393,9 @@ describe("real lane: BuildKit, Compose and socket tools in restricted DooD clien
         assert.match(okIn(`docker buildx inspect --bootstrap`, OTHER), /Status:\s+running/);
         assert.notEqual(ownedOnDaemon(AGENT).length, 0, "the agent kept its own");
     });
+    });
 
+    describe("10.", () => { // a suite, so that it runs in this order among the suites
     it("10. destroy leaves nothing of a client: containers, volumes, networks, builds, tags, builder; promoted and shared images stay", async () => {
         // The operator keeps one of the agent's builds under a name of their own (with the daemon's socket).
         dockerOk(["tag", "dood-bk-app:1", "dood-bk-promoted:1"]);
@@ -406,5 +415,6 @@ describe("real lane: BuildKit, Compose and socket tools in restricted DooD clien
         assert.equal(imageId(BUSYBOX), shared.busybox, "the shared image is untouched");
         assert.deepEqual(dockerOk(["ps", "-a", "--filter", `label=dind-provisioner.role=dood-cleanup`, "--format", "{{.Names}}"]), "");
         docker(["rmi", "dood-bk-promoted:1"]);
+    });
     });
 });
