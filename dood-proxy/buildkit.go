@@ -41,6 +41,14 @@ var builderServices = map[string]bool{
 	"opentelemetry.proto.collector.trace.v1.TraceService": true,
 }
 
+// builderReadMethods are single methods forwarded from services otherwise refused: buildx reads a
+// finished build's provenance from the builder's content store (Compose's builds ask for it). The
+// store is the client's own builder's; writes and deletes stay refused.
+var builderReadMethods = map[string]bool{
+	"/containerd.services.content.v1.Content/Info": true,
+	"/containerd.services.content.v1.Content/Read": true,
+}
+
 // Field numbers in BuildKit's protobuf messages (api/services/control/control.proto and
 // frontend/gateway/pb/gateway.proto).
 const (
@@ -130,7 +138,7 @@ func (b *BuilderFront) admit(r *http.Request) *Refusal {
 		return badRequest("the builder socket speaks gRPC (BuildKit's API), not %s %s", r.Proto, r.Method)
 	}
 	service, _, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-	if !ok || !builderServices[service] || r.URL.RawQuery != "" || strings.Contains(r.URL.Path, "%") {
+	if !ok || !(builderServices[service] || builderReadMethods[r.URL.Path]) || r.URL.RawQuery != "" || strings.Contains(r.URL.Path, "%") {
 		return b.policy.deny("default deny", "BuildKit method %s is not one this proxy forwards", r.URL.Path)
 	}
 	var at solveFields

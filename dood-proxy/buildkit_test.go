@@ -181,6 +181,7 @@ func TestBuilderAttacks(t *testing.T) {
 		{"--network host through the gateway", bridgeSolve, grpcFrame(bridgeSolveOf("dockerfile.v0", hostnet)), "7", "the host network (build --network host) is not allowed"},
 		{"a method this proxy does not forward", "/moby.buildkit.v1.Control2/Solve", grpcFrame(nil), "7", "BuildKit method /moby.buildkit.v1.Control2/Solve is not one this proxy forwards (default deny)"},
 		{"a session service called directly", "/moby.filesync.v1.FileSync/DiffCopy", grpcFrame(nil), "7", "default deny"},
+		{"a delete in the builder's content store", "/containerd.services.content.v1.Content/Delete", grpcFrame(nil), "7", "default deny"},
 		{"a compressed Solve", controlSolve, append([]byte{1, 0, 0, 0, 1}, 0), "3", "compressed"},
 		{"two messages in a Solve", controlSolve, append(grpcFrame(controlSolveOf("", nil)), grpcFrame(controlSolveOf("", []string{"network.host"}))...), "3", "one gRPC message expected"},
 		{"a malformed Solve", controlSolve, grpcFrame([]byte{0x4a, 0x7f, 0x00}), "3", "malformed protobuf"},

@@ -265,7 +265,7 @@ describe("real lane: BuildKit, Compose and socket tools in restricted DooD clien
             const ps = okIn(`${project(AGENT)} ps --format '{{.Name}} {{.State}} {{.Health}}'`);
             assert.match(ps, /^dood-bk-agent\.demo-db-1 running healthy$/m);
             assert.match(ps, /^dood-bk-agent\.demo-web-1 running/m);
-            assert.match(okIn(`${project(AGENT)} logs db 2>&1`), /db-1/);
+            assert.match(okIn(`${project(AGENT)} logs db 2>&1`), /db-1\s+\| db-of-dood-bk-agent$/m);
             const port = okIn(`${project(AGENT)} port web 8080`).split(":").at(-1);
             const page = okIn(`docker run --rm ${BUSYBOX} wget -qO- http://${gateway}:${port}/`);
             assert.equal(page, "hello from the workspace\ndb-of-dood-bk-agent");
