@@ -354,7 +354,9 @@ describe("real lane: BuildKit, Compose and socket tools in restricted DooD clien
         assert.equal(built.status, 0, built.stderr);
         cpSync(process.execPath, path.join(WORKSPACE[AGENT], "node"));
         const out = okIn(`TESTCONTAINERS_RYUK_DISABLED=true TESTCONTAINERS_HOST_OVERRIDE=${gateway} ./node tc.js 2>&1`);
-        const result = JSON.parse(out.split("\n").filter((line) => line.startsWith("{")).at(-1)!);
+        const json = out.split("\n").filter((line) => line.startsWith("{")).at(-1);
+            assert.ok(json, `Testcontainers printed no result:\n${out}`);
+            const result = JSON.parse(json);
         assert.equal(result.body, "hello-from-testcontainers");
         assert.equal(result.host, gateway);
         assert.equal(docker(["inspect", result.id]).status, 1, "it removed its container");
