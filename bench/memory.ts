@@ -1,9 +1,9 @@
 // Peak memory of a process tree: a process and all its descendants, sampled every 100 ms from
-// /proc. For a cold up that tree is the driver (the Node.js program, run inline by the
+// /proc; and the executables that tree runs. For a cold up that tree is the driver (the Node.js program, run inline by the
 // Automation API), the `pulumi` CLI and engine, and every plugin the engine starts. Two sums:
 // RSS counts a page shared by several processes (the text of the nine docker plugins of an
 // 8-host stack) once per process, an upper bound; PSS splits it among them, what the tree costs.
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import * as path from "node:path";
 
 export interface ProcessEntry { ppid: number; rssKiB: number }
@@ -54,6 +54,20 @@ export function treePids(table: Map<number, ProcessEntry>, root: number): number
         pending.push(...(children.get(pid) ?? []));
     }
     return found;
+}
+
+/** The executables (resolved paths) of `root`'s descendants; those whose /proc entry is gone or unreadable are left out. */
+export function descendantExecutables(root: number, proc = "/proc"): string[] {
+    const exes: string[] = [];
+    for (const pid of treePids(readProcessTable(proc), root)) {
+        if (pid === root) continue;
+        try {
+            exes.push(readlinkSync(path.join(proc, String(pid), "exe")));
+        } catch {
+            // ended meanwhile, or a kernel thread
+        }
+    }
+    return exes;
 }
 
 export interface TreeMemory { rssMiB: number; pssMiB: number }

@@ -1,4 +1,5 @@
-// Where the time of a cold `up` goes, read off the engine's event stream, and the fleet stacks.
+// Where the time of a cold `up` and of a no-op `preview` goes, read off the engine's event stream,
+// and the fleet stacks.
 import { EngineEvent } from "@pulumi/pulumi/automation";
 import { DIND_HOST_TYPE, DIND_READINESS_TYPE, DIND_WORKLOADS_TYPE, DOCKER_CONTAINER_TYPE, IMAGE_PRELOAD_TYPE, isComponentType } from "../components/markers";
 
@@ -14,16 +15,26 @@ export const PHASE_LABELS: Record<Phase, string> = {
     finish: "finish (state save, CLI exit)",
 };
 
+export const PREVIEW_PHASES = ["engineStart", "programAndPlugin", "resourceDiffs", "finish"] as const;
+export type PreviewPhase = (typeof PREVIEW_PHASES)[number];
+
+export const PREVIEW_PHASE_LABELS: Record<PreviewPhase, string> = {
+    engineStart: "CLI and engine start (state, secrets, until the stack's step)",
+    programAndPlugin: "program start and the first provider (until the first resource's step)",
+    resourceDiffs: "resource steps (checks and diffs along the dependencies, plugin starts)",
+    finish: "finish (summary, CLI exit)",
+};
+
 interface Step { pre?: number; done?: number }
 
 /** The type part of a URN: "parent$child" types joined by $. */
 const typeOf = (urn: string) => urn.split("::")[2] ?? "";
 
-/**
- * Splits a cold up of one DinD host into phases along its critical path: start, what the DinD
- * container waits for, the container until healthy, the preload, the nested resources, the end.
- */
-export function phaseDurations(events: { at: number; event: EngineEvent }[], total: number): Record<Phase, number> {
+/** Whether a URN is a resource nested in a DinD host (created through its inner daemon's provider). */
+export const isNested = (urn: string | undefined): boolean => urn !== undefined && typeOf(urn).includes(`${DIND_WORKLOADS_TYPE}$`);
+
+/** Every step's pre event and outputs event (the last of each), by URN. */
+function stepsOf(events: { at: number; event: EngineEvent }[]): Map<string, Step> {
     const steps = new Map<string, Step>();
     for (const { at, event } of events) {
         const pre = event.resourcePreEvent?.metadata;
@@ -31,6 +42,15 @@ export function phaseDurations(events: { at: number; event: EngineEvent }[], tot
         if (pre) steps.set(pre.urn, { ...steps.get(pre.urn), pre: at });
         if (done) steps.set(done.urn, { ...steps.get(done.urn), done: at });
     }
+    return steps;
+}
+
+/**
+ * Splits a cold up of one DinD host into phases along its critical path: start, what the DinD
+ * container waits for, the container until healthy, the preload, the nested resources, the end.
+ */
+export function phaseDurations(events: { at: number; event: EngineEvent }[], total: number): Record<Phase, number> {
+    const steps = stepsOf(events);
     const matching = (test: (type: string) => boolean) => [...steps.entries()].filter(([urn]) => test(typeOf(urn))).map(([, s]) => s);
     const first = (list: Step[], key: keyof Step) => Math.min(...list.map((s) => s[key] ?? Infinity));
     const last = (list: Step[], key: keyof Step) => Math.max(...list.map((s) => s[key] ?? -Infinity));
@@ -40,7 +60,7 @@ export function phaseDurations(events: { at: number; event: EngineEvent }[], tot
     // The host is ready when its readiness step is done (the container's create ends when it starts).
     const ready = matching((t) => t.endsWith(DIND_READINESS_TYPE));
     const preload = matching((t) => t.endsWith(IMAGE_PRELOAD_TYPE));
-    const nested = matching((t) => t.includes(`${DIND_WORKLOADS_TYPE}$`));
+    const nested = [...steps.entries()].filter(([urn]) => isNested(urn)).map(([, s]) => s);
     const start = first(custom, "pre");
     const phases: Record<Phase, number> = {
         engineAndProgramStart: start,
@@ -51,6 +71,28 @@ export function phaseDurations(events: { at: number; event: EngineEvent }[], tot
         finish: total - last(nested, "done"),
     };
     for (const phase of PHASES) if (!Number.isFinite(phases[phase])) throw new Error(`phase ${phase} not found in the event stream`);
+    return phases;
+}
+
+/**
+ * Splits a no-op preview into phases: the CLI and engine until the stack's own step, the program
+ * until the first resource's step (it waits for the first provider's plugin), the resource steps
+ * (each a check and a diff, in dependency order, other plugins starting on the way), the end.
+ */
+export function previewPhaseDurations(events: { at: number; event: EngineEvent }[], total: number): Record<PreviewPhase, number> {
+    const steps = [...stepsOf(events).entries()];
+    const stack = steps.filter(([urn]) => typeOf(urn).endsWith("pulumi:pulumi:Stack")).map(([, s]) => s.pre ?? Infinity);
+    const resources = steps.filter(([urn]) => !typeOf(urn).endsWith("pulumi:pulumi:Stack"));
+    const stackStep = Math.min(...stack);
+    const firstResource = Math.min(...resources.map(([, s]) => s.pre ?? Infinity));
+    const lastDone = Math.max(...steps.map(([, s]) => s.done ?? -Infinity));
+    const phases: Record<PreviewPhase, number> = {
+        engineStart: stackStep,
+        programAndPlugin: firstResource - stackStep,
+        resourceDiffs: lastDone - firstResource,
+        finish: total - lastDone,
+    };
+    for (const phase of PREVIEW_PHASES) if (!Number.isFinite(phases[phase])) throw new Error(`preview phase ${phase} not found in the event stream`);
     return phases;
 }
 

@@ -1,17 +1,20 @@
 // Renders benchmark results as a Markdown page and an SVG chart readable at a glance.
-import type { Results } from "./results";
-import { PHASE_LABELS, PHASES } from "./phases";
+import { PHASE_LABELS, PHASES, PREVIEW_PHASE_LABELS, PREVIEW_PHASES } from "./phases";
+import type { PluginMeasures, Results } from "./results";
 import type { Ratios } from "./stats";
 
 const COLORS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1"];
 const MET = "#59a14f";
 const MISSED = "#e15759";
+/** The thin bar of the docker plugin without the project's patches. */
+const WITHOUT_PATCHES = "#f28e2b";
 const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
 
 /** Earlier runs kept for the before/after table, oldest first; the last one is "before" in the chart. */
 export const BEFORE_RUNS = [
     { file: "results.first-version.json", label: "First version" },
     { file: "results.plugin-steps.json", label: "Steps as plugins" },
+    { file: "results.upstream-network-wait.json", label: "Upstream network wait" },
 ];
 
 /** Results of an earlier run: runs older than a measure lack it. */
@@ -55,25 +58,28 @@ function barPanel(title: string, rows: [string, number][], top: number, unit = "
 
 /**
  * One row per ratio, each on its own scale: the bar is this run (green when it meets the target,
- * red when not), the thin grey bar above it the earlier run, the dashed line the target.
+ * red when not), the thin orange bar under it the same run with the docker plugin without the
+ * project's patches, the thin grey bar above it the earlier run, the dashed line the target.
  */
 function ratioPanel(results: Results, before: EarlierRun | undefined, top: number): string[] {
     const left = 230;
     const width = 420;
-    const out = [`<text x="20" y="${top}" font-weight="bold">Ratios against their targets (dashed line${before?.results.ratios ? `; grey: ${escape(before.label.toLowerCase())}` : ""})</text>`];
+    const out = [`<text x="20" y="${top}" font-weight="bold">Ratios against their targets (dashed line; orange: the docker plugin without the patches${before?.results.ratios ? `; grey: ${escape(before.label.toLowerCase())}` : ""})</text>`];
     RATIOS.forEach((name, i) => {
-        const y = top + 14 + i * 30;
+        const y = top + 14 + i * 36;
         const value = results.ratios[name];
         const target = results.targets[name];
         const previous = before?.results.ratios?.[name];
-        const scale = width / (Math.max(value, target, previous ?? 0) * 1.1);
+        const unpatched = results.withoutPatches.ratios[name];
+        const scale = width / (Math.max(value, target, previous ?? 0, unpatched) * 1.1);
         const w = Math.max(1, value * scale);
         out.push(`<text x="${left - 8}" y="${y + 17}" text-anchor="end">${escape(ratioLabel(name, results))}</text>`);
         if (previous !== undefined) out.push(`<rect x="${left}" y="${y}" width="${Math.max(1, previous * scale).toFixed(1)}" height="5" fill="#bab0ac"/>`);
         out.push(
             `<rect x="${left}" y="${y + 7}" width="${w.toFixed(1)}" height="16" fill="${met(results, name) ? MET : MISSED}"/>`,
-            `<line x1="${(left + target * scale).toFixed(1)}" y1="${y - 2}" x2="${(left + target * scale).toFixed(1)}" y2="${y + 26}" stroke="black" stroke-dasharray="4 3"/>`,
-            `<text x="${left + width + 8}" y="${y + 19}">${value.toFixed(2)} (target ≤ ${target}${previous !== undefined ? `, was ${previous.toFixed(2)}` : ""})</text>`,
+            `<rect x="${left}" y="${y + 25}" width="${Math.max(1, unpatched * scale).toFixed(1)}" height="5" fill="${WITHOUT_PATCHES}"/>`,
+            `<line x1="${(left + target * scale).toFixed(1)}" y1="${y - 2}" x2="${(left + target * scale).toFixed(1)}" y2="${y + 32}" stroke="black" stroke-dasharray="4 3"/>`,
+            `<text x="${left + width + 8}" y="${y + 19}">${value.toFixed(2)} (target ≤ ${target}; without the patches ${unpatched.toFixed(2)}${previous !== undefined ? `; was ${previous.toFixed(2)}` : ""})</text>`,
         );
     });
     return out;
@@ -100,19 +106,22 @@ function phasePanel(results: Results, top: number): string[] {
 /** The chart; `before`, when given, draws the earlier run's ratios beside this run's. */
 export function renderSvg(results: Results, before?: EarlierRun): string {
     const m = results.medians;
+    const u = results.withoutPatches.medians;
     const fleetRows: [string, number][] = Object.entries(results.fleet).map(([n, v]) => [`${n} host${n === "1" ? "" : "s"}`, v]);
+    fleetRows.push([`${results.fleetVsCli.hosts} hosts, without the patches`, results.withoutPatches.fleetVsCli.coldUp]);
     fleetRows.push([`${results.fleetVsCli.hosts} hosts, parallel CLI script`, results.fleetVsCli.baselineCli]);
+    const referenceRows: [string, number][] = [
+        ["cold pulumi up", m.coldUp], ["  without the patches", u.coldUp], ["docker CLI script (baseline)", m.baselineCli],
+        ["no-op pulumi preview", m.noopPreview], ["no-op pulumi up", m.noopUp], ["pulumi destroy", m.destroy], ["  without the patches", u.destroy],
+    ];
     const ratiosTop = 30;
-    const referenceTop = ratiosTop + 14 + 4 * 30 + 30;
-    const fleetTop = referenceTop + 14 + 5 * 24 + 30;
+    const referenceTop = ratiosTop + 14 + 4 * 36 + 30;
+    const fleetTop = referenceTop + 14 + referenceRows.length * 24 + 30;
     const memoryTop = fleetTop + 14 + fleetRows.length * 24 + 20;
     const phasesTop = memoryTop + 40;
     const body = [
         ...ratioPanel(results, before, ratiosTop),
-        ...barPanel("Reference topology: median seconds", [
-            ["cold pulumi up", m.coldUp], ["docker CLI script (baseline)", m.baselineCli], ["no-op pulumi preview", m.noopPreview],
-            ["no-op pulumi up", m.noopUp], ["pulumi destroy", m.destroy],
-        ], referenceTop),
+        ...barPanel(`Reference topology: median seconds (docker plugin ${results.dockerPlugin}; without the patches: ${results.withoutPatches.dockerPlugin})`, referenceRows, referenceTop),
         ...barPanel("Fleet: cold up of N DinD hosts (median seconds)", fleetRows, fleetTop),
         `<text x="20" y="${memoryTop}" font-weight="bold">Peak memory of a cold up of ${results.memory.hosts} hosts (engine, plugins, program): ${results.memory.pssMiB} MiB PSS, ${results.memory.rssMiB} MiB summed RSS</text>`,
         ...phasePanel(results, phasesTop),
@@ -178,10 +187,18 @@ ${rows.join("\n")}
 `;
 }
 
+/** A phase table: one row per phase, a column per plugin. */
+function phaseTable<P extends string>(names: readonly P[], labels: Record<P, string>, pick: (m: PluginMeasures) => Record<P, number>, results: Results): string {
+    return `| Phase | ${results.dockerPlugin} | ${results.withoutPatches.dockerPlugin} (without the patches) |
+|---|---|---|
+${names.map((p) => `| ${labels[p]} | ${pick(results)[p]} | ${pick(results.withoutPatches)[p]} |`).join("\n")}`;
+}
+
 export function renderMarkdown(results: Results, notes: string, before: EarlierRun[] = []): string {
     const m = results.medians;
+    const u = results.withoutPatches;
     const verdict = (name: keyof Ratios) =>
-        `| \`${name}\` | ${ratioLabel(name, results)} | ${results.ratios[name]} | ≤ ${results.targets[name]} | ${met(results, name) ? "met" : "**missed**"} |`;
+        `| \`${name}\` | ${ratioLabel(name, results)} | ${results.ratios[name]} | ≤ ${results.targets[name]} | ${met(results, name) ? "met" : "**missed**"} | ${u.ratios[name]} |`;
     const machine = Object.entries(results.machine).map(([k, v]) => `${k}: ${v}`).join("; ");
     const fleetVsCli = results.fleetVsCli;
     return `# Benchmarks
@@ -191,7 +208,7 @@ cold \`up\`, a no-op preview and a fleet cost against plain docker CLI scripts, 
 \`npm run bench\` (see [testing.md](testing.md#benchmarks) for how to run it).
 
 Generated by \`npm run bench${results.mode === "quick" ? " -- --quick" : ""}\` on ${results.date} (${results.mode} mode: medians of ${results.runs} runs,
-\`pulumi\` and the baseline alternated in each round). Machine: ${machine}.
+\`pulumi\` with each docker plugin and the baseline taken in turn in each round). Machine: ${machine}.
 Raw samples and medians: [\`bench/results.json\`](../bench/results.json).
 
 ![benchmark chart](benchmarks.svg)
@@ -201,35 +218,49 @@ image and three nested containers, plus one DooD client. The baseline (\`bench/b
 the same with plain docker CLI calls, certificates (openssl) included, and waits for the same
 readiness.
 
-| Measure | Median (s) |
-|---|---|
-| cold \`pulumi up\` (Automation API, fresh stack) | ${m.coldUp} |
-| baseline docker CLI script | ${m.baselineCli} |
-| no-op \`pulumi preview\` on the deployed stack | ${m.noopPreview} |
-| no-op \`pulumi up\` on the deployed stack | ${m.noopUp} |
-| \`pulumi destroy\` | ${m.destroy} |
+Every \`pulumi\` measure is taken twice in the same rounds: with the docker plugin as this project
+builds it, **${results.dockerPlugin}** (the Terraform upstream with the project's patches,
+\`toolchain/modules/pulumi-resource-docker/patches\`), and with **${u.dockerPlugin}**, the same upstream commit
+built without them, which is what the upstream does today. Each ran from a copy of its own
+binary, and each cold up checked that the engine ran that binary and no other.
+
+| Measure | ${results.dockerPlugin}: median (s) | ${u.dockerPlugin} (without the patches): median (s) |
+|---|---|---|
+| cold \`pulumi up\` (Automation API, fresh stack) | ${m.coldUp} | ${u.medians.coldUp} |
+| baseline docker CLI script | ${m.baselineCli} | ${m.baselineCli} |
+| no-op \`pulumi preview\` on the deployed stack | ${m.noopPreview} | ${u.medians.noopPreview} |
+| no-op \`pulumi up\` on the deployed stack | ${m.noopUp} | ${u.medians.noopUp} |
+| \`pulumi destroy\` | ${m.destroy} | ${u.medians.destroy} |
 
 | Fleet (DinD hosts, 3 nested containers each) | ${Object.keys(results.fleet).join(" | ")} |
 |---|${Object.keys(results.fleet).map(() => "---").join("|")}|
-| cold up, median (s) | ${Object.values(results.fleet).join(" | ")} |
+| cold up, median (s), ${results.dockerPlugin} | ${Object.values(results.fleet).join(" | ")} |
+| cold up, median (s), ${u.dockerPlugin} (without the patches) | ${Object.keys(results.fleet).map((n) => u.fleet[n]).join(" | ")} |
 
 A fleet of ${fleetVsCli.hosts} against a person's script: \`bench/baseline.sh fleet-up\` brings up the
 same ${fleetVsCli.hosts} hosts in parallel (\`&\` and \`wait\`), each as the reference baseline does
 (certificates, volume, privileged container with a TLS endpoint, wait until the inner daemon
 answers, preload, network and three nested containers). Medians, in the same rounds as the cold
-ups: the script ${fleetVsCli.baselineCli} s, the cold up ${fleetVsCli.coldUp} s.
+ups: the script ${fleetVsCli.baselineCli} s, the cold up ${fleetVsCli.coldUp} s (${u.fleetVsCli.coldUp} s without the patches).
 
 ${memoryParagraph(results.memory)}
 
-| Ratio | Of | Value | Target | |
-|---|---|---|---|---|
+| Ratio | Of | Value | Target | | Without the patches |
+|---|---|---|---|---|---|
 ${RATIOS.map(verdict).join("\n")}
 
-Where a cold up goes (median of the reference runs, along its critical path):
+Where a cold up goes (median of the reference runs, along its critical path; seconds):
 
-| Phase | Median (s) |
-|---|---|
-${PHASES.map((p) => `| ${PHASE_LABELS[p]} | ${results.phases[p]} |`).join("\n")}
+${phaseTable(PHASES, PHASE_LABELS, (r) => r.phases, results)}
+
+Where the cold up of the fleet of ${fleetVsCli.hosts} goes (medians; the same phases, each ending when the
+last host finishes it; seconds):
+
+${phaseTable(PHASES, PHASE_LABELS, (r) => r.fleetPhases, results)}
+
+Where a no-op preview goes (median of the reference runs; seconds):
+
+${phaseTable(PREVIEW_PHASES, PREVIEW_PHASE_LABELS, (r) => r.previewPhases, results)}
 
 Fixed costs measured on their own: loading the program in a fresh Node.js process (ts-node
 compile, @pulumi/pulumi and dependencies) ${results.startup.programLoad} s; the docker plugin's start

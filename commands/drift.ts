@@ -4,7 +4,8 @@
 // the differences listed; 1: error (bad file, daemon down, ...). Nothing is changed.
 import { EngineEvent, OpMap, Stack } from "@pulumi/pulumi/automation";
 import { UserError } from "../components/errors";
-import { asDriverRuns, openStack, useV8StackTraces } from "../driver/stack";
+import { asDriverRuns, openStack, stackFileOf, useV8StackTraces } from "../driver/stack";
+import { loadStackFile } from "../stackfile/load";
 import { expectArguments, parseCommandLine, runCommand, STACK_OPTIONS, stackOptionsOf } from "./cli";
 
 const USAGE = "usage: npm run drift -- [--stack NAME] [--file STACKFILE] [--backend URL] [--work-dir DIR] [--quiet]   (default stack: local, file: stacks/NAME.yaml)";
@@ -85,6 +86,8 @@ async function main(argv: string[]): Promise<number> {
     expectArguments(line, 0);
     const options = stackOptionsOf(line);
     useV8StackTraces();
+    // An invalid file stops here (a user error, all its problems listed), before the engine or any plugin starts, as preview and up do.
+    loadStackFile(stackFileOf(options));
     const stack = await openStack(options);
     const report = await detectDrift(stack, line.flags.has("--quiet") ? undefined : (out) => process.stdout.write(out));
     console.log(formatDrift(options.stackName, report));

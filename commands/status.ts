@@ -3,14 +3,17 @@
 // reached, inner engine version, nested containers, preloaded images) and each DooD client
 // (state, where its containers' published ports are reached, and for a restricted client what it
 // owns: containers, volumes, networks, images it built, tags it created, its builder).
-// It reads the stack's outputs and asks the outer and inner daemons over the Engine API.
-// Secrets (clientTls) are used to dial the inner daemon and never printed.
+// A host on Kubernetes shows its pod instead of a container: phase, readiness, restarts, node. It
+// reads the stack's outputs and asks the outer and inner daemons over the Engine API, and the
+// cluster over the Kubernetes API. Secrets (clientTls) are used to dial the inner daemon and never
+// printed.
 import { ContainerSummary, EngineClient, EngineEndpoint } from "../components/engineApi";
+import { kubeConnection, kubeGet } from "../components/kubeApi";
 import { DOOD_OWNER_LABEL } from "../components/markers";
 import { PROXY_STATE_DIR } from "../components/paths";
 import { clientEnvironment } from "../driver/clientTls";
 import { openStack, readOutputs } from "../driver/stack";
-import { ClientOutputs, HostOutputs, isKubernetesHost, StackOutputs } from "../program/outputs";
+import { ClientOutputs, DockerHostOutputs, HostOutputs, isKubernetesHost, KubernetesHostOutputs, StackOutputs } from "../program/outputs";
 import { expectArguments, parseCommandLine, runCommand } from "./cli";
 
 const USAGE = "usage: npm run status -- [--stack NAME]...   (default stack: local)";
@@ -40,15 +43,6 @@ function ports(listed: ContainerSummary["Ports"]): string {
     return listed.filter((p) => p.PublicPort).map((p) => `${p.IP ?? ""}:${p.PublicPort}->${p.PrivatePort}/${p.Type}`).join(", ") || "-";
 }
 
-/** Where the host runs: its container's state and health on a Docker daemon; a Kubernetes host has no container there. */
-async function placement(host: HostOutputs): Promise<[string, string]> {
-    return isKubernetesHost(host) ? ["kubernetes", "-"] : outerState(host.outerDaemon, host.containerId);
-}
-
-function endpointsOf(host: HostOutputs): string {
-    return [host.tcpEndpoint, isKubernetesHost(host) ? undefined : host.unixEndpoint].filter(Boolean).join(" ") || "-";
-}
-
 /** The inner daemon's nested containers and the preloaded images, as indented tables. */
 async function innerSection(inner: EngineEndpoint, host: HostOutputs): Promise<string[]> {
     const lines: string[] = [];
@@ -68,18 +62,45 @@ async function innerSection(inner: EngineEndpoint, host: HostOutputs): Promise<s
     return lines;
 }
 
+interface Pod {
+    spec: { nodeName?: string };
+    status: { phase?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { name: string; restartCount: number; state?: { waiting?: { reason?: string } } }[] };
+}
+
+/** A Kubernetes host's pod, asked of its cluster: phase (or why it waits), readiness, restarts of dockerd, node. */
+async function podState(host: KubernetesHostOutputs): Promise<[string, string, string, string]> {
+    const { cluster } = host;
+    const pod = await settled(kubeGet<Pod>(kubeConnection({ kubeconfig: cluster.kubeconfig, context: cluster.context }),
+        `/api/v1/namespaces/${cluster.namespace}/pods/${host.statefulSet}-0`, TIMEOUT_MS));
+    if (pod instanceof Error) return [`unknown (${pod.message})`, "-", "-", "-"];
+    if (!pod) return ["missing", "-", "-", "-"];
+    const dind = pod.status.containerStatuses?.find((c) => c.name === "dind");
+    return [
+        `${pod.status.phase ?? "Pending"}${dind?.state?.waiting?.reason ? ` (${dind.state.waiting.reason})` : ""}`,
+        pod.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ? "ready" : "not ready",
+        dind ? String(dind.restartCount) : "-",
+        pod.spec.nodeName ?? "-",
+    ];
+}
+
+/** A host's first row: its container on a Docker daemon, or its pod on a cluster. */
+async function hostRow(name: string, host: HostOutputs, engineVersion: string): Promise<string[][]> {
+    if (isKubernetesHost(host)) {
+        return [["HOST", "POD", "PHASE", "READY", "RESTARTS", "NODE", "ENDPOINT", "ENGINE"],
+            [name, `${host.cluster.namespace}/${host.statefulSet}-0`, ...await podState(host), host.tcpEndpoint, engineVersion]];
+    }
+    const docker: DockerHostOutputs = host;
+    const [state, health] = await outerState(docker.outerDaemon, docker.containerId);
+    const endpoints = [docker.tcpEndpoint, docker.unixEndpoint].filter(Boolean).join(" ") || "-";
+    return [["HOST", "STATE", "HEALTH", "ENDPOINTS", "PUBLISHED PORTS AT", "ENGINE"], [name, state, health, endpoints, docker.publishedPortsAddress ?? "-", engineVersion]];
+}
+
 /** One host's rows. */
 async function hostSection(name: string, host: HostOutputs, stackOutputs: StackOutputs): Promise<string> {
-    const [state, health] = await placement(host);
     const tls = host.tcpEndpoint ? stackOutputs.clientTls[name] : undefined;
     const inner: EngineEndpoint | undefined = host.dockerHost ? { host: host.dockerHost, ...tls } : undefined;
     const version = inner ? await settled(engine(inner).version()) : new Error("no endpoint");
-    const publishedAt = isKubernetesHost(host) ? "-" : host.publishedPortsAddress ?? "-";
-    const lines = [table([
-        ["HOST", "STATE", "HEALTH", "ENDPOINTS", "PUBLISHED PORTS AT", "ENGINE"],
-        [name, state, health, endpointsOf(host), publishedAt, version instanceof Error ? `unreachable (${version.message})` : version.Version],
-    ])];
-    if (isKubernetesHost(host)) lines.push(`  StatefulSet ${host.statefulSet}; in the cluster: ${host.serviceEndpoint}`);
+    const lines = [table(await hostRow(name, host, version instanceof Error ? `unreachable (${version.message})` : version.Version))];
     if (inner && !(version instanceof Error)) lines.push(...await innerSection(inner, host));
     const { env, notes } = clientEnvironment(host, tls ? "<dir of: npm run client-tls -- HOST DIR>" : undefined);
     lines.push(`  environment: ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(" ")}`);

@@ -29,6 +29,14 @@ export const DEFAULT_NESTED_RESTART = "unless-stopped";
 export const DEFAULT_CLAIM_SIZE = "20Gi";
 /** A Kubernetes DinD host's TCP endpoint: Docker's TLS port, in the pod and on its Service. */
 export const DEFAULT_KUBERNETES_TCP_PORT = 2376;
+/**
+ * A Kubernetes DinD host's Service: NodePort, which every cluster serves on its nodes' addresses,
+ * so the machine running Pulumi reaches the endpoint (for preload and workloads) from outside the
+ * cluster; it speaks mutual TLS only. ClusterIP is for a Pulumi that runs in the cluster.
+ */
+export const DEFAULT_KUBERNETES_SERVICE_TYPE = "NodePort";
+/** Seconds a Kubernetes DinD host's pod gets to be ready: scheduling, a claim's provisioning and an image pull come first. */
+export const DEFAULT_KUBERNETES_READINESS_TIMEOUT = 300;
 
 /** The DooD policy proxy's image, made by toolchain/steps/dood-proxy-image.sh from dood-proxy. */
 export const DEFAULT_DOOD_PROXY_IMAGE = "dind-provisioner/dood-proxy:local";

@@ -15,6 +15,7 @@ export const DIND_WORKLOADS_TYPE = `${COMPONENT_TYPE_PREFIX}DindWorkloads`;
 export const DIND_REGISTRY_TYPE = `${COMPONENT_TYPE_PREFIX}DindRegistry`;
 export const DIND_CERTIFICATES_TYPE = `${COMPONENT_TYPE_PREFIX}DindCertificates`;
 export const DIND_READINESS_TYPE = `${COMPONENT_TYPE_PREFIX}DindReadiness`;
+export const KUBERNETES_READINESS_TYPE = `${COMPONENT_TYPE_PREFIX}KubernetesReadiness`;
 export const IMAGE_PRELOAD_TYPE = `${COMPONENT_TYPE_PREFIX}ImagePreload`;
 export const DOOD_CLIENT_TYPE = `${COMPONENT_TYPE_PREFIX}DoodClient`;
 export const DOOD_PROXY_TYPE = `${COMPONENT_TYPE_PREFIX}DoodPolicyProxy`;
@@ -43,6 +44,10 @@ export const HOST_LABEL = "dind-provisioner.host";
 export const CLIENT_LABEL = "dind-provisioner.client";
 /** The registry a container, volume or network belongs to. */
 export const REGISTRY_LABEL = "dind-provisioner.registry";
+/** On a Kubernetes DinD host's pod: hosts with the same value run on different nodes while they can (`spreadGroup`). */
+export const SPREAD_LABEL = "dind-provisioner.spread-group";
+/** On a Kubernetes DinD host's pod template: a hash of its server certificate, so that a reissued one restarts dockerd, which reads it at start. */
+export const TLS_HASH_ANNOTATION = "dind-provisioner.tls-hash";
 /** "true" on a DinD host whose TCP endpoint serves plain TCP because its arguments say `insecure: true`. */
 export const INSECURE_LABEL = "dind-provisioner.insecure";
 /** "true" on a container whose published ports bind beyond loopback because its arguments say so (`tcp.bind`). */

@@ -38,7 +38,10 @@ export function clientEnvironment(host: HostOutputs, certPath: string | undefine
         env.DOCKER_CERT_PATH = certPath;
     }
     if (isKubernetesHost(host)) {
-        notes.push(`${host.tcpEndpoint} is the cluster IP of its Service (inside the cluster: ${host.serviceEndpoint}): reachable from a node, a pod or a routed network, not from elsewhere`);
+        // Through the host's Service each nested port has a port of its own (a NodePort), not the one it
+        // publishes: a tool that dials the published port at one address (Testcontainers) would miss it.
+        const ports = Object.entries(host.publishedPorts ?? {});
+        if (ports.length) notes.push(`nested published ports are reached through the host's Service: ${ports.map(([port, at]) => `${port} at ${at}`).join(", ")}`);
     } else if (host.publishedPortsAddress) {
         // Tools that dial the ports a container publishes (Testcontainers) would otherwise dial
         // the endpoint's address, where those ports are not.

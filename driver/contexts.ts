@@ -10,7 +10,7 @@ import * as path from "node:path";
 import type { ClientTls } from "../components/contract";
 import { UserError } from "../components/errors";
 import { CERT_PATH_FILES } from "../components/paths";
-import { isKubernetesHost, StackOutputs } from "../program/outputs";
+import { isKubernetesHost, KubernetesHostOutputs, StackOutputs } from "../program/outputs";
 import { writeClientTls } from "./clientTls";
 import { PROJECT_NAME } from "./stack";
 
@@ -28,6 +28,12 @@ export function publishedPorts(address: string | undefined): string | undefined 
     return address && `nested published ports at ${address} (TESTCONTAINERS_HOST_OVERRIDE)`;
 }
 
+/** Where a Kubernetes host's nested published ports are: a port of its Service each. */
+function kubernetesPorts(host: KubernetesHostOutputs): string {
+    const ports = Object.entries(host.publishedPorts ?? {});
+    return ports.length ? `nested published ports through its Service: ${ports.map(([port, at]) => `${port} at ${at}`).join(", ")}` : "no nested published ports";
+}
+
 /** The context a host gets. */
 export interface ContextPlan {
     host: string;
@@ -43,9 +49,7 @@ export function contextPlans(stackName: string, outputs: StackOutputs): ContextP
     return Object.entries(outputs.hosts).flatMap(([host, spec]): ContextPlan[] => {
         const endpoint = spec.tcpEndpoint ?? (isKubernetesHost(spec) ? undefined : spec.unixEndpoint);
         if (!endpoint) return [];
-        const where = isKubernetesHost(spec)
-            ? `StatefulSet ${spec.statefulSet}, a cluster IP (in the cluster: ${spec.serviceEndpoint})`
-            : publishedPorts(spec.publishedPortsAddress) ?? "no published-ports address";
+        const where = isKubernetesHost(spec) ? kubernetesPorts(spec) : publishedPorts(spec.publishedPortsAddress) ?? "no published-ports address";
         return [{
             host,
             name: contextName(stackName, host),

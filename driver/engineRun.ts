@@ -95,8 +95,9 @@ async function prepare(command: EngineCommand, options: StackOptions, cancellati
     try {
         parsed = loadStackFile(stackFile);
     } catch (error) {
-        // The program reports an invalid stack file with its positions; destroy and refresh do not need it.
         if (!(error instanceof StackFileError)) throw error;
+        // preview and up stop here, before the engine or any plugin starts; destroy and refresh do not need the file.
+        if (command === "up" || command === "preview") throw error;
     }
     if (parsed) await checkOuterDaemons(parsed, stackFile);
     cancellation.check();

@@ -98,7 +98,8 @@ export async function openStack(options: StackOptions,
 /**
  * How many resource operations the engine runs at once (its own default is 8). They are waits on
  * daemons, not work of this machine's: with 8, the nested containers of a 4-host fleet queued
- * behind each other while the upstream provider's fixed 2 s network waits held their slots.
+ * behind each other while the networks' waits held their slots (the upstream docker provider's
+ * fixed 2 s, which this project's build of the plugin no longer has; an official plugin does).
  */
 export const ENGINE_PARALLELISM = 64;
 

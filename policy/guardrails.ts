@@ -1,7 +1,9 @@
-// The guardrails: four mandatory policies over docker.Container resources, for programs that use
-// the components directly. A container counts as a DinD host or a DooD client only when it is a
-// child of that component (the type chain in its URN) AND carries the component's role label (a
-// label alone is what any look-alike container could copy); a DinD host must also run dockerd.
+// The guardrails: mandatory policies over docker.Container resources and the pods of Kubernetes
+// workloads, for programs that use the components directly. A container counts as a DinD host or a
+// DooD client only when it is a child of that component (the type chain in its URN) AND carries the
+// component's role label (a label alone is what any look-alike container could copy); a DinD host
+// must also run dockerd. On Kubernetes the same holds for privileged pods: only a
+// KubernetesDindHost's StatefulSet, its pod labelled as a DinD host, running dockerd.
 import * as path from "node:path";
 import type * as docker from "@pulumi/docker";
 import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
@@ -9,7 +11,7 @@ import type { Unwrap } from "@pulumi/pulumi";
 import { LOOPBACK } from "../components/endpoints";
 import {
     DIND_HOST_ROLE, DIND_HOST_TYPE, DOCKER_CONTAINER_TYPE, DOCKER_PROVIDER_TYPE, DOOD_CLIENT_ROLE, DOOD_CLIENT_TYPE, DOOD_PROXY_ROLE, DOOD_PROXY_TYPE,
-    INSECURE_LABEL, PUBLIC_BIND_LABEL, ROLE_LABEL,
+    INSECURE_LABEL, KUBERNETES_DIND_HOST_TYPE, PUBLIC_BIND_LABEL, ROLE_LABEL,
 } from "../components/markers";
 
 type Container = Unwrap<docker.ContainerArgs>;
@@ -64,9 +66,10 @@ function verifiesClients(argv: string[]): boolean {
     return argv.some((arg) => arg === "--tlsverify" || arg === "--tlsverify=true");
 }
 
-/** True when the container is created on a DinD host's inner daemon (its provider is the host's). */
+/** True when the container is created on a DinD host's inner daemon (its provider is the host's, on Docker or Kubernetes). */
 function onInnerDaemon(args: ResourceValidationArgs): boolean {
-    return args.provider?.type === DOCKER_PROVIDER_TYPE && parentType(args.provider.urn) === DIND_HOST_TYPE;
+    const owner = args.provider?.type === DOCKER_PROVIDER_TYPE ? parentType(args.provider.urn) : undefined;
+    return owner === DIND_HOST_TYPE || owner === KUBERNETES_DIND_HOST_TYPE;
 }
 
 export const privilegedOnlyDindHosts = containerPolicy(
@@ -124,6 +127,62 @@ export const loopbackBindsUnlessDeclared = containerPolicy(
         }
     });
 
+interface PodSpec {
+    containers?: KubernetesContainer[];
+    initContainers?: KubernetesContainer[];
+    ephemeralContainers?: KubernetesContainer[];
+}
+interface KubernetesContainer {
+    name?: string;
+    command?: string[];
+    args?: string[];
+    securityContext?: { privileged?: boolean };
+}
+interface PodTemplate {
+    metadata?: { labels?: Record<string, string> };
+    spec?: PodSpec;
+}
+type Props = Record<string, any>;
+
+/** Where each kind of Kubernetes workload (and its Patch) holds its pod template. */
+const POD_TEMPLATES: Record<string, (props: Props) => PodTemplate | undefined> = {
+    "core/v1:Pod": (p) => p,
+    "core/v1:PodTemplate": (p) => p.template,
+    "core/v1:ReplicationController": (p) => p.spec?.template,
+    "apps/v1:StatefulSet": (p) => p.spec?.template,
+    "apps/v1:Deployment": (p) => p.spec?.template,
+    "apps/v1:DaemonSet": (p) => p.spec?.template,
+    "apps/v1:ReplicaSet": (p) => p.spec?.template,
+    "batch/v1:Job": (p) => p.spec?.template,
+    "batch/v1:CronJob": (p) => p.spec?.jobTemplate?.spec?.template,
+};
+
+/** The pod template of a Kubernetes workload resource (or of its Patch), undefined for anything else. */
+export function podTemplateOf(type: string, props: Props): PodTemplate | undefined {
+    const kind = /^kubernetes:(.+?)(Patch)?$/.exec(type)?.[1];
+    return kind && POD_TEMPLATES[kind] ? POD_TEMPLATES[kind](props) ?? {} : undefined;
+}
+
+export const privilegedPodsOnlyDindHosts: ResourceValidationPolicy = {
+    name: "privileged-pods-only-dind-hosts",
+    description: "Only DinD hosts (children of dind:index:KubernetesDindHost) may run privileged pods.",
+    enforcementLevel: "mandatory",
+    validateResource: (args, report) => {
+        const template = podTemplateOf(args.type, args.props);
+        const spec = template?.spec;
+        if (!spec) return;
+        const privileged = [...spec.containers ?? [], ...spec.initContainers ?? [], ...spec.ephemeralContainers ?? []].filter((c) => c.securityContext?.privileged === true);
+        if (privileged.length === 0) return;
+        const dindHost = parentType(args.urn) === KUBERNETES_DIND_HOST_TYPE && args.type === "kubernetes:apps/v1:StatefulSet" &&
+            template.metadata?.labels?.[ROLE_LABEL] === DIND_HOST_ROLE &&
+            privileged.every((c) => (c.command ?? c.args)?.[0] === "dockerd");
+        if (!dindHost) {
+            report(`${args.type.replace(/^kubernetes:/, "")} ${args.name} runs a privileged container (${privileged.map((c) => c.name).join(", ")}), but only DinD hosts (KubernetesDindHost) may: ` +
+                "a privileged container is root on its node. Drop `privileged`, or use KubernetesDindHost.");
+        }
+    },
+};
+
 export const guardrails: ResourceValidationPolicy[] = [
-    privilegedOnlyDindHosts, dockerSocketOnlyDoodClients, tcpEndpointsNeedTls, loopbackBindsUnlessDeclared,
+    privilegedOnlyDindHosts, dockerSocketOnlyDoodClients, tcpEndpointsNeedTls, loopbackBindsUnlessDeclared, privilegedPodsOnlyDindHosts,
 ];

@@ -1,7 +1,7 @@
 // The Pulumi program: one stack file in, DinD hosts, their workloads and DooD clients out, and
 // the stack outputs (typed in ./outputs.ts, which the commands read).
 import { spawnSync } from "node:child_process";
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import * as docker from "@pulumi/docker";
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -13,12 +13,15 @@ import { DoodBuilder } from "../components/DoodBuilder";
 import { DoodClient } from "../components/DoodClient";
 import { DoodPolicyProxy } from "../components/DoodPolicyProxy";
 import type * as kubernetesHostModule from "../components/KubernetesDindHost";
+import { checkCluster, ClusterFacts } from "../components/kubernetesCluster";
+import type { KubernetesReadinessCheck } from "../components/KubernetesReadiness";
 import { isLocalDaemon, socketPathOf } from "../components/endpoints";
 import { EngineEndpoint, engineApiVersion, sshCommand } from "../components/engineApi";
 import { UserError } from "../components/errors";
 import { STACK_LABEL } from "../components/markers";
 import { loadStackFile } from "../stackfile/load";
 import { ClientSpec, DaemonSpec, DEFAULT_DAEMON, HostSpec, KubernetesSpec, SecretRef, StackFile } from "../stackfile/schema";
+import { readCertificateFile } from "../stackfile/trust";
 import { ClientOutputs, HostOutputs, ProgramOutputs, RegistryOutputs, Unresolved } from "./outputs";
 
 export type * from "./outputs";
@@ -31,7 +34,8 @@ export type * from "./outputs";
 export async function provisionStackFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<ProgramOutputs> {
     try {
         const stack = loadStackFile(file, env);
-        return provisionStack(stack, await outerApiVersions(stack));
+        const [apiVersions, clusters] = await Promise.all([outerApiVersions(stack), clusterFacts(stack)]);
+        return provisionStack(stack, apiVersions, {}, clusters);
     } catch (error) {
         // Pulumi reports a RunError without a stack trace: a user error's message is the whole story.
         if (error instanceof UserError) throw new pulumi.RunError(error.message);
@@ -49,13 +53,50 @@ export async function outerApiVersions(stack: StackFile): Promise<Record<string,
     return Object.fromEntries(await Promise.all(daemons.map(async (name) => [name, await engineApiVersion(endpointOf(stack.daemons[name]))])));
 }
 
+/** The update-time steps of DinD hosts, on Docker and on Kubernetes (the unit suite passes fakes). */
+export type ProgramSteps = DindHostSteps & { kubernetesReadiness?: KubernetesReadinessCheck };
+
+/**
+ * What each cluster that runs DinD hosts says up front: whether the credentials are accepted, the
+ * user's rights, the namespace and its Pod Security level, the storage and runtime classes, and
+ * where NodePorts are dialled. Every problem of every cluster is reported at once, before any
+ * resource is registered, so a stack that cannot run there provisions nothing.
+ */
+export async function clusterFacts(stack: StackFile): Promise<Record<string, ClusterFacts>> {
+    const clusters = [...new Set(Object.values(stack.hosts).map((host) => host.daemon))].filter((name) => stack.daemons[name].kubernetes);
+    const answers = await Promise.all(clusters.map(async (name) => {
+        const cluster = stack.daemons[name].kubernetes!;
+        const hosts = Object.entries(stack.hosts).filter(([, host]) => host.daemon === name).map(([host, spec]) => ({
+            name: host,
+            privileged: runtimeClassOf(spec) === undefined,
+            storageClass: spec.storage.class,
+            runtimeClass: runtimeClassOf(spec),
+        }));
+        const needs = { namespace: cluster.namespace, hosts, nodeAddress: cluster.service === "NodePort" && cluster.nodeAddress === undefined };
+        return checkCluster({ kubeconfig: cluster.kubeconfig, context: cluster.context }, needs, `daemons.${name}`).then(
+            (facts) => [name, facts] as const, (error: Error) => error);
+    }));
+    const problems = answers.filter((a): a is Error => a instanceof Error);
+    if (problems.length > 0) throw new UserError(problems.map((p) => p.message).join("\n"));
+    return Object.fromEntries(answers as (readonly [string, ClusterFacts])[]);
+}
+
+/** On Kubernetes a host's runtime is a RuntimeClass; runc (as on Docker) means the default, privileged. */
+function runtimeClassOf(spec: HostSpec): string | undefined {
+    return spec.runtime !== undefined && spec.runtime !== "runc" ? spec.runtime : undefined;
+}
+
 /**
  * Creates everything a validated stack file declares, and returns the stack outputs. No I/O but
  * reading a local socket's group: facts about the daemons come in `apiVersions` (daemon name ->
- * Engine API version, from outerApiVersions; a daemon missing there is taken as current), and the
- * DinD hosts' update-time steps (readiness, preload) go through `steps` (the Engine API unless given).
+ * Engine API version, from outerApiVersions; a daemon missing there is taken as current) and
+ * `clusters` (daemon name -> what clusterFacts learnt), and the DinD hosts' update-time steps
+ * (readiness, preload) go through `steps` (the Engine and Kubernetes APIs unless given).
  */
-export function provisionStack(stack: StackFile, apiVersions: Record<string, string | undefined> = {}, steps: DindHostSteps = {}): ProgramOutputs {
+export function provisionStack(stack: StackFile, apiVersions: Record<string, string | undefined> = {}, steps: ProgramSteps = {},
+    clusters: Record<string, ClusterFacts> = {}): ProgramOutputs {
+    // Files of this machine are read before any resource is registered, so no plugin starts for a file that fails.
+    const registryCAs = readRegistryCAs(stack);
     const labels = { [STACK_LABEL]: `${pulumi.getProject()}/${pulumi.getStack()}` };
     // Validation made sure each daemon is either a Docker daemon (host) or a cluster (kubernetes).
     const providers = new Map<string, pulumi.ProviderResource>();
@@ -76,7 +117,7 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
         image: spec.image,
         port: spec.port,
         bind: spec.bind,
-        proxy: spec.proxy && { ...spec.proxy, password: spec.proxy.password && secretValue(spec.proxy.password) },
+        proxy: spec.proxy && { remote: spec.proxy.remote, username: spec.proxy.username, password: spec.proxy.password && secretValue(spec.proxy.password) },
         storage: spec.storage,
         insecure: spec.insecure,
         labels,
@@ -86,13 +127,13 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
         const daemon = stack.daemons[spec.daemon];
         const mirrored = (spec.dockerd?.["registry-mirrors"] ?? []).filter((mirror) => mirror in registries).map((mirror) => registries[mirror]);
         const host = daemon.kubernetes
-            ? kubernetesHost(name, spec, daemon.kubernetes, stack.daemons[DEFAULT_DAEMON], labels, providerFor(spec.daemon), steps)
+            ? kubernetesHost(name, spec, daemon.kubernetes, clusters[spec.daemon] ?? {}, stack.daemons[DEFAULT_DAEMON], labels, providerFor(spec.daemon), steps)
             : new DindHost(name, {
             dockerd: spec.dockerd && dockerdConfig(spec.dockerd, registries),
             registryAuth: spec.registryAuth.map((auth) => ({ ...auth, password: secretValue(auth.password) })),
             registryCAs: {
                 ...Object.fromEntries(mirrored.filter((r) => r.certificates).map((r) => [r.address, r.caCert as pulumi.Output<string>])),
-                ...readCAs(name, spec),
+                ...registryCAs[name],
             },
             resources: spec.resources,
             runtime: spec.runtime,
@@ -118,7 +159,11 @@ export function provisionStack(stack: StackFile, apiVersions: Record<string, str
                 containerId: host.containerId, dockerHost: host.dockerHost, tcpEndpoint: host.tcpEndpoint, unixEndpoint: host.unixEndpoint,
                 publishedPortsAddress: host.publishedPortsAddress, outerDaemon: endpointOf(stack.daemons[stack.hosts[name].daemon]), ...nested,
             }
-            : { statefulSet: host.statefulSet.metadata.name, dockerHost: host.tcpEndpoint, tcpEndpoint: host.tcpEndpoint, serviceEndpoint: host.serviceEndpoint, ...nested }];
+            : {
+                statefulSet: host.statefulSet.metadata.name, dockerHost: host.tcpEndpoint, tcpEndpoint: host.tcpEndpoint, serviceEndpoint: host.serviceEndpoint,
+                publishedPortsAddress: host.publishedPortsAddress, publishedPorts: host.publishedPorts, node: host.node,
+                cluster: kubernetesOutputs(stack.daemons[stack.hosts[name].daemon].kubernetes!), ...nested,
+            }];
     }));
     // Apart from the rest, so that only this output is secret.
     const clientTls = pulumi.secret(pulumi.all(Object.fromEntries(dindHosts.map(({ name, host }) => [name, host.clientTls]))));
@@ -195,15 +240,22 @@ function secretValue(ref: SecretRef): pulumi.Output<string> {
     return new pulumi.Config().requireSecret(ref.secret);
 }
 
-/** The CA files a host trusts per registry, read on this machine. */
-function readCAs(host: string, spec: HostSpec): Record<string, string> {
-    return Object.fromEntries(Object.entries(spec.registryCAs).map(([registry, file]) => {
-        try {
-            return [registry, readFileSync(file, "utf8")];
-        } catch (error) {
-            throw new UserError(`hosts.${host}.registryCAs.${registry}: cannot read ${file}: ${(error as Error).message}`);
+/**
+ * The CA certificates each host trusts per registry, read on this machine: only the certificates of
+ * each file, so nothing else a file holds can be uploaded (see readCertificateFile).
+ */
+function readRegistryCAs(stack: StackFile): Record<string, Record<string, string>> {
+    const problems: string[] = [];
+    const read = Object.fromEntries(Object.entries(stack.hosts).map(([host, spec]) => [host, Object.fromEntries(Object.entries(spec.registryCAs).flatMap(([registry, file]) => {
+        const result = readCertificateFile(file, ["hosts", host, "registryCAs", registry]);
+        if ("problem" in result) {
+            problems.push(result.problem);
+            return [];
         }
-    }));
+        return [[registry, result.pem]];
+    }))]));
+    if (problems.length > 0) throw new UserError(problems.join("\n"));
+    return read;
 }
 
 /** The host paths a restricted client may bind: `workspace` is its own workspace (nothing when it has none). */
@@ -221,14 +273,20 @@ function kubernetes(): { k8s: typeof k8s; KubernetesDindHost: typeof kubernetesH
 }
 
 /** A DinD host on a cluster: preloads come from the local daemon, the one this machine has. */
-function kubernetesHost(name: string, spec: HostSpec, cluster: KubernetesSpec, local: DaemonSpec, labels: Record<string, string>,
-    provider: pulumi.ProviderResource, steps: DindHostSteps) {
+function kubernetesHost(name: string, spec: HostSpec, cluster: KubernetesSpec, facts: ClusterFacts, local: DaemonSpec, labels: Record<string, string>,
+    provider: pulumi.ProviderResource, steps: ProgramSteps) {
+    const published = Object.values(spec.workloads?.containers ?? {}).flatMap((c) => c.ports.map((p) => ({ port: p.external, protocol: p.protocol })));
     return new (kubernetes().KubernetesDindHost)(name, {
         preloadCopier: steps.preload,
+        readinessCheck: steps.kubernetesReadiness,
+        access: { kubeconfig: cluster.kubeconfig, context: cluster.context },
         namespace: cluster.namespace,
         image: spec.image,
         storage: spec.storage,
-        tcp: spec.tcp && { port: spec.tcp.port, sans: spec.tcp.sans },
+        tcp: { port: spec.tcp?.port, sans: spec.tcp?.sans, service: cluster.service, nodeAddress: cluster.nodeAddress ?? facts.nodeAddress },
+        runtimeClassName: runtimeClassOf(spec),
+        spreadGroup: cluster.spread ? `${pulumi.getProject()}.${pulumi.getStack()}` : undefined,
+        publishedPorts: published,
         preload: spec.preload,
         preloadSource: endpointOf(local),
         innerProvider: spec.preload.length > 0 || spec.workloads !== undefined,
@@ -236,6 +294,11 @@ function kubernetesHost(name: string, spec: HostSpec, cluster: KubernetesSpec, l
         env: spec.env,
         labels,
     }, { provider });
+}
+
+/** How the commands (status, contexts) reach a host's cluster: the stack file's settings, no credential. */
+function kubernetesOutputs(cluster: KubernetesSpec) {
+    return { namespace: cluster.namespace, ...(cluster.kubeconfig && { kubeconfig: cluster.kubeconfig }), ...(cluster.context && { context: cluster.context }) };
 }
 
 /** How this machine reaches a Docker daemon's Engine API (validation made sure it has a host). */

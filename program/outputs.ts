@@ -33,13 +33,21 @@ export interface DockerHostOutputs extends HostOutputsBase {
 
 /** A DinD host on Kubernetes: a StatefulSet of one pod, reached through its Service. */
 export interface KubernetesHostOutputs extends HostOutputsBase {
-    /** The StatefulSet's name. */
+    /** The StatefulSet's name (its pod is `<statefulSet>-0`). */
     statefulSet: string;
-    /** tcp://<cluster IP>:<port>. */
+    /** tcp://<node address>:<NodePort> (a NodePort Service), or tcp://<cluster IP>:<port> (ClusterIP). */
     tcpEndpoint: string;
     dockerHost: string;
     /** tcp://<name>.<namespace>.svc:<port>, the endpoint's name inside the cluster. */
     serviceEndpoint: string;
+    /** Where nested published ports are reached: the node address, or the cluster IP. */
+    publishedPortsAddress: string;
+    /** Each nested published port ("8080/tcp") and where it is reached from here ("10.0.0.21:31080"): a port of the host's Service each. */
+    publishedPorts: Record<string, string>;
+    /** The node the pod ran on at the last update (absent with skipAwait). */
+    node?: string;
+    /** The cluster as the stack file names it, for the commands that ask it about the pod: no credential. */
+    cluster: { namespace: string; kubeconfig?: string; context?: string };
 }
 
 export type HostOutputs = DockerHostOutputs | KubernetesHostOutputs;

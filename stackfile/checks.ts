@@ -1,17 +1,19 @@
-// Rules that span several keys: references resolve, names, ports and directories are unique
-// per daemon (under any of its names and spellings), TLS is on unless explicitly waived,
-// workloads have an endpoint, shared host directories are not the host's own, nothing is
-// listed twice.
+// Rules that span several keys: references resolve; names and volumes are unique per daemon, ports
+// and host directories per machine (under any of their names and spellings); every key is applied
+// on its daemon's kind or refused; TLS is on unless explicitly waived; workloads have an endpoint;
+// no directory shared with a container is the host's own, and no restricted client can reach a
+// socket more powerful than its own proxy's; nothing is listed twice.
 import { isIP } from "node:net";
 import {
-    defaultBuilderContainerName, defaultBuilderVolume, defaultOuterDaemon, defaultProxyContainerName, defaultProxySocketDir, defaultProxyStateVolume,
-    defaultRegistryVolume, defaultStorageVolume,
+    defaultBuilderContainerName, defaultBuilderVolume, defaultProxyContainerName, defaultProxySocketDir, defaultProxyStateVolume, defaultRegistryVolume,
+    defaultStorageVolume,
 } from "../components/defaults";
 import { isLocalDaemon, socketPathOf } from "../components/endpoints";
 import { CLIENT_SOCKET } from "../components/paths";
-import { MAX_VOLUME_NAME, normalizedImageReference, parseDaemonUrl } from "./docker-grammar";
+import { isUrl, MAX_VOLUME_NAME, mirrorUrlProblem, normalizedImageReference, parseDaemonUrl } from "./docker-grammar";
+import { DaemonIdentity, Fail, MachinePaths } from "./host-paths";
 import { directoryKey, isLoopbackAddress, normalizePath, systemDirectoryProblem } from "./host-safety";
-import { ClientSpec, DaemonSpec, HostSpec, SecretRef, StackFile } from "./schema";
+import { ClientSpec, DaemonSpec, HostSpec, RegistrySpec, StackFile } from "./schema";
 import { formatPath, KeyPath } from "./text";
 
 export interface CheckFailure {
@@ -21,59 +23,104 @@ export interface CheckFailure {
     message: string;
 }
 
-/**
- * `declaredDaemons` are the names entries may use (the file's and `local`); `fileDaemons` the ones the
- * file itself declares; `env` holds the variables `{ env: NAME }` secrets are read from.
- */
-export function crossChecks(stack: StackFile, declaredDaemons = Object.keys(stack.daemons), fileDaemons = declaredDaemons,
-    env: NodeJS.ProcessEnv = process.env): CheckFailure[] {
-    const failures: CheckFailure[] = [];
-    const fail = (path: KeyPath, message: string, at: "key" | "value" = "value") => failures.push({ path, message, at });
+/** What the rules need to know beyond the parsed file. */
+export interface CheckContext {
+    /** The names entries may use as daemons: the file's and `local`. */
+    declaredDaemons: string[];
+    /** The daemons the file itself declares. */
+    fileDaemons: string[];
+    /** Whether the file itself writes a key path (the schema fills in defaults for the rest). */
+    written: (path: KeyPath) => boolean;
+}
 
-    const declared = new Set(declaredDaemons);
-    const inFile = new Set(fileDaemons);
-    const daemonKeys = new Map<string, string>();
+/**
+ * Keys of a host that a host on a Kubernetes daemon does not apply, and why: refused where the file
+ * writes them, never dropped. (A later change that applies one there removes it from this table;
+ * the schema-by-kind test and docs/security-trust-model.md follow.)
+ */
+export const HOST_KEYS_NOT_ON_KUBERNETES: Record<string, string> = {
+    unix: "a pod's socket has no directory on this machine; use the tcp endpoint (a Service)",
+    "tcp.bind": "the endpoint is a Service (tcp.port is its port); there is no address to bind",
+    dockerd: "the pod runs the image's dockerd with the project's TLS flags only, and no daemon.json is written there",
+    registryAuth: "the credentials are given to the inner provider of a host on a Docker daemon only",
+    registryCAs: "the CA files are uploaded into the DinD container of a host on a Docker daemon only",
+    resources: "the limits are set on the DinD container of a host on a Docker daemon only (a pod's requests and limits are not set)",
+};
+
+/** Docker Hub's own registry hosts: the only remote a pull-through cache may have to serve as a mirror, unless it says it mirrors Hub. */
+const DOCKER_HUB_HOSTS = ["registry-1.docker.io", "index.docker.io", "registry.hub.docker.com"];
+
+function identityOf(daemon: DaemonSpec | undefined, name: string): DaemonIdentity {
+    const cluster = daemon?.kubernetes;
+    if (cluster) {
+        const key = `kubernetes:${cluster.kubeconfig ?? ""}:${cluster.context ?? ""}:${cluster.namespace}`;
+        return { key, machine: key };
+    }
+    const parsed = daemon?.host === undefined ? undefined : parseDaemonUrl(daemon.host);
+    if (!parsed || "problem" in parsed) return { key: `unknown:${name}`, machine: `unknown:${name}` };
+    return { key: parsed.key, machine: parsed.machine, socket: parsed.socketPath };
+}
+
+export function crossChecks(stack: StackFile, context: CheckContext = {
+    declaredDaemons: Object.keys(stack.daemons), fileDaemons: Object.keys(stack.daemons), written: () => true,
+}): CheckFailure[] {
+    const failures: CheckFailure[] = [];
+    const fail: Fail = (path, message, at = "value") => failures.push({ path, message, at });
+    /** The entry itself, or its key nearest to `path` that the file writes: where a problem about a default points. */
+    const nearestWritten = (path: KeyPath): KeyPath => {
+        for (let end = path.length; end > 2; end--) if (context.written(path.slice(0, end))) return path.slice(0, end);
+        return path.slice(0, 2);
+    };
+
+    const declared = new Set(context.declaredDaemons);
+    const identities = new Map<string, DaemonIdentity>();
     const declaredAs = new Map<string, string>();
     for (const [name, daemon] of Object.entries(stack.daemons)) {
         checkDaemon(daemon, ["daemons", name], fail);
-        const key = daemonKey(daemon);
-        daemonKeys.set(name, key);
+        const identity = identityOf(daemon, name);
+        identities.set(name, identity);
         // The implicit local daemon may well be one the file declares: claims are per daemon, not per name, anyway.
-        if (!inFile.has(name)) continue;
-        const first = declaredAs.get(key);
-        if (first) fail(["daemons", name, "host"], `daemon "${name}" is the same daemon as "${first}" (${key}): declare it once and use one name`);
-        else declaredAs.set(key, name);
+        if (!context.fileDaemons.includes(name)) continue;
+        const first = declaredAs.get(identity.key);
+        if (first) fail(["daemons", name, "host"], `daemon "${name}" is the same daemon as "${first}" (${stack.daemons[first].host ?? identity.key}): declare it once and use one name`);
+        else declaredAs.set(identity.key, name);
     }
+    const identity = (name: string) => identities.get(name) ?? identityOf(undefined, name);
+    const claims = new ClaimRegistry(fail, identity);
+    const machines = new MachinePaths(identity, stack, fail);
 
-    const claims = new ClaimRegistry(fail, daemonKeys);
     const checkDaemonRef = (ref: string, path: KeyPath): DaemonSpec | undefined => {
         if (!declared.has(ref)) {
-            fail([...path, "daemon"], `unknown daemon "${ref}": expected one of ${declaredDaemons.join(", ")} (declare it under daemons)`);
+            fail([...path, "daemon"], `unknown daemon "${ref}": expected one of ${context.declaredDaemons.join(", ")} (declare it under daemons)`);
         }
         return Object.hasOwn(stack.daemons, ref) ? stack.daemons[ref] : undefined;
     };
 
-    const checkSecret = (ref: SecretRef | undefined, path: KeyPath) => {
-        if (ref && "env" in ref && env[ref.env] === undefined) fail(path, `environment variable ${ref.env} is not set (it holds this secret)`);
-    };
     for (const [name, registry] of Object.entries(stack.registries)) {
         const path = ["registries", name];
-        checkDaemonRef(registry.daemon, path);
-        claims.claim(`container name "${name}"`, registry.daemon, path, "key");
-        claims.claim(`volume "${registry.storage.volume ?? defaultRegistryVolume(name)}"`, registry.daemon, [...path, "storage", "volume"],
-            registry.storage.volume ? "value" : "key");
-        claims.claim(`host port ${registry.port}`, registry.daemon, [...path, "port"]);
-        checkSecret(registry.proxy?.password, [...path, "proxy", "password"]);
+        const daemon = checkDaemonRef(registry.daemon, path);
+        if (daemon?.kubernetes) {
+            fail(context.written([...path, "daemon"]) ? [...path, "daemon"] : path, `daemon "${registry.daemon}" is a Kubernetes cluster: a registry of the stack ` +
+                "runs as a container on a Docker daemon (its hosts reach it over a network of that daemon); run it on a Docker daemon", context.written([...path, "daemon"]) ? "value" : "key");
+            continue;
+        }
+        checkRegistry(registry, path, fail);
+        claims.claim({ what: `container name "${name}"`, daemon: registry.daemon, scope: "daemon", path, at: "key", label: formatPath(path) });
+        claims.claim(registry.storage.volume
+            ? { what: `volume "${registry.storage.volume}"`, daemon: registry.daemon, scope: "daemon", path: [...path, "storage", "volume"], label: formatPath([...path, "storage", "volume"]) }
+            : defaultClaim(`volume "${defaultRegistryVolume(name)}"`, `"${defaultRegistryVolume(name)}"`, registry.daemon, "daemon", path, nearestWritten([...path, "storage", "volume"]), "storage volume", "storage.volume"));
+        claims.claim({ what: `host port ${registry.port}`, daemon: registry.daemon, scope: "machine", path: [...path, "port"], label: formatPath([...path, "port"]) });
     }
 
     for (const [name, host] of Object.entries(stack.hosts)) {
         const path = ["hosts", name];
         const daemon = checkDaemonRef(host.daemon, path);
-        host.registryAuth.forEach((auth, i) => checkSecret(auth.password, [...path, "registryAuth", i, "password"]));
         checkMirrors(stack, name, fail);
         const volume = host.storage.volume ?? defaultStorageVolume(name);
-        claims.claim(`container name "${name}"`, host.daemon, path, "key");
-        claims.claim(`volume "${volume}"`, host.daemon, [...path, "storage", "volume"], host.storage.volume ? "value" : "key");
+        claims.claim({ what: `container name "${name}"`, daemon: host.daemon, scope: "daemon", path, at: "key", label: formatPath(path) });
+        claims.claim(host.storage.volume
+            ? { what: `volume "${volume}"`, daemon: host.daemon, scope: "daemon", path: [...path, "storage", "volume"], label: formatPath([...path, "storage", "volume"]) }
+            : defaultClaim(`volume "${volume}"`, `"${volume}"`, host.daemon, "daemon", path, nearestWritten([...path, "storage", "volume"]), "storage volume", "storage.volume"));
         // An explicit volume name is held to the limit by the schema; the derived one is checked here.
         if (volume.length > MAX_VOLUME_NAME) {
             fail(path, `the storage volume's default name ${defaultStorageVolume("<host>")} would be ${volume.length} characters long: ` +
@@ -81,22 +128,22 @@ export function crossChecks(stack: StackFile, declaredDaemons = Object.keys(stac
         }
         if (daemon?.kubernetes) {
             // Each host has a Service of its own there: ports do not collide.
-            checkKubernetesHost(host, path, daemon, fail);
+            checkKubernetesHost(host, path, daemon, context.written, fail);
             continue;
         }
-        if (host.tcp) claims.claim(`host port ${host.tcp.port}`, host.daemon, [...path, "tcp", "port"]);
+        if (host.tcp) claims.claim({ what: `host port ${host.tcp.port}`, daemon: host.daemon, scope: "machine", path: [...path, "tcp", "port"], label: formatPath([...path, "tcp", "port"]) });
         if (host.unix) {
-            claims.claim(`host directory ${host.unix.hostDir}`, host.daemon, [...path, "unix", "hostDir"], "value",
-                `host directory ${directoryKey(host.unix.hostDir)}`);
-            const unsafe = systemDirectoryProblem(host.unix.hostDir, daemonSockets(daemon));
-            if (unsafe) fail([...path, "unix", "hostDir"], unsafe);
+            const at = [...path, "unix", "hostDir"];
+            claims.claim({ what: `host directory ${host.unix.hostDir}`, identity: `host directory ${directoryKey(host.unix.hostDir)}`, daemon: host.daemon, scope: "machine", path: at, label: formatPath(at) });
+            machines.socketDirectory(host.daemon, host.unix.hostDir, at, `${formatPath(at)} (${host.unix.hostDir})`, "the DinD host's inner docker.sock, a privileged daemon (root on the outer machine)");
         }
         checkHost(host, path, daemon, fail);
     }
+
     for (const [name, client] of Object.entries(stack.clients)) {
         const path = ["clients", name];
         const daemon = checkDaemonRef(client.daemon, path);
-        claims.claim(`container name "${name}"`, client.daemon, path, "key");
+        claims.claim({ what: `container name "${name}"`, daemon: client.daemon, scope: "daemon", path, at: "key", label: formatPath(path) });
         if (daemon?.kubernetes) {
             fail([...path, "daemon"], `daemon "${client.daemon}" is a Kubernetes cluster, which has no Docker socket to share ` +
                 "(its nodes' container runtime is not a Docker daemon, and handing a node's runtime to a pod is root on that node): " +
@@ -109,65 +156,83 @@ export function crossChecks(stack: StackFile, declaredDaemons = Object.keys(stac
         }
         if (client.access !== "full") {
             const access = [...path, "access"];
-            claims.claim(`container name "${defaultProxyContainerName(name)}"`, client.daemon, access, "key");
-            claims.claim(`volume "${defaultProxyStateVolume(name)}"`, client.daemon, access, "key");
-            if (client.builder !== false) checkBuilder(stack, name, claims, fail);
+            const proxyName = defaultProxyContainerName(name);
+            claims.claim({ what: `container name "${proxyName}"`, daemon: client.daemon, scope: "daemon", path: nearestWritten(access), at: "key",
+                label: `the policy proxy of ${formatPath(path)} (named ${proxyName})`, ownWhat: `the name of its policy proxy, "${proxyName}",`, fix: ": rename the client" });
+            const stateVolume = defaultProxyStateVolume(name);
+            claims.claim({ what: `volume "${stateVolume}"`, daemon: client.daemon, scope: "daemon", path: nearestWritten(access), at: "key",
+                label: `the policy proxy's state volume of ${formatPath(path)} (named ${stateVolume})`, ownWhat: `the name of its policy proxy's state volume, "${stateVolume}",`, fix: ": rename the client" });
+            if (client.builder !== false) checkBuilder(stack, name, claims, nearestWritten, fail);
             const socketDir = client.access.socketDir ?? defaultProxySocketDir(name);
-            const socketDirPath = client.access.socketDir ? [...access, "socketDir"] : access;
-            claims.claim(`host directory ${socketDir}`, client.daemon, socketDirPath, client.access.socketDir ? "value" : "key",
-                `host directory ${directoryKey(socketDir)}`);
-            const unsafe = systemDirectoryProblem(socketDir, daemonSockets(daemon));
-            if (unsafe) fail(socketDirPath, unsafe);
+            const dirClaim: Claimant = client.access.socketDir
+                ? { what: `host directory ${socketDir}`, identity: `host directory ${directoryKey(socketDir)}`, daemon: client.daemon, scope: "machine", path: [...access, "socketDir"], label: formatPath([...access, "socketDir"]) }
+                : { ...defaultClaim(`host directory ${socketDir}`, socketDir, client.daemon, "machine", path, nearestWritten([...access, "socketDir"]), "socketDir", "access.socketDir"), identity: `host directory ${directoryKey(socketDir)}` };
+            claims.claim(dirClaim);
+            machines.socketDirectory(client.daemon, socketDir, dirClaim.path, client.access.socketDir ? `${dirClaim.label} (${socketDir})` : `the default socketDir of ${formatPath(path)} (${socketDir})`,
+                `the policy proxy socket of ${formatPath(path)}`, name, dirClaim.at);
             if (name.includes(".")) {
                 fail(path, "a client whose access is restricted needs a name without '.': the names it chooses get its name " +
                     "and a '.' as a prefix, which must never be another client's prefix (or set access: full)", "key");
             }
+            if (client.workspace) machines.restrictedRoot(client.daemon, name, client.workspace, [...path, "workspace"], "workspace", "its workspace is mounted in it");
+            client.access.binds.forEach((root, i) => {
+                if (root !== "workspace") machines.restrictedRoot(client.daemon, name, root, [...access, "binds", i], "bind root", "it may bind anything below it into its containers");
+            });
         }
         if (daemon?.host && !client.socket && !socketPathOf(daemon.host)) {
             fail([...path, "daemon"], `daemon "${client.daemon}" is ${daemon.host}, so its socket path is not known here: set socket`);
         }
-        checkClient(client, path, daemon, fail);
+        checkClientWorkspace(client, path, machines.socketsOn(client.daemon), fail);
         if (daemon?.host?.startsWith("tcp://") && client.user && client.socketGroup === undefined) {
             fail([...path, "user"], `daemon "${client.daemon}" is ${daemon.host}, where the socket's group cannot be read from here ` +
                 "(the Engine API does not tell it): set socketGroup to the group id of the daemon's socket on that machine, so that this user can use it");
         }
     }
+    machines.check();
     return failures;
 }
 
-/** One spelling per daemon: unix:///var/run//docker.sock and unix:///run/docker.sock are one daemon. */
-function daemonKey(daemon: DaemonSpec): string {
-    const cluster = daemon.kubernetes;
-    if (cluster) return `kubernetes:${cluster.kubeconfig ?? ""}:${cluster.context ?? ""}:${cluster.namespace}`;
-    if (daemon.host === undefined) return "";
-    const parsed = parseDaemonUrl(daemon.host);
-    return "problem" in parsed ? daemon.host : parsed.key;
+/** One side of a name, port or directory that must be unique. */
+interface Claimant {
+    /** How the thing claimed is named in messages: `volume "x"`, `host port 23760`. */
+    what: string;
+    /** What is compared (one spelling of a path); `what` unless given. */
+    identity?: string;
+    daemon: string;
+    /** Names and volumes are a daemon's; host ports and directories belong to the machine, whatever daemon runs there. */
+    scope: "daemon" | "machine";
+    path: KeyPath;
+    at?: "key" | "value";
+    /** How messages name this claim when another entry clashes with it. */
+    label: string;
+    /** For a default: how the problem names it at this entry, and what to set instead. */
+    ownWhat?: string;
+    fix?: string;
 }
 
-/** The outer daemon's socket, and the usual one, which a tcp:// or ssh:// daemon most likely has too. */
-function daemonSockets(daemon: DaemonSpec | undefined): string[] {
-    return [defaultOuterDaemon({}).host, daemon?.host].flatMap((host) => (host && socketPathOf(host) ? [socketPathOf(host)!] : []));
+/** A claim of a default the file did not write: the problem points at the entry, names the default and the key to set. */
+function defaultClaim(what: string, shown: string, daemon: string, scope: "daemon" | "machine", entry: KeyPath, at: KeyPath, noun: string, key: string): Claimant {
+    return {
+        what, daemon, scope, path: at, at: "key",
+        label: `the default ${noun} of ${formatPath(entry)} (${key} is not set)`,
+        ownWhat: `its default ${noun} ${shown} (${key} is not set)`,
+        fix: `: set ${key}`,
+    };
 }
-
-function checkClient(client: ClientSpec, path: KeyPath, daemon: DaemonSpec | undefined, fail: Fail) {
-    if (!client.workspace) return;
-    const unsafe = systemDirectoryProblem(client.workspace, daemonSockets(daemon));
-    if (unsafe) fail([...path, "workspace"], unsafe);
-    else if (normalizePath(client.workspace) === CLIENT_SOCKET) {
-        fail([...path, "workspace"], `the daemon's socket is mounted at ${CLIENT_SOCKET} in the client: the workspace cannot be mounted there too`);
-    }
-}
-
-type Fail = (path: KeyPath, message: string, at?: "key" | "value") => void;
 
 /** A builder's container and volumes are the client's; its registries are the stack's, on the client's daemon. */
-function checkBuilder(stack: StackFile, clientName: string, claims: ClaimRegistry, fail: Fail) {
+function checkBuilder(stack: StackFile, clientName: string, claims: ClaimRegistry, nearestWritten: (path: KeyPath) => KeyPath, fail: Fail) {
     const client = stack.clients[clientName];
-    const path = ["clients", clientName, "builder"];
-    const at = client.builder ? path : ["clients", clientName];
-    claims.claim(`container name "${defaultBuilderContainerName(clientName)}"`, client.daemon, at, "key");
-    claims.claim(`volume "${defaultBuilderVolume(clientName)}"`, client.daemon, at, "key");
-    claims.claim(`volume "${defaultBuilderVolume(clientName)}-socket"`, client.daemon, at, "key");
+    const entry = ["clients", clientName];
+    const path = [...entry, "builder"];
+    const at = nearestWritten(path);
+    const claim = (what: string, shown: string, noun: string) => claims.claim({
+        what, daemon: client.daemon, scope: "daemon", path: at, at: "key",
+        label: `the ${noun} of ${formatPath(entry)}'s builder (named ${shown})`, ownWhat: `the name of its builder's ${noun}, ${shown},`, fix: ": rename the client",
+    });
+    claim(`container name "${defaultBuilderContainerName(clientName)}"`, `"${defaultBuilderContainerName(clientName)}"`, "container");
+    claim(`volume "${defaultBuilderVolume(clientName)}"`, `"${defaultBuilderVolume(clientName)}"`, "state volume");
+    claim(`volume "${defaultBuilderVolume(clientName)}-socket"`, `"${defaultBuilderVolume(clientName)}-socket"`, "socket volume");
     (client.builder || { registries: [] }).registries.forEach((ref, i) => {
         const registry = stack.registries[ref];
         const declared = Object.keys(stack.registries);
@@ -180,33 +245,24 @@ function checkBuilder(stack: StackFile, clientName: string, claims: ClaimRegistr
     });
 }
 
-/** A mirror is a URL, or a registry of this stack on the host's own daemon (they share a network there). */
-function checkMirrors(stack: StackFile, hostName: string, fail: Fail) {
-    const host = stack.hosts[hostName];
-    (host.dockerd?.["registry-mirrors"] ?? []).forEach((mirror, i) => {
-        const path = ["hosts", hostName, "dockerd", "registry-mirrors", i];
-        if (/^https?:\/\/[^\s/]+\/?$/.test(mirror)) return;
-        const registry = stack.registries[mirror];
-        const declared = Object.keys(stack.registries);
-        if (!registry) {
-            fail(path, `"${mirror}" is neither a URL (http:// or https://) nor a registry declared under registries (${listOrNone(declared)})`);
-        } else if (registry.daemon !== host.daemon) {
-            fail(path, `registry "${mirror}" runs on daemon "${registry.daemon}" and this host on "${host.daemon}": a host reaches a registry of the stack over a network of their shared daemon`);
-        }
-    });
-}
-
-/** Remembers who took a name or port on a daemon (under any of its names) and reports the second taker. */
+/** Remembers who took a name, port or directory on a daemon or machine (under any of their names) and reports the second taker. */
 class ClaimRegistry {
-    private readonly owners = new Map<string, KeyPath>();
-    constructor(private readonly fail: Fail, private readonly daemonKeys: Map<string, string>) {}
+    private readonly owners = new Map<string, Claimant>();
+    constructor(private readonly fail: Fail, private readonly identity: (daemon: string) => DaemonIdentity) {}
 
-    /** `identity` is what is compared (one spelling of a path); `what` is how messages name it. */
-    claim(what: string, scope: string, path: KeyPath, at: "key" | "value" = "value", identity = what) {
-        const key = `${this.daemonKeys.get(scope) ?? scope}\u0000${identity}`;
+    claim(claimant: Claimant) {
+        const daemon = this.identity(claimant.daemon);
+        const key = `${claimant.scope === "daemon" ? daemon.key : daemon.machine}\u0000${claimant.identity ?? claimant.what}`;
         const owner = this.owners.get(key);
-        if (owner) this.fail(path, `${what} on daemon "${scope}" is already taken by ${formatPath(owner)}`, at);
-        else this.owners.set(key, path);
+        if (!owner) {
+            this.owners.set(key, claimant);
+            return;
+        }
+        const where = owner.daemon === claimant.daemon ? ""
+            : daemon.key === this.identity(owner.daemon).key ? `, on daemon "${owner.daemon}" (the same daemon)`
+            : `, on daemon "${owner.daemon}" (the same machine)`;
+        this.fail(claimant.path, `${claimant.ownWhat ?? claimant.what} on daemon "${claimant.daemon}" is already taken by ${owner.label}${where}${claimant.fix ?? ""}`,
+            claimant.at ?? "value");
     }
 }
 
@@ -216,6 +272,9 @@ function checkDaemon(daemon: DaemonSpec, path: KeyPath, fail: Fail) {
             if (daemon[key] !== undefined) fail([...path, key], `${key} applies to Docker daemons; this one is a Kubernetes cluster (kubernetes)`, "key");
         }
         if (daemon.insecure) fail([...path, "insecure"], "insecure applies to Docker daemons; this one is a Kubernetes cluster (kubernetes)", "key");
+        if (daemon.kubernetes.nodeAddress !== undefined && daemon.kubernetes.service !== "NodePort") {
+            fail([...path, "kubernetes", "nodeAddress"], "nodeAddress is where NodePort Services are dialled; with service: ClusterIP the cluster IPs are", "key");
+        }
         return;
     }
     if (daemon.host === undefined) {
@@ -234,19 +293,63 @@ function checkDaemon(daemon: DaemonSpec, path: KeyPath, fail: Fail) {
     }
 }
 
+function checkRegistry(registry: RegistrySpec, path: KeyPath, fail: Fail) {
+    if (registry.storage.size) {
+        fail([...path, "storage", "size"], "size applies to hosts on a kubernetes daemon (a claim's size); a registry's storage is a Docker volume, which has none");
+    }
+    if (registry.storage.class) {
+        fail([...path, "storage", "class"], "class applies to hosts on a kubernetes daemon (a claim's storage class); a registry's storage is a Docker volume, which has none");
+    }
+}
+
+function checkClientWorkspace(client: ClientSpec, path: KeyPath, sockets: string[], fail: Fail) {
+    if (!client.workspace) return;
+    const unsafe = systemDirectoryProblem(client.workspace, sockets);
+    if (unsafe) fail([...path, "workspace"], unsafe);
+    else if (normalizePath(client.workspace) === CLIENT_SOCKET) {
+        fail([...path, "workspace"], `the daemon's socket is mounted at ${CLIENT_SOCKET} in the client: the workspace cannot be mounted there too`);
+    }
+}
+
+/** A mirror is a URL, or a registry of this stack on the host's own daemon that dockerd would pull Docker Hub's images through. */
+function checkMirrors(stack: StackFile, hostName: string, fail: Fail) {
+    const host = stack.hosts[hostName];
+    (host.dockerd?.["registry-mirrors"] ?? []).forEach((mirror, i) => {
+        const path = ["hosts", hostName, "dockerd", "registry-mirrors", i];
+        if (isUrl(mirror)) {
+            // Checked here rather than by the schema, so that the rest of the host is still checked.
+            const problem = mirrorUrlProblem(mirror);
+            if (problem) fail(path, problem);
+            return;
+        }
+        const registry = Object.hasOwn(stack.registries, mirror) ? stack.registries[mirror] : undefined;
+        const declared = Object.keys(stack.registries);
+        if (!registry) {
+            fail(path, `"${mirror}" is neither a URL (http:// or https://) nor a registry declared under registries (${listOrNone(declared)})`);
+        } else if (registry.daemon !== host.daemon) {
+            fail(path, `registry "${mirror}" runs on daemon "${registry.daemon}" and this host on "${host.daemon}": a host reaches a registry of the stack over a network of their shared daemon`);
+        } else if (registry.proxy && !registry.proxy.hubMirror && !DOCKER_HUB_HOSTS.includes(new URL(registry.proxy.remote).hostname.toLowerCase())) {
+            fail(path, `registry "${mirror}" is a pull-through cache of ${registry.proxy.remote}, but dockerd uses registry-mirrors for Docker Hub's images only: ` +
+                `it would never pull through this one. List it only if that remote serves Docker Hub's images, and say so with ` +
+                `${formatPath(["registries", mirror, "proxy", "hubMirror"])}: true`);
+        }
+    });
+}
+
 function checkHost(host: HostSpec, path: KeyPath, daemon: DaemonSpec | undefined, fail: Fail) {
     if (host.storage.size) fail([...path, "storage", "size"], "size applies to hosts on a kubernetes daemon (a claim's size); a Docker volume has none");
+    if (host.resources?.pids !== undefined && daemon?.host?.startsWith("ssh://")) {
+        fail([...path, "resources", "pids"], `daemon "${host.daemon}" is an ssh:// daemon: the pids limit is applied over the Engine API once the container ` +
+            "exists (the Docker provider has no such argument), and this program does not reach an ssh:// daemon's Engine API then; set it on a unix:// or tcp:// daemon");
+    }
+    if (host.storage.class) fail([...path, "storage", "class"], "class applies to hosts on a kubernetes daemon (a claim's storage class); a Docker volume has none");
     const tcp = host.tcp;
     if (tcp && !tcp.tls && !tcp.insecure) {
         fail([...path, "tcp", "tls"], "tls: false would serve the Docker API unencrypted and unauthenticated: " +
             "set insecure: true beside it to accept that");
     }
     if (tcp?.insecure && tcp.tls) fail([...path, "tcp", "insecure"], "insecure: true goes with tls: false only");
-    for (const [index, san] of (tcp?.sans ?? []).entries()) {
-        if (isIP(san) === 0 && !/^[a-zA-Z0-9*]([a-zA-Z0-9-.]*[a-zA-Z0-9])?$/.test(san)) {
-            fail([...path, "tcp", "sans", index], "expected a DNS name or an IP address");
-        }
-    }
+    checkSans(host, path, fail);
 
     const needsInnerProvider = host.preload.length > 0 || host.workloads !== undefined;
     reportRepeats(host.preload.map(normalizedImageReference), [...path, "preload"], "image", fail, host.preload);
@@ -257,16 +360,27 @@ function checkHost(host: HostSpec, path: KeyPath, daemon: DaemonSpec | undefined
     if (host.workloads) checkWorkloads(host, path, fail);
 }
 
-/** A DinD host on Kubernetes: a pod behind a Service, always with mutual TLS, no host directory. */
-function checkKubernetesHost(host: HostSpec, path: KeyPath, daemon: DaemonSpec, fail: Fail) {
+function checkSans(host: HostSpec, path: KeyPath, fail: Fail) {
+    for (const [index, san] of (host.tcp?.sans ?? []).entries()) {
+        if (isIP(san) === 0 && !/^[a-zA-Z0-9*]([a-zA-Z0-9-.]*[a-zA-Z0-9])?$/.test(san)) {
+            fail([...path, "tcp", "sans", index], "expected a DNS name or an IP address");
+        }
+    }
+}
+
+/** A DinD host on Kubernetes: a pod behind a Service, always with mutual TLS, no host directory; what it does not apply is refused. */
+function checkKubernetesHost(host: HostSpec, path: KeyPath, daemon: DaemonSpec, written: (path: KeyPath) => boolean, fail: Fail) {
     const where = `daemon "${host.daemon}" is a Kubernetes cluster`;
-    if (host.unix) fail([...path, "unix"], `${where}: a pod's socket has no directory on this machine; use the tcp endpoint (a Service)`, "key");
+    for (const [key, why] of Object.entries(HOST_KEYS_NOT_ON_KUBERNETES)) {
+        const keyPath = [...path, ...key.split(".")];
+        if (written(keyPath)) fail(keyPath, key === "unix" || key === "tcp.bind" ? `${where}: ${why}` : `${where}, where ${key} does not apply: ${why}`,
+            key === "tcp.bind" ? "value" : "key");
+    }
     if (host.tcp && (!host.tcp.tls || host.tcp.insecure)) {
         fail([...path, "tcp", "tls"], `${where}: its Service is reachable by every pod in the cluster, so the endpoint always speaks mutual TLS`);
     }
-    if (host.tcp && host.tcp.bind !== "127.0.0.1") {
-        fail([...path, "tcp", "bind"], `${where}: the endpoint is a Service (tcp.port is its port); there is no address to bind`);
-    }
+    checkSans(host, path, fail);
+    reportRepeats(host.preload.map(normalizedImageReference), [...path, "preload"], "image", fail, host.preload);
     const needsInnerProvider = host.preload.length > 0 || host.workloads !== undefined;
     if (needsInnerProvider && daemon.kubernetes?.skipAwait) {
         fail([...path, host.workloads ? "workloads" : "preload"], `${where} with skipAwait: nothing waits for the inner daemon, so preload and workloads cannot run`, "key");

@@ -51,9 +51,9 @@ type ClientResolved = "daemon" | "access" | "builder";
 type RegistryResolved = "daemon" | "proxy";
 
 export type StackFileMirrorsComponents = [
-    // One storage section for both kinds of host: size is a claim's (validation refuses it on Docker).
+    // One storage section for both kinds of host: size and class are a claim's (validation refuses them on Docker).
     Expect<Mirrors<typeof storageSchema, KubernetesStorageArgs, "retain">>,
-    Expect<Equal<Exclude<keyof KubernetesStorageArgs, keyof DindStorageArgs>, "size">>,
+    Expect<Equal<Exclude<keyof KubernetesStorageArgs, keyof DindStorageArgs>, "size" | "class">>,
     Expect<Mirrors<typeof tcpEndpointSchema, DindTcpEndpointArgs, TcpFilled>>,
     Expect<Mirrors<typeof unixEndpointSchema, DindUnixEndpointArgs>>,
     Expect<Mirrors<typeof workloadsSchema, WorkloadsArgs, "networks" | "volumes" | "containers">>,

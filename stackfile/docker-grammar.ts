@@ -2,7 +2,8 @@
 // Each *Problem function returns what is wrong with a value in the stack file's terms, or undefined.
 import { isIP } from "node:net";
 import { defaultOuterDaemon } from "../components/defaults";
-import { canonicalAddress, normalizePath } from "./host-safety";
+import { MEMORY } from "../components/dockerd";
+import { canonicalAddress, directoryKey, isLoopbackAddress, normalizePath } from "./host-safety";
 
 /** Container and volume names (moby's RestrictedNamePattern). */
 export const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
@@ -128,8 +129,14 @@ export function mountTargetProblem(target: string): string | undefined {
     return undefined;
 }
 
-/** A daemon URL, parsed: `key` is the same for every spelling of one daemon. */
-interface DaemonUrl { scheme: "unix" | "tcp" | "ssh"; key: string; socketPath?: string }
+/**
+ * A daemon URL, parsed: `key` is the same for every spelling of one daemon, `machine` for every
+ * daemon on one machine (as far as the URL tells: this machine for a unix socket or a loopback address).
+ */
+export interface DaemonUrl { scheme: "unix" | "tcp" | "ssh"; key: string; machine: string; socketPath?: string }
+
+/** The machine key of the machine running Pulumi. */
+export const THIS_MACHINE = "this machine";
 
 const HOSTNAME = /^(?=.{1,253}$)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*\.?$/;
 const SSH_USER = /^[a-zA-Z0-9_.][a-zA-Z0-9_.-]{0,31}$/;
@@ -145,7 +152,7 @@ export function parseDaemonUrl(url: string): DaemonUrl | { problem: string } {
         }
         const tooLong = socketPathProblem(socketPath, "the socket path");
         if (tooLong) return { problem: tooLong };
-        return { scheme: "unix", key: `unix://${normalizePath(socketPath)}`, socketPath };
+        return { scheme: "unix", key: `unix://${directoryKey(socketPath)}`, machine: THIS_MACHINE, socketPath };
     }
     const match = /^(tcp|ssh):\/\/(?:([^@/]*)@)?(\[[^\]/]*\]|[^:/[\]]*)(?::([^/]*))?(\/?)$/.exec(url);
     if (!match) return { problem: expected };
@@ -160,7 +167,8 @@ export function parseDaemonUrl(url: string): DaemonUrl | { problem: string } {
     if (port !== undefined && (!/^[0-9]{1,5}$/.test(port) || number < 1 || number > 65535)) {
         return { problem: `${expected}; the port must be a number from 1 to 65535` };
     }
-    return { scheme: scheme as "tcp" | "ssh", key: `${scheme}://${user ? `${user}@` : ""}${address}:${number}` };
+    const machine = isLoopbackAddress(address.replace(/^\[(.*)\]$/, "$1")) ? THIS_MACHINE : address;
+    return { scheme: scheme as "tcp" | "ssh", key: `${scheme}://${user ? `${user}@` : ""}${address}:${number}`, machine };
 }
 
 /** A host name, an IPv4 address or a bracketed IPv6 address; its canonical spelling. */
@@ -172,7 +180,9 @@ function canonicalHost(host: string): string | { problem: string } {
     }
     if (isIP(host) === 4) return canonicalAddress(host);
     if (/^[0-9.]+$/.test(host) || !HOSTNAME.test(host)) return { problem: `"${host.slice(0, 60)}" is not a host name or an IP address` };
-    return host.toLowerCase().replace(/\.$/, "");
+    const name = host.toLowerCase().replace(/\.$/, "");
+    // The docker CLI and the provider dial localhost at the loopback address: one daemon either way.
+    return name === "localhost" ? "127.0.0.1" : name;
 }
 
 /**
@@ -202,4 +212,134 @@ export function daemonUrlFromDockerHost(value: string): { url: string } | { prob
     }
     const parsed = parseDaemonUrl(url);
     return "problem" in parsed ? refuse(`cannot be used: ${parsed.problem}`) : { url };
+}
+
+/** An IP prefix as Go's netip.ParsePrefix reads it (dockerd parses `default-address-pools` bases so). */
+export function parsePrefix(text: string): { address: string; bits: number; length: 32 | 128 } | undefined {
+    const match = /^([^/]+)\/([0-9]{1,3})$/.exec(text);
+    if (!match) return undefined;
+    const [, address, bits] = match;
+    const family = isIP(address);
+    // netip refuses zone ids and IPv4 with leading zeros (isIP does too).
+    if (family === 0 || address.includes("%")) return undefined;
+    const length = family === 4 ? 32 : 128;
+    return Number(bits) <= length && !/^0[0-9]/.test(bits) ? { address, bits: Number(bits), length } : undefined;
+}
+
+/** What dockerd refuses in an entry of `default-address-pools` (libnetwork's defaultipam, netip). */
+export function addressPoolProblem(pool: { base: string; size: number }): { key: "base" | "size"; problem: string } | undefined {
+    const prefix = parsePrefix(pool.base);
+    if (!prefix) {
+        return { key: "base", problem: `expected a CIDR such as 10.199.0.0/16: dockerd reads base as an IPv4 or IPv6 prefix (address/length, the length at most 32 or 128), got ${JSON.stringify(pool.base)}` };
+    }
+    // A size outside 1-128 is the schema's to report.
+    if (!Number.isInteger(pool.size) || pool.size < 1 || pool.size > 128) return undefined;
+    if (pool.size < prefix.bits || pool.size > prefix.length) {
+        return {
+            key: "size",
+            problem: `dockerd splits ${pool.base} into networks of /size, so size must be from the base's prefix length (${prefix.bits}) ` +
+                `to ${prefix.length}; ${pool.size} is ${pool.size < prefix.bits ? "smaller than the base's prefix (dockerd: \"has a smaller prefix than the target size of that pool\")" : `longer than an IPv${prefix.length === 32 ? 4 : 6} address`}`,
+        };
+    }
+    return undefined;
+}
+
+/**
+ * What dockerd refuses in a `registry-mirrors` URL (moby's registry.ValidateMirror): http or https,
+ * no query or fragment, no user or password (which would also be a secret written in the file; never
+ * quoted back). Docker accepts a path.
+ */
+export function mirrorUrlProblem(mirror: string): string | undefined {
+    if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(mirror)) return undefined;
+    let url: URL;
+    try {
+        url = new URL(mirror);
+    } catch {
+        return "dockerd refuses this mirror: it is not a valid URL";
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") return `dockerd refuses mirrors with the scheme ${url.protocol.slice(0, -1)}://: use http:// or https://`;
+    if (url.username || url.password || /^[a-z]+:\/\/[^/]*@/i.test(mirror)) {
+        return "dockerd refuses a user name or password in a mirror URL (and a password here would be a secret written in the file): " +
+            "give the mirror's credentials with registryAuth, the password as { env: NAME } or { secret: KEY }";
+    }
+    if (url.search || url.hash || /[?#]/.test(mirror)) return "dockerd refuses a query or fragment at the end of a mirror URL";
+    return undefined;
+}
+
+/** True for a registry-mirrors entry written as a URL (anything else names a registry of the stack). */
+export function isUrl(text: string): boolean {
+    return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text);
+}
+
+/**
+ * What dockerd refuses in an `insecure-registries` entry (moby's loadInsecureRegistries): a CIDR, or
+ * a registry host[:port]; http:// and https:// are stripped, any other scheme is refused.
+ */
+export function insecureRegistryProblem(entry: string): string | undefined {
+    const scheme = /^([^:/]*):\/\/(.*)$/.exec(entry);
+    if (scheme && !/^https?$/i.test(scheme[1])) return `dockerd refuses an insecure registry with the scheme ${scheme[1]}:// ("should not contain '://'")`;
+    const rest = scheme ? scheme[2] : entry;
+    if (rest.startsWith("-") || rest.endsWith("-")) return "dockerd refuses a registry name that begins or ends with a hyphen";
+    if (rest.includes("/") ? parsePrefix(rest) !== undefined : false) return undefined;
+    const hostPort = /^(\[[0-9a-fA-F:.]+\]|[^:]+)(?::([0-9]+))?$/.exec(rest);
+    const host = hostPort?.[1];
+    const port = hostPort?.[2];
+    const hostOk = host !== undefined && (DOMAIN_NAME.test(host) || (IPV6_HOST.test(host) && isIP(host.slice(1, -1)) === 6));
+    if (!hostOk) return `dockerd refuses this insecure registry: expected a registry host[:port] such as registry.internal:5000, or a CIDR such as 10.0.0.0/8`;
+    if (port !== undefined && Number(port) > 65535) return `dockerd refuses the port ${port}: a port is at most 65535`;
+    return undefined;
+}
+
+/** dockerd's smallest memory limit (moby's linuxMinMemory): "Minimum memory limit allowed is 6MB". */
+export const MIN_MEMORY_BYTES = 6 * 1024 * 1024;
+
+/**
+ * The fewest CPUs Docker can give a container: it sets the CFS quota to cpus x 100 ms a period, and
+ * the kernel takes no quota under 1 ms (moby: "range of CPUs is from 0.01 to N.00").
+ */
+export const MIN_CPUS = 0.01;
+
+/** What Docker refuses in `resources.cpus`: below 0.01, or finer than its nano-CPU unit (1e-9). */
+export function cpusProblem(cpus: number): string | undefined {
+    if (cpus < MIN_CPUS) {
+        return `Docker gives a container at least ${MIN_CPUS} CPUs (a CFS quota of 1 ms per 100 ms period; "range of CPUs is from 0.01")`;
+    }
+    const nanos = cpus * 1e9;
+    if (Math.abs(nanos - Math.round(nanos)) > 1e-3) return "Docker counts CPUs in billionths (NanoCPUs): this is too precise";
+    return undefined;
+}
+
+/** What Docker refuses in `resources.memory` (written as docker run's --memory): a limit under 6 MB. */
+export function memoryProblem(memory: string): string | undefined {
+    const match = MEMORY.exec(memory);
+    if (!match) return undefined;
+    const bytes = Number(match[1]) * 1024 ** "bkmg".indexOf(match[2]?.toLowerCase() ?? "b");
+    return bytes < MIN_MEMORY_BYTES
+        ? `Docker refuses a memory limit under 6 MB ("Minimum memory limit allowed is 6MB"): this is ${bytes} bytes`
+        : undefined;
+}
+
+/** A `dns` entry of daemon.json: dockerd reads each as an IP address (netip.ParseAddr). */
+export function dnsServerProblem(server: string): string | undefined {
+    const [address, zone] = server.split("%");
+    return isIP(address) === 0 || (zone !== undefined && (isIP(address) !== 6 || zone === ""))
+        ? "dockerd reads dns entries as IP addresses (\"IP address is not correctly formatted\")"
+        : undefined;
+}
+
+/** A `dns-search` entry: moby's ValidateDNSSearch (a domain of letters, digits and '-', or "."). */
+export function dnsSearchProblem(domain: string): string | undefined {
+    const trimmed = domain.trim();
+    if (trimmed === ".") return undefined;
+    return /[a-zA-Z]/.test(trimmed) && DOMAIN_NAME.test(trimmed.replace(/\.$/, "")) && trimmed.length < 255
+        ? undefined
+        : "dockerd refuses this search domain (\"is not a valid domain\")";
+}
+
+/** A `labels` entry of daemon.json: moby's ValidateLabel (key=value, outside Docker's own namespaces). */
+export function daemonLabelProblem(label: string): string | undefined {
+    if (!label.includes("=")) return "dockerd takes labels as key=value (\"bad attribute format\")";
+    return /^(com\.docker\.|io\.docker\.|org\.dockerproject\.)/i.test(label)
+        ? "dockerd refuses labels in com.docker.*, io.docker.* and org.dockerproject.*, which are reserved for its own use"
+        : undefined;
 }

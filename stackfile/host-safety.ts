@@ -3,11 +3,19 @@
 import { isIP } from "node:net";
 import * as posix from "node:path/posix";
 
-/** Directories that hold the host's own files: neither they nor anything below them may be shared. */
+/**
+ * Directories that hold the host's own files or its services' sockets (Docker's, containerd's, the
+ * kubelet's, systemd's, D-Bus's): neither they nor anything below them may be shared.
+ */
 const SYSTEM_TREES = [
     "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/root", "/sbin", "/sys", "/usr",
-    "/var/lib/docker", "/var/lib/containerd", "/run/docker", "/run/containerd",
+    "/var/lib/docker", "/var/lib/containerd", "/var/lib/kubelet", "/run/docker", "/run/containerd", "/run/dbus", "/run/systemd",
 ];
+/**
+ * Below /run live the sockets of the host's services: a directory there may hold a socket of this stack
+ * (a DinD host's, a policy proxy's), but a restricted client may not reach anything below it.
+ */
+export const SOCKET_TREE = "/run";
 /** Directories whose subdirectories are fine but which may not be shared themselves. */
 const SYSTEM_DIRECTORIES = [
     "/", "/home", "/media", "/mnt", "/opt", "/run", "/run/user", "/srv", "/tmp", "/var", "/var/lib", "/var/log", "/var/tmp",
@@ -19,9 +27,66 @@ export function normalizePath(path: string): string {
     return normalized.length > 1 ? normalized.replace(/\/+$/, "") : normalized;
 }
 
-/** One key for every spelling of a host directory: /var/run is /run on current Linux systems. */
+/** The symbolic links of current Linux systems that make two spellings one directory. */
+const ALIASES: [RegExp, string][] = [[/^\/var\/run(?=\/|$)/, "/run"], [/^\/var\/lock(?=\/|$)/, "/run/lock"]];
+
+/** One key for every spelling of a host path: /var/run is /run and /var/lock is /run/lock on current Linux systems. */
 export function directoryKey(path: string): string {
-    return normalizePath(path).replace(/^\/var\/run(?=\/|$)/, "/run");
+    return ALIASES.reduce((key, [alias, target]) => key.replace(alias, target), normalizePath(path));
+}
+
+/** How `path` relates to `other`, both compared by directoryKey: the same, inside it, containing it, or apart. */
+export function relation(path: string, other: string): "same" | "inside" | "contains" | undefined {
+    const [a, b] = [directoryKey(path), directoryKey(other)];
+    if (a === b) return "same";
+    if (isBelow(a, b)) return "inside";
+    if (isBelow(b, a)) return "contains";
+    return undefined;
+}
+
+function isBelow(key: string, ancestor: string): boolean {
+    return ancestor === "/" ? key !== "/" : key.startsWith(`${ancestor}/`);
+}
+
+/**
+ * Host paths claimed on one machine, each with its owner. `related` finds the claims a path is,
+ * is inside of or contains, in time proportional to the path's depth (a fleet of thousands of
+ * hosts each claiming a directory stays linear).
+ */
+export class HostPathIndex<T> {
+    private readonly at = new Map<string, T[]>();
+    /** Every proper ancestor of a claimed path -> the claims below it. */
+    private readonly below = new Map<string, T[]>();
+
+    add(path: string, owner: T) {
+        const key = directoryKey(path);
+        push(this.at, key, owner);
+        for (const ancestor of ancestorsOf(key)) push(this.below, ancestor, owner);
+    }
+
+    /** The claims `path` overlaps, with how: "inside" means `path` is inside the claim. */
+    related(path: string): { owner: T; relation: "same" | "inside" | "contains" }[] {
+        const key = directoryKey(path);
+        return [
+            ...(this.at.get(key) ?? []).map((owner) => ({ owner, relation: "same" as const })),
+            ...ancestorsOf(key).flatMap((ancestor) => (this.at.get(ancestor) ?? []).map((owner) => ({ owner, relation: "inside" as const }))),
+            ...(this.below.get(key) ?? []).map((owner) => ({ owner, relation: "contains" as const })),
+        ];
+    }
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V) {
+    const list = map.get(key);
+    if (list) list.push(value);
+    else map.set(key, [value]);
+}
+
+/** /a/b/c -> /a/b, /a, /. */
+function ancestorsOf(key: string): string[] {
+    const ancestors: string[] = [];
+    for (let i = key.lastIndexOf("/"); i > 0; i = key.lastIndexOf("/", i - 1)) ancestors.push(key.slice(0, i));
+    if (key !== "/") ancestors.push("/");
+    return ancestors;
 }
 
 /**
@@ -34,9 +99,10 @@ export function systemDirectoryProblem(dir: string, daemonSockets: string[]): st
     if (tree) return `${dir} is ${key === tree ? "" : "inside "}${tree}, which holds the host's own files: choose a directory of its own, such as /srv/dind/<name>`;
     if (SYSTEM_DIRECTORIES.includes(key)) return `${dir} is a system directory of the host: choose a subdirectory of its own, such as /srv/dind/<name>`;
     for (const socket of daemonSockets) {
-        const socketDir = posix.dirname(directoryKey(socket));
-        if (socketDir === key || socketDir.startsWith(`${key}/`)) {
-            return `${dir} holds the outer daemon's socket ${socket}: choose a directory of its own, such as /srv/dind/<name>`;
+        const related = relation(dir, socket);
+        if (related === "contains" || related === "same" || related === "inside") {
+            return `${dir} ${related === "contains" ? "holds" : related === "same" ? "is" : "is inside"} the outer daemon's socket ${socket}: ` +
+                "choose a directory of its own, such as /srv/dind/<name>";
         }
     }
     return undefined;

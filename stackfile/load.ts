@@ -8,6 +8,7 @@ import { crossChecks } from "./checks";
 import { daemonUrlFromDockerHost } from "./docker-grammar";
 import { clientSchema, DaemonSpec, daemonSchema, DEFAULT_DAEMON, EXTENSION_KEY, hostSchema, registrySchema, StackFile, stackFileSchema } from "./schema";
 import { decodeSource, MAX_FILE_BYTES } from "./source";
+import { trustChecks } from "./trust";
 import { describe, formatPath, nonAsciiNote, quote } from "./text";
 import { KeyPath, parseLocatedYaml, Problem } from "./yaml";
 
@@ -67,7 +68,10 @@ export function validateStackSource(source: string | Uint8Array, file: string, e
     }
 }
 
-/** The fixed pipeline: decode, parse YAML, the schema, the cross-field rules. */
+/**
+ * The fixed pipeline: decode, parse YAML, the schema, the cross-field rules, then what the file may
+ * make this machine do (trust.ts: the operator's consent, read from `env`).
+ */
 function validateText(source: string | Uint8Array, file: string, env: NodeJS.ProcessEnv): { stack?: StackFile; problems: Problem[] } {
     const decoded = decodeSource(source);
     if ("problem" in decoded) return { problems: [{ file, line: decoded.line, column: decoded.column, path: [], message: decoded.problem }] };
@@ -104,7 +108,9 @@ function validateText(source: string | Uint8Array, file: string, env: NodeJS.Pro
     if (local.problem && localUser) {
         problems.push(at(localUser, `${local.problem}; this entry uses the local daemon: fix DOCKER_HOST or declare daemons.local`, "key"));
     }
-    problems.push(...crossChecks(stack, declaredDaemons, fileDaemons, env).map((f) => at(f.path, f.message, f.at)));
+    const written = (path: KeyPath) => valueAt(raw, path) !== undefined;
+    problems.push(...crossChecks(stack, { declaredDaemons, fileDaemons, written }).map((f) => at(f.path, f.message, f.at)));
+    problems.push(...trustChecks(stack, fileDaemons, env).map((f) => at(f.path, f.message, f.at)));
 
     problems.sort((a, b) => a.line - b.line || a.column - b.column);
     return problems.length === 0 ? { stack, problems } : { problems };

@@ -6,11 +6,14 @@
 import { z } from "zod";
 import { MANAGED_DOCKERD_OPTIONS, MEMORY } from "../components/dockerd";
 import {
-    DEFAULT_BUILDER_IMAGE, DEFAULT_CLIENT_IMAGE, DEFAULT_DIND_IMAGE, DEFAULT_DOOD_HOST_NAMESPACES, DEFAULT_DOOD_PRIVILEGED, DEFAULT_DOOD_SCOPE, DEFAULT_MOUNT_READ_ONLY, DEFAULT_NESTED_RESTART, DEFAULT_PORT_PROTOCOL, DEFAULT_STORAGE_RETAIN,
+    DEFAULT_BUILDER_IMAGE, DEFAULT_CLIENT_IMAGE, DEFAULT_DIND_IMAGE, DEFAULT_DOOD_HOST_NAMESPACES, DEFAULT_DOOD_PRIVILEGED, DEFAULT_DOOD_SCOPE, DEFAULT_MOUNT_READ_ONLY, DEFAULT_NESTED_RESTART, DEFAULT_PORT_PROTOCOL, DEFAULT_STORAGE_RETAIN, DEFAULT_KUBERNETES_SERVICE_TYPE,
     DEFAULT_REGISTRY_BIND, DEFAULT_REGISTRY_IMAGE, DEFAULT_REGISTRY_INSECURE, DEFAULT_TCP_BIND, DEFAULT_TCP_INSECURE, DEFAULT_TCP_TLS,
 } from "../components/defaults";
 import { socketIn } from "../components/paths";
-import { imageReferenceProblem, MAX_ID, MAX_VOLUME_NAME, mountTargetProblem, NAME, parseDaemonUrl, PREDEFINED_NETWORKS, socketPathProblem, userProblem } from "./docker-grammar";
+import {
+    addressPoolProblem, cpusProblem, daemonLabelProblem, dnsSearchProblem, dnsServerProblem, imageReferenceProblem, insecureRegistryProblem, MAX_ID, MAX_VOLUME_NAME, memoryProblem, mountTargetProblem, NAME,
+    parseDaemonUrl, PREDEFINED_NETWORKS, socketPathProblem, userProblem,
+} from "./docker-grammar";
 import { normalizePath, plainAddressProblem } from "./host-safety";
 
 /** The outer daemon every host and client uses unless it names another. */
@@ -22,10 +25,11 @@ export const EXTENSION_KEY = /^x-/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** A zod refinement from a rule that says what is wrong (docker-grammar.ts, host-safety.ts). */
-const rule = (problem: (value: string) => string | undefined) => (value: string, ctx: z.RefinementCtx) => {
+const rule = <T = string>(problem: (value: T) => string | undefined) => (value: T, ctx: z.RefinementCtx) => {
     const message = problem(value);
     if (message) ctx.addIssue({ code: "custom", message, input: value });
 };
+
 
 const name = (what: string) =>
     z.string({ error: `expected ${what} name (a string)` }).regex(NAME, {
@@ -77,6 +81,13 @@ export const kubernetesSchema = z.strictObject({
     }).max(63, { error: "expected a namespace name of 63 characters at most" }),
     /** For a cluster without controllers (an API server alone): do not wait for pods, delete in the background. */
     skipAwait: bool("skipAwait").default(false),
+    /** How this machine reaches the hosts' endpoints: NodePort Services at a node's address, or ClusterIP (Pulumi in the cluster). */
+    service: z.enum(["NodePort", "ClusterIP"], { error: "expected NodePort or ClusterIP" }).default(DEFAULT_KUBERNETES_SERVICE_TYPE),
+    /** Where NodePorts are dialled. Default: the first Ready node's InternalIP, asked of the cluster at each run. */
+    nodeAddress: z.string({ error: "expected an IP address or a DNS name (a string)" }).max(253, { error: "expected a DNS name (253 characters at most)" })
+        .regex(/^([0-9a-fA-F:.]+|[a-zA-Z0-9]([a-zA-Z0-9-.]*[a-zA-Z0-9])?)$/, { error: "expected an IP address or a DNS name" }).optional(),
+    /** The stack's hosts on this cluster run on different nodes while there are enough (a preferred pod anti-affinity). */
+    spread: bool("spread").default(false),
 });
 
 export const daemonSchema = z.strictObject({
@@ -104,6 +115,10 @@ export const storageSchema = z.strictObject({
     size: z.string({ error: "expected a size such as 20Gi (a string)" }).regex(/^[1-9][0-9]*(Ki|Mi|Gi|Ti)$/, {
         error: "expected a size such as 20Gi: a whole number and Ki, Mi, Gi or Ti",
     }).optional(),
+    /** kubernetes daemons only: the claim's storage class. Default: the cluster's default class. */
+    class: z.string({ error: "expected a storage class name (a string)" }).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, {
+        error: "expected a storage class name: lower-case letters, digits, '-' and '.' (a DNS subdomain)",
+    }).max(253, { error: "expected a storage class name of 253 characters at most" }).optional(),
 });
 
 export const tcpEndpointSchema = z.strictObject({
@@ -182,7 +197,6 @@ const text = z.string({ error: "expected a string" });
 const texts = z.array(text, { error: "expected a list of strings" });
 const integer = z.number({ error: "expected an integer" }).int({ error: "expected an integer" });
 const options = z.record(z.string(), z.unknown(), { error: "expected a map" });
-const CIDR = /^[0-9a-fA-F.:]+\/[0-9]{1,3}$/;
 
 /**
  * dockerd's daemon.json, as Docker documents it for Linux
@@ -203,8 +217,11 @@ export const dockerdSchema = z.strictObject({
     "containerd-plugins-namespace": text.optional(),
     debug: bool("debug").optional(),
     "default-address-pools": z.array(z.strictObject({
-        base: z.string({ error: "expected a CIDR such as 10.199.0.0/16" }).regex(CIDR, { error: "expected a CIDR such as 10.199.0.0/16" }),
+        base: z.string({ error: "expected a CIDR such as 10.199.0.0/16" }),
         size: integer.min(1, { error: "expected a prefix length (1-128)" }).max(128, { error: "expected a prefix length (1-128)" }),
+    }).superRefine((pool, ctx) => {
+        const found = addressPoolProblem(pool);
+        if (found) ctx.addIssue({ code: "custom", message: found.problem, path: [found.key], input: pool[found.key], params: { plain: true } });
     }), { error: "expected a list of { base, size }" }).optional(),
     "default-cgroupns-mode": z.enum(["private", "host"], { error: "expected private or host" }).optional(),
     "default-gateway": text.optional(),
@@ -214,9 +231,9 @@ export const dockerdSchema = z.strictObject({
     "default-runtime": text.optional(),
     "default-shm-size": text.optional(),
     "default-ulimits": options.optional(),
-    dns: texts.optional(),
+    dns: z.array(text.superRefine(rule(dnsServerProblem)), { error: "expected a list of strings" }).optional(),
     "dns-opts": texts.optional(),
-    "dns-search": texts.optional(),
+    "dns-search": z.array(text.superRefine(rule(dnsSearchProblem)), { error: "expected a list of strings" }).optional(),
     "exec-opts": texts.optional(),
     "exec-root": text.optional(),
     experimental: bool("experimental").optional(),
@@ -228,14 +245,14 @@ export const dockerdSchema = z.strictObject({
     icc: bool("icc").optional(),
     init: bool("init").optional(),
     "init-path": text.optional(),
-    "insecure-registries": texts.optional(),
+    "insecure-registries": z.array(text.superRefine(rule(insecureRegistryProblem)), { error: "expected a list of strings" }).optional(),
     ip: text.optional(),
     "ip-forward": bool("ip-forward").optional(),
     "ip-masq": bool("ip-masq").optional(),
     ip6tables: bool("ip6tables").optional(),
     iptables: bool("iptables").optional(),
     ipv6: bool("ipv6").optional(),
-    labels: texts.optional(),
+    labels: z.array(text.superRefine(rule(daemonLabelProblem)), { error: "expected a list of strings" }).optional(),
     "live-restore": bool("live-restore").optional(),
     "log-driver": text.optional(),
     "log-format": z.enum(["text", "json"], { error: "expected text or json" }).optional(),
@@ -275,8 +292,10 @@ const registryAddress = z.string({ error: "expected a registry host[:port]" }).r
 });
 
 export const resourcesSchema = z.strictObject({
-    cpus: z.number({ error: "expected a number of CPUs such as 2 or 1.5" }).positive({ error: "expected a positive number of CPUs" }).optional(),
-    memory: z.string({ error: "expected a memory size such as 4g (a string)" }).regex(MEMORY, { error: "expected a memory size such as 4g, 512m or 1073741824" }).optional(),
+    cpus: z.number({ error: "expected a number of CPUs such as 2 or 1.5" }).positive({ error: "expected a positive number of CPUs", abort: true })
+        .superRefine(rule(cpusProblem)).optional(),
+    memory: z.string({ error: "expected a memory size such as 4g (a string)" }).regex(MEMORY, { error: "expected a memory size such as 4g, 512m or 1073741824" })
+        .superRefine(rule(memoryProblem)).optional(),
     pids: integer.min(1, { error: "expected a positive number of processes" }).optional(),
 });
 
@@ -314,11 +333,22 @@ export const registrySchema = z.strictObject({
     port,
     bind: plainAddress.default(DEFAULT_REGISTRY_BIND),
     proxy: z.strictObject({
-        remote: z.string({ error: "expected a registry URL (http:// or https://)" }).regex(/^https?:\/\/[^\s/]+\/?$/, {
-            error: "expected a registry URL such as https://registry-1.docker.io",
+        remote: z.string({ error: "expected a registry URL (http:// or https://)" }).superRefine((remote, ctx) => {
+            // A user and password in the URL would be a secret written in the file: named, never quoted back.
+            if (remote.includes("@")) {
+                ctx.addIssue({ code: "custom", input: remote, params: { plain: true }, message: "expected a registry URL without a user or password " +
+                    "(a password here would be a secret written in the file): give username, and password as { env: NAME } or { secret: KEY }" });
+            } else if (!/^https?:\/\/[^\s/?#]+\/?$/.test(remote)) {
+                ctx.addIssue({ code: "custom", input: remote, message: "expected a registry URL such as https://registry-1.docker.io" });
+            }
         }),
         username: text.optional(),
         password: secretRefSchema.optional(),
+        /**
+         * The remote serves Docker Hub's images though it is not Docker Hub (a mirror of it): dockerd
+         * uses registry mirrors for Docker Hub's images only, so only such a cache may be a host's mirror.
+         */
+        hubMirror: bool("hubMirror").optional(),
     }).optional(),
     storage: storageSchema.default({ retain: DEFAULT_STORAGE_RETAIN }),
     /** Plain HTTP instead of TLS. */

@@ -13,14 +13,23 @@ export function quote(text: string): string {
     return `${JSON.stringify(shown)}${text.length > MAX_SHOWN ? ` (${text.length} characters)` : ""}`;
 }
 
-/** hosts.builder.tcp.port, clients.agent, ports[0]; long keys and deep paths shortened. */
+/** A key written bare in a path: anything else is quoted, so that `registry.internal:5000` reads as one key. */
+const BARE_KEY = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * hosts.builder.tcp.port, clients.agent, ports[0], registryCAs["registry.internal:5000"]; long keys
+ * and deep paths shortened.
+ */
 export function formatPath(path: KeyPath): string {
     if (path.length === 0) return "(top level)";
     const segment = (s: string | number, i: number) => {
         if (typeof s === "number") return `[${s}]`;
-        const text = /^[\x21-\x7e]*$/.test(s) && s !== "" ? s : JSON.stringify(s);
-        const shown = text.length > MAX_SEGMENT ? `${text.slice(0, MAX_SEGMENT - 3)}...` : text;
-        return i === 0 ? shown : `.${shown}`;
+        if (BARE_KEY.test(s)) {
+            const shown = s.length > MAX_SEGMENT ? `${s.slice(0, MAX_SEGMENT - 3)}...` : s;
+            return i === 0 ? shown : `.${shown}`;
+        }
+        const text = JSON.stringify(s.length > MAX_SEGMENT ? `${s.slice(0, MAX_SEGMENT - 3)}...` : s);
+        return `[${text}]`;
     };
     if (path.length <= MAX_PATH_SEGMENTS) return path.map(segment).join("");
     const head = path.slice(0, 4).map(segment).join("");

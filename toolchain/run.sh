@@ -5,7 +5,8 @@
 # image, the Pulumi CLI and the docker and tls resource plugins (and the kubernetes plugin when a
 # stack under stacks/ declares a kubernetes daemon). With DIND_PROVISIONER_TOOLCHAIN=test, also what only the
 # tests need: the remote-daemon tests' image, a Node.js language host for the Pulumi CLI, the
-# kubernetes plugin and a Kubernetes API server. A user's `npm run up` never waits for those.
+# kubernetes plugin and the Kubernetes tests' cluster (its components, built from the Go module
+# proxy, and its node image). A user's `npm run up` never waits for those.
 # Every step is idempotent and caches outside the repository; a warm run takes a few seconds.
 #
 #   [DIND_PROVISIONER_TOOLCHAIN=product|test] bash toolchain/run.sh COMMAND [ARGS...]
@@ -50,7 +51,8 @@ if tests; then step language-host language_host; fi
 step docker-plugin bash "$here/steps/pulumi-docker-plugin.sh"
 step tls-plugin bash "$here/steps/pulumi-tls-plugin.sh"
 if wants_kubernetes; then step kubernetes-plugin bash "$here/steps/pulumi-kubernetes-plugin.sh"; fi
-if tests; then step kube-apiserver bash "$here/steps/kube-apiserver.sh"; fi
+if tests; then step kubernetes bash "$here/steps/kubernetes.sh"; fi
+if tests; then step kube-node-image bash "$here/steps/kube-node-image.sh"; fi
 printf '[toolchain] ready in %ss\n' "$(awk -v a="$total" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')" >&2
 
 export PATH="$pulumi_bin${host_bin:+:$host_bin}:$PATH"

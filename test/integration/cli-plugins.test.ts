@@ -8,6 +8,7 @@ import * as assert from "node:assert/strict";
 import { readFileSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { REPO_ROOT } from "../../driver/stack";
+import { allowForSuite } from "../support/consent";
 import { clearLeftovers, docker, labelled, StackUnderTest, tearDown } from "../support/harness";
 
 const FIXTURE = path.join(__dirname, "fixtures", "cli-plugins.yaml");
@@ -123,6 +124,7 @@ describe("real lane: the docker CLI plugins of the offline images", function () 
     this.timeout(10 * 60_000);
     let sut: StackUnderTest | undefined;
     let clientSut: StackUnderTest | undefined;
+    let disallow: () => void = () => undefined;
 
     before(async () => {
         clearLeftovers([BUILDER], [], "plugins-client-");
@@ -134,6 +136,7 @@ describe("real lane: the docker CLI plugins of the offline images", function () 
 
     after(async () => {
         await tearDown(clientSut);
+        disallow();
         await tearDown(sut);
         rmSync(SCRATCH, { recursive: true, force: true });
     });
@@ -161,6 +164,9 @@ describe("real lane: the docker CLI plugins of the offline images", function () 
 
     describe("in a client of the same image with the host's socket", () => {
         before(async () => {
+            // The client's socket is another socket of this machine than its daemon's: the operator allows it
+            // (docs/security-trust-model.md), as the daemon URL of the host's unix endpoint.
+            disallow = allowForSuite({ DIND_PROVISIONER_ALLOW_DAEMONS: `unix://${SCRATCH}/host/docker.sock` });
             clientSut = await StackUnderTest.create(CLIENT_FIXTURE, `plugins-client-${process.pid}`);
             const up = await clientSut.stack.up();
             assert.equal(up.summary.result, "succeeded");

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { docker, dockerOk, removeLabelled, StackUnderTest, STACK_LABEL } from "../support/harness";
+import { allowForSuite } from "../support/consent";
 
 const FIXTURES = path.join(__dirname, "fixtures");
 const SCRATCH = "/tmp/dind-provisioner-reg";
@@ -124,6 +125,7 @@ function blobFetches(): Map<string, number> {
 describe("real lane: inner-daemon settings, registries and start-up failures", function () {
     this.timeout(20 * 60_000);
     let sut: StackUnderTest;
+    let disallow: () => void = () => undefined;
     let gateway: string;
     const password = `reg-pw-${randomBytes(12).toString("hex")}`;
     const logs: string[] = [];
@@ -153,6 +155,8 @@ describe("real lane: inner-daemon settings, registries and start-up failures", f
         assert.match(anonymous.stdout, /401/);
 
         process.env.REG_AUTH_PASSWORD = password;
+        // The operator allows the variable the stack takes as a password, and the directory of its registry CA.
+        disallow = allowForSuite({ DIND_PROVISIONER_ALLOW_ENV: "REG_AUTH_PASSWORD", DIND_PROVISIONER_ALLOW_PATHS: CONF });
         sut = await StackUnderTest.create(path.join(FIXTURES, "dind-config.yaml"), "reg-config");
         sut.editStackFile((text) => text.replaceAll("GATEWAY", gateway).replaceAll("CA_FILE", `${CONF}/ca.pem`));
     });
@@ -164,6 +168,7 @@ describe("real lane: inner-daemon settings, registries and start-up failures", f
             await sut.dispose();
         }
         delete process.env.REG_AUTH_PASSWORD;
+        disallow();
         for (const name of OWN_CONTAINERS) docker(["rm", "-f", "-v", name]);
         for (const volume of [...OWN_VOLUMES, "reg-cache-data"]) docker(["volume", "rm", volume]);
         rmSync(SCRATCH, { recursive: true, force: true });

@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { lockDirsOf, pluginProcesses, processRunning } from "../../driver/recovery";
 import { PROJECT_NAME } from "../../driver/stack";
 import { clearLeftovers, docker, dockerOk, driver, DriverRun, labelled, StackUnderTest, tearDown } from "../support/harness";
+import { allowForSuite } from "../support/consent";
 
 const FIXTURES = path.join(__dirname, "fixtures");
 const SCRATCH = "/tmp/dind-provisioner-fault";
@@ -222,16 +223,20 @@ describe("real lane: faults, and the driver's recovery from them", function () {
     describe("an outer daemon that does not answer", () => {
         let sut: StackUnderTest;
         let forwarder: net.Server | undefined;
+        let disallow: () => void = () => undefined;
 
         before(async () => {
             clearLeftovers(["fault-remote"], ["fault-remote-docker"], "fault-");
             rmSync(FORWARDED_DIR, { recursive: true, force: true });
             mkdirSync(FORWARDED_DIR, { recursive: true });
+            // The stack's daemon is a socket of this machine other than the runner's own: the operator allows it.
+            disallow = allowForSuite({ DIND_PROVISIONER_ALLOW_DAEMONS: `unix://${FORWARDED_DIR}/docker.sock` });
             sut = await StackUnderTest.create(path.join(FIXTURES, "faults-daemon.yaml"), `fault-daemon-${process.pid}`);
         });
 
         after(async () => {
             await tearDown(sut);
+            disallow();
             forwarder?.close();
             rmSync(FORWARDED_DIR, { recursive: true, force: true });
         });

@@ -2,6 +2,7 @@
 // run index.ts through the Node.js language host, in a scratch copy of the project with its own
 // stacks/lh-cli.yaml, as a user with an official install runs them. The tests run in order.
 import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync } from "node:fs";
 import * as path from "node:path";
 import { writeClientTls } from "../../driver/clientTls";
@@ -57,6 +58,8 @@ describe("official Pulumi CLI: pulumi preview/up/stack output/destroy run index.
     it("2. pulumi up --yes creates the DinD host with its preload and nested container, and the DooD client", () => {
         const up = cli.ok(["up", "--yes"]);
         assert.match(up, /Resources:\s+\+ \d+ created/);
+        // The docker plugin reports its own version (this project's build: the SDK's + build metadata); the engine takes it as the SDK's.
+        assert.doesNotMatch(up, /resource plugin \w+ is expected to have version/);
         assert.equal(dockerOk(["inspect", "--format", "{{.State.Running}} {{.HostConfig.Privileged}}", HOST]), "true true");
         assert.equal(dockerOk(["inspect", "--format", "{{.State.Running}} {{.HostConfig.Privileged}}", CLIENT]), "true false");
         assert.match(dockerOk(["exec", HOST, "docker", "ps", "--format", "{{.Names}} {{.Status}}"]), new RegExp(`^${NESTED} Up `));
@@ -99,7 +102,15 @@ describe("official Pulumi CLI: pulumi preview/up/stack output/destroy run index.
         assert.deepEqual(Object.keys(preview.changeSummary), ["same"], JSON.stringify(preview.changeSummary));
     });
 
-    it("6. pulumi destroy --yes removes every container and volume of the stack", () => {
+    it("6. pulumi plugin ls shows the docker plugin the toolchain installed under the version that plugin reports", () => {
+        const installed = spawnSync("bash", [path.join(REPO_ROOT, "toolchain", "steps", "pulumi-docker-plugin.sh"), "--print-path"], { encoding: "utf8" }).stdout.trim();
+        const reported = spawnSync(installed, ["-version"], { encoding: "utf8" }).stdout.trim();
+        const plugins = JSON.parse(cli.ok(["plugin", "ls", "--json"])) as { name: string; kind: string; version: string; path?: string }[];
+        const docker = plugins.filter((p) => p.name === "docker" && p.kind === "resource");
+        assert.ok(docker.some((p) => p.version === reported), `no docker plugin ${reported} in ${JSON.stringify(docker)}`);
+    });
+
+    it("7. pulumi destroy --yes removes every container and volume of the stack", () => {
         const destroy = cli.ok(["destroy", "--yes"]);
         destroyed = true;
         assert.match(destroy, /Resources:\s+- \d+ deleted/);

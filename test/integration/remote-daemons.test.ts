@@ -4,11 +4,12 @@
 // this machine with their own dockerd and an address on the outer bridge (fixtures/remote-daemons.sh).
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as tls from "node:tls";
 import { writeClientTls } from "../../driver/clientTls";
 import { docker, dockerOk, labelled, removeLabelled, StackUnderTest } from "../support/harness";
+import { allowForSuite } from "../support/consent";
 
 const FIXTURES = path.join(__dirname, "fixtures");
 const SCRATCH = "/tmp/dind-provisioner-remote";
@@ -16,6 +17,7 @@ const BUSYBOX = "dind-provisioner/busybox:local";
 const PLACES = ["local", "tcp", "ssh"] as const;
 type Place = (typeof PLACES)[number];
 const PORTS: Record<Place, number> = { local: 23900, tcp: 23901, ssh: 23902 };
+const KNOWN_HOSTS = `${SCRATCH}/known_hosts`;
 
 /** Runs the fixture script; returns its stdout. */
 function remoteDaemons(command: "up" | "down"): string {
@@ -29,6 +31,7 @@ describe("remote daemons: DinD hosts and DooD clients on a local, a tcp:// and a
     let sut: StackUnderTest;
     let tcpIp: string;
     let sshIp: string;
+    let disallow: () => void = () => undefined;
     const sshArgs = () => ["-i", `${SCRATCH}/ssh/id_ed25519`, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes"];
     /** Runs the docker CLI against an outer daemon; the ssh one's CLI runs on its machine (the CLI takes no ssh options). */
     const onOuter = (place: Place, args: string[]) => place === "ssh"
@@ -49,10 +52,17 @@ describe("remote daemons: DinD hosts and DooD clients on a local, a tcp:// and a
 
     before(async () => {
         [tcpIp, sshIp] = remoteDaemons("up").split(" ");
+        // The remote machines are new each run: so are their host keys.
+        rmSync(KNOWN_HOSTS, { force: true });
+        // What an operator allows for this stack: the two farm daemons, and the files of this machine it uses for them.
+        disallow = allowForSuite({
+            DIND_PROVISIONER_ALLOW_DAEMONS: `tcp://${tcpIp}:2376 ssh://root@${sshIp}`,
+            DIND_PROVISIONER_ALLOW_PATHS: `${SCRATCH}/client:${SCRATCH}/ssh/id_ed25519:${KNOWN_HOSTS}`,
+        });
         const socketGid = onOuterOk("tcp", ["run", "--rm", "-v", "/var/run/docker.sock:/s", "--entrypoint", "stat", "dind-provisioner/busybox:local", "-c", "%g", "/s"]);
         const text = readFileSync(path.join(FIXTURES, "remote-daemons.yaml"), "utf8")
             .replaceAll("${TCP_IP}", tcpIp).replaceAll("${SSH_IP}", sshIp)
-            .replaceAll("${CLIENT_CERTS}", `${SCRATCH}/client`).replaceAll("${SSH_KEY}", `${SCRATCH}/ssh/id_ed25519`)
+            .replaceAll("${CLIENT_CERTS}", `${SCRATCH}/client`).replaceAll("${SSH_KEY}", `${SCRATCH}/ssh/id_ed25519`).replaceAll("${KNOWN_HOSTS}", KNOWN_HOSTS)
             .replaceAll("${TCP_SOCKET_GID}", socketGid);
         const rendered = path.join(SCRATCH, "stack.yaml");
         writeFileSync(rendered, text);
@@ -67,6 +77,7 @@ describe("remote daemons: DinD hosts and DooD clients on a local, a tcp:// and a
         }
         // The remote daemons go with everything left on them.
         remoteDaemons("down");
+        disallow();
     });
 
     it("1. up creates every host and client on its own daemon, each host answering on its mutual-TLS endpoint at an address this machine reaches", async () => {

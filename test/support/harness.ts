@@ -53,15 +53,19 @@ export class StackUnderTest {
         return ["--stack", this.stack.name, "--file", this.stackFile, "--backend", this.backendUrl, "--work-dir", this.workDir];
     }
 
-    /** Its program runs in this process, which therefore gets V8's stack traces (see useV8StackTraces). */
-    static async create(fixture: string, stackName: string): Promise<StackUnderTest> {
+    /**
+     * Its program runs in this process, which therefore gets V8's stack traces (see useV8StackTraces).
+     * `providers` maps a resource plugin's name to the directory its engine runs the plugin from
+     * (the project file's `plugins.providers`, which comes before every installed plugin).
+     */
+    static async create(fixture: string, stackName: string, { providers = {} }: { providers?: Record<string, string> } = {}): Promise<StackUnderTest> {
         useV8StackTraces();
         const dir = mkdtempSync(path.join(os.tmpdir(), "dind-provisioner-itest-"));
         const stackFile = path.join(dir, "stack.yaml");
         writeFileSync(stackFile, readFileSync(fixture));
         const workDir = path.join(dir, "project");
         mkdirSync(workDir);
-        writeFileSync(path.join(workDir, "Pulumi.yaml"), `name: ${PROJECT_NAME}\nruntime: nodejs\n`);
+        writeFileSync(path.join(workDir, "Pulumi.yaml"), projectFile(providers));
         mkdirSync(path.join(dir, "state"));
         const stack = await openStack({
             stackName,
@@ -100,6 +104,12 @@ export class StackUnderTest {
     get label(): string {
         return `${STACK_LABEL}=${PROJECT_NAME}/${this.stack.name}`;
     }
+}
+
+/** The project file of a StackUnderTest: the project, and the provider plugins it runs from a directory of their own. */
+export function projectFile(providers: Record<string, string>): string {
+    const entries = Object.entries(providers).map(([name, dir]) => `    - name: ${name}\n      path: ${JSON.stringify(dir)}\n`);
+    return `name: ${PROJECT_NAME}\nruntime: nodejs\n${entries.length ? `plugins:\n  providers:\n${entries.join("")}` : ""}`;
 }
 
 /** Outer containers, volumes and networks carrying a stack's label, as "kind name" lines. */

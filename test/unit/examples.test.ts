@@ -1,7 +1,7 @@
 // The examples in docs/: the stack files validate, and both CI pipelines run the same commands
 // in the same jobs (the real lane runs those commands: test/integration/tools.test.ts).
 import * as assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { loadStackFile } from "../../stackfile/load";
 import { pipelineCommands, PIPELINES } from "../support/pipelines";
@@ -12,8 +12,16 @@ describe("docs/examples", () => {
     it("has stack files for two environments, and they validate", () => {
         const files = readdirSync(STACKS).filter((f) => f.endsWith(".yaml")).sort();
         assert.deepEqual(files, ["production.yaml", "staging.yaml"]);
+        // The consent the pipelines' comments tell the operator to give (docs/examples/ci), and nothing of the caller's.
+        const operator = {
+            DIND_PROVISIONER_ALLOW_DAEMONS: "tcp://10.20.0.5:2376 tcp://10.20.1.11:2376 tcp://10.20.1.12:2376",
+            DIND_PROVISIONER_ALLOW_PATHS: "/etc/dind-provisioner",
+        };
+        for (const pipeline of Object.values(PIPELINES)) {
+            for (const [name, value] of Object.entries(operator)) assert.ok(readFileSync(pipeline, "utf8").includes(value.split(" ")[0]) && readFileSync(pipeline, "utf8").includes(name), `${pipeline} tells ${name}`);
+        }
         for (const file of files) {
-            const stack = loadStackFile(path.join(STACKS, file));
+            const stack = loadStackFile(path.join(STACKS, file), operator);
             assert.ok(Object.keys(stack.hosts).length > 0, file);
         }
     });

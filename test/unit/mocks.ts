@@ -3,6 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { DindHostSteps } from "../../components/DindHost";
 import type { ReadinessInputs } from "../../components/DindReadiness";
 import type { PreloadInputs } from "../../components/ImagePreload";
+import type { KubernetesReadinessInputs } from "../../components/KubernetesReadiness";
+import type { ProgramSteps } from "../../program";
 
 export interface Registered {
     type: string;
@@ -40,6 +42,10 @@ export const K8S_CLAIM = "kubernetes:core/v1:PersistentVolumeClaim";
 export const K8S_SECRET = "kubernetes:core/v1:Secret";
 /** The cluster IP the mocked API server gives every Service. */
 export const CLUSTER_IP = "10.96.0.42";
+/** The first NodePort the mocked API server allocates (then one more per port of a Service). */
+export const FIRST_NODE_PORT = 31000;
+/** The node the fake Kubernetes readiness check finds a pod on. */
+export const POD_NODE = "node-1";
 export const READINESS = "dind:index:DindReadiness";
 export const REGISTRY = "dind:index:DindRegistry";
 export const BUILDER = "dind:index:DoodBuilder";
@@ -92,7 +98,15 @@ function fakeOutputs(type: string, name: string, inputs: Record<string, any>): R
         case CERT_REQUEST:
             return { certRequestPem: `request-of-${name}` };
         case K8S_SERVICE:
-            return { spec: { ...inputs.spec, clusterIP: CLUSTER_IP } };
+            return {
+                spec: {
+                    ...inputs.spec,
+                    clusterIP: CLUSTER_IP,
+                    ports: inputs.spec.ports.map((p: Record<string, unknown>, i: number) => (inputs.spec.type === "NodePort" ? { nodePort: FIRST_NODE_PORT + i, ...p } : p)),
+                },
+            };
+        case K8S_STATEFUL_SET:
+            return { metadata: { ...inputs.metadata, generation: 1 } };
         case CONTAINER:
             return { networkDatas: [{ networkName: "bridge", ipAddress: `ip-of-${name}`, gateway: `gateway-of-${name}` }] };
         default:
@@ -104,6 +118,7 @@ function fakeOutputs(type: string, name: string, inputs: Record<string, any>): R
 export interface StepCalls {
     readiness: ReadinessInputs[];
     preloads: PreloadInputs[];
+    kubernetes: KubernetesReadinessInputs[];
 }
 
 /**
@@ -111,9 +126,15 @@ export interface StepCalls {
  * READ_BACK_MTU), and a preload answers `sha256:preloaded-<image>`. Unit tests pass these, so
  * the suite dials nothing whatever the caller's environment holds.
  */
-export function fakeSteps(calls: StepCalls = { readiness: [], preloads: [] }): DindHostSteps & { calls: StepCalls } {
+export function fakeSteps(calls: StepCalls = { readiness: [], preloads: [], kubernetes: [] }): ProgramSteps & Required<DindHostSteps> & { calls: StepCalls } {
     return {
         calls,
+        kubernetesReadiness: {
+            awaitDindPod: async (inputs) => {
+                calls.kubernetes.push(inputs);
+                return { node: POD_NODE, podIP: "10.244.1.5" };
+            },
+        },
         readiness: {
             awaitInnerDaemon: async (inputs) => {
                 calls.readiness.push(inputs);

@@ -1,17 +1,28 @@
 import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { outerApiVersions, provisionStack, provisionStackFile } from "../../program";
+import { clusterFacts, outerApiVersions, provisionStack, provisionStackFile } from "../../program";
 import { validateStackSource } from "../../stackfile/load";
+import { UserError } from "../../components/errors";
 import { startFakeEngine } from "./components/fakeEngine";
-import { CERTIFICATES, CONTAINER, DOCKER_PROVIDER, fakeSteps, installMocks, isSecret, NETWORK, PRELOAD, REGISTRY, REMOTE_IMAGE, secretValue, valueOf, VOLUME } from "./mocks";
+import { startFakeKubeApi } from "./components/fakeKubeApi";
+import {
+    CERTIFICATES, CONTAINER, DOCKER_PROVIDER, fakeSteps, FIRST_NODE_PORT, installMocks, isSecret, K8S_CLAIM, K8S_SERVICE, K8S_STATEFUL_SET, NETWORK, PRELOAD, REGISTRY,
+    REMOTE_IMAGE, secretValue, StepCalls, valueOf, VOLUME,
+} from "./mocks";
 
 const fixtures = path.join(__dirname, "stackfile", "fixtures");
 
-function stackFrom(source: string) {
-    const result = validateStackSource(source, "inline.yaml", {});
+/** A CA certificate of the unit suite's own (no key exists anywhere). */
+const REGISTRY_CA = path.join(__dirname, "fixtures", "certificates", "registry-ca.pem");
+
+/** `env` is the runner's: the operator's consent (DIND_PROVISIONER_ALLOW_*) for what the source uses. */
+function stackFrom(source: string, env: NodeJS.ProcessEnv = {}) {
+    const result = validateStackSource(source, "inline.yaml", env);
     assert.deepEqual(result.problems, []);
     return result.stack!;
 }
@@ -27,8 +38,9 @@ describe("program", () => {
         // A daemon socket that does not exist: the unit lane talks to no engine.
         const source = readFixture("good/full.yaml")
             .replace("workspace: /srv/ci", "workspace: /srv/ci\n    socketGroup: 998")
-            .replace("local: { host: unix:///var/run/docker.sock }", "local: { host: unix:///nonexistent/docker.sock }");
-        const outputs = provisionStack(stackFrom(source), {}, fakeSteps());
+            .replace("local: { host: unix:///var/run/docker.sock }", "local: { host: unix:///nonexistent/docker.sock }")
+            .replace("socket: /var/run/docker.sock", "socket: /nonexistent/docker.sock");
+        const outputs = provisionStack(stackFrom(source, { DIND_PROVISIONER_ALLOW_DAEMONS: "unix:///nonexistent/docker.sock" }), {}, fakeSteps());
         await settled(outputs);
         const count = (type: string) => mocks.byType(type).length;
         assert.equal(count(CONTAINER), 5, "DinD, nested web, DooD agent, its policy proxy and its builder");
@@ -47,7 +59,7 @@ describe("program", () => {
         assert.deepEqual(await valueOf(outputs.hosts.builder.nestedContainerIds), { web: "builder-workloads-container-web-id" });
         assert.equal(await valueOf(outputs.clients.agent.containerId), "agent-container-id");
         // A client that names no access gets the restricted policy: only its proxy has the daemon's socket.
-        const withDaemonSocket = mocks.byType(CONTAINER).filter((c) => c.inputs.volumes?.some((v: { hostPath: string }) => v.hostPath === "/var/run/docker.sock"));
+        const withDaemonSocket = mocks.byType(CONTAINER).filter((c) => c.inputs.volumes?.some((v: { hostPath: string }) => v.hostPath === "/nonexistent/docker.sock"));
         assert.deepEqual(withDaemonSocket.map((c) => c.name), ["agent-dood-proxy-container"]);
         const proxy = mocks.one(CONTAINER, "agent-dood-proxy-container").inputs;
         assert.ok(proxy.envs.includes('DOOD_POLICY={"client":"agent","privileged":false,"hostNamespaces":false,"binds":["/srv/ci"],"scope":"own"}'));
@@ -66,7 +78,8 @@ describe("program", () => {
     it("asks each outer engine running a DinD host for its API version once, before any resource", async () => {
         const engine = await startFakeEngine({}, "1.41");
         try {
-            const stack = stackFrom(`daemons:\n  local: { host: "unix://${engine.socket}" }\n  idle: { host: "unix:///nonexistent/docker.sock" }\nhosts:\n  one: {}\n  two: {}\n`);
+            const stack = stackFrom(`daemons:\n  local: { host: "unix://${engine.socket}" }\n  idle: { host: "unix:///nonexistent/docker.sock" }\nhosts:\n  one: {}\n  two: {}\n`,
+                { DIND_PROVISIONER_ALLOW_DAEMONS: `unix://${engine.socket} unix:///nonexistent/docker.sock` });
             assert.deepEqual(await outerApiVersions(stack), { local: "1.41" }, "a daemon without hosts is not asked");
             assert.equal(engine.versionRequests, 1);
         } finally {
@@ -76,7 +89,7 @@ describe("program", () => {
 
     it("picks every host's health-check schedule from its outer engine's API version", async () => {
         const mocks = installMocks();
-        const stack = stackFrom("daemons:\n  old: { host: unix:///run/old.sock }\nhosts:\n  one: { daemon: old }\n  two: {}\n");
+        const stack = stackFrom("daemons:\n  old: { host: unix:///run/old.sock }\nhosts:\n  one: { daemon: old }\n  two: {}\n", { DIND_PROVISIONER_ALLOW_DAEMONS: "unix:///run/old.sock" });
         await settled(provisionStack(stack, { old: "1.41", local: "1.47" }, fakeSteps()));
         assert.deepEqual(mocks.byType(CONTAINER).map((c) => [c.name, c.inputs.healthcheck.interval, c.inputs.healthcheck.startInterval]),
             [["one-container", "1s", undefined], ["two-container", "30s", "250ms"]], "an engine before Docker 25 has one interval only");
@@ -86,11 +99,12 @@ describe("program", () => {
         const mocks = installMocks();
         const socket = path.join(mkdtempSync(path.join(os.tmpdir(), "sock-")), "docker.sock");
         writeFileSync(socket, "");
-        const outputs = provisionStack(stackFrom(`clients:\n  agent: { socket: ${socket} }\n`));
+        const local = (file: string) => stackFrom(`daemons:\n  local: { host: "unix://${file}" }\nclients:\n  agent: {}\n`, { DIND_PROVISIONER_ALLOW_DAEMONS: `unix://${file}` });
+        const outputs = provisionStack(local(socket));
         await settled(outputs);
         assert.deepEqual(mocks.one(CONTAINER, "agent-container").inputs.groupAdds, [String(statSync(socket).gid)]);
         assert.ok(mocks.one(CONTAINER, "agent-dood-proxy-container").inputs.envs.includes(`DOOD_SOCKET_GID=${statSync(socket).gid}`));
-        assert.throws(() => provisionStack(stackFrom("clients:\n  agent: { socket: /nonexistent/docker.sock }\n")),
+        assert.throws(() => provisionStack(local("/nonexistent/docker.sock")),
             /clients\.agent\.socket: cannot read the group of \/nonexistent\/docker\.sock/);
     });
 
@@ -129,6 +143,66 @@ describe("program", () => {
         assert.equal(mocks.one(CONTAINER, "plain-dood-proxy-container").inputs.envs.some((e: string) => e.startsWith("DOOD_BUILDKIT_UPSTREAM")), false);
     });
 
+    it("maps hosts on a cluster: runtime as RuntimeClass, spread, storage class, nested ports through the Service, the node address it learnt", async () => {
+        const mocks = installMocks();
+        const calls: StepCalls = { readiness: [], preloads: [], kubernetes: [] };
+        const stack = stackFrom(`daemons:
+  farm: { kubernetes: { kubeconfig: /etc/ci/kubeconfig, context: ci, namespace: ci, spread: true } }
+hosts:
+  builder:
+    daemon: farm
+    storage: { class: shared-path }
+    workloads: { containers: { web: { image: busybox:1.36, ports: [{ internal: 80, external: 8080 }, { internal: 53, external: 5353, protocol: udp }] } } }
+  isolated: { daemon: farm, runtime: sysbox-runc }
+  plain: { daemon: farm, runtime: runc }
+`, { DIND_PROVISIONER_ALLOW_PATHS: "/etc/ci/kubeconfig" });
+        const outputs = provisionStack(stack, {}, fakeSteps(calls), { farm: { nodeAddress: "10.0.0.21" } });
+        await settled(outputs);
+        const pod = (host: string) => mocks.one(K8S_STATEFUL_SET, `${host}-statefulset`).inputs.spec.template;
+        assert.deepEqual([pod("isolated").spec.runtimeClassName, pod("isolated").spec.containers[0].securityContext], ["sysbox-runc", { privileged: false }]);
+        assert.deepEqual([pod("plain").spec.runtimeClassName, pod("plain").spec.containers[0].securityContext], [undefined, { privileged: true }], "runc: the default, as on Docker");
+        assert.equal(pod("builder").metadata.labels["dind-provisioner.spread-group"], "dind-provisioner.unit");
+        assert.equal(mocks.one(K8S_CLAIM, "builder-storage").inputs.spec.storageClassName, "shared-path");
+        assert.deepEqual(mocks.one(K8S_SERVICE, "builder-service").inputs.spec.ports.map((p: { name: string }) => p.name), ["docker-tls", "nested-tcp-8080", "nested-udp-5353"]);
+        const builder = await valueOf(pulumi.output(outputs.hosts.builder) as pulumi.Output<Record<string, any>>);
+        assert.equal(builder.tcpEndpoint, `tcp://10.0.0.21:${FIRST_NODE_PORT}`);
+        assert.deepEqual(builder.publishedPorts, { "8080/tcp": `10.0.0.21:${FIRST_NODE_PORT + 1}`, "5353/udp": `10.0.0.21:${FIRST_NODE_PORT + 2}` });
+        assert.deepEqual(builder.cluster, { namespace: "ci", kubeconfig: "/etc/ci/kubeconfig", context: "ci" });
+        assert.equal(builder.node, "node-1");
+        assert.deepEqual(calls.kubernetes[0].access, { kubeconfig: "/etc/ci/kubeconfig", context: "ci" });
+    });
+
+    it("asks each cluster running DinD hosts what it allows up front, and reports every cluster's problems at once", async () => {
+        const api = await startFakeKubeApi();
+        try {
+            api.routes.set("GET /version", { status: 200, body: {} });
+            api.routes.set("POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews", { status: 201, body: { status: { allowed: true } } });
+            api.routes.set("GET /api/v1/nodes", { status: 200, body: { items: [{ metadata: { name: "n" }, status: { conditions: [{ type: "Ready", status: "True" }], addresses: [{ type: "InternalIP", address: "10.0.0.9" }] } }] } });
+            api.routes.set("GET /api/v1/namespaces/ci", { status: 200, body: { metadata: { name: "ci" } } });
+            const kubeconfig = api.kubeconfig();
+            const stack = stackFrom(`daemons:
+  farm: { kubernetes: { kubeconfig: ${kubeconfig}, namespace: ci } }
+  lab: { kubernetes: { kubeconfig: ${kubeconfig}, namespace: lab, nodeAddress: lb.example } }
+  idle: { kubernetes: { kubeconfig: ${kubeconfig}, namespace: idle } }
+hosts:
+  one: { daemon: farm }
+  two: { daemon: lab }
+`, { DIND_PROVISIONER_ALLOW_PATHS: kubeconfig });
+            await assert.rejects(clusterFacts(stack), (error: Error) => {
+                assert.ok(error instanceof UserError, "provisionStackFile reports it without a stack trace");
+                assert.equal(error.message.replace(/\(context .*?\)/, "(CONTEXT)"),
+                    "daemons.lab: namespace lab does not exist in the cluster (CONTEXT): create it (kubectl create namespace lab) or name another");
+                return true;
+            });
+            api.routes.set("GET /api/v1/namespaces/lab", { status: 200, body: { metadata: { name: "lab" } } });
+            api.requests.length = 0;
+            assert.deepEqual(await clusterFacts(stack), { farm: { nodeAddress: "10.0.0.9" }, lab: {} }, "a cluster without hosts is not asked; a given nodeAddress is not looked up");
+            assert.equal(api.requests.filter((r) => r.startsWith("GET /api/v1/nodes")).length, 1);
+        } finally {
+            await api.close();
+        }
+    });
+
     it("provisions nothing from an invalid file and names every problem", async () => {
         const mocks = installMocks();
         await assert.rejects(provisionStackFile(path.join(fixtures, "bad", "uniqueness.yaml"), {}), (error: Error) => {
@@ -149,15 +223,18 @@ function readFixture(name: string): string {
 describe("program: registries and the hosts that use them", () => {
     it("points a host at a stack registry by name: its URL as mirror, its network, its CA; secrets from the environment", async () => {
         const mocks = installMocks();
+        // A CA file holding more than certificates: only the certificate is uploaded.
         const dir = mkdtempSync(path.join(os.tmpdir(), "reg-ca-"));
-        writeFileSync(path.join(dir, "ca.pem"), "-----BEGIN CERTIFICATE-----internal");
+        const ca = readFileSync(REGISTRY_CA, "utf8");
+        writeFileSync(path.join(dir, "ca.pem"), `# the internal registry's CA\nSECRET_TOKEN=not-for-upload\n${ca}`);
         process.env.REG_UNIT_TOKEN = "t0ken-from-env";
         const source = `registries:\n  hub-cache: { port: 5000, proxy: { remote: https://registry-1.docker.io } }\n  lan-cache: { port: 5001, insecure: true }\n` +
             `hosts:\n  builder:\n    tcp: { port: 23760 }\n    dockerd: { registry-mirrors: [hub-cache, lan-cache], log-level: warn }\n` +
             `    registryAuth: [{ address: registry.internal:5000, username: ci, password: { env: REG_UNIT_TOKEN } }]\n` +
             `    registryCAs: { "registry.internal:5000": ${dir}/ca.pem }\n`;
         try {
-            const outputs = provisionStack(validateStackSource(source, "inline.yaml", process.env).stack!, {}, fakeSteps());
+            const env = { ...process.env, DIND_PROVISIONER_ALLOW_ENV: "REG_UNIT_TOKEN", DIND_PROVISIONER_ALLOW_PATHS: dir };
+            const outputs = provisionStack(stackFrom(source, env), {}, fakeSteps());
             await settled(outputs);
         } finally {
             delete process.env.REG_UNIT_TOKEN;
@@ -171,7 +248,8 @@ describe("program: registries and the hosts that use them", () => {
             "log-level": "warn",
         });
         assert.equal(uploads["/etc/docker/certs.d/hub-cache:5000/ca.crt"], "cert-of-hub-cache-tls-ca");
-        assert.equal(uploads["/etc/docker/certs.d/registry.internal:5000/ca.crt"], "-----BEGIN CERTIFICATE-----internal");
+        assert.equal(uploads["/etc/docker/certs.d/registry.internal:5000/ca.crt"], new X509Certificate(ca).toString());
+        assert.doesNotMatch(uploads["/etc/docker/certs.d/registry.internal:5000/ca.crt"], /SECRET_TOKEN/);
         assert.equal(uploads["/etc/docker/certs.d/lan-cache:5000/ca.crt"], undefined, "a plain-HTTP registry has no CA");
         assert.deepEqual(dind.networksAdvanced, [{ name: "bridge" }, { name: "hub-cache-net" }, { name: "lan-cache-net" }]);
         // The inner provider follows the readiness step, whose dynamic provider takes a moment to serialize.
@@ -180,9 +258,29 @@ describe("program: registries and the hosts that use them", () => {
         assert.deepEqual(JSON.parse(secretValue(wire)), [{ address: "registry.internal:5000", username: "ci", password: "t0ken-from-env" }]);
     });
 
-    it("names an unreadable CA file", () => {
-        installMocks();
-        const stack = stackFrom("hosts:\n  builder:\n    registryCAs: { \"registry.internal:5000\": /nonexistent/ca.pem }\n");
-        assert.throws(() => provisionStack(stack), /hosts\.builder\.registryCAs\.registry\.internal:5000: cannot read \/nonexistent\/ca\.pem/);
+    it("reads a CA file as certificates only, before any resource: a key, a FIFO, text or a missing file is named and nothing is registered", () => {
+        const mocks = installMocks();
+        const dir = mkdtempSync(path.join(os.tmpdir(), "reg-ca-"));
+        const ca = readFileSync(REGISTRY_CA, "utf8");
+        writeFileSync(path.join(dir, "key.pem"), `${ca}-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n`);
+        writeFileSync(path.join(dir, "text.pem"), "AWS_SECRET_ACCESS_KEY=abc\n");
+        writeFileSync(path.join(dir, "fake.pem"), "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+        spawnSync("mkfifo", [path.join(dir, "fifo.pem")]);
+        const source = "registries:\n  cache: { port: 5000 }\nhosts:\n  builder:\n    registryCAs:\n" + ["key", "text", "fake", "fifo", "missing"]
+            .map((name) => `      "${name}.internal:5000": ${dir}/${name}.pem\n`).join("");
+        const stack = stackFrom(source, { DIND_PROVISIONER_ALLOW_PATHS: dir });
+        assert.throws(() => provisionStack(stack), (error: Error) => {
+            assert.ok(error instanceof UserError);
+            assert.deepEqual(error.message.split("\n"), [
+                `hosts.builder.registryCAs["key.internal:5000"]: ${dir}/key.pem holds a private key: a CA file holds certificates only, and no key may leave this machine`,
+                `hosts.builder.registryCAs["text.internal:5000"]: ${dir}/text.pem holds no PEM certificate (-----BEGIN CERTIFICATE-----): expected a PEM file of CA certificates`,
+                `hosts.builder.registryCAs["fake.internal:5000"]: ${dir}/fake.pem holds a PEM block that is not an X.509 certificate`,
+                `hosts.builder.registryCAs["fifo.internal:5000"]: ${dir}/fifo.pem is not a regular file: expected a PEM file of CA certificates`,
+                `hosts.builder.registryCAs["missing.internal:5000"]: ${dir}/missing.pem cannot be read: ENOENT`,
+            ]);
+            assert.doesNotMatch(error.message, /AWS_SECRET|MIGHAgEA/);
+            return true;
+        });
+        assert.equal(mocks.resources.length, 0, "no resource, the registry's included, was registered");
     });
 });

@@ -10,32 +10,53 @@
 # framework; pf tfgen also writes bridge-metadata.json, which the plugin embeds),
 # UPSTREAM_SHIM (copy ./shim into the upstream, to reach its internal/ constructor),
 # SDK_FORK_PATCH (build against Pulumi's SDKv2 fork + toolchain/modules/pulumi-bridge-common/sdkpatch),
-# BUILD_TAGS, and what the schema checker compares strictly (CHECK_STRICT,
-# CHECK_NOT_PROVIDED).
+# UPSTREAM_PATCHES / PATCH_VERSION_SUFFIX / PATCH_TESTS (see Patches below), BUILD_TAGS, and
+# what the schema checker compares strictly (CHECK_STRICT, CHECK_NOT_PROVIDED).
 #
-# Steps (cold): fetch + unpack the upstream zip, copy ./shim into it; copy Pulumi's fork of
-# terraform-plugin-sdk/v2 and add the sdkpatch; build the tfgen binary; generate the schema;
+# Steps (cold): fetch + unpack the upstream zip; with patches, apply them to a copy of it; copy
+# ./shim into it; copy Pulumi's fork of terraform-plugin-sdk/v2 and add the sdkpatch; with
+# patches, run their tests; build the tfgen binary; generate the schema;
 # check it against the SDK's TypeScript declarations (toolchain/modules/pulumi-bridge-common/check-schema.js:
 # input and output properties and nested types); build the plugin with the schema embedded;
 # install it where the engine looks for it:
 #   ${PULUMI_HOME:-~/.pulumi}/plugins/resource-NAME-v<version>/pulumi-resource-NAME
 # using the engine's own install protocol (flock on <dir>.lock, <dir>.partial while writing).
 #
+# Patches: UPSTREAM_PATCHES lists files under toolchain/modules/pulumi-resource-NAME/, each a
+# change to the upstream's source that the project carries until the upstream takes it,
+# written as `git format-patch` does (the message is the rationale, ready to send upstream).
+# They are applied in order with `git apply` to a copy of the upstream (one read-only copy per
+# patch content, shared by later builds), and PATCH_TESTS (`go test` arguments naming upstream
+# packages) run in the plugin's module, so against the dependencies and SDK fork the plugin is
+# built with, with its build tags: a patch whose tests fail builds no plugin. The plugin's
+# version gains `+PATCH_VERSION_SUFFIX` (semver build metadata, so the engine still matches it
+# to the version the SDK asks for), and it is installed under that version, which `pulumi
+# plugin ls` shows. The engine takes every install of one version as the same plugin, build
+# metadata or not; an install of it that this script did not make (the official plugin, from
+# `pulumi plugin install`) is left in place and this script's own is removed, so that the
+# official plugin is the one that runs.
+#
 # Everything built lives outside the repo, under
 #   ${DIND_PROVISIONER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dind-provisioner}
-# (src/, build/pulumi-resource-NAME/, pulumi-resource-NAME/<key>/, and the Go build cache
-# go-build-bridged-plugins/, shared by all bridged plugins); Go modules go to the usual Go
-# module cache. The plugin is cached by a key over toolchain/modules/pulumi-resource-NAME,
-# toolchain/modules/pulumi-bridge-common, this script, the upstream and SDK fork versions, the build tags
-# and the SDK's package.json/.d.ts files; a warm run only checks that key and the installed copy.
+# (src/, build/pulumi-resource-NAME/, pulumi-resource-NAME/<key>/ (the three builds used last
+# are kept), and the Go build cache go-build-bridged-plugins/, shared by all bridged plugins);
+# Go modules go to the usual Go module cache. The plugin is cached by a key over
+# toolchain/modules/pulumi-resource-NAME (patches included; no *.md),
+# toolchain/modules/pulumi-bridge-common, this script, the upstream and SDK fork versions, the
+# build tags and the SDK's package.json/.d.ts files; a warm run only checks that key and the
+# installed copy.
 #
 # The plugin version is read on every run from node_modules/@pulumi/NAME/package.json (field
 # pulumi.version).
 #
-# Usage: toolchain/steps/pulumi-bridged-plugin.sh NAME [--force] [--print-path]
-#   --force       rebuild and reinstall even if up to date (also replaces a plugin that
-#                 this script did not install)
-#   --print-path  print the installed plugin binary's path on stdout when done
+# Usage: toolchain/steps/pulumi-bridged-plugin.sh NAME [--force] [--print-path] [--without-patches]
+#   --force            rebuild and reinstall even if up to date (also replaces an install of
+#                      the same version that this script did not make)
+#   --print-path       print the installed plugin binary's path on stdout when done
+#   --without-patches  build the upstream as the proxy serves it, without UPSTREAM_PATCHES and
+#                      without the version suffix, to compare with (the benchmarks do): it is
+#                      cached apart (pulumi-resource-NAME-without-patches/<key>/) and never
+#                      installed; --print-path prints the built binary in the cache
 set -euo pipefail
 
 # Pulumi's fork of the SDKv2, as pinned by pulumi-terraform-bridge v3.120.0's go.mod (the
@@ -61,10 +82,12 @@ die() { printf 'pulumi-%s-plugin: ERROR: %s\n' "$PLUGIN_NAME" "$*" >&2; exit 1; 
 
 force=0
 print_path=0
+without_patches=0
 for arg in "$@"; do
     case "$arg" in
         --force) force=1 ;;
         --print-path) print_path=1 ;;
+        --without-patches) without_patches=1 ;;
         -h|--help) usage; exit 0 ;;
         *) die "unknown argument: $arg (try --help)" ;;
     esac
@@ -77,13 +100,25 @@ CACHE="${DIND_PROVISIONER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dind-provisione
 
 # --- the plugin's description ----------------------------------------------------------------
 [ -f "$TOOL/bridge.conf" ] || die "missing $TOOL/bridge.conf (no such bridged plugin?)"
-BUILD_TAGS="" CHECK_NOT_PROVIDED=""
+BUILD_TAGS="" CHECK_NOT_PROVIDED="" UPSTREAM_PATCHES="" PATCH_VERSION_SUFFIX="" PATCH_TESTS=""
 # shellcheck source-path=SCRIPTDIR/../.. source=toolchain/modules/pulumi-resource-docker/bridge.conf
 . "$TOOL/bridge.conf"
 for v in SDK_PACKAGE VERIFIED_SDK_VERSION UPSTREAM_MODULE UPSTREAM_VERSION UPSTREAM_ZIP_SHA256 \
     UPSTREAM_GOMOD_MODULE BRIDGE UPSTREAM_SHIM SDK_FORK_PATCH CHECK_STRICT; do
     [ -n "${!v:-}" ] || die "$TOOL/bridge.conf does not set $v"
 done
+if [ -n "$UPSTREAM_PATCHES" ]; then
+    [[ "$PATCH_VERSION_SUFFIX" =~ ^[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*$ ]] ||
+        die "$TOOL/bridge.conf sets UPSTREAM_PATCHES, so PATCH_VERSION_SUFFIX must be semver build metadata (e.g. dind.1), not '$PATCH_VERSION_SUFFIX'"
+    for patch in $UPSTREAM_PATCHES; do
+        [ -f "$TOOL/$patch" ] || die "missing $TOOL/$patch (UPSTREAM_PATCHES in bridge.conf)"
+    done
+elif [ "$without_patches" = 1 ]; then
+    die "$TOOL/bridge.conf lists no UPSTREAM_PATCHES: there is nothing to build without"
+fi
+# Whether this build applies the patches (the plugin as users get it) or leaves them out.
+patched=0
+if [ -n "$UPSTREAM_PATCHES" ] && [ "$without_patches" = 0 ]; then patched=1; fi
 case "$BRIDGE" in
     sdkv2) TFGEN_OUTPUTS="schema.json" ;;
     pf) TFGEN_OUTPUTS="schema.json bridge-metadata.json" ;;
@@ -106,6 +141,12 @@ process.stdout.write(String(p.pulumi.version).replace(/^v/, ""));
 if [ "$PLUGIN_VERSION" != "$VERIFIED_SDK_VERSION" ]; then
     log "WARNING: $SDK_PACKAGE asks for plugin $PLUGIN_VERSION, but the bridged names/tokens were verified against $VERIFIED_SDK_VERSION; building it as $PLUGIN_VERSION anyway (the schema check below still runs against the installed SDK)"
 fi
+# The version the plugin reports and is installed under: the patched build says so.
+BUILD_VERSION=$PLUGIN_VERSION
+if [ "$patched" = 1 ]; then
+    [[ "$PLUGIN_VERSION" != *+* ]] || die "plugin version '$PLUGIN_VERSION' already has build metadata; cannot add +$PATCH_VERSION_SUFFIX"
+    BUILD_VERSION="$PLUGIN_VERSION+$PATCH_VERSION_SUFFIX"
+fi
 
 # --- where the engine looks (sdk/go/common/workspace: PULUMI_HOME, else <user home>/.pulumi) -
 if [ -n "${PULUMI_HOME:-}" ]; then
@@ -115,20 +156,23 @@ else
     user_home=$(getent passwd "$(id -u)" 2>/dev/null | cut -d: -f6 || true)
     PULUMI_DIR="${user_home:-$HOME}/.pulumi"
 fi
-PLUGIN_DIR="$PULUMI_DIR/plugins/resource-$PLUGIN_NAME-v$PLUGIN_VERSION"
+PLUGIN_DIR="$PULUMI_DIR/plugins/resource-$PLUGIN_NAME-v$BUILD_VERSION"
 PLUGIN_BIN="$PLUGIN_DIR/pulumi-resource-$PLUGIN_NAME"
-STAMP_FILE="$PLUGIN_DIR/.dind-provisioner-build"
+STAMP_NAME=.dind-provisioner-build
+STAMP_FILE="$PLUGIN_DIR/$STAMP_NAME"
 
 # --- cache key --------------------------------------------------------------------------
 SDK_FORK="none"
 [ "$SDK_FORK_PATCH" = yes ] && SDK_FORK="$SDK_FORK_MODULE@$SDK_FORK_VERSION"
-tree_sums() { # sha256 of every file below a directory, by relative path
-    (cd "$1" && find . -type f ! -name '*.swp' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
+VARIANT=""
+[ "$without_patches" = 1 ] && VARIANT="-without-patches"
+tree_sums() { # sha256 of every file below a directory, by relative path; documentation builds nothing
+    (cd "$1" && find . -type f ! -name '*.swp' ! -name '*.md' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
 }
 KEY=$(
     {
         printf '%s\n' "$UPSTREAM_MODULE@$UPSTREAM_VERSION" "$SDK_FORK" \
-            "plugin=$PLUGIN_VERSION" "tags=$BUILD_TAGS" "$(uname -s)/$(uname -m)"
+            "plugin=$BUILD_VERSION" "tags=$BUILD_TAGS" "variant=$VARIANT" "$(uname -s)/$(uname -m)"
         sha256sum "$SCRIPT_PATH" | cut -d' ' -f1
         tree_sums "$TOOL"
         tree_sums "$COMMON"
@@ -137,8 +181,11 @@ KEY=$(
             xargs sha256sum)
     } | sha256sum | cut -c1-16
 )
-ARTIFACT_ROOT="$CACHE/pulumi-resource-$PLUGIN_NAME"
+ARTIFACT_ROOT="$CACHE/pulumi-resource-$PLUGIN_NAME$VARIANT"
 ARTIFACT="$ARTIFACT_ROOT/$KEY"
+# How many builds stay cached (the current one and those installed last): switching between
+# branches or versions reinstalls a cached build instead of building again.
+KEEP_ARTIFACTS=3
 
 plugin_installed_ok() {
     [ -x "$PLUGIN_BIN" ] && [ ! -e "$PLUGIN_DIR.partial" ] && [ -f "$STAMP_FILE" ] &&
@@ -150,15 +197,55 @@ finish() {
     exit 0
 }
 
+# The other installs of this plugin version (build metadata aside): the engine sees one
+# version in all of them and loads the one whose directory name sorts last.
+other_installs() {
+    local dir
+    for dir in "$PULUMI_DIR/plugins/resource-$PLUGIN_NAME-v$PLUGIN_VERSION" \
+        "$PULUMI_DIR/plugins/resource-$PLUGIN_NAME-v$PLUGIN_VERSION+"*; do
+        if [ -d "$dir" ] && [ "$dir" != "$PLUGIN_DIR" ]; then printf '%s\n' "$dir"; fi
+    done
+}
+
+# Removes an installed plugin directory under the engine's install protocol (see install_plugin).
+remove_install() {
+    (
+        exec 8>"$1.lock"
+        flock 8
+        : >"$1.partial"
+        rm -rf "$1"
+        rm -f "$1.partial"
+    ) || die "could not remove $1"
+    log "removed $1 (another install of plugin $PLUGIN_NAME v$PLUGIN_VERSION)"
+}
+
 # --- warm path: checks only ---------------------------------------------------------------
-if [ "$force" = 0 ] && [ -e "$PLUGIN_DIR" ] && [ ! -e "$PLUGIN_DIR.partial" ] && [ ! -f "$STAMP_FILE" ]; then
-    # Installed by someone else (e.g. `pulumi plugin install` on a machine with internet).
-    log "plugin $PLUGIN_NAME v$PLUGIN_VERSION already installed at $PLUGIN_DIR (not by this script); leaving it (use --force to replace it)"
-    finish
-fi
-if [ "$force" = 0 ] && [ -f "$ARTIFACT/.complete" ] && plugin_installed_ok; then
-    log "up to date: $PLUGIN_BIN (build $KEY)"
-    finish
+if [ "$without_patches" = 1 ]; then
+    # Built for comparison only: never installed, used from the cache.
+    PLUGIN_BIN="$ARTIFACT/pulumi-resource-$PLUGIN_NAME"
+    if [ "$force" = 0 ] && [ -f "$ARTIFACT/.complete" ]; then
+        log "up to date: $PLUGIN_BIN (build $KEY, without the patches)"
+        finish
+    fi
+else
+    # An install of this version that this script did not make (e.g. `pulumi plugin install` on
+    # a machine with internet) is the user's choice: leave it, and take this script's own away.
+    foreign=""
+    while read -r dir; do
+        if [ -n "$dir" ] && [ ! -e "$dir.partial" ] && [ ! -f "$dir/$STAMP_NAME" ]; then foreign=$dir; fi
+    done < <(other_installs; if [ -d "$PLUGIN_DIR" ]; then echo "$PLUGIN_DIR"; fi)
+    if [ "$force" = 0 ] && [ -n "$foreign" ]; then
+        log "plugin $PLUGIN_NAME v$PLUGIN_VERSION already installed at $foreign (not by this script); leaving it (use --force to replace it)"
+        while read -r dir; do
+            if [ -n "$dir" ] && [ -f "$dir/$STAMP_NAME" ]; then remove_install "$dir"; fi
+        done < <(other_installs; if [ -d "$PLUGIN_DIR" ]; then echo "$PLUGIN_DIR"; fi)
+        PLUGIN_BIN="$foreign/pulumi-resource-$PLUGIN_NAME"
+        finish
+    fi
+    if [ "$force" = 0 ] && [ -f "$ARTIFACT/.complete" ] && plugin_installed_ok && [ -z "$(other_installs)" ]; then
+        log "up to date: $PLUGIN_BIN (build $KEY)"
+        finish
+    fi
 fi
 
 # --- from here on: build and/or install, one run per plugin at a time ----------------------
@@ -188,7 +275,13 @@ install_plugin() {
         rm -f "$PLUGIN_DIR.partial"
     ) || die "could not install into $PLUGIN_DIR"
     plugin_installed_ok || die "installed plugin at $PLUGIN_BIN does not match build $KEY"
-    log "installed $PLUGIN_BIN (plugin $PLUGIN_NAME v$PLUGIN_VERSION, build $KEY)"
+    touch "$ARTIFACT/.complete" # last used: see KEEP_ARTIFACTS
+    log "installed $PLUGIN_BIN (plugin $PLUGIN_NAME v$BUILD_VERSION, build $KEY)"
+    # Then the other installs of this version go (this script's own from an older build, or,
+    # with --force, one it did not make): the engine would otherwise pick one by name.
+    while read -r dir; do
+        if [ -n "$dir" ]; then remove_install "$dir"; fi
+    done < <(other_installs)
 }
 
 if [ "$force" = 0 ] && [ -f "$ARTIFACT/.complete" ]; then
@@ -218,7 +311,7 @@ rm -rf "$CACHE/src/terraform-plugin-sdk-v2@$SDK_FORK_VERSION"
 export GOFLAGS="-mod=readonly -buildvcs=false"
 export GOWORK=off
 export CGO_ENABLED="${CGO_ENABLED:-0}"
-log "building plugin $PLUGIN_NAME v$PLUGIN_VERSION (build $KEY, $BRIDGE bridge) with $("$GO_BIN" version | cut -d' ' -f3-)"
+log "building plugin $PLUGIN_NAME v$BUILD_VERSION (build $KEY, $BRIDGE bridge${VARIANT:+, without the patches}) with $("$GO_BIN" version | cut -d' ' -f3-)"
 
 # --- 1. the Terraform upstream, from the Go module proxy, + shim ------------------------------
 proxy=$("$GO_BIN" env GOPROXY)
@@ -251,6 +344,30 @@ if [ ! -f "$UPSTREAM_SRC/.unpacked" ]; then
 fi
 grep -q "^module $UPSTREAM_GOMOD_MODULE\$" "$UPSTREAM_SRC/go.mod" ||
     die "$UPSTREAM_SRC/go.mod does not declare module $UPSTREAM_GOMOD_MODULE"
+
+BUILD="$CACHE/build/pulumi-resource-$PLUGIN_NAME"
+rm -rf "$BUILD/out"
+mkdir -p "$BUILD/out"
+
+# --- 1b. the project's patches, applied to a copy of the upstream (their tests run in 3b) ----
+if [ "$patched" = 1 ]; then
+    patches_sum=$(cd "$TOOL" && sha256sum $UPSTREAM_PATCHES | sha256sum | cut -c1-12)
+    PATCHED_SRC="$UPSTREAM_SRC+patch-$patches_sum"
+    if [ ! -f "$PATCHED_SRC/.patched" ]; then
+        rm -rf "$PATCHED_SRC" "$PATCHED_SRC.tmp"
+        cp -R "$UPSTREAM_SRC" "$PATCHED_SRC.tmp"
+        rm -rf "$PATCHED_SRC.tmp/shim" "$PATCHED_SRC.tmp/.unpacked"
+        for patch in $UPSTREAM_PATCHES; do
+            log "applying $patch"
+            # Outside any repository (the ceiling stops git's search), git apply patches plain files.
+            (cd "$PATCHED_SRC.tmp" && GIT_CEILING_DIRECTORIES="$CACHE/src" git apply --whitespace=nowarn "$TOOL/$patch") ||
+                { rm -rf "$PATCHED_SRC.tmp"; die "$TOOL/$patch does not apply to $UPSTREAM_MODULE@$UPSTREAM_VERSION"; }
+        done
+        touch "$PATCHED_SRC.tmp/.patched"
+        mv "$PATCHED_SRC.tmp" "$PATCHED_SRC"
+    fi
+    UPSTREAM_SRC=$PATCHED_SRC
+fi
 rm -rf "$UPSTREAM_SRC/shim"
 if [ "$UPSTREAM_SHIM" = yes ]; then
     mkdir -p "$UPSTREAM_SRC/shim"
@@ -285,10 +402,7 @@ if [ "$SDK_FORK_PATCH" = yes ]; then
 fi
 
 # --- 3. build copy of the module: <build>/{mod,upstream,plugin-sdk} ---------------------------
-BUILD="$CACHE/build/pulumi-resource-$PLUGIN_NAME"
-mkdir -p "$BUILD"
-rm -rf "$BUILD/mod" "$BUILD/out"
-mkdir -p "$BUILD/out"
+rm -rf "$BUILD/mod"
 cp -R "$TOOL" "$BUILD/mod"
 ln -sfn "$UPSTREAM_SRC" "$BUILD/upstream"
 if [ -n "$FORK_SRC" ]; then ln -sfn "$FORK_SRC" "$BUILD/plugin-sdk"; else rm -f "$BUILD/plugin-sdk"; fi
@@ -296,7 +410,19 @@ CMD_DIR="$BUILD/mod/cmd/pulumi-resource-$PLUGIN_NAME"
 # The plugin embeds tfgen's outputs; placeholders let the module load before tfgen has run.
 for f in $TFGEN_OUTPUTS; do printf '{}\n' >"$CMD_DIR/$f"; done
 # (-X of a variable a plugin does not declare is ignored by the linker.)
-LDFLAGS="-s -w -X main.version=$PLUGIN_VERSION -X dind-provisioner/toolchain/modules/pulumi-resource-$PLUGIN_NAME.UpstreamVersion=$UPSTREAM_VERSION"
+LDFLAGS="-s -w -X main.version=$BUILD_VERSION -X dind-provisioner/toolchain/modules/pulumi-resource-$PLUGIN_NAME.UpstreamVersion=$UPSTREAM_VERSION"
+
+# --- 3b. the patches' tests, built here: what the plugin is built from and with --------------
+if [ "$patched" = 1 ] && [ -n "$PATCH_TESTS" ]; then
+    log "testing the patches: go test -tags '$BUILD_TAGS' $PATCH_TESTS"
+    # -trimpath as the builds below: they share the compiled packages.
+    # shellcheck disable=SC2086 # PATCH_TESTS is a list of arguments
+    if ! (cd "$BUILD/mod" && "$GO_BIN" test -trimpath -tags "$BUILD_TAGS" $PATCH_TESTS) >"$BUILD/out/patch-tests.log" 2>&1; then
+        tail -n 40 "$BUILD/out/patch-tests.log" >&2
+        die "the patches' tests failed (full log: $BUILD/out/patch-tests.log)"
+    fi
+    sed 's/^/  /' "$BUILD/out/patch-tests.log" >&2
+fi
 
 go_build() { # <log name> <output> <package>
     local name=$1 out=$2 pkg=$3
@@ -339,22 +465,30 @@ log "building pulumi-resource-$PLUGIN_NAME"
 for f in $TFGEN_OUTPUTS; do cp "$BUILD/out/schema/$f" "$CMD_DIR/$f"; done
 go_build plugin-build "$BUILD/out/pulumi-resource-$PLUGIN_NAME" "./cmd/pulumi-resource-$PLUGIN_NAME"
 got_version=$("$BUILD/out/pulumi-resource-$PLUGIN_NAME" -version 2>/dev/null) || die "built plugin does not run"
-[ "$got_version" = "$PLUGIN_VERSION" ] || die "built plugin reports version '$got_version', want $PLUGIN_VERSION"
+[ "$got_version" = "$BUILD_VERSION" ] || die "built plugin reports version '$got_version', want $BUILD_VERSION"
 
 # --- 6. publish the artifact atomically, drop older ones -----------------------------------------
 mkdir -p "$ARTIFACT_ROOT"
 rm -rf "$ARTIFACT.tmp"
 mkdir -p "$ARTIFACT.tmp"
 cp "$BUILD/out/pulumi-resource-$PLUGIN_NAME" "$SCHEMA" "$BUILD/out/check.log" "$ARTIFACT.tmp/"
-printf 'plugin=%s upstream=%s@%s sdk-fork=%s bridge=%s built=%s\n' "$PLUGIN_VERSION" "$UPSTREAM_MODULE" \
-    "$UPSTREAM_VERSION" "$SDK_FORK" "$BRIDGE" "$(date -u +%FT%TZ)" >"$ARTIFACT.tmp/.complete"
+if [ -f "$BUILD/out/patch-tests.log" ]; then cp "$BUILD/out/patch-tests.log" "$ARTIFACT.tmp/"; fi
+patches_applied="none"
+# shellcheck disable=SC2086 # one line: the list's words joined by commas
+[ "$patched" = 1 ] && patches_applied=$(printf '%s,' $UPSTREAM_PATCHES | sed 's/,$//')
+printf 'plugin=%s upstream=%s@%s patches=%s sdk-fork=%s bridge=%s built=%s\n' "$BUILD_VERSION" "$UPSTREAM_MODULE" \
+    "$UPSTREAM_VERSION" "$patches_applied" "$SDK_FORK" "$BRIDGE" "$(date -u +%FT%TZ)" >"$ARTIFACT.tmp/.complete"
 rm -rf "$ARTIFACT"
 mv "$ARTIFACT.tmp" "$ARTIFACT"
 rm -f "$BUILD/out/pulumi-resource-$PLUGIN_NAME" # the artifact holds it
+# Keep the builds used last (their .complete is touched when installed), drop older ones.
+ls -1dt "$ARTIFACT_ROOT"/*/.complete 2>/dev/null | tail -n +$((KEEP_ARTIFACTS + 1)) | while read -r old; do
+    rm -rf "$(dirname "$old")"
+done
 for old in "$ARTIFACT_ROOT"/*; do
-    [ "$old" = "$ARTIFACT" ] || rm -rf "$old"
+    [ -f "$old/.complete" ] || rm -rf "$old" # unfinished builds
 done
 log "built in $((SECONDS - start)) s: $ARTIFACT"
 
-install_plugin
+if [ "$without_patches" = 0 ]; then install_plugin; fi
 finish

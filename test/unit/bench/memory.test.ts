@@ -1,9 +1,9 @@
 import * as assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parsePssKiB, parseStatus, PeakTreeMemory, readProcessTable, treePids } from "../../../bench/memory";
+import { descendantExecutables, parsePssKiB, parseStatus, PeakTreeMemory, readProcessTable, treePids } from "../../../bench/memory";
 
 const status = (name: string, ppid: number, rssKiB?: number) =>
     `Name:\t${name}\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t7\nPid:\t7\nPPid:\t${ppid}\n` +
@@ -71,6 +71,15 @@ describe("bench/memory", () => {
             assert.deepEqual(sampler.stop(), { rssMiB: 8, pssMiB: 4 });
         });
 
+        it("lists the executables of the descendants only, leaving out those it cannot read", () => {
+            symlinkSync("/opt/pulumi/bin/pulumi", path.join(proc, "11", "exe"));
+            write(13, status("pulumi-resource-docker", 11, 100));
+            symlinkSync("/tmp/plugins/patched/pulumi-resource-docker", path.join(proc, "13", "exe"));
+            write(14, status("kworker", 11, 0)); // no exe link
+            symlinkSync("/usr/bin/neighbour", path.join(proc, "20", "exe"));
+            assert.deepEqual(descendantExecutables(10, proc).sort(), ["/opt/pulumi/bin/pulumi", "/tmp/plugins/patched/pulumi-resource-docker"]);
+        });
+
         it("samples at start and at stop, a process without smaps_rollup counting 0 PSS", () => {
             const sampler = new PeakTreeMemory(10, 60_000, proc);
             write(14, status("pulumi-resource-docker", 11, 3072));
@@ -78,12 +87,13 @@ describe("bench/memory", () => {
         });
     });
 
-    it("finds this process and a child of it in the real /proc, with a PSS", () => {
+    it("finds this process and a child of it in the real /proc, with a PSS and its executable", () => {
         const child = spawn("sleep", ["30"]);
         try {
             const table = readProcessTable();
             assert.equal(table.get(child.pid!)?.ppid, process.pid);
             assert.ok(treePids(table, process.pid).includes(child.pid!));
+            assert.ok(descendantExecutables(process.pid).includes(realpathSync("/bin/sleep")), descendantExecutables(process.pid).join(", "));
             const memory = new PeakTreeMemory(process.pid, 60_000).stop();
             assert.ok(memory.pssMiB > 0 && memory.pssMiB <= memory.rssMiB, JSON.stringify(memory));
         } finally {

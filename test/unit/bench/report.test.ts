@@ -1,23 +1,39 @@
 import * as assert from "node:assert/strict";
 import { EarlierResults, renderComparison, renderMarkdown, renderSvg } from "../../../bench/report";
-import { PHASES } from "../../../bench/phases";
+import { PHASES, PREVIEW_PHASES } from "../../../bench/phases";
 import type { Results } from "../../../bench/results";
 import { TARGETS } from "../../../bench/stats";
+
+const phases = (offset: number) => Object.fromEntries(PHASES.map((p, i) => [p, i / 2 + offset])) as Results["phases"];
+const previewPhases = (offset: number) => Object.fromEntries(PREVIEW_PHASES.map((p, i) => [p, i / 10 + offset])) as Results["previewPhases"];
 
 const results = (): Results => ({
     mode: "quick",
     runs: 3,
     date: "2026-11-28T07:00:00.000Z",
     machine: { cpu: "2 × test" },
+    dockerPlugin: "5.2.0+dind.1",
     medians: { coldUp: 4.5, baselineCli: 3, noopPreview: 0.8, noopUp: 1.2, destroy: 2 },
     samples: {},
     fleet: { 1: 4.4, 2: 5, 4: 7 },
     fleetVsCli: { hosts: 4, coldUp: 7, baselineCli: 5 },
     memory: { hosts: 8, pssMiB: 612, rssMiB: 900, samples: [{ pssMiB: 612, rssMiB: 900 }] },
-    phases: Object.fromEntries(PHASES.map((p, i) => [p, i / 2 + 0.5])) as Results["phases"],
+    phases: phases(0.5),
+    fleetPhases: phases(1.5),
+    previewPhases: previewPhases(0.1),
     startup: { programLoad: 1, dockerPluginStart: 0.1 },
     ratios: { coldUpVsCli: 1.5, noopPreviewVsColdUp: 0.18, fourHostsVsOne: 1.59, fleetVsCliFleet: 1.4 },
     targets: TARGETS,
+    withoutPatches: {
+        dockerPlugin: "5.2.0",
+        medians: { coldUp: 6.6, noopPreview: 0.9, noopUp: 1.3, destroy: 2.1 },
+        fleet: { 1: 6.5, 2: 7, 4: 9.2 },
+        fleetVsCli: { hosts: 4, coldUp: 9.2, baselineCli: 5 },
+        phases: phases(0.7),
+        fleetPhases: phases(1.7),
+        previewPhases: previewPhases(0.2),
+        ratios: { coldUpVsCli: 2.2, noopPreviewVsColdUp: 0.14, fourHostsVsOne: 1.42, fleetVsCliFleet: 1.84 },
+    },
 });
 
 /** The run before: without the fleet comparison and memory, as bench/results.plugin-steps.json is. */
@@ -29,18 +45,36 @@ const older = { label: "Steps as plugins", file: "results.plugin-steps.json", re
 } as EarlierResults };
 
 describe("bench/report", () => {
-    it("judges every ratio against its target, the fleet against the parallel script included", () => {
+    it("judges every ratio against its target, the fleet against the parallel script included, the plugin without the patches beside it", () => {
         const page = renderMarkdown({ ...results(), ratios: { ...results().ratios, coldUpVsCli: 1.51 } }, "");
-        assert.match(page, /\| `coldUpVsCli` \| cold up \/ docker CLI script \| 1\.51 \| ≤ 1\.5 \| \*\*missed\*\* \|/);
-        assert.match(page, /\| `noopPreviewVsColdUp` \| [^|]+ \| 0\.18 \| ≤ 0\.2 \| met \|/);
-        assert.match(page, /\| `fourHostsVsOne` \| [^|]+ \| 1\.59 \| ≤ 2 \| met \|/);
-        assert.match(page, /\| `fleetVsCliFleet` \| fleet of 4 \/ parallel CLI script \| 1\.4 \| ≤ 1\.5 \| met \|/);
+        assert.match(page, /\| `coldUpVsCli` \| cold up \/ docker CLI script \| 1\.51 \| ≤ 1\.5 \| \*\*missed\*\* \| 2\.2 \|/);
+        assert.match(page, /\| `noopPreviewVsColdUp` \| [^|]+ \| 0\.18 \| ≤ 0\.2 \| met \| 0\.14 \|/);
+        assert.match(page, /\| `fourHostsVsOne` \| [^|]+ \| 1\.59 \| ≤ 2 \| met \| 1\.42 \|/);
+        assert.match(page, /\| `fleetVsCliFleet` \| fleet of 4 \/ parallel CLI script \| 1\.4 \| ≤ 1\.5 \| met \| 1\.84 \|/);
+    });
+
+    it("shows each measure with both docker plugins, named by their versions, the baseline shared", () => {
+        const page = renderMarkdown(results(), "");
+        assert.match(page, /with the docker plugin as this project\nbuilds it, \*\*5\.2\.0\+dind\.1\*\*/);
+        assert.match(page, /\| Measure \| 5\.2\.0\+dind\.1: median \(s\) \| 5\.2\.0 \(without the patches\): median \(s\) \|/);
+        assert.match(page, /\| cold `pulumi up` \(Automation API, fresh stack\) \| 4\.5 \| 6\.6 \|/);
+        assert.match(page, /\| baseline docker CLI script \| 3 \| 3 \|/);
+        assert.match(page, /\| `pulumi destroy` \| 2 \| 2\.1 \|/);
+        assert.match(page, /\| cold up, median \(s\), 5\.2\.0 \(without the patches\) \| 6\.5 \| 7 \| 9\.2 \|/);
+    });
+
+    it("tables the phases of a cold up, of the largest fleet and of a no-op preview for both plugins", () => {
+        const page = renderMarkdown(results(), "");
+        assert.match(page, /\| Phase \| 5\.2\.0\+dind\.1 \| 5\.2\.0 \(without the patches\) \|/);
+        assert.match(page, /\| nested creation \(network, containers\) \| 2\.5 \| 2\.7 \|/);
+        assert.match(page, /the fleet of 4 goes[^]*\| nested creation \(network, containers\) \| 3\.5 \| 3\.7 \|/);
+        assert.match(page, /no-op preview goes[^]*\| finish \(summary, CLI exit\) \| 0\.4 \| 0\.5 \|/);
     });
 
     it("reports the parallel script's time and the peak memory of the 8-host up", () => {
         const page = renderMarkdown(results(), "");
         assert.match(page, /A fleet of 4 against a person's script: `bench\/baseline.sh fleet-up` brings up the\nsame 4 hosts in parallel/);
-        assert.match(page, /: the script 5 s, the cold up 7 s\./);
+        assert.match(page, /: the script 5 s, the cold up 7 s \(9\.2 s without the patches\)\./);
         assert.match(page, /Peak memory of a cold up of 8 hosts: \*\*612 MiB\*\* summed PSS \(900 MiB summed RSS\);\none up apart from the timed ones\./);
         const three = renderMarkdown({ ...results(), memory: { hosts: 8, pssMiB: 600, rssMiB: 900, samples: [{ pssMiB: 590, rssMiB: 880 }, { pssMiB: 600, rssMiB: 900 }, { pssMiB: 640, rssMiB: 950 }] } }, "");
         assert.match(three, /medians of 3 ups \(PSS\/RSS: 590\/880, 600\/900, 640\/950 MiB\) apart/);
@@ -62,18 +96,21 @@ describe("bench/report", () => {
 
     it("draws each ratio green or red with a dashed target line on its own scale, and the earlier run in grey", () => {
         const svg = renderSvg({ ...results(), ratios: { ...results().ratios, coldUpVsCli: 2 } }, older);
-        const rows = [...svg.matchAll(/<rect x="230" y="(\d+)" width="([\d.]+)" height="16" fill="(#\w+)"\/>\n<line x1="([\d.]+)"/g)];
+        const rows = [...svg.matchAll(/<rect x="230" y="(\d+)" width="([\d.]+)" height="16" fill="(#\w+)"\/>\n<rect x="230" y="\d+" width="([\d.]+)" height="5" fill="#f28e2b"\/>\n<line x1="([\d.]+)"/g)];
         assert.equal(rows.length, 4);
         const [coldUp, noopPreview] = rows;
         // coldUpVsCli 2 against 1.5, the earlier 2.51 sets the scale: 420 / (2.51 × 1.1) px per unit.
         const scale = 420 / (2.51 * 1.1);
         assert.equal(coldUp[3], "#e15759");
         assert.equal(Number(coldUp[2]), Number((2 * scale).toFixed(1)));
-        assert.equal(Number(coldUp[4]), Number((230 + 1.5 * scale).toFixed(1)));
+        assert.equal(Number(coldUp[4]), Number((2.2 * scale).toFixed(1)));
+        assert.equal(Number(coldUp[5]), Number((230 + 1.5 * scale).toFixed(1)));
         assert.equal(noopPreview[3], "#59a14f");
-        assert.match(svg, /Ratios against their targets \(dashed line; grey: steps as plugins\)/);
-        assert.match(svg, /<text [^>]*>2\.00 \(target ≤ 1\.5, was 2\.51\)<\/text>/);
-        assert.match(svg, /<text [^>]*>1\.40 \(target ≤ 1\.5\)<\/text>/);
+        assert.match(svg, /Ratios against their targets \(dashed line; orange: the docker plugin without the patches; grey: steps as plugins\)/);
+        assert.match(svg, /<text [^>]*>2\.00 \(target ≤ 1\.5; without the patches 2\.20; was 2\.51\)<\/text>/);
+        assert.match(svg, /<text [^>]*>1\.40 \(target ≤ 1\.5; without the patches 1\.84\)<\/text>/);
+        assert.match(svg, />4 hosts, without the patches<\/text>/);
+        assert.match(svg, /docker plugin 5\.2\.0\+dind\.1; without the patches: 5\.2\.0/);
         assert.match(svg, /4 hosts, parallel CLI script<\/text>/);
         assert.match(svg, />fleet of 4 \/ parallel CLI script<\/text>/);
         assert.match(svg, /Peak memory of a cold up of 8 hosts \(engine, plugins, program\): 612 MiB PSS, 900 MiB summed RSS/);

@@ -62,7 +62,7 @@ describe("markers", () => {
 
     it("KubernetesDindHost: a user label cannot override its role or the host label its Service selects pods by", async () => {
         const mocks = installMocks();
-        const host = new KubernetesDindHost("builder", { namespace: "ci", labels: { ...FORGED, [HOST_LABEL]: "other-host" } },
+        const host = new KubernetesDindHost("builder", { namespace: "ci", tcp: { nodeAddress: "10.0.0.21" }, innerProvider: false, labels: { ...FORGED, [HOST_LABEL]: "other-host" } },
             { provider: new k8s.Provider("cluster", { namespace: "ci" }) });
         await registered(host.statefulSet, host.service);
         const set = mocks.one(K8S_STATEFUL_SET).inputs;

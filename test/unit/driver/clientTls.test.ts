@@ -45,14 +45,16 @@ describe("driver/clientTls", () => {
             "export A=tcp://h:1\nexport B='/dir with space/it'\\''s'\n# careful");
     });
 
-    it("gives a Kubernetes host's TLS environment, saying where its cluster IP is reachable (it has no published-ports address)", () => {
+    it("gives a Kubernetes host's TLS environment, and where each nested published port is: a port of its Service, so no Testcontainers override", () => {
         const kubernetes: KubernetesHostOutputs = {
-            statefulSet: "builder", tcpEndpoint: "tcp://10.96.0.12:2376", dockerHost: "tcp://10.96.0.12:2376",
-            serviceEndpoint: "tcp://builder.ci.svc:2376", preloadedImageIds: {}, nestedContainerIds: {},
+            statefulSet: "builder", tcpEndpoint: "tcp://10.0.0.21:31376", dockerHost: "tcp://10.0.0.21:31376",
+            serviceEndpoint: "tcp://builder.ci.svc:2376", preloadedImageIds: {}, nestedContainerIds: {}, cluster: { namespace: "ci" },
+            publishedPortsAddress: "10.0.0.21", publishedPorts: { "8080/tcp": "10.0.0.21:31080", "5353/udp": "10.0.0.21:31053" },
         };
         const { env, notes } = clientEnvironment(kubernetes, "/certs");
-        assert.deepEqual(env, { DOCKER_HOST: "tcp://10.96.0.12:2376", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: "/certs" });
-        assert.match(notes[0], /cluster IP of its Service \(inside the cluster: tcp:\/\/builder\.ci\.svc:2376\)/);
+        assert.deepEqual(env, { DOCKER_HOST: "tcp://10.0.0.21:31376", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: "/certs" });
+        assert.deepEqual(notes, ["nested published ports are reached through the host's Service: 8080/tcp at 10.0.0.21:31080, 5353/udp at 10.0.0.21:31053"]);
+        assert.deepEqual(clientEnvironment({ ...kubernetes, publishedPorts: {} }, "/certs").notes, []);
     });
 
     it("writes the client TLS files as the docker CLI reads DOCKER_CERT_PATH, the key readable by its owner only", () => {

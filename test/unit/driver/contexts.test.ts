@@ -5,7 +5,7 @@ import { StackOutputs } from "../../../program/outputs";
 const tls = { ca: "CA", cert: "CERT", key: "KEY" };
 
 describe("driver/contexts", () => {
-    it("plans a context per host with an endpoint: a Docker host's TLS endpoint or unix socket, and a Kubernetes host's cluster IP", () => {
+    it("plans a context per host with an endpoint: a Docker host's TLS endpoint or unix socket, and a Kubernetes host's NodePort", () => {
         const outputs: StackOutputs = {
             hosts: {
                 builder: {
@@ -18,8 +18,9 @@ describe("driver/contexts", () => {
                 },
                 noEndpoint: { containerId: "c3", outerDaemon: { host: "unix:///var/run/docker.sock" }, preloadedImageIds: {}, nestedContainerIds: {} },
                 farm: {
-                    statefulSet: "farm", tcpEndpoint: "tcp://10.96.0.12:2376", dockerHost: "tcp://10.96.0.12:2376", serviceEndpoint: "tcp://farm.ci.svc:2376",
-                    preloadedImageIds: {}, nestedContainerIds: {},
+                    statefulSet: "farm", tcpEndpoint: "tcp://10.0.0.21:31376", dockerHost: "tcp://10.0.0.21:31376", serviceEndpoint: "tcp://farm.ci.svc:2376",
+                    preloadedImageIds: {}, nestedContainerIds: {}, cluster: { namespace: "ci" }, publishedPortsAddress: "10.0.0.21",
+                    publishedPorts: { "8080/tcp": "10.0.0.21:31080" },
                 },
             },
             clients: {},
@@ -36,8 +37,8 @@ describe("driver/contexts", () => {
                 description: "dind-provisioner dind-provisioner/dev: host socketOnly; no published-ports address",
             },
             {
-                host: "farm", name: "dev-farm", endpoint: "tcp://10.96.0.12:2376", tls: { ...tls, ca: "FARM-CA" },
-                description: "dind-provisioner dind-provisioner/dev: host farm; StatefulSet farm, a cluster IP (in the cluster: tcp://farm.ci.svc:2376)",
+                host: "farm", name: "dev-farm", endpoint: "tcp://10.0.0.21:31376", tls: { ...tls, ca: "FARM-CA" },
+                description: "dind-provisioner dind-provisioner/dev: host farm; nested published ports through its Service: 8080/tcp at 10.0.0.21:31080",
             },
         ]);
     });

@@ -86,7 +86,9 @@ describe("resolvePendingOperations", () => {
 });
 
 describe("pre-flight daemon check", () => {
-    const stackWith = (host: string) => validateStackSource(`daemons:\n  local: { host: "${host}" }\nhosts:\n  builder: {}\n`, "s.yaml", {}).stack!;
+    /** The operator allows the daemon (DIND_PROVISIONER_ALLOW_DAEMONS), as it must for any daemon but its own local one. */
+    const stackWith = (host: string, extra = "") => validateStackSource(`daemons:\n  local: { host: "${host}"${extra} }\nhosts:\n  builder: {}\n`, "s.yaml",
+        { DIND_PROVISIONER_ALLOW_DAEMONS: host }).stack!;
 
     it("names the daemon that does not answer and what to do", async () => {
         await assert.rejects(checkOuterDaemons(stackWith("unix:///nonexistent/docker.sock"), "stacks/dev.yaml"), (error: Error) => {
@@ -102,7 +104,7 @@ describe("pre-flight daemon check", () => {
         await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
         const port = (silent.address() as net.AddressInfo).port;
         try {
-            const stack = validateStackSource(`daemons:\n  local: { host: "tcp://127.0.0.1:${port}", insecure: true }\nhosts:\n  builder: {}\n`, "s.yaml", {}).stack!;
+            const stack = stackWith(`tcp://127.0.0.1:${port}`, ", insecure: true");
             await assert.rejects(checkOuterDaemons(stack, "s.yaml"), /does not answer: .*no answer within 3000 ms/);
         } finally {
             silent.close();

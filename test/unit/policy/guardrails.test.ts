@@ -1,12 +1,15 @@
 import * as assert from "node:assert/strict";
 import * as docker from "@pulumi/docker";
+import * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
 import type { ResourceValidation, ResourceValidationArgs } from "@pulumi/policy";
 import { DindHost } from "../../../components/DindHost";
 import { DindWorkloads } from "../../../components/DindWorkloads";
 import { DoodClient } from "../../../components/DoodClient";
 import { DoodPolicyProxy } from "../../../components/DoodPolicyProxy";
-import { guardrails, isDockerSocket, parentType, tcpListeners } from "../../../policy/guardrails";
-import { CONTAINER, fakeSteps, installMocks, Recorder, registered, valueOf } from "../mocks";
+import { KubernetesDindHost } from "../../../components/KubernetesDindHost";
+import { guardrails, isDockerSocket, parentType, podTemplateOf, tcpListeners } from "../../../policy/guardrails";
+import { CONTAINER, fakeSteps, installMocks, K8S_STATEFUL_SET, Recorder, registered, valueOf } from "../mocks";
 
 /** Runs every guardrail on a container as the engine would show it, and returns "policy: message" lines. */
 async function violations(mocks: Recorder, container: docker.Container): Promise<string[]> {
@@ -32,6 +35,25 @@ async function violations(mocks: Recorder, container: docker.Container): Promise
 }
 
 const outer = () => new docker.Provider("outer", { host: "unix:///var/run/docker.sock" });
+
+/** Runs every guardrail on a Kubernetes resource as the engine would show it. */
+async function kubernetesViolations(mocks: Recorder, resource: pulumi.CustomResource, type: string): Promise<string[]> {
+    await registered(resource);
+    const urn = await valueOf(resource.urn);
+    const name = urn.split("::").pop()!;
+    const args = { type, name, urn, props: mocks.one(type, name).inputs, opts: {}, stackTags: new Map() } as unknown as ResourceValidationArgs;
+    const found: string[] = [];
+    for (const policy of guardrails) {
+        await (policy.validateResource as ResourceValidation)(args, (message) => found.push(`${policy.name}: ${message}`));
+    }
+    return found;
+}
+
+const cluster = () => new k8s.Provider("cluster", { namespace: "ci" });
+const dindPod = (extra: Record<string, unknown> = {}) => ({
+    metadata: { labels: { "dind-provisioner.role": "dind-host" } },
+    spec: { containers: [{ name: "dind", image: "docker:dind", args: ["dockerd"], securityContext: { privileged: true } }], ...extra },
+});
 
 describe("guardrails policy pack", () => {
     describe("lets the components through", () => {
@@ -147,6 +169,66 @@ describe("guardrails policy pack", () => {
             assert.match((await violations(mocks, v6)).join("\n"), /container v6 publishes :::8081 beyond loopback/);
             assert.deepEqual(await violations(mocks, local), []);
             assert.deepEqual(await violations(mocks, declared), []);
+        });
+    });
+
+    describe("on Kubernetes, privileged pods", () => {
+        it("lets a KubernetesDindHost's StatefulSet through, privileged or under an isolating runtime", async () => {
+            const mocks = installMocks();
+            const steps = fakeSteps();
+            const host = new KubernetesDindHost("builder", { namespace: "ci", tcp: { nodeAddress: "10.0.0.21" }, readinessCheck: steps.kubernetesReadiness, innerProvider: false },
+                { provider: cluster() });
+            const isolated = new KubernetesDindHost("isolated", { namespace: "ci", tcp: { nodeAddress: "10.0.0.21" }, runtimeClassName: "sysbox-runc",
+                readinessCheck: steps.kubernetesReadiness, innerProvider: false }, { provider: cluster() });
+            assert.deepEqual(await kubernetesViolations(mocks, host.statefulSet, K8S_STATEFUL_SET), []);
+            assert.deepEqual(await kubernetesViolations(mocks, isolated.statefulSet, K8S_STATEFUL_SET), []);
+        });
+
+        it("lets a KubernetesDindHost's nested containers publish ports: they bind inside its pod", async () => {
+            const mocks = installMocks();
+            const host = new KubernetesDindHost("builder", { namespace: "ci", tcp: { nodeAddress: "10.0.0.21" }, readinessCheck: fakeSteps().kubernetesReadiness },
+                { provider: cluster() });
+            const workloads = new DindWorkloads("builder-apps", {
+                host, workloads: { containers: { web: { image: "busybox:1.36", ports: [{ internal: 8080, external: 8080 }] } } },
+            }, { parent: host });
+            assert.deepEqual(await violations(mocks, workloads.containers.web), []);
+        });
+
+        it("refuses a look-alike StatefulSet with the DinD host's label and command outside the component, and a privileged sidecar added to one", async () => {
+            const mocks = installMocks();
+            const fake = new k8s.apps.v1.StatefulSet("fake", {
+                spec: { serviceName: "fake", selector: { matchLabels: { a: "b" } }, template: dindPod() },
+            }, { provider: cluster() });
+            assert.deepEqual(await kubernetesViolations(mocks, fake, K8S_STATEFUL_SET), [
+                "privileged-pods-only-dind-hosts: apps/v1:StatefulSet fake runs a privileged container (dind), but only DinD hosts (KubernetesDindHost) may: " +
+                "a privileged container is root on its node. Drop `privileged`, or use KubernetesDindHost.",
+            ]);
+            const sidecar = { name: "debug", image: "busybox", command: ["sh"], securityContext: { privileged: true } };
+            const host = new KubernetesDindHost("builder", {
+                namespace: "ci", tcp: { nodeAddress: "10.0.0.21" }, readinessCheck: fakeSteps().kubernetesReadiness, innerProvider: false,
+                transform: { statefulSet: (args) => void (args.spec as any).template.spec.containers.push(sidecar) },
+            }, { provider: cluster() });
+            assert.match((await kubernetesViolations(mocks, host.statefulSet, K8S_STATEFUL_SET)).join("\n"), /StatefulSet builder-statefulset runs a privileged container \(dind, debug\)/);
+        });
+
+        it("refuses privileged containers in every kind of workload, init and ephemeral containers and patches included", async () => {
+            const mocks = installMocks();
+            const provider = cluster();
+            const privileged = { name: "p", image: "busybox", securityContext: { privileged: true } };
+            const plain = { name: "c", image: "busybox" };
+            const cases: [pulumi.CustomResource, string][] = [
+                [new k8s.core.v1.Pod("pod", { spec: { containers: [plain], initContainers: [privileged] } }, { provider }), "kubernetes:core/v1:Pod"],
+                [new k8s.apps.v1.Deployment("deployment", { spec: { selector: {}, template: { spec: { containers: [privileged] } } } }, { provider }), "kubernetes:apps/v1:Deployment"],
+                [new k8s.apps.v1.DaemonSet("daemonset", { spec: { selector: {}, template: { spec: { containers: [privileged] } } } }, { provider }), "kubernetes:apps/v1:DaemonSet"],
+                [new k8s.batch.v1.CronJob("cronjob", { spec: { schedule: "@daily", jobTemplate: { spec: { template: { spec: { containers: [privileged] } } } } } }, { provider }), "kubernetes:batch/v1:CronJob"],
+                [new k8s.apps.v1.StatefulSetPatch("patch", { metadata: { name: "builder" }, spec: { template: { spec: { containers: [privileged] } } } }, { provider }), "kubernetes:apps/v1:StatefulSetPatch"],
+            ];
+            for (const [resource, type] of cases) {
+                assert.match((await kubernetesViolations(mocks, resource, type)).join("\n"), /^privileged-pods-only-dind-hosts: .* runs a privileged container \(p\)/, type);
+            }
+            const unprivileged = new k8s.apps.v1.Deployment("web", { spec: { selector: {}, template: { spec: { containers: [plain] } } } }, { provider });
+            assert.deepEqual(await kubernetesViolations(mocks, unprivileged, "kubernetes:apps/v1:Deployment"), []);
+            assert.equal(podTemplateOf("kubernetes:core/v1:Service", {}), undefined);
         });
     });
 

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { canonicalAddress, directoryKey, isLoopbackAddress, normalizePath, plainAddressProblem, systemDirectoryProblem } from "../../../stackfile/host-safety";
+import { canonicalAddress, directoryKey, HostPathIndex, isLoopbackAddress, normalizePath, plainAddressProblem, relation, systemDirectoryProblem } from "../../../stackfile/host-safety";
 
 describe("host-safety rules", () => {
     it("spells every address one way (RFC 5952; IPv4-mapped as IPv4)", () => {
@@ -33,5 +33,35 @@ describe("host-safety rules", () => {
         for (const dir of ["/var/run/dind/x", "/run/dind", "/srv/ci", "/home/ci/work", "/run/user/1000/dind", "/var/lib/dind", "/tmp/ci"]) {
             assert.equal(systemDirectoryProblem(dir, sockets), undefined, dir);
         }
+    });
+});
+
+describe("host paths compared for containment", () => {
+    it("relates two paths after normalizing and the /var/run, /var/lock aliases", () => {
+        assert.equal(relation("/srv/ci/x", "/srv/ci"), "inside");
+        assert.equal(relation("/srv/ci", "/srv//ci/x/"), "contains");
+        assert.equal(relation("/var/run/dind", "/run/dind/"), "same");
+        assert.equal(relation("/var/lock/x", "/run/lock"), "inside");
+        assert.equal(relation("/srv/ci-other", "/srv/ci"), undefined, "a common prefix is not containment");
+        assert.equal(relation("/", "/srv"), "contains");
+        assert.equal(relation("/srv", "/"), "inside");
+    });
+
+    it("finds every claim a path is, is inside of or contains, in one pass per path", () => {
+        const index = new HostPathIndex<string>();
+        index.add("/srv/dind/a", "a");
+        index.add("/var/run/x", "x");
+        index.add("/srv/dind/a/deep/er", "deep");
+        const found = (path: string) => index.related(path).map((r) => `${r.owner}:${r.relation}`).sort();
+        assert.deepEqual(found("/srv"), ["a:contains", "deep:contains"]);
+        assert.deepEqual(found("/srv/dind/a/deep"), ["a:inside", "deep:contains"]);
+        assert.deepEqual(found("/run/x/y"), ["x:inside"]);
+        assert.deepEqual(found("/srv/dind/a"), ["a:same", "deep:contains"]);
+        assert.deepEqual(found("/srv/dind/ab"), []);
+        assert.deepEqual(found("/"), ["a:contains", "deep:contains", "x:contains"]);
+    });
+
+    it("refuses a path that is an outer daemon's socket or lies inside it, not only its directory", () => {
+        for (const dir of ["/var/run/docker.sock", "/run/docker.sock/x"]) assert.match(systemDirectoryProblem(dir, ["/var/run/docker.sock"])!, /socket/, dir);
     });
 });

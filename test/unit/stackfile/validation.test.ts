@@ -4,13 +4,14 @@ import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { machineAddressOf } from "../../../components/endpoints";
 import { formatProblem, loadStackFile, validateStackSource } from "../../../stackfile/load";
+import { operatorEnv } from "./operator-env";
 import { DEFAULT_CLIENT_IMAGE, DEFAULT_DIND_IMAGE, DEFAULT_REGISTRY_IMAGE } from "../../../components/defaults";
 
 const fixtures = path.join(__dirname, "fixtures");
 const repo = path.resolve(__dirname, "../../..");
 const yamlFiles = (dir: string) => readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort();
 
-function validate(file: string, env: NodeJS.ProcessEnv = {}) {
+function validate(file: string, env: NodeJS.ProcessEnv = operatorEnv(file)) {
     return validateStackSource(readFileSync(file), path.basename(file), env);
 }
 
@@ -61,14 +62,15 @@ describe("stack file validation", () => {
             // Without DOCKER_TLS_VERIFY the docker CLI talks plain TCP; so does the implicit local daemon.
             assert.deepEqual(validateStackSource(source, "f.yaml", { DOCKER_HOST: "tcp://127.0.0.1:2375" }).stack!.daemons.local,
                 { host: "tcp://127.0.0.1:2375", insecure: true });
-            const declared = `daemons:\n  local: { host: "unix:///run/user/1000/docker.sock" }\n${source}`;
-            assert.equal(validateStackSource(declared, "f.yaml", env).stack!.daemons.local.host, "unix:///run/user/1000/docker.sock");
+            const declared = "daemons:\n  local: { host: \"unix:///run/user/1000/docker.sock\" }\nclients:\n  agent: {}\n";
+            const allowed = { ...env, DIND_PROVISIONER_ALLOW_DAEMONS: "unix:///run/user/1000/docker.sock" };
+            assert.equal(validateStackSource(declared, "f.yaml", allowed).stack!.daemons.local.host, "unix:///run/user/1000/docker.sock");
         });
 
         it("accepts a secret from a variable that is set, and fills in a registry's defaults", () => {
             const source = "registries:\n  hub-cache: { port: 5000, proxy: { remote: https://registry-1.docker.io } }\n" +
                 "hosts:\n  builder:\n    registryAuth: [{ address: registry.internal:5000, username: ci, password: { env: REGISTRY_TOKEN } }]\n";
-            const { stack, problems } = validateStackSource(source, "f.yaml", { REGISTRY_TOKEN: "t0ken" });
+            const { stack, problems } = validateStackSource(source, "f.yaml", { REGISTRY_TOKEN: "t0ken", DIND_PROVISIONER_ALLOW_ENV: "REGISTRY_TOKEN" });
             assert.deepEqual(problems, []);
             assert.deepEqual(JSON.parse(JSON.stringify(stack!.hosts.builder.registryAuth)), [{ address: "registry.internal:5000", username: "ci", password: { env: "REGISTRY_TOKEN" } }]);
             assert.deepEqual(stack!.registries["hub-cache"], {
@@ -104,17 +106,19 @@ describe("stack file validation", () => {
                 ["unix://relative.sock", "the socket path must be absolute"],
                 ["tcp://host:2375/v1.40", "is not an address the docker CLI accepts"],
             ]) {
-                const problems = problemsOf(source, { DOCKER_HOST });
+                const problems = problemsOf(source, { DOCKER_HOST, DIND_PROVISIONER_ALLOW_DAEMONS: "ssh://ci@farm-01" });
                 assert.equal(problems.length, 1, problems.join("\n"));
                 assert.match(problems[0], new RegExp(`^f\\.yaml:6:3: clients\\.agent: DOCKER_HOST=.*${why.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}.*fix DOCKER_HOST or declare daemons\\.local$`));
             }
             // A file that never uses the local daemon does not depend on DOCKER_HOST.
-            assert.deepEqual(problemsOf("daemons:\n  farm: { host: \"ssh://ci@farm-01\" }\nhosts:\n  far: { daemon: farm }\n", { DOCKER_HOST: "fd://3" }), []);
+            assert.deepEqual(problemsOf("daemons:\n  farm: { host: \"ssh://ci@farm-01\" }\nhosts:\n  far: { daemon: farm }\n",
+                { DOCKER_HOST: "fd://3", DIND_PROVISIONER_ALLOW_DAEMONS: "ssh://ci@farm-01" }), []);
         });
 
         it("accepts only daemon URLs the URL parser and the components can read", () => {
             for (const host of ["tcp://10.0.0.5:2376", "tcp://[::1]:2376", "tcp://build-01.example.com:2376/", "ssh://ci@edge-01", "ssh://edge-01:2222"]) {
-                const { stack, problems } = validateStackSource(`daemons:\n  farm: { host: "${host}", ${host.startsWith("tcp") ? "insecure: true" : "sshOpts: []"} }\nhosts:\n  builder: { daemon: farm }\n`, "f.yaml", {});
+                const { stack, problems } = validateStackSource(`daemons:\n  farm: { host: "${host}", ${host.startsWith("tcp") ? "insecure: true" : "sshOpts: []"} }\nhosts:\n  builder: { daemon: farm }\n`,
+                    "f.yaml", { DIND_PROVISIONER_ALLOW_DAEMONS: host });
                 assert.deepEqual(problems.map(formatProblem), []);
                 assert.doesNotThrow(() => machineAddressOf(stack!.daemons.farm.host!));
             }
@@ -176,8 +180,8 @@ describe("stack file validation", () => {
         // The first run builds the bundle; a loaded machine makes that slow.
         this.timeout(120_000);
         const run = (...files: string[]) => spawnSync(process.execPath, [path.join(repo, "commands", "bundled.js"), "--bundle-packages", "commands/validate.ts", ...files], {
-            // The CLI reads the implicit local daemon from its environment: give it none of the caller's.
-            cwd: repo, encoding: "utf8", env: { PATH: process.env.PATH },
+            // The CLI reads the implicit local daemon and the operator's consent from its environment: give it none of the caller's.
+            cwd: repo, encoding: "utf8", env: { PATH: process.env.PATH, ...operatorEnv(files[files.length - 1] ?? "") },
         });
 
         it("exits 0 when every file is valid", () => {
