@@ -169,7 +169,12 @@ func (x *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, refusal)
 		return
 	}
-	if r.Header.Get("Upgrade") != "" {
+	// The daemon hijacks the connection of an exec start or attach whether or not the client asked
+	// for an upgrade, and ends the stream by closing it: relay it as the raw stream it is. Through
+	// the pooled transport the close raced the transport's own (the client then lost the stream's
+	// end: dockerode's exec without upgrade waited forever, and Testcontainers' Node.js process
+	// exited 0 having printed nothing).
+	if r.Header.Get("Upgrade") != "" || isStreamStart(r) {
 		x.hijack(w, r)
 		return
 	}
@@ -282,6 +287,29 @@ func withJSONBody(check func(x *Proxy, c *call, body map[string]any) *Refusal) h
 	}
 }
 
+// flushingWriter sends every write to the client at once.
+type flushingWriter struct{ w http.ResponseWriter }
+
+func (f flushingWriter) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if err == nil {
+		err = http.NewResponseController(f.w).Flush()
+	}
+	return n, err
+}
+
+// isStreamStart says whether a request is one the daemon answers by hijacking its connection.
+func isStreamStart(r *http.Request) bool {
+	if r.Method != http.MethodPost {
+		return false
+	}
+	segs := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	if len(segs) > 0 && strings.HasPrefix(segs[0], "v1.") {
+		segs = segs[1:]
+	}
+	return len(segs) == 3 && ((segs[0] == "exec" && segs[2] == "start") || (segs[0] == "containers" && segs[2] == "attach"))
+}
+
 // hijack carries an attach or exec stream (101 UPGRADED) both ways, keeping half-closes:
 // the client closing its stdin must not cut the output that is still coming.
 func (x *Proxy) hijack(w http.ResponseWriter, r *http.Request) {
@@ -293,14 +321,15 @@ func (x *Proxy) hijack(w http.ResponseWriter, r *http.Request) {
 	defer up.Close()
 	out := r.Clone(r.Context())
 	out.Host, out.URL.Host, out.URL.Scheme = "docker", "", ""
-	if err := out.Write(up); err != nil {
-		writeError(w, &Refusal{http.StatusBadGateway, "dood policy: forwarding: " + err.Error()})
-		return
-	}
+	// A daemon may answer and close before it has read all of the request: its answer counts.
+	writeErr := out.Write(up)
 	fromDaemon := bufio.NewReader(up)
 	resp, err := http.ReadResponse(fromDaemon, out)
 	if err != nil {
-		writeError(w, &Refusal{http.StatusBadGateway, "dood policy: reading the daemon's answer: " + err.Error()})
+		if writeErr != nil {
+			err = writeErr
+		}
+		writeError(w, &Refusal{http.StatusBadGateway, "dood policy: the daemon's answer: " + err.Error()})
 		return
 	}
 	defer resp.Body.Close()
@@ -309,7 +338,8 @@ func (x *Proxy) hijack(w http.ResponseWriter, r *http.Request) {
 			w.Header()[k] = v
 		}
 		w.WriteHeader(resp.StatusCode)
-		_, _ = io.Copy(w, resp.Body)
+		// A raw stream (an exec without upgrade) goes out as it comes.
+		_, _ = io.Copy(flushingWriter{w}, resp.Body)
 		return
 	}
 	client, buffered, err := http.NewResponseController(w).Hijack()

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // fakeDaemon answers the lookups the proxy makes and records every other request it receives.
@@ -116,10 +117,16 @@ func (d *fakeDaemon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, `{}`)
 }
 
-// attach reads stdin until the client half-closes it, then answers with it in upper case.
+// attach reads stdin until the client half-closes it, then answers with it in upper case. Asked
+// without an upgrade, it answers as the daemon does a process that exits at once: 200, the
+// output, and the connection closed.
 func (d *fakeDaemon) attach(w http.ResponseWriter, r *http.Request) {
 	conn, buf, _ := http.NewResponseController(w).Hijack()
 	defer conn.Close()
+	if r.Header.Get("Upgrade") == "" {
+		fmt.Fprint(conn, "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\nexited at once")
+		return
+	}
 	fmt.Fprint(conn, "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
 	in, _ := io.ReadAll(buf)
 	fmt.Fprint(conn, strings.ToUpper(string(in)))
@@ -679,6 +686,35 @@ func TestHijackKeepsHalfClose(t *testing.T) {
 	out, _ := io.ReadAll(reader)
 	if string(out) != "HELLO THROUGH THE PROXY" {
 		t.Fatalf("got %q", out)
+	}
+}
+
+// An attach or exec start without an upgrade (dockerode's exec with stdin open) is a hijacked
+// stream the daemon ends by closing: the client gets all of it and its end, every time (through
+// the pooled transport, the daemon's close raced the transport's own, and the client lost the end).
+func TestStreamWithoutUpgradeEndsWhole(t *testing.T) {
+	_, base := start(t, restricted)
+	for i := 0; i < 200; i++ {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The client keeps its side open, as dockerode does with stdin open.
+		fmt.Fprint(conn, "POST /v1.41/containers/mine/attach?stream=1&stdout=1 HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(i, err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			body, _ := io.ReadAll(resp.Body)
+			t.Fatal(i, resp.StatusCode, string(body))
+		}
+		out, err := io.ReadAll(resp.Body)
+		conn.Close()
+		if err != nil || string(out) != "exited at once" {
+			t.Fatalf("attempt %d: got %q, %v", i, out, err)
+		}
 	}
 }
 
