@@ -4,7 +4,10 @@
 // no directory shared with a container is the host's own, and no restricted client can reach a
 // socket more powerful than its own proxy's; nothing is listed twice.
 import { isIP } from "node:net";
-import { defaultProxyContainerName, defaultProxySocketDir, defaultRegistryVolume, defaultStorageVolume } from "../components/defaults";
+import {
+    defaultBuilderContainerName, defaultBuilderVolume, defaultProxyContainerName, defaultProxySocketDir, defaultProxyStateVolume, defaultRegistryVolume,
+    defaultStorageVolume,
+} from "../components/defaults";
 import { isLocalDaemon, socketPathOf } from "../components/endpoints";
 import { CLIENT_SOCKET } from "../components/paths";
 import { isUrl, MAX_VOLUME_NAME, mirrorUrlProblem, normalizedImageReference, parseDaemonUrl } from "./docker-grammar";
@@ -148,11 +151,19 @@ export function crossChecks(stack: StackFile, context: CheckContext = {
                 "use a DinD host there, or a client on a Docker daemon");
             continue;
         }
+        if (client.access === "full" && client.builder !== undefined) {
+            fail([...path, "builder"], "a client with access: full has the daemon's own socket, and the daemon's BuildKit with it: " +
+                "builder is for a restricted client, whose proxy refuses the daemon's BuildKit", "key");
+        }
         if (client.access !== "full") {
             const access = [...path, "access"];
             const proxyName = defaultProxyContainerName(name);
             claims.claim({ what: `container name "${proxyName}"`, daemon: client.daemon, scope: "daemon", path: nearestWritten(access), at: "key",
                 label: `the policy proxy of ${formatPath(path)} (named ${proxyName})`, ownWhat: `the name of its policy proxy, "${proxyName}",`, fix: ": rename the client" });
+            const stateVolume = defaultProxyStateVolume(name);
+            claims.claim({ what: `volume "${stateVolume}"`, daemon: client.daemon, scope: "daemon", path: nearestWritten(access), at: "key",
+                label: `the policy proxy's state volume of ${formatPath(path)} (named ${stateVolume})`, ownWhat: `the name of its policy proxy's state volume, "${stateVolume}",`, fix: ": rename the client" });
+            if (client.builder !== false) checkBuilder(stack, name, claims, nearestWritten, fail);
             const socketDir = client.access.socketDir ?? defaultProxySocketDir(name);
             const dirClaim: Claimant = client.access.socketDir
                 ? { what: `host directory ${socketDir}`, identity: `host directory ${directoryKey(socketDir)}`, daemon: client.daemon, scope: "machine", path: [...access, "socketDir"], label: formatPath([...access, "socketDir"]) }
@@ -208,6 +219,31 @@ function defaultClaim(what: string, shown: string, daemon: string, scope: "daemo
         ownWhat: `its default ${noun} ${shown} (${key} is not set)`,
         fix: `: set ${key}`,
     };
+}
+
+/** A builder's container and volumes are the client's; its registries are the stack's, on the client's daemon. */
+function checkBuilder(stack: StackFile, clientName: string, claims: ClaimRegistry, nearestWritten: (path: KeyPath) => KeyPath, fail: Fail) {
+    const client = stack.clients[clientName];
+    const entry = ["clients", clientName];
+    const path = [...entry, "builder"];
+    const at = nearestWritten(path);
+    const claim = (what: string, shown: string, noun: string) => claims.claim({
+        what, daemon: client.daemon, scope: "daemon", path: at, at: "key",
+        label: `the ${noun} of ${formatPath(entry)}'s builder (named ${shown})`, ownWhat: `the name of its builder's ${noun}, ${shown},`, fix: ": rename the client",
+    });
+    claim(`container name "${defaultBuilderContainerName(clientName)}"`, `"${defaultBuilderContainerName(clientName)}"`, "container");
+    claim(`volume "${defaultBuilderVolume(clientName)}"`, `"${defaultBuilderVolume(clientName)}"`, "state volume");
+    claim(`volume "${defaultBuilderVolume(clientName)}-socket"`, `"${defaultBuilderVolume(clientName)}-socket"`, "socket volume");
+    (client.builder || { registries: [] }).registries.forEach((ref, i) => {
+        const registry = stack.registries[ref];
+        const declared = Object.keys(stack.registries);
+        if (!Object.hasOwn(stack.registries, ref)) {
+            fail([...path, "registries", i], `unknown registry "${ref}": expected one of ${listOrNone(declared)} (declare it under registries)`);
+        } else if (registry.daemon !== client.daemon) {
+            fail([...path, "registries", i], `registry "${ref}" runs on daemon "${registry.daemon}" and this client on "${client.daemon}": ` +
+                "a client's builder reaches a registry of the stack over a network of their shared daemon");
+        }
+    });
 }
 
 /** Remembers who took a name, port or directory on a daemon or machine (under any of their names) and reports the second taker. */

@@ -7,11 +7,12 @@ import type { DindHostArgs, DindStorageArgs, DindTcpEndpointArgs, DindUnixEndpoi
 import type { NestedContainerArgs, NestedPortArgs, NestedVolumeMountArgs, WorkloadsArgs } from "../components/DindWorkloads";
 import type { DindRegistryArgs } from "../components/DindRegistry";
 import type { DindResources } from "../components/dockerd";
+import type { DoodBuilderArgs } from "../components/DoodBuilder";
 import type { DoodClientArgs } from "../components/DoodClient";
 import type { KubernetesStorageArgs } from "../components/KubernetesDindHost";
 import type { DoodPolicy, DoodPolicyProxyArgs } from "../components/DoodPolicyProxy";
 import {
-    accessPolicySchema, clientSchema, hostSchema, nestedContainerSchema, registrySchema, resourcesSchema, storageSchema, tcpEndpointSchema, unixEndpointSchema,
+    accessPolicySchema, builderSchema, clientSchema, hostSchema, nestedContainerSchema, registrySchema, resourcesSchema, storageSchema, tcpEndpointSchema, unixEndpointSchema,
     workloadsSchema,
 } from "./schema";
 
@@ -44,6 +45,8 @@ type PassedOn<Schema extends z.ZodType, NotArguments extends PropertyKey> = Omit
 type TcpFilled = "bind" | "tls" | "insecure" | "sans";
 /** Host keys program.ts resolves rather than passes on: secret references become secrets, CA file paths their contents. */
 type HostResolved = "daemon" | "workloads" | "registryAuth" | "registryCAs";
+/** Client keys program.ts resolves: the daemon picks the provider; access and builder become the proxy and the builder. */
+type ClientResolved = "daemon" | "access" | "builder";
 /** Registry keys program.ts resolves: the daemon picks the provider; the proxy password is a secret reference. */
 type RegistryResolved = "daemon" | "proxy";
 
@@ -65,8 +68,11 @@ export type StackFileMirrorsComponents = [
     Expect<Equal<Exclude<keyof PassedOn<typeof hostSchema, HostResolved>, keyof DindHostArgs>, never>>,
     Expect<[PassedOn<typeof registrySchema, RegistryResolved>] extends [DindRegistryArgs] ? true : false>,
     Expect<Equal<Exclude<keyof PassedOn<typeof registrySchema, RegistryResolved>, keyof DindRegistryArgs>, never>>,
-    Expect<[PassedOn<typeof clientSchema, "daemon" | "access">] extends [Partial<DoodClientArgs>] ? true : false>,
-    Expect<Equal<Exclude<keyof PassedOn<typeof clientSchema, "daemon" | "access">, keyof DoodClientArgs>, never>>,
+    Expect<[PassedOn<typeof clientSchema, ClientResolved>] extends [Partial<DoodClientArgs>] ? true : false>,
+    Expect<Equal<Exclude<keyof PassedOn<typeof clientSchema, ClientResolved>, keyof DoodClientArgs>, never>>,
+    // A builder's image is its component's; its registries are names program.ts resolves to the stack's registries.
+    Expect<[z.output<typeof builderSchema>["image"]] extends [DoodBuilderArgs["image"]] ? true : false>,
+    Expect<Equal<keyof z.output<typeof builderSchema>, "image" | "registries">>,
     // A restricted client's access is its proxy's policy (with `workspace` in binds resolved) and socket directory.
     Expect<[Omit<z.output<typeof accessPolicySchema>, "socketDir">] extends [Required<DoodPolicy>] ? true : false>,
     Expect<Equal<keyof z.output<typeof accessPolicySchema>, keyof DoodPolicy | "socketDir">>,
