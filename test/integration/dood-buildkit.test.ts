@@ -78,7 +78,7 @@ describe("real lane: BuildKit, Compose and socket tools in restricted DooD clien
             const label = docker(["inspect", "--format", "{{index .Config.Labels \"dind-provisioner.stack\"}}", name]);
             if (label.status !== 0) continue;
             if (!label.stdout.startsWith("dind-provisioner/dood-bk-")) throw new Error(`a container named ${name} exists and is not this suite's: remove it or free the name`);
-            docker(["rm", "-f", name]);
+            docker(["rm", "-f", "-v", name]);
         }
         [AGENT, OTHER].forEach(removeEverythingOf);
         for (const tag of ["dood-bk-app:1", "dood-bk-promoted:1", `${REGISTRY}/busybox:local`]) docker(["rmi", tag]);
