@@ -13,7 +13,7 @@ import { startFakeEngine } from "./components/fakeEngine";
 import { startFakeKubeApi } from "./components/fakeKubeApi";
 import {
     CERTIFICATES, CONTAINER, DOCKER_PROVIDER, fakeSteps, FIRST_NODE_PORT, installMocks, isSecret, K8S_CLAIM, K8S_SERVICE, K8S_STATEFUL_SET, NETWORK, PRELOAD, REGISTRY,
-    REMOTE_IMAGE, secretValue, StepCalls, valueOf, VOLUME,
+    REMOTE_IMAGE, SCOPE, secretValue, StepCalls, valueOf, VOLUME,
 } from "./mocks";
 
 const fixtures = path.join(__dirname, "stackfile", "fixtures");
@@ -108,11 +108,16 @@ describe("program", () => {
         const mocks = installMocks();
         const stack = stackFrom("hosts:\n  one: { image: dind-provisioner/dind:local }\nclients:\n  agent: { socketGroup: 998, socket: /run/docker.sock }\n"
             + "registries:\n  cache: { port: 5000, image: dind-provisioner/registry:local, insecure: true }\n");
-        const imageIds = { "dind-provisioner/dind:local": "sha256:dind-now", "dind-provisioner/dood-proxy:local": "sha256:proxy-now", "dind-provisioner/registry:local": "sha256:registry-now" };
+        const imageIds = {
+            "dind-provisioner/dind:local": "sha256:dind-now", "dind-provisioner/dood-proxy:local": "sha256:proxy-now", "dind-provisioner/registry:local": "sha256:registry-now",
+            "dind-provisioner/buildkit:local": "sha256:buildkit-now",
+        };
         await settled(provisionStack(stack, { local: { imageIds } }, fakeSteps()));
         const image = (name: string) => mocks.one(CONTAINER, name).inputs.image;
         assert.equal(image("one-container"), "sha256:dind-now");
         assert.equal(image("agent-dood-proxy-container"), "sha256:proxy-now");
+        assert.equal(image("agent-buildkit-container"), "sha256:buildkit-now");
+        assert.equal(mocks.one(SCOPE).inputs.proxyImage, "sha256:proxy-now", "the client's cleanup runs the image its proxy runs");
         assert.equal(image("cache-container"), "sha256:registry-now");
         assert.equal(image("agent-container"), "sha256:outer-docker:27.5.1-cli", "an image the daemon lacked: the image resource's id (it pulls it)");
     });
