@@ -45,9 +45,9 @@ function outerImages(stack: StackFile, daemon: string): string[] {
         ...Object.values(stack.hosts).filter((h) => h.daemon === daemon).map((h) => h.image),
         ...Object.values(stack.registries).filter((r) => r.daemon === daemon).map((r) => r.image),
         ...Object.values(stack.clients).filter((c) => c.daemon === daemon)
-            .flatMap((c) => (c.access === "full" ? [c.image] : [c.image, DEFAULT_DOOD_PROXY_IMAGE, ...(builderImageOf(c) ?? [])])),
+            .flatMap((c) => (c.access === "full" ? [c.image] : [c.image, DEFAULT_DOOD_PROXY_IMAGE, builderImageOf(c)])),
     ];
-    return [...new Set(images)];
+    return [...new Set(images.filter((image): image is string => image !== undefined))];
 }
 
 /** What one daemon holds under the stack's names. Every container when a directory is to be checked: a mount is found by its source only. */

@@ -99,6 +99,20 @@ describe("program", () => {
         }
     });
 
+    it("asks for the ids of a restricted client's proxy and builder images too (none for builder: false)", async () => {
+        const engine = await startFakeEngine({ "dind-provisioner/dood-proxy:local": "sha256:proxy", "dind-provisioner/buildkit:local": "sha256:buildkit", "example/buildkit:1": "sha256:mine" });
+        try {
+            const allow = { DIND_PROVISIONER_ALLOW_DAEMONS: `unix://${engine.socket}` };
+            const daemons = `daemons:\n  local: { host: "unix://${engine.socket}" }\n`;
+            const ids = async (client: string) => (await surveyDaemons(stackFrom(`${daemons}clients:\n  agent: { socketGroup: 998${client} }\n`, allow))).local.imageIds;
+            assert.deepEqual(await ids(""), { "dind-provisioner/dood-proxy:local": "sha256:proxy", "dind-provisioner/buildkit:local": "sha256:buildkit" });
+            assert.deepEqual(await ids(", builder: { image: example/buildkit:1 }"), { "dind-provisioner/dood-proxy:local": "sha256:proxy", "example/buildkit:1": "sha256:mine" });
+            assert.deepEqual(await ids(", builder: false"), { "dind-provisioner/dood-proxy:local": "sha256:proxy" });
+        } finally {
+            await engine.close();
+        }
+    });
+
     it("fails naming the daemon when it cannot tell what it holds: the ownership check cannot be skipped", async () => {
         const stack = stackFrom("daemons:\n  local: { host: unix:///nonexistent/docker.sock }\nhosts:\n  one: {}\n", { DIND_PROVISIONER_ALLOW_DAEMONS: "unix:///nonexistent/docker.sock" });
         await assert.rejects(surveyDaemons(stack), /cannot check what daemon "local" \(unix:\/\/\/nonexistent\/docker\.sock\) holds under this stack's names and images, so nothing was changed: .*ENOENT/);
