@@ -1,7 +1,9 @@
 // `npm run status -- [--stack NAME]...`: a table per stack, as `docker compose ps` prints one:
 // each DinD host (container state, health, endpoints, where its nested published ports are
 // reached, inner engine version, nested containers, preloaded images), each pool (every member:
-// free, leased by whom since when and until when, resetting, unhealthy, down) and each DooD client.
+// free, leased by whom since when and until when, resetting, unhealthy, down) and each DooD client
+// (state, where its containers' published ports are reached, and for a restricted client what it
+// owns: containers, volumes, networks, images it built, tags it created, its builder).
 // A host on Kubernetes shows its pod instead of a container: phase, readiness, restarts, node. It
 // reads the stack's outputs and asks the outer and inner daemons over the Engine API, and the
 // cluster over the Kubernetes API. Secrets (clientTls) are used to dial the inner daemon and never
@@ -9,11 +11,13 @@
 import * as path from "node:path";
 import { ContainerSummary, EngineClient, EngineEndpoint } from "../components/engineApi";
 import { kubeConnection, kubeGet } from "../components/kubeApi";
+import { DOOD_OWNER_LABEL } from "../components/markers";
+import { PROXY_STATE_DIR } from "../components/paths";
 import { clientEnvironment } from "../driver/clientTls";
 import { openStack, readOutputs } from "../driver/stack";
 import { availability, hasExpired, readPool } from "../driver/leases";
 import { stackLabelValue } from "../driver/project";
-import { DockerHostOutputs, HostOutputs, isKubernetesHost, KubernetesHostOutputs, PoolOutputs, StackOutputs } from "../program/outputs";
+import { ClientOutputs, DockerHostOutputs, HostOutputs, isKubernetesHost, KubernetesHostOutputs, PoolOutputs, StackOutputs } from "../program/outputs";
 import { expectArguments, parseCommandLine, runCommand } from "./cli";
 
 const USAGE = "usage: npm run status -- [--stack NAME]... [--backend URL] [--work-dir DIR]   (default stack: local)";
@@ -129,6 +133,55 @@ async function poolSection(stackName: string, name: string, pool: PoolOutputs): 
     return [header, table(rows, "  "), ...(missing.length ? [`  not on the daemon: ${missing.join(", ")} (up creates them again)`] : [])].join("\n");
 }
 
+/** The image tags a restricted client created, as its proxy records them (read from the proxy's container). */
+async function recordedTags(daemon: EngineEndpoint, proxyContainerId: string): Promise<string[]> {
+    const records = await engine(daemon).readFile(proxyContainerId, `${PROXY_STATE_DIR}/tags.json`);
+    return records ? Object.keys(JSON.parse(records.toString("utf8"))).sort() : [];
+}
+
+/** What a restricted client owns on its daemon: the rows of its OWNS table. */
+async function ownedRows(name: string, client: ClientOutputs): Promise<string[][]> {
+    const daemon = engine(client.outerDaemon);
+    const filters = { label: [`${DOOD_OWNER_LABEL}=${name}`] };
+    const containers = await settled(daemon.listContainers({ all: true, filters }));
+    if (containers instanceof Error) return [["?", `unreachable (${containers.message})`, ""]];
+    const rows = containers.map((c) => ["container", c.Names[0].replace(/^\//, ""), `${c.State}, ${c.Status}${c.Ports.some((p) => p.PublicPort) ? `, ${ports(c.Ports)}` : ""}`]);
+    const volumes = await settled(daemon.listVolumes());
+    if (!(volumes instanceof Error)) {
+        // Labelled, or made implicitly for one of its containers under its prefix.
+        rows.push(...volumes.filter((v) => v.Labels?.[DOOD_OWNER_LABEL] === name || v.Name.startsWith(`${name}.`)).map((v) => ["volume", v.Name, ""]));
+    }
+    const networks = await settled(daemon.listNetworks({ filters }));
+    if (!(networks instanceof Error)) rows.push(...networks.map((n) => ["network", n.Name, ""]));
+    const images = await settled(daemon.listImages(filters));
+    if (!(images instanceof Error)) {
+        rows.push(...images.map((i) => ["image", (i.RepoTags ?? []).filter((t) => t !== "<none>:<none>").join(", ") || "<untagged>", `built by it, ${i.Id.slice(0, 19)}`]));
+    }
+    if (client.proxyContainerId) {
+        const tags = await settled(recordedTags(client.outerDaemon, client.proxyContainerId));
+        rows.push(...(tags instanceof Error ? [["tag", "?", `cannot read the proxy's records (${tags.message})`]] : tags.map((t) => ["tag", t, "created by it"])));
+    }
+    if (client.builderContainerId) {
+        const [state] = await outerState(client.outerDaemon, client.builderContainerId);
+        rows.push(["builder", `${name}-buildkit`, `${state}; its build cache and cache mounts are its own`]);
+    }
+    return rows;
+}
+
+/** One client's rows. */
+async function clientSection(name: string, client: ClientOutputs): Promise<string> {
+    const lines = [table([
+        ["CLIENT", "STATE", "DAEMON", "PUBLISHED PORTS AT"],
+        [name, (await outerState(client.outerDaemon, client.containerId))[0], client.outerDaemon.host, client.publishedPortsAddress || "-"],
+    ])];
+    if (client.restricted) {
+        const owned = await ownedRows(name, client);
+        lines.push(owned.length ? table([["OWNS", "NAME", "DETAIL"], ...owned], "  ") : "  owns nothing yet");
+    }
+    if (client.publishedPortsAddress) lines.push(`  environment (inside the client): TESTCONTAINERS_HOST_OVERRIDE=${client.publishedPortsAddress}`);
+    return lines.join("\n");
+}
+
 /** The status of one stack's hosts, pools and clients as text. */
 export async function stackStatus(stackName: string, outputs: StackOutputs): Promise<string> {
     const sections = [`STACK ${stackName}`];
@@ -136,12 +189,7 @@ export async function stackStatus(stackName: string, outputs: StackOutputs): Pro
     const members = new Set(Object.values(outputs.pools ?? {}).flatMap((p) => p.members));
     for (const [name, host] of Object.entries(outputs.hosts)) if (!members.has(name)) sections.push(await hostSection(name, host, outputs));
     for (const [name, pool] of Object.entries(outputs.pools ?? {})) sections.push(await poolSection(stackName, name, pool));
-    const clients = Object.entries(outputs.clients);
-    if (clients.length) {
-        const rows = [["CLIENT", "STATE", "DAEMON"]];
-        for (const [name, client] of clients) rows.push([name, (await outerState(client.outerDaemon, client.containerId))[0], client.outerDaemon.host]);
-        sections.push(table(rows));
-    }
+    for (const [name, client] of Object.entries(outputs.clients)) sections.push(await clientSection(name, client));
     if (sections.length === 1) sections.push("(no hosts, pools or clients: not up yet?)");
     return sections.join("\n\n");
 }

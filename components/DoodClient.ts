@@ -2,8 +2,10 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_CLIENT_IMAGE } from "./defaults";
 import { DoodPolicyProxy } from "./DoodPolicyProxy";
+import { DoodScope } from "./DoodScope";
+import type { EngineEndpoint } from "./engineApi";
 import { CLIENT_LABEL, DOOD_CLIENT_ROLE, DOOD_CLIENT_TYPE, labelList, ownerMarker, ROLE_LABEL, withMarkers } from "./markers";
-import { CLIENT_SOCKET, PROXY_SOCKET_DIR, socketIn } from "./paths";
+import { BUILDX_BUILDER_NAME, BUILDX_CONFIG_DIR, CLIENT_SOCKET, PROXY_SOCKET_DIR, socketIn } from "./paths";
 import { Transform, transformed } from "./transform";
 
 export interface DoodClientArgs {
@@ -39,11 +41,19 @@ export interface DoodClientArgs {
     /**
      * A policy proxy for this client: its socket directory is mounted at /run/dood and
      * DOCKER_HOST points at /run/dood/docker.sock (a directory, so a restarted proxy's new
-     * socket is seen); DOCKER_BUILDKIT=0, because the proxy refuses BuildKit's unchecked session.
+     * socket is seen). With the proxy's builder, BUILDX_CONFIG and BUILDX_BUILDER make
+     * `docker build` and `docker buildx build` use it. When the client is destroyed or replaced,
+     * everything it made through the proxy is removed (a DoodScope).
      * @default none: the daemon's socket itself (root-equivalent on the daemon's machine)
      * @example new DoodPolicyProxy("agent-dood-proxy", { client: "agent", daemonSocket: "/var/run/docker.sock" })
      */
     policyProxy?: DoodPolicyProxy;
+    /**
+     * How this program reaches the daemon, to empty a policy-proxied client's scope when it goes.
+     * @default { host: "unix://<socket>" }: the daemon runs on this machine
+     * @example { host: "tcp://10.0.0.5:2376", certPath: "/home/ci/.docker/farm-01" }
+     */
+    daemon?: EngineEndpoint;
     /**
      * Group id that owns the socket on the daemon's machine, added to the client so a
      * non-root user inside can use the socket.
@@ -66,7 +76,7 @@ export interface DoodClientArgs {
     labels?: Record<string, string>;
     /**
      * Who creates the client: "<project>/<stack>", the owner label (STACK_LABEL) of its
-     * container, set after `labels`.
+     * container (and of the container that empties its scope), set after `labels`.
      * @default none (no owner label)
      * @example "dind-provisioner/staging"
      */
@@ -85,14 +95,22 @@ export class DoodClient extends pulumi.ComponentResource {
     /** The image on the daemon (pulled when missing); the container runs `imageId` when it was given. */
     readonly image: docker.RemoteImage;
     readonly containerId: pulumi.Output<string>;
+    /**
+     * Where ports the client's containers publish are reached from inside the client: the
+     * gateway of its network, an address of the daemon's machine (TESTCONTAINERS_HOST_OVERRIDE).
+     */
+    readonly publishedPortsAddress: pulumi.Output<string>;
+    /** With a policy proxy: what removes the client's objects when it goes. */
+    readonly scope?: DoodScope;
 
     constructor(name: string, args: DoodClientArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super(DOOD_CLIENT_TYPE, name, {}, opts);
         const containerName = args.containerName ?? name;
         const labels = withMarkers(args.labels, { ...ownerMarker(args.owner), [ROLE_LABEL]: DOOD_CLIENT_ROLE, [CLIENT_LABEL]: containerName });
         const proxy = args.policyProxy;
+        const buildx: Record<string, string> = proxy?.builder ? { BUILDX_CONFIG: BUILDX_CONFIG_DIR, BUILDX_BUILDER: BUILDX_BUILDER_NAME } : {};
         const socket = proxy
-            ? { host: `unix://${socketIn(PROXY_SOCKET_DIR)}`, mount: { hostPath: proxy.socketDir, containerPath: PROXY_SOCKET_DIR }, env: { DOCKER_BUILDKIT: "0" } }
+            ? { host: `unix://${socketIn(PROXY_SOCKET_DIR)}`, mount: { hostPath: proxy.socketDir, containerPath: PROXY_SOCKET_DIR }, env: buildx }
             : { host: `unix://${CLIENT_SOCKET}`, mount: { hostPath: args.socket, containerPath: CLIENT_SOCKET }, env: {} };
         this.image = new docker.RemoteImage(`${name}-image`, { name: args.image ?? DEFAULT_CLIENT_IMAGE, keepLocally: true }, { parent: this });
         this.container = new docker.Container(...transformed(args.transform?.container, `${name}-container`, {
@@ -113,6 +131,19 @@ export class DoodClient extends pulumi.ComponentResource {
             mustRun: true,
         }, { parent: this, deleteBeforeReplace: true, dependsOn: proxy ? [proxy] : [] }));
         this.containerId = this.container.id;
-        this.registerOutputs({ containerId: this.containerId });
+        this.publishedPortsAddress = this.container.networkDatas.apply((networks) => networks?.[0]?.gateway ?? "");
+        if (proxy) {
+            this.scope = new DoodScope(`${name}-scope`, {
+                client: proxy.client,
+                daemon: args.daemon ?? { host: `unix://${args.socket}` },
+                proxyImage: proxy.imageId,
+                policy: proxy.policyJson,
+                daemonSocket: proxy.daemonSocket,
+                stateVolume: proxy.stateVolume.name,
+                clientContainerId: this.container.id,
+                owner: args.owner,
+            }, { parent: this, dependsOn: [proxy] });
+        }
+        this.registerOutputs({ containerId: this.containerId, publishedPortsAddress: this.publishedPortsAddress });
     }
 }

@@ -66,6 +66,24 @@ export const DEFAULT_DOOD_PRIVILEGED = false;
 export const DEFAULT_DOOD_HOST_NAMESPACES = false;
 export const DEFAULT_DOOD_SCOPE = "own";
 
+/** A restricted DooD client's own BuildKit builder, made by toolchain/steps/buildkit-image.sh from toolchain/modules/buildkit. */
+export const DEFAULT_BUILDER_IMAGE = "dind-provisioner/buildkit:local";
+
+/** The container name of a DooD client's builder when it names none. */
+export function defaultBuilderContainerName(client: string): string {
+    return `${client}-buildkit`;
+}
+
+/** The named volume holding a DooD client's build cache when it names none (its socket's volume adds `-socket`). */
+export function defaultBuilderVolume(client: string): string {
+    return `${client}-buildkit`;
+}
+
+/** The named volume holding what a DooD client's proxy records (the image tags the client created). */
+export function defaultProxyStateVolume(client: string): string {
+    return `${client}-dood-proxy`;
+}
+
 /** The host directory holding a DooD client's proxied socket when it names none. */
 export function defaultProxySocketDir(client: string): string {
     return `/run/dind-provisioner/dood/${client}`;

@@ -243,8 +243,9 @@ export interface ContainerCreate {
     Labels?: Record<string, string>;
     Entrypoint?: string[];
     Cmd?: string[];
+    Env?: string[];
     NetworkDisabled?: boolean;
-    HostConfig?: { Tmpfs?: Record<string, string>; NetworkMode?: string };
+    HostConfig?: { Tmpfs?: Record<string, string>; NetworkMode?: string; Binds?: string[]; ReadonlyRootfs?: boolean; CapDrop?: string[]; SecurityOpt?: string[] };
 }
 
 /** One volume of `GET /volumes`. */
@@ -458,8 +459,23 @@ export class EngineClient {
         return { id: inspected.Id, content: createHash("sha256").update(JSON.stringify(fingerprint)).digest("hex") };
     }
 
-    async listImages(): Promise<ImageSummary[]> {
-        return this.json("/images/json");
+    /** Images, filtered as `docker images --filter` does. */
+    async listImages(filters?: Record<string, string[]>): Promise<ImageSummary[]> {
+        return this.json(`/images/json${filterQuery(filters)}`);
+    }
+
+    /** Waits for a container to stop; its exit code. */
+    async waitContainer(id: string): Promise<number> {
+        return JSON.parse((await this.call("POST", `/containers/${encodeURIComponent(id)}/wait`)).body.toString("utf8")).StatusCode as number;
+    }
+
+    /** One file of a container, read from the tar archive the daemon answers with (`docker cp`); undefined when it is not there. */
+    async readFile(id: string, file: string): Promise<Buffer | undefined> {
+        const { status, body } = await this.call("GET", `/containers/${encodeURIComponent(id)}/archive?path=${encodeURIComponent(file)}`, [200, 404]);
+        if (status === 404) return undefined;
+        // A tar archive of one file: a 512-byte header (the size in octal at 124), then the file.
+        const size = parseInt(body.subarray(124, 136).toString("latin1").replace(/\0.*$/s, "").trim(), 8);
+        return body.subarray(512, 512 + size);
     }
 
     /** The image as a tar stream (`docker save`); read it to the end. */

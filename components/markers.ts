@@ -21,6 +21,7 @@ export const KUBERNETES_READINESS_TYPE = `${COMPONENT_TYPE_PREFIX}KubernetesRead
 export const IMAGE_PRELOAD_TYPE = `${COMPONENT_TYPE_PREFIX}ImagePreload`;
 export const DOOD_CLIENT_TYPE = `${COMPONENT_TYPE_PREFIX}DoodClient`;
 export const DOOD_PROXY_TYPE = `${COMPONENT_TYPE_PREFIX}DoodPolicyProxy`;
+export const DOOD_BUILDER_TYPE = `${COMPONENT_TYPE_PREFIX}DoodBuilder`;
 
 /** True for the type token of one of this project's components. */
 export function isComponentType(type: string): boolean {
@@ -32,16 +33,19 @@ export const DOCKER_CONTAINER_TYPE = "docker:index/container:Container";
 export const DOCKER_VOLUME_TYPE = "docker:index/volume:Volume";
 export const DOCKER_NETWORK_TYPE = "docker:index/network:Network";
 export const DOCKER_PROVIDER_TYPE = "pulumi:providers:docker";
+/** The type of a Node.js dynamic resource in a stack's state: a DooD client's DoodScope is one. */
+export const DYNAMIC_RESOURCE_TYPE = "pulumi-nodejs:dynamic:Resource";
 
-/** What a container is for: `dind-host`, `dood-client`, `dood-proxy` or `registry`. */
+/** What a container is for: `dind-host`, `dood-client`, `dood-proxy`, `dood-builder` or `registry`. */
 export const ROLE_LABEL = "dind-provisioner.role";
 export const DIND_HOST_ROLE = "dind-host";
 export const DOOD_CLIENT_ROLE = "dood-client";
 export const DOOD_PROXY_ROLE = "dood-proxy";
+export const DOOD_BUILDER_ROLE = "dood-builder";
 export const REGISTRY_ROLE = "registry";
 /** The DinD host a container (or a Kubernetes pod, as its selector) belongs to: its container or object name. */
 export const HOST_LABEL = "dind-provisioner.host";
-/** The DooD client a container (the client's own, or its policy proxy) belongs to. */
+/** The DooD client a container (the client's own, its policy proxy or its builder) belongs to. */
 export const CLIENT_LABEL = "dind-provisioner.client";
 /** The registry a container, volume or network belongs to. */
 export const REGISTRY_LABEL = "dind-provisioner.registry";

@@ -39,6 +39,19 @@ export const CLIENT_SOCKET = "/var/run/docker.sock";
 export const PROXY_BINARY = "/dood-proxy";
 /** Where the policy proxy finds its daemon's socket. */
 export const PROXY_DAEMON_SOCKET = "/var/run/docker.sock";
+/** Where the policy proxy keeps what it records (the image tags its client created), on a volume the client never mounts. */
+export const PROXY_STATE_DIR = "/var/lib/dood-proxy";
+/** The buildx configuration the proxy writes for its client, and the builder's name in it (dood-proxy/buildkit.go). */
+export const BUILDX_CONFIG_DIR = `${PROXY_SOCKET_DIR}/buildx`;
+export const BUILDX_BUILDER_NAME = "dood";
+
+/** Where a DooD client's builder puts buildkitd's socket, and where its policy proxy finds it (toolchain/modules/buildkit). */
+export const BUILDER_SOCKET_DIR = "/run/buildkit";
+/** The builder's state: its build cache and cache mounts. */
+export const BUILDER_STATE_DIR = "/var/lib/buildkit";
+/** buildkitd's configuration, and the CAs of the registries it reaches (`<dir>/<host:port>/ca.pem`). */
+export const BUILDER_CONFIG_FILE = "/etc/buildkit/buildkitd.toml";
+export const BUILDER_CERTS_DIR = "/etc/buildkit/certs";
 
 /** The registry image's configuration file: both the official image and the local one read it. */
 export const REGISTRY_CONFIG_FILE = "/etc/docker/registry/config.yml";

@@ -1,3 +1,3 @@
 module dind-provisioner/dood-proxy
 
-go 1.22
+go 1.24

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -27,6 +28,10 @@ type Proxy struct {
 	lookups  *http.Client
 	// resolve follows symbolic links of a host path (replaced in tests).
 	resolve func(string) string
+	// sockets says which bind sources are the daemon's socket, given the proxy's instead.
+	sockets socketRewrite
+	// tags are the image tags this client created.
+	tags *tagRecords
 }
 
 func NewProxy(policy Policy, upstream string) *Proxy {
@@ -39,18 +44,69 @@ func NewProxy(policy Policy, upstream string) *Proxy {
 		WriteBufferSize: 256 << 10,
 		ReadBufferSize:  256 << 10,
 	}
-	x := &Proxy{policy: policy, upstream: upstream, lookups: &http.Client{Transport: transport, CheckRedirect: noRedirects}, resolve: resolveHostPath}
+	x := &Proxy{policy: policy, upstream: upstream, lookups: &http.Client{Transport: transport, CheckRedirect: noRedirects}, resolve: resolveHostPath, tags: newTagRecords()}
 	x.forward = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme, pr.Out.URL.Host, pr.Out.Host = "http", "docker", "docker"
 		},
 		Transport:     transport,
 		FlushInterval: -1, // logs -f, events, pull progress: every write goes out at once
+		ModifyResponse: func(resp *http.Response) error {
+			if done, ok := resp.Request.Context().Value(doneKey{}).(func(int, []streamMessage)); ok {
+				resp.Body = &watchedBody{ReadCloser: resp.Body, status: resp.StatusCode, done: done}
+			}
+			if edit, ok := resp.Request.Context().Value(editKey{}).(func(any)); ok && resp.StatusCode == http.StatusOK {
+				return editJSON(resp, edit)
+			}
+			return nil
+		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			var refused refusalError
+			if errors.As(err, &refused) {
+				log.Printf("refused %s %s: %s", r.Method, r.URL.RequestURI(), refused.refusal.Message)
+				writeError(w, refused.refusal)
+				return
+			}
 			writeError(w, &Refusal{http.StatusBadGateway, "dood policy: the daemon did not answer: " + err.Error()})
 		},
 	}
 	return x
+}
+
+// doneKey and editKey carry a call's done and edit hooks from admit to the response.
+type (
+	doneKey struct{}
+	editKey struct{}
+)
+
+// The largest answer the proxy edits (a list of every network of a client is far smaller).
+const maxEditedAnswer = 32 << 20
+
+// editJSON rewrites a JSON answer in place.
+func editJSON(resp *http.Response, edit func(any)) error {
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxEditedAnswer+1))
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	if len(data) > maxEditedAnswer {
+		return fmt.Errorf("the daemon's answer is larger than %d bytes", maxEditedAnswer)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var answer any
+	if err := dec.Decode(&answer); err != nil {
+		return fmt.Errorf("reading the daemon's answer: %v", err)
+	}
+	edit(answer)
+	if data, err = json.Marshal(answer); err != nil {
+		return err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(data))
+	resp.ContentLength = int64(len(data))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(data)))
+	resp.Header.Del("Transfer-Encoding")
+	return nil
 }
 
 // noRedirects keeps a lookup on the path it asked for (the daemon redirects unclean paths).
@@ -64,6 +120,11 @@ type call struct {
 	query   url.Values
 	// name is the route's {name+} capture (an image name may hold slashes).
 	name string
+	// done, when set, runs once the daemon's answer has been passed on: its status and the JSON
+	// messages of its stream that matter to the proxy (see watchedBody).
+	done func(status int, messages []streamMessage)
+	// edit, when set, rewrites the daemon's JSON answer (a success) before the client reads it.
+	edit func(answer any)
 }
 
 type handler func(x *Proxy, c *call) *Refusal
@@ -102,48 +163,60 @@ func normalize(r *http.Request) (version string, rest string, refusal *Refusal) 
 }
 
 func (x *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if refusal := x.admit(r); refusal != nil {
+	c, refusal := x.admit(r)
+	if refusal != nil {
 		log.Printf("refused %s %s: %s", r.Method, r.URL.RequestURI(), refusal.Message)
 		writeError(w, refusal)
 		return
 	}
-	if r.Header.Get("Upgrade") != "" {
+	// The daemon hijacks the connection of an exec start or attach whether or not the client asked
+	// for an upgrade, and ends the stream by closing it: relay it as the raw stream it is. Through
+	// the pooled transport the close raced the transport's own (the client then lost the stream's
+	// end: dockerode's exec without upgrade waited forever, and Testcontainers' Node.js process
+	// exited 0 having printed nothing).
+	if r.Header.Get("Upgrade") != "" || isStreamStart(r) {
 		x.hijack(w, r)
 		return
+	}
+	if c.done != nil {
+		r = r.WithContext(context.WithValue(r.Context(), doneKey{}, c.done))
+	}
+	if c.edit != nil {
+		r = r.WithContext(context.WithValue(r.Context(), editKey{}, c.edit))
 	}
 	x.forward.ServeHTTP(w, r)
 }
 
 // admit checks a request and rewrites it into what is forwarded, or says why not.
-func (x *Proxy) admit(r *http.Request) *Refusal {
+func (x *Proxy) admit(r *http.Request) (*call, *Refusal) {
 	version, rest, refusal := normalize(r)
 	if refusal != nil {
-		return refusal
+		return nil, refusal
 	}
 	if strings.Contains(r.URL.RawQuery, ";") {
-		return badRequest("';' in a query is not accepted")
+		return nil, badRequest("';' in a query is not accepted")
 	}
 	// The daemon also reads parameters from form bodies; the Docker API never sends them.
 	if mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mediaType == "application/x-www-form-urlencoded" || mediaType == "multipart/form-data" {
-		return badRequest("form bodies are not accepted")
+		return nil, badRequest("form bodies are not accepted")
 	}
 	query, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return badRequest("query: %v", err)
+		return nil, badRequest("query: %v", err)
 	}
 	c := &call{r: r, version: version, segs: strings.Split(rest, "/")[1:], query: query}
 	handle := x.match(r.Method, c)
 	if handle == nil {
-		return x.policy.deny("default deny", "%s %s is not an endpoint this proxy allows", r.Method, rest)
+		return nil, x.policy.deny("default deny", "%s %s is not an endpoint this proxy allows", r.Method, rest)
 	}
 	if refusal := handle(x, c); refusal != nil {
-		return refusal
+		return nil, refusal
 	}
 	r.URL.Path = version + "/" + strings.Join(c.segs, "/")
 	r.URL.RawPath = ""
 	r.URL.RawQuery = c.query.Encode()
 	r.RequestURI = r.URL.RequestURI()
-	return nil
+	return c, nil
 }
 
 func (x *Proxy) match(method string, c *call) handler {
@@ -214,6 +287,29 @@ func withJSONBody(check func(x *Proxy, c *call, body map[string]any) *Refusal) h
 	}
 }
 
+// flushingWriter sends every write to the client at once.
+type flushingWriter struct{ w http.ResponseWriter }
+
+func (f flushingWriter) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if err == nil {
+		err = http.NewResponseController(f.w).Flush()
+	}
+	return n, err
+}
+
+// isStreamStart says whether a request is one the daemon answers by hijacking its connection.
+func isStreamStart(r *http.Request) bool {
+	if r.Method != http.MethodPost {
+		return false
+	}
+	segs := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	if len(segs) > 0 && strings.HasPrefix(segs[0], "v1.") {
+		segs = segs[1:]
+	}
+	return len(segs) == 3 && ((segs[0] == "exec" && segs[2] == "start") || (segs[0] == "containers" && segs[2] == "attach"))
+}
+
 // hijack carries an attach or exec stream (101 UPGRADED) both ways, keeping half-closes:
 // the client closing its stdin must not cut the output that is still coming.
 func (x *Proxy) hijack(w http.ResponseWriter, r *http.Request) {
@@ -225,14 +321,15 @@ func (x *Proxy) hijack(w http.ResponseWriter, r *http.Request) {
 	defer up.Close()
 	out := r.Clone(r.Context())
 	out.Host, out.URL.Host, out.URL.Scheme = "docker", "", ""
-	if err := out.Write(up); err != nil {
-		writeError(w, &Refusal{http.StatusBadGateway, "dood policy: forwarding: " + err.Error()})
-		return
-	}
+	// A daemon may answer and close before it has read all of the request: its answer counts.
+	writeErr := out.Write(up)
 	fromDaemon := bufio.NewReader(up)
 	resp, err := http.ReadResponse(fromDaemon, out)
 	if err != nil {
-		writeError(w, &Refusal{http.StatusBadGateway, "dood policy: reading the daemon's answer: " + err.Error()})
+		if writeErr != nil {
+			err = writeErr
+		}
+		writeError(w, &Refusal{http.StatusBadGateway, "dood policy: the daemon's answer: " + err.Error()})
 		return
 	}
 	defer resp.Body.Close()
@@ -241,7 +338,8 @@ func (x *Proxy) hijack(w http.ResponseWriter, r *http.Request) {
 			w.Header()[k] = v
 		}
 		w.WriteHeader(resp.StatusCode)
-		_, _ = io.Copy(w, resp.Body)
+		// A raw stream (an exec without upgrade) goes out as it comes.
+		_, _ = io.Copy(flushingWriter{w}, resp.Body)
 		return
 	}
 	client, buffered, err := http.NewResponseController(w).Hijack()

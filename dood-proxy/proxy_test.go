@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/tar"
 	"bufio"
 	"encoding/json"
 	"fmt"
@@ -15,12 +16,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // fakeDaemon answers the lookups the proxy makes and records every other request it receives.
 type fakeDaemon struct {
 	mu        sync.Mutex
 	forwarded []recorded
+	images    *fakeImages
 }
 
 type recorded struct {
@@ -50,10 +53,6 @@ var fakeObjects = map[string][]map[string]any{
 		{"ID": "e1", "ContainerID": "c1mine"},
 		{"ID": "e2", "ContainerID": "c2theirs"},
 	},
-	"images": {
-		{"Id": "sha256:b1", "Name": "built:1", "Config": map[string]any{"Labels": map[string]string{OwnerLabel: "agent"}}},
-		{"Id": "sha256:b2", "Name": "busybox:local", "Config": map[string]any{"Labels": nil}},
-	},
 }
 
 func (d *fakeDaemon) lookup(r *http.Request) (map[string]any, bool) {
@@ -67,6 +66,9 @@ func (d *fakeDaemon) lookup(r *http.Request) (map[string]any, bool) {
 		if ref, ok = strings.CutSuffix(ref, "/json"); !ok {
 			return nil, false
 		}
+	}
+	if parts[0] == "images" {
+		return d.images.find(ref), true
 	}
 	for _, o := range fakeObjects[parts[0]] {
 		if o["Id"] == ref || o["ID"] == ref || strings.TrimPrefix(fmt.Sprint(o["Name"]), "/") == ref {
@@ -90,17 +92,41 @@ func (d *fakeDaemon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		d.attach(w, r)
 		return
 	}
-	body, _ := io.ReadAll(r.Body)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return // the upload ended in an error: what a daemon does then is fail, having done nothing
+	}
 	d.mu.Lock()
 	d.forwarded = append(d.forwarded, recorded{r.Method, r.URL.Path, r.URL.Query(), string(body), int64(len(body))})
 	d.mu.Unlock()
+	if d.images.apply(w, r, body) {
+		return
+	}
+	if unversioned := versionPrefix.ReplaceAllString(r.URL.Path, "$3"); r.Method == http.MethodGet && unversioned == "/networks" {
+		_ = json.NewEncoder(w).Encode(fakeObjects["networks"])
+		return
+	}
+	if id, ok := strings.CutPrefix(versionPrefix.ReplaceAllString(r.URL.Path, "$3"), "/networks/"); ok && r.Method == http.MethodGet {
+		for _, n := range fakeObjects["networks"] {
+			if n["Id"] == id {
+				_ = json.NewEncoder(w).Encode(n)
+				return
+			}
+		}
+	}
 	fmt.Fprint(w, `{}`)
 }
 
-// attach reads stdin until the client half-closes it, then answers with it in upper case.
+// attach reads stdin until the client half-closes it, then answers with it in upper case. Asked
+// without an upgrade, it answers as the daemon does a process that exits at once: 200, the
+// output, and the connection closed.
 func (d *fakeDaemon) attach(w http.ResponseWriter, r *http.Request) {
 	conn, buf, _ := http.NewResponseController(w).Hijack()
 	defer conn.Close()
+	if r.Header.Get("Upgrade") == "" {
+		fmt.Fprint(conn, "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\nexited at once")
+		return
+	}
 	fmt.Fprint(conn, "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
 	in, _ := io.ReadAll(buf)
 	fmt.Fprint(conn, strings.ToUpper(string(in)))
@@ -135,7 +161,14 @@ func TestMain(m *testing.M) {
 
 func start(t *testing.T, policy Policy) (*fakeDaemon, string) {
 	t.Helper()
-	daemon := &fakeDaemon{}
+	daemon := &fakeDaemon{images: newFakeImages()}
+	_, base := startProxy(t, daemon, policy)
+	return daemon, base
+}
+
+// startProxy serves a proxy for policy in front of daemon.
+func startProxy(t *testing.T, daemon *fakeDaemon, policy Policy) (*Proxy, string) {
+	t.Helper()
 	socket := filepath.Join(t.TempDir(), "daemon.sock")
 	listener, err := net.Listen("unix", socket)
 	if err != nil {
@@ -146,9 +179,10 @@ func start(t *testing.T, policy Policy) (*fakeDaemon, string) {
 	t.Cleanup(func() { server.Close() })
 	proxy := NewProxy(policy, socket)
 	proxy.resolve = fakeResolve
+	proxy.sockets = socketRewrite{hostDir: "/run/dind-provisioner/dood/" + policy.Client, daemon: "/var/run/docker.sock", client: "/run/dood/docker.sock"}
 	front := httptest.NewServer(proxy)
 	t.Cleanup(front.Close)
-	return daemon, front.URL
+	return proxy, front.URL
 }
 
 var restricted = Policy{Client: "agent", Binds: []string{"/srv/ci"}, Scope: "own"}
@@ -188,7 +222,7 @@ func send(t *testing.T, base string, c tc) (*http.Response, string) {
 	return resp, string(data)
 }
 
-func run(t *testing.T, policy Policy, cases []tc) {
+func run(t *testing.T, policy Policy, cases []tc) *fakeDaemon {
 	daemon, base := start(t, policy)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -215,6 +249,7 @@ func run(t *testing.T, policy Policy, cases []tc) {
 			}
 		})
 	}
+	return daemon
 }
 
 const create = "/v1.41/containers/create"
@@ -290,7 +325,10 @@ func TestAttacks(t *testing.T) {
 		// binds and mounts
 		refusedCreate("bind /", `{"Binds":["/:/host"]}`, "bind mount of host path / is outside the allowed host paths (/srv/ci) (access.binds)"),
 		refusedCreate("bind /etc read-only", `{"Binds":["/etc:/etc:ro"]}`, "host path /etc"),
-		refusedCreate("bind the docker socket", `{"Binds":["/var/run/docker.sock:/var/run/docker.sock"]}`, "docker.sock"),
+		refusedCreate("bind the docker socket's directory", `{"Binds":["/var/run:/var/run"]}`, "host path /var/run is outside"),
+		refusedCreate("bind the proxy's socket directory", `{"Binds":["/run/dind-provisioner/dood/agent:/s"]}`, "host path /run/dind-provisioner/dood/agent is outside"),
+		refusedCreate("bind another client's proxy socket", `{"Binds":["/run/dind-provisioner/dood/other/docker.sock:/var/run/docker.sock"]}`, "dood/other/docker.sock is outside"),
+		refusedCreate("bind a socket path through a symlink in the workspace", `{"Binds":["/srv/ci/escape/var/run/docker.sock:/s"]}`, "/srv/ci/escape/var/run/docker.sock is outside"),
 		refusedCreate("bind .. out of the workspace", `{"Binds":["/srv/ci/../../etc:/x"]}`, "/srv/ci/../../etc"),
 		refusedCreate("bind a sibling with the workspace as prefix", `{"Binds":["/srv/ci2:/x"]}`, "/srv/ci2"),
 		refusedCreate("bind a symlink in the workspace to /", `{"Binds":["/srv/ci/escape:/x"]}`, "/srv/ci/escape"),
@@ -357,14 +395,15 @@ func TestAttacks(t *testing.T) {
 		missing("connect to another's network", "POST", "/networks/theirnet/connect", `{"Container":"mine"}`, "not found"),
 		missing("connect another's container", "POST", "/networks/agent.net/connect", `{"Container":"theirs"}`, "No such container"),
 		// images and build
-		refused("remove a shared image", "DELETE", "/images/busybox:local", "", "only images this client built can be removed (access.scope: own)"),
-		refused("build with host network", "POST", "/build?networkmode=host&t=x", "tar", "networkmode: host"),
-		refused("build with a cgroup parent", "POST", "/build?cgroupparent=/", "tar", "cgroup parent"),
-		refused("BuildKit build", "POST", "/build?version=2&session=x", "", "BuildKit"),
-		missing("build in another's network namespace", "POST", "/build?networkmode=container:theirs", "tar", "No such container"),
+		refused("remove a shared image", "DELETE", "/images/busybox:local", "", "only images this client built and tags it created can be removed (access.scope: own)"),
+		refused("a classic build (the daemon fetches ADD URLs on its own network)", "POST", "/build?t=x", "tar", "the classic builder is not allowed: the daemon would fetch ADD URLs and remote contexts from its own machine's network"),
+		refused("a classic build from a remote context", "POST", "/build?remote=http://127.0.0.1:2375/x", "", "the classic builder is not allowed"),
+		refused("a classic build on the host network", "POST", "/build?networkmode=host&t=x", "tar", "the classic builder is not allowed"),
+		refused("BuildKit build on the daemon", "POST", "/build?version=2&session=x", "", "the daemon's BuildKit (/build) is shared by every client's builds"),
+		// the daemon's BuildKit: shared by every client (docs/dood-buildkit.md)
+		refused("the daemon's BuildKit session", "POST", "/session", "", "the daemon's BuildKit (/session) is shared by every client's builds: this client builds on its own builder"),
+		refused("the daemon's BuildKit gRPC", "POST", "/v1.41/grpc", "", "the daemon's BuildKit (/v1.41/grpc)"),
 		// endpoints the policy does not know
-		refused("BuildKit session", "POST", "/session", "", "POST /session is not an endpoint this proxy allows (default deny)"),
-		refused("BuildKit grpc", "POST", "/grpc", "", "default deny"),
 		refused("build cache prune", "POST", "/build/prune", "", "default deny"),
 		refused("plugin install", "POST", "/plugins/pull?remote=evil", "[]", "default deny"),
 		refused("plugin list", "GET", "/v1.41/plugins", "", "default deny"),
@@ -524,16 +563,18 @@ func TestLegitimate(t *testing.T) {
 			}
 		}},
 		{name: "network: inspect bridge", method: "GET", path: "/networks/bridge", status: 200},
-		{name: "build: owner label, own network", method: "POST", path: "/build?t=app&networkmode=net&labels={\"a\":\"b\"}", body: "tar", contentType: "application/x-tar", status: 200,
-			check: func(t *testing.T, got *recorded) {
-				if got.Query.Get("networkmode") != "agent.net" || got.Query.Get("labels") != `{"a":"b","`+OwnerLabel+`":"agent"}` {
-					t.Fatal(got.Query)
-				}
-			}},
+
 		{name: "image pull", method: "POST", path: "/images/create?fromImage=busybox&tag=latest", status: 200},
 		{name: "image inspect with slashes", method: "GET", path: "/images/dind-provisioner/busybox:local/json", status: 200},
 		{name: "image save", method: "GET", path: "/images/get?names=busybox", status: 200},
-		{name: "image tag", method: "POST", path: "/images/busybox:local/tag?repo=mine&tag=1", status: 200},
+		{name: "image tag (a new tag)", method: "POST", path: "/images/busybox:local/tag?repo=mine&tag=1", status: 201},
+		{name: "bind the daemon's socket: the proxy's instead", method: "POST", path: create,
+			body: hostConfig(`{"Binds":["/var/run/docker.sock:/var/run/docker.sock:ro","/run/docker.sock:/a","/run/dood/docker.sock:/b"],"Mounts":[{"Type":"bind","Source":"/var/run/docker.sock","Target":"/c"}]}`), status: 200,
+			check: func(t *testing.T, got *recorded) {
+				hc := forwardedBody(t, got)["HostConfig"].(map[string]any)
+				wantJSON(t, hc["Binds"], `["/run/dind-provisioner/dood/agent/docker.sock:/var/run/docker.sock:ro","/run/dind-provisioner/dood/agent/docker.sock:/a","/run/dind-provisioner/dood/agent/docker.sock:/b"]`)
+				wantJSON(t, hc["Mounts"].([]any)[0].(map[string]any)["Source"], `"/run/dind-provisioner/dood/agent/docker.sock"`)
+			}},
 		{name: "remove an image this client built", method: "DELETE", path: "/images/built:1", status: 200},
 		{name: "events filtered", method: "GET", path: "/events?since=1", status: 200, check: func(t *testing.T, got *recorded) {
 			if !strings.Contains(got.Query.Get("filters"), owner) {
@@ -543,6 +584,27 @@ func TestLegitimate(t *testing.T) {
 	}
 	run(t, restricted, cases)
 	t.Logf("%d legitimate cases", len(cases))
+}
+
+// Compose takes a project's network only when the daemon answers with the name it asked for: the
+// client reads its networks under the names it gave them.
+func TestChosenNetworkNames(t *testing.T) {
+	_, base := start(t, restricted)
+	_, inspected := send(t, base, tc{method: "GET", path: "/v1.41/networks/net"})
+	_, listed := send(t, base, tc{method: "GET", path: "/v1.41/networks"})
+	var one map[string]any
+	var all []map[string]any
+	if json.Unmarshal([]byte(inspected), &one) != nil || json.Unmarshal([]byte(listed), &all) != nil {
+		t.Fatal(inspected, listed)
+	}
+	if one["Name"] != "net" || all[0]["Name"] != "net" || all[1]["Name"] != "theirnet" {
+		t.Fatalf("inspected %v, listed %v", one["Name"], all)
+	}
+	_, allScope := start(t, Policy{Client: "agent", Scope: "all"})
+	_, inspected = send(t, allScope, tc{method: "GET", path: "/v1.41/networks/n1"})
+	if !strings.Contains(inspected, `"Name":"agent.net"`) {
+		t.Fatal("scope all reads the daemon's names", inspected)
+	}
 }
 
 func TestScopeAllStillChecksBodies(t *testing.T) {
@@ -559,6 +621,29 @@ func TestScopeAllStillChecksBodies(t *testing.T) {
 		refusedCreate("still no bind outside", `{"Binds":["/etc:/etc"]}`, "access.binds"),
 		badRef("VolumesFrom someone else's (their binds were never checked)", "POST", create, hostConfig(`{"VolumesFrom":["theirs"]}`), "No such container"),
 	})
+}
+
+// A client allowed the host's namespaces may use the classic builder (it reaches the daemon's
+// network anyway); the rest of the policy still applies to it.
+func TestClassicBuildWithHostNamespaces(t *testing.T) {
+	hostNS := Policy{Client: "agent", HostNamespaces: true, Binds: []string{"/srv/ci"}, Scope: "own"}
+	daemon := run(t, hostNS, []tc{
+		{name: "build: owner label, own network", method: "POST", path: "/build?t=app&networkmode=net&labels={\"a\":\"b\"}", body: "tar", contentType: "application/x-tar", status: 200,
+			check: func(t *testing.T, got *recorded) {
+				if got.Query.Get("networkmode") != "agent.net" || got.Query.Get("labels") != `{"a":"b","`+OwnerLabel+`":"agent"}` {
+					t.Fatal(got.Query)
+				}
+			}},
+		{name: "build on the host network", method: "POST", path: "/build?networkmode=host&t=app2", body: "tar", contentType: "application/x-tar", status: 200},
+		{name: "build over its own tag", method: "POST", path: "/build?t=app", body: "tar2", contentType: "application/x-tar", status: 200},
+		refused("build with a cgroup parent", "POST", "/build?cgroupparent=/", "tar", "cgroup parent"),
+		missing("build in another's network namespace", "POST", "/build?networkmode=container:theirs", "tar", "No such container"),
+		refused("build over a shared tag", "POST", "/build?t=busybox:local", "tar", "image tag docker.io/library/busybox:local exists"),
+		refused("BuildKit on the daemon", "POST", "/build?version=2", "", "the daemon's BuildKit"),
+	})
+	if daemon.images.imageOf("app") == "" {
+		t.Fatal("the build's tag did not reach the fake daemon")
+	}
 }
 
 func TestPrivilegedAndHostNamespacesAllowed(t *testing.T) {
@@ -604,26 +689,64 @@ func TestHijackKeepsHalfClose(t *testing.T) {
 	}
 }
 
-// docker load streams: a body far larger than any buffer arrives whole.
-func TestLoadStreams(t *testing.T) {
-	daemon, base := start(t, restricted)
-	size := int64(64 << 20)
-	reader, writer := io.Pipe()
-	go func() {
-		chunk := make([]byte, 1<<20)
-		for written := int64(0); written < size; written += int64(len(chunk)) {
-			writer.Write(chunk)
+// An attach or exec start without an upgrade (dockerode's exec with stdin open) is a hijacked
+// stream the daemon ends by closing: the client gets all of it and its end, every time (through
+// the pooled transport, the daemon's close raced the transport's own, and the client lost the end).
+func TestStreamWithoutUpgradeEndsWhole(t *testing.T) {
+	_, base := start(t, restricted)
+	for i := 0; i < 200; i++ {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		if err != nil {
+			t.Fatal(err)
 		}
-		writer.Close()
-	}()
-	req, _ := http.NewRequest("POST", base+"/v1.41/images/load?quiet=1", reader)
-	req.Header.Set("Content-Type", "application/x-tar")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatal(resp, err)
+		// The client keeps its side open, as dockerode does with stdin open.
+		fmt.Fprint(conn, "POST /v1.41/containers/mine/attach?stream=1&stdout=1 HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(i, err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			body, _ := io.ReadAll(resp.Body)
+			t.Fatal(i, resp.StatusCode, string(body))
+		}
+		out, err := io.ReadAll(resp.Body)
+		conn.Close()
+		if err != nil || string(out) != "exited at once" {
+			t.Fatalf("attempt %d: got %q, %v", i, out, err)
+		}
 	}
-	resp.Body.Close()
-	if got := daemon.last(); got.Length != size {
-		t.Fatalf("daemon received %d bytes, want %d", got.Length, size)
+}
+
+// docker load streams: an archive far larger than any buffer arrives whole, with scope own
+// (read and written again entry by entry) as with scope all (passed on as it is).
+func TestLoadStreams(t *testing.T) {
+	for _, policy := range []Policy{restricted, {Client: "admin", Scope: "all"}} {
+		daemon, base := start(t, policy)
+		size := int64(64 << 20)
+		reader, writer := io.Pipe()
+		go func() {
+			tw := tar.NewWriter(writer)
+			tw.WriteHeader(&tar.Header{Name: "layer/layer.tar", Mode: 0o644, Size: size})
+			chunk := make([]byte, 1<<20)
+			for written := int64(0); written < size; written += int64(len(chunk)) {
+				tw.Write(chunk)
+			}
+			manifest := `[{"Config":"ffff.json","RepoTags":["big:1"]}]`
+			tw.WriteHeader(&tar.Header{Name: "manifest.json", Mode: 0o644, Size: int64(len(manifest))})
+			tw.Write([]byte(manifest))
+			tw.Close()
+			writer.Close()
+		}()
+		req, _ := http.NewRequest("POST", base+"/v1.41/images/load?quiet=1", reader)
+		req.Header.Set("Content-Type", "application/x-tar")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatal(resp, err)
+		}
+		resp.Body.Close()
+		if got := daemon.last(); got.Length < size || daemon.images.imageOf("big:1") != "sha256:ffff" {
+			t.Fatalf("%s: daemon received %d bytes, want more than %d and big:1 loaded", policy.Scope, got.Length, size)
+		}
 	}
 }

@@ -53,42 +53,41 @@ func init() {
 	add(http.MethodPost, "/containers/{id}/exec", then(ownContainerAt(1), withJSONBody(func(x *Proxy, _ *call, body map[string]any) *Refusal {
 		return x.checkExecCreate(body)
 	})))
-	add(http.MethodPost, "/commit", func(x *Proxy, c *call) *Refusal {
-		o, r := x.ownContainer(c.query.Get("container"))
-		if r == nil {
-			c.query.Set("container", o.ID)
-		}
-		return r
-	})
+	add(http.MethodPost, "/commit", commitContainer)
 
 	add(http.MethodPost, "/exec/{id}/start", ownExec)
 	add(http.MethodPost, "/exec/{id}/resize", ownExec)
 	add(http.MethodGet, "/exec/{id}/json", ownExec)
 
-	// Images are shared: a job uses what others pulled, built or loaded; it removes only its own builds.
+	// Images are shared: a job uses what others pulled, built or loaded (images.go).
 	for _, p := range []string{"/images/json", "/images/search", "/images/get", "/images/{name+}/json", "/images/{name+}/history", "/images/{name+}/get", "/distribution/{name+}/json"} {
 		add(http.MethodGet, p, pass)
 	}
-	for _, p := range []string{"/images/create", "/images/load", "/images/{name+}/tag", "/images/{name+}/push"} {
-		add(http.MethodPost, p, pass)
-	}
+	add(http.MethodPost, "/images/{name+}/push", pass)
+	add(http.MethodPost, "/images/{name+}/tag", tagImage)
+	add(http.MethodPost, "/images/create", createImage)
+	add(http.MethodPost, "/images/load", loadImages)
 	add(http.MethodPost, "/images/prune", ownFilter)
-	add(http.MethodDelete, "/images/{name+}", ownImage)
+	add(http.MethodDelete, "/images/{name+}", removeImage)
 	add(http.MethodPost, "/build", checkBuild)
+	add(http.MethodPost, "/session", buildkitOfDaemon)
+	add(http.MethodPost, "/grpc", buildkitOfDaemon)
 
 	for kind, object := range map[string]struct {
 		create func(*Proxy, map[string]any) *Refusal
 		at     handler
+		// shown rewrites what the client reads of the objects (see chosenNetworkNames).
+		shown handler
 	}{
-		"volumes":  {(*Proxy).checkVolumeCreate, ownVolumeAt(1)},
-		"networks": {(*Proxy).checkNetworkCreate, ownNetworkAt(1)},
+		"volumes":  {(*Proxy).checkVolumeCreate, ownVolumeAt(1), pass},
+		"networks": {(*Proxy).checkNetworkCreate, ownNetworkAt(1), chosenNetworkNames},
 	} {
-		add(http.MethodGet, "/"+kind, ownFilter)
+		add(http.MethodGet, "/"+kind, then(ownFilter, object.shown))
 		add(http.MethodPost, "/"+kind+"/create", withJSONBody(func(x *Proxy, _ *call, body map[string]any) *Refusal {
 			return object.create(x, body)
 		}))
 		add(http.MethodPost, "/"+kind+"/prune", ownFilter)
-		add(http.MethodGet, "/"+kind+"/{id}", object.at)
+		add(http.MethodGet, "/"+kind+"/{id}", then(object.at, object.shown))
 		add(http.MethodDelete, "/"+kind+"/{id}", object.at)
 	}
 	for _, op := range []string{"connect", "disconnect"} {
@@ -107,6 +106,31 @@ func init() {
 }
 
 func pass(*Proxy, *call) *Refusal { return nil }
+
+// chosenNetworkNames shows the client its networks under the names it gave them: Compose looks a
+// project's network up by name and takes it only when the daemon answers with that very name
+// (`docker network ls` then lists `app`, where the daemon has `agent.app`).
+func chosenNetworkNames(x *Proxy, c *call) *Refusal {
+	if !x.policy.own() {
+		return nil
+	}
+	c.edit = func(answer any) {
+		objects, ok := answer.([]any)
+		if !ok {
+			objects = []any{answer}
+		}
+		for _, o := range objects {
+			if network, ok := o.(map[string]any); ok {
+				if name, ok := network["Name"].(string); ok {
+					if chosen, prefixed := strings.CutPrefix(name, x.policy.Client+"."); prefixed {
+						network["Name"] = chosen
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
 
 // referenceError turns "No such container" about a reference inside a request into a 400: the
 // CLI takes a 404 from container create for a missing image and tries to pull it.
@@ -199,17 +223,6 @@ func ownExec(x *Proxy, c *call) *Refusal {
 	return nil
 }
 
-func ownImage(x *Proxy, c *call) *Refusal {
-	if !x.policy.own() {
-		return nil
-	}
-	image, r := x.inspect("images", c.name)
-	if r != nil || image == nil || image.owner() == x.policy.Client {
-		return r
-	}
-	return x.policy.deny(ruleScope, "image %s is shared with other clients: only images this client built can be removed", c.name)
-}
-
 // ownFilter adds the owner label to a list, prune or events request's filters.
 func ownFilter(x *Proxy, c *call) *Refusal {
 	if !x.policy.own() {
@@ -240,11 +253,18 @@ func ownFilter(x *Proxy, c *call) *Refusal {
 	return nil
 }
 
-// checkBuild checks POST /build's query (its body, the context, streams through unread).
+// checkBuild checks POST /build, the classic builder (its body, the context, streams through
+// unread). The daemon runs it on its own machine: it fetches `ADD <url>` sources and a remote
+// context from that machine's network, and the Dockerfile that says so is inside the context
+// (and its ARGs, and its base images' ONBUILD triggers). So only a client allowed the host's
+// namespaces gets it; the others build with BuildKit on their own builder.
 func checkBuild(x *Proxy, c *call) *Refusal {
 	p := x.policy
 	if c.query.Get("version") == "2" {
-		return p.deny("default deny", "BuildKit builds are not allowed: their gRPC session cannot be checked; use the classic builder (DOCKER_BUILDKIT=0)")
+		return buildkitOfDaemon(x, c)
+	}
+	if !p.HostNamespaces {
+		return p.deny(ruleHostNS, "the classic builder is not allowed: the daemon would fetch ADD URLs and remote contexts from its own machine's network; build with BuildKit on this client's builder (docker build, docker buildx build)")
 	}
 	if parent := c.query.Get("cgroupparent"); parent != "" && !p.Privileged {
 		return p.deny(rulePrivileged, "a cgroup parent (%s) is not allowed", parent)
@@ -274,5 +294,32 @@ func checkBuild(x *Proxy, c *call) *Refusal {
 	labels[OwnerLabel] = p.Client
 	data, _ := json.Marshal(labels)
 	c.query.Set("labels", string(data))
+	var targets []string
+	for _, t := range c.query["t"] {
+		ref, err := parseImageRef(t)
+		if err != nil || ref.digest != "" {
+			return badRequest("build tag %q: not a tag", t)
+		}
+		if r := x.mayWriteTag(ref.String()); r != nil {
+			return r
+		}
+		targets = append(targets, ref.String())
+	}
+	c.done = func(status int, messages []streamMessage) {
+		id := ""
+		for _, m := range messages {
+			if m.Error != "" {
+				return
+			}
+			if m.Aux.ID != "" {
+				id = m.Aux.ID
+			}
+		}
+		for _, t := range targets {
+			if status < 300 && id != "" {
+				x.recordTag(t, id)
+			}
+		}
+	}
 	return nil
 }

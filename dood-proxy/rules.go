@@ -30,6 +30,40 @@ var namespacedSysctls = map[string]bool{
 
 func cleanAbs(p string) string { return path.Clean(p) }
 
+// socketRewrite gives a container that bind-mounts the daemon's socket (as Testcontainers' reaper
+// and other tools that drive Docker do) the proxy's socket instead: the same client, the same
+// policy and scope, so the tool sees and touches only what the client may.
+type socketRewrite struct {
+	// hostDir is the proxy's socket directory on the daemon's machine ("": no rewrite).
+	hostDir string
+	// daemon is the daemon's socket on its machine; client is the proxy's socket as the client sees it.
+	daemon, client string
+}
+
+// replacement is the proxy's socket on the daemon's machine when source names a Docker socket:
+// the daemon's (under /run or /var/run, which are one directory), the usual /var/run/docker.sock,
+// or the path at which the client itself reaches the proxy.
+func (s socketRewrite) replacement(source string) (string, bool) {
+	if s.hostDir == "" || !strings.HasPrefix(source, "/") {
+		return "", false
+	}
+	source = runDir(cleanAbs(source))
+	for _, socket := range []string{s.daemon, "/var/run/docker.sock", s.client} {
+		if socket != "" && source == runDir(cleanAbs(socket)) {
+			return path.Join(s.hostDir, "docker.sock"), true
+		}
+	}
+	return "", false
+}
+
+// runDir spells /var/run/... as /run/...: on the daemon's machine they are one directory.
+func runDir(p string) string {
+	if rest, ok := strings.CutPrefix(p, "/var/run/"); ok {
+		return "/run/" + rest
+	}
+	return p
+}
+
 // resolveHostPath follows symbolic links in p as the daemon's mount would, through the allowed
 // roots the proxy container has mounted at the same paths; the part that does not exist yet
 // (the daemon creates it) is appended as is.
@@ -184,6 +218,11 @@ func (x *Proxy) checkBinds(hc map[string]any) *Refusal {
 				}
 			}
 		}
+		if socket, ok := x.sockets.replacement(parts[0]); ok {
+			parts[0] = socket
+			binds[i] = strings.Join(parts, ":")
+			continue
+		}
 		if strings.HasPrefix(parts[0], "/") {
 			if r := x.checkHostPath(parts[0], "bind mount of host path"); r != nil {
 				return r
@@ -249,6 +288,10 @@ func (x *Proxy) checkMount(mount map[string]any) *Refusal {
 			if r := firstRefusal(r, x.checkPropagation(propagation, "bind mount "+source)); r != nil {
 				return r
 			}
+		}
+		if socket, ok := x.sockets.replacement(source); ok {
+			setField(mount, "Source", socket)
+			return nil
 		}
 		return x.checkHostPath(source, "bind mount of host path")
 	case "volume":

@@ -13,6 +13,8 @@ type object struct {
 	ID          string `json:"Id"`
 	Name        string `json:"Name"`
 	ContainerID string `json:"ContainerID"`
+	RepoTags    []string
+	RepoDigests []string
 	Labels      map[string]string
 	Config      struct{ Labels map[string]string }
 }

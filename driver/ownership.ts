@@ -3,8 +3,9 @@
 // from another stack, and the docker provider deletes whatever it names.
 //  - An object that is not this stack's (its dind-provisioner.stack label names another stack, a
 //    DooD client made it, or it has none: made by hand) is put out of the engine's reach: its state
-//    entry is marked retainOnDelete, and so is everything inside another owner's DinD host, so that
-//    destroy and replacements forget it instead of deleting it. A volume the stack file adopts with
+//    entry is marked retainOnDelete, and so is everything inside another owner's DinD host and the
+//    scope of another owner's DooD client (whose delete would empty that client), so that destroy
+//    and replacements forget them instead of deleting them. A volume the stack file adopts with
 //    `adopt: delete` is the one exception: the user said destroy may delete it.
 //  - An object of this stack's removed outside Pulumi: up refreshes it first, so the engine creates
 //    it again (a plain up used to fail reading the gone container); preview shows it replaced.
@@ -13,8 +14,8 @@
 import { EngineClient, EngineEndpoint, exactNameFilter } from "../components/engineApi";
 import { UserError } from "../components/errors";
 import {
-    describeOwner, DIND_HOST_TYPE, DIND_REGISTRY_TYPE, DOCKER_CONTAINER_TYPE, DOCKER_NETWORK_TYPE, DOCKER_PROVIDER_TYPE, DOCKER_VOLUME_TYPE, DOOD_CLIENT_TYPE, DOOD_PROXY_TYPE,
-    isComponentType, objectOwner, ownedBy,
+    describeOwner, DIND_HOST_TYPE, DIND_REGISTRY_TYPE, DOCKER_CONTAINER_TYPE, DOCKER_NETWORK_TYPE, DOCKER_PROVIDER_TYPE, DOCKER_VOLUME_TYPE, DOOD_BUILDER_TYPE,
+    DOOD_CLIENT_TYPE, DOOD_PROXY_TYPE, DYNAMIC_RESOURCE_TYPE, isComponentType, objectOwner, ownedBy,
 } from "../components/markers";
 import type { VolumeAdoption } from "../components/storage";
 import { declaredObjects } from "../program/ownership";
@@ -28,6 +29,7 @@ type Kind = "container" | "volume" | "network";
 const KIND_OF_TYPE: Record<string, Kind> = { [DOCKER_CONTAINER_TYPE]: "container", [DOCKER_VOLUME_TYPE]: "volume", [DOCKER_NETWORK_TYPE]: "network" };
 const COMPONENT_WORDS: Record<string, string> = {
     [DIND_HOST_TYPE]: "DinD host", [DIND_REGISTRY_TYPE]: "registry", [DOOD_CLIENT_TYPE]: "DooD client", [DOOD_PROXY_TYPE]: "DooD policy proxy",
+    [DOOD_BUILDER_TYPE]: "DooD builder",
 };
 
 /** An outer container, volume or network the state names, on a daemon this machine reaches. */
@@ -108,7 +110,10 @@ export async function observe(objects: StateObject[]): Promise<ObservedObject[]>
 
 /** What the driver does about the state's objects before the engine runs. */
 export interface OwnershipPlan {
-    /** Objects that are not this stack's, with what lives on the inner daemon of another owner's DinD host: all of it is marked retainOnDelete. */
+    /**
+     * Objects that are not this stack's, with what goes with them (`inside`): what lives on the inner
+     * daemon of another owner's DinD host, the scope of another owner's DooD client. All of it is marked retainOnDelete.
+     */
     foreign: { object: ObservedObject; inside: string[] }[];
     /** Volumes of another owner's that the stack file takes over on purpose (`adopt`). */
     adopted: { object: ObservedObject; adopt: VolumeAdoption }[];
@@ -134,6 +139,19 @@ function onInnerDaemon(resources: StateResource[], host: string): string[] {
     return resources.filter((r) => r.provider && providers.has(r.provider.slice(0, r.provider.lastIndexOf("::")))).map((r) => r.urn);
 }
 
+/** The scope of a DooD client (DoodScope, a dynamic resource beside its container): its delete would empty the client. */
+function clientScope(resources: StateResource[], client: string): string[] {
+    return resources.filter((r) => r.parent === client && r.type === DYNAMIC_RESOURCE_TYPE).map((r) => r.urn);
+}
+
+/** What goes with another owner's container: what runs on its DinD host's inner daemon, or its DooD client's scope. */
+function goesWith(object: ObservedObject, resources: StateResource[]): string[] {
+    const parent = resources.find((r) => r.urn === object.resource.parent);
+    if (object.kind !== "container" || !parent) return [];
+    if (parent.type === DIND_HOST_TYPE) return onInnerDaemon(resources, parent.urn);
+    return parent.type === DOOD_CLIENT_TYPE ? clientScope(resources, parent.urn) : [];
+}
+
 /** The key of a volume in `adoptions`: its daemon's URL and its name. */
 function volumeKey(host: string, name: string): string {
     return `${host}\u0000${name}`;
@@ -152,8 +170,7 @@ export function planOwnership(observed: ObservedObject[], resources: StateResour
         } else if (adopt) {
             plan.adopted.push({ object, adopt });
         } else {
-            const parent = resources.find((r) => r.urn === object.resource.parent);
-            plan.foreign.push({ object, inside: object.kind === "container" && parent?.type === DIND_HOST_TYPE ? onInnerDaemon(resources, parent.urn) : [] });
+            plan.foreign.push({ object, inside: goesWith(object, resources) });
         }
     }
     return plan;
@@ -196,7 +213,8 @@ export async function guardState(command: "up" | "preview" | "destroy", deployme
     const preview = command === "preview";
     const describe = (object: ObservedObject) => describeObject(object, resources);
     for (const { object, inside } of plan.foreign) {
-        const within = inside.length ? ` and the ${inside.length} resource(s) on its inner daemon` : "";
+        const client = resources.find((r) => r.urn === object.resource.parent)?.type === DOOD_CLIENT_TYPE;
+        const within = !inside.length ? "" : client ? " and the objects it made (its scope)" : ` and the ${inside.length} resource(s) on its inner daemon`;
         notes.push(`${describe(object)} is in this stack's state but belongs to ${describeOwner(objectOwner(object.labels))}, not to stack ${owner} `
             + `(a state copied from another stack, or stale): ${preview ? "up and destroy will leave" : `${command} leaves`} it${within} where it is and `
             + `${preview ? "drop" : "drops"} it from this stack's state; nothing of it is deleted or replaced`);

@@ -63,6 +63,9 @@ export async function openStack(options: StackOptions,
     const env: Record<string, string> = {
         PULUMI_BACKEND_URL: backendUrlOf(options),
         PULUMI_SKIP_UPDATE_CHECK: "true",
+        // The engine starts Node.js dynamic providers (a restricted client's DoodScope) in the work
+        // directory, which may have no node_modules of its own: they resolve the SDK from here too.
+        NODE_PATH: [path.join(REPO_ROOT, "node_modules"), process.env.NODE_PATH].filter(Boolean).join(path.delimiter),
         ...options.env,
     };
     // The file backend does not create its directory.

@@ -9,7 +9,7 @@ import { DEFAULT_DOOD_PROXY_IMAGE } from "../components/defaults";
 import { EngineClient, EngineEndpoint, engineApiVersion, exactNameFilter } from "../components/engineApi";
 import { UserError } from "../components/errors";
 import { DaemonSpec, StackFile } from "../stackfile/schema";
-import { DaemonObjects, DeclaredObject, declaredObjects, ObjectKind } from "./ownership";
+import { builderImageOf, DaemonObjects, DeclaredObject, declaredObjects, ObjectKind } from "./ownership";
 
 /** How long one call may take: a loaded daemon was measured taking 4-6 s to answer. */
 const SURVEY_TIMEOUT_MS = 10_000;
@@ -44,9 +44,10 @@ function outerImages(stack: StackFile, daemon: string): string[] {
     const images = [
         ...[...Object.values(stack.hosts), ...Object.values(stack.pools).map((p) => p.template)].filter((h) => h.daemon === daemon).map((h) => h.image),
         ...Object.values(stack.registries).filter((r) => r.daemon === daemon).map((r) => r.image),
-        ...Object.values(stack.clients).filter((c) => c.daemon === daemon).flatMap((c) => (c.access === "full" ? [c.image] : [c.image, DEFAULT_DOOD_PROXY_IMAGE])),
+        ...Object.values(stack.clients).filter((c) => c.daemon === daemon)
+            .flatMap((c) => (c.access === "full" ? [c.image] : [c.image, DEFAULT_DOOD_PROXY_IMAGE, builderImageOf(c)])),
     ];
-    return [...new Set(images)];
+    return [...new Set(images.filter((image): image is string => image !== undefined))];
 }
 
 /** What one daemon holds under the stack's names. Every container when a directory is to be checked: a mount is found by its source only. */

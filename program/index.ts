@@ -10,6 +10,7 @@ import { DindPool } from "../components/DindPool";
 import { DockerdConfig } from "../components/dockerd";
 import { DindRegistry } from "../components/DindRegistry";
 import { DindWorkloads } from "../components/DindWorkloads";
+import { DoodBuilder } from "../components/DoodBuilder";
 import { DoodClient } from "../components/DoodClient";
 import { DoodPolicyProxy } from "../components/DoodPolicyProxy";
 import type * as kubernetesHostModule from "../components/KubernetesDindHost";
@@ -26,7 +27,7 @@ import type { RegistryReadinessCheck } from "../components/RegistryReadiness";
 import { readCertificateFile } from "../stackfile/trust";
 import { DaemonFacts, endpointOf, surveyDaemons } from "./daemons";
 import { ClientOutputs, HostOutputs, PoolOutputs, ProgramOutputs, RegistryOutputs, Unresolved } from "./outputs";
-import { checkOwnership, declaredObjects } from "./ownership";
+import { builderImageOf, checkOwnership, declaredObjects } from "./ownership";
 
 export type * from "./outputs";
 
@@ -217,12 +218,27 @@ export function provisionStack(stack: StackFile, facts: Record<string, Partial<D
         const daemon = stack.daemons[spec.daemon];
         const socket = spec.socket ?? socketPathOf(daemon.host!)!;
         const socketGroup = spec.socketGroup ?? socketGroupOf(socket, endpointOf(daemon), name);
-        const policyProxy = spec.access === "full" ? undefined : new DoodPolicyProxy(`${name}-dood-proxy`, {
+        const access = spec.access;
+        const builderImage = builderImageOf(spec);
+        const builder = access === "full" || builderImage === undefined ? undefined : new DoodBuilder(`${name}-buildkit`, {
             client: name,
-            policy: { privileged: spec.access.privileged, hostNamespaces: spec.access.hostNamespaces, scope: spec.access.scope, binds: bindRoots(spec) },
+            image: builderImage,
+            imageId: imageId(spec.daemon, builderImage),
+            registries: (spec.builder ? spec.builder.registries : []).map((ref) => {
+                const registry = registries[ref];
+                return { address: registry.address, network: registry.networkName, ca: registry.caCert, insecure: registry.mirrorUrl.startsWith("http:") };
+            }),
+            // What the proxy lets through, the builder grants (in its own container and user namespace).
+            entitlements: [...(access.hostNamespaces ? ["network.host" as const] : []), ...(access.privileged ? ["security.insecure" as const] : [])],
+            owner,
+        }, { provider: providerFor(spec.daemon) });
+        const policyProxy = access === "full" ? undefined : new DoodPolicyProxy(`${name}-dood-proxy`, {
+            client: name,
+            policy: { privileged: access.privileged, hostNamespaces: access.hostNamespaces, scope: access.scope, binds: bindRoots(spec) },
             daemonSocket: socket,
-            socketDir: spec.access.socketDir,
+            socketDir: access.socketDir,
             socketGroup,
+            builder,
             imageId: imageId(spec.daemon, DEFAULT_DOOD_PROXY_IMAGE),
             owner,
         }, { provider: providerFor(spec.daemon) });
@@ -232,13 +248,17 @@ export function provisionStack(stack: StackFile, facts: Record<string, Partial<D
             command: spec.command,
             socket,
             policyProxy,
+            daemon: endpointOf(daemon),
             socketGroup,
             workspace: spec.workspace,
             user: spec.user,
             env: spec.env,
             owner,
         }, { provider: providerFor(spec.daemon) });
-        return [name, { containerId: client.containerId, outerDaemon: endpointOf(daemon) }];
+        return [name, {
+            containerId: client.containerId, outerDaemon: endpointOf(daemon), restricted: access !== "full",
+            publishedPortsAddress: client.publishedPortsAddress, proxyContainerId: policyProxy?.container.id, builderContainerId: builder?.container.id,
+        }];
     }));
 
     const registryOutputs = Object.fromEntries(Object.entries(registries).map(([name, r]): [string, Unresolved<RegistryOutputs>] => [name, {

@@ -61,6 +61,13 @@ export interface ClientOutputs {
     containerId: string;
     /** The daemon whose socket (or policy proxy) the client gets. */
     outerDaemon: EngineEndpoint;
+    /** Behind a policy proxy (scope and all); absent in the outputs of stacks up before issue 19. */
+    restricted?: boolean;
+    /** Where the ports its containers publish are reached from inside the client (TESTCONTAINERS_HOST_OVERRIDE). */
+    publishedPortsAddress?: string;
+    /** The client's policy proxy and its builder, when it has them. */
+    proxyContainerId?: string;
+    builderContainerId?: string;
 }
 
 /** A registry under `registries.<name>`. */

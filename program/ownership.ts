@@ -13,8 +13,8 @@
 // the project's own, and a marker says who made a directory, not who uses it now.
 import { readdirSync } from "node:fs";
 import {
-    defaultProxyContainerName, defaultProxySocketDir, defaultRegistryNetwork, defaultRegistryVolume, defaultStorageVolume, poolMemberName,
-    poolMemberSocketDir,
+    DEFAULT_BUILDER_IMAGE, defaultBuilderContainerName, defaultBuilderVolume, defaultProxyContainerName, defaultProxySocketDir, defaultProxyStateVolume,
+    defaultRegistryNetwork, defaultRegistryVolume, defaultStorageVolume, poolMemberName, poolMemberSocketDir,
 } from "../components/defaults";
 import type { ContainerSummary, NetworkSummary, VolumeSummary } from "../components/engineApi";
 import { isLocalDaemon } from "../components/endpoints";
@@ -22,7 +22,7 @@ import { UserError } from "../components/errors";
 import { describeOwner, objectOwner, ownedBy } from "../components/markers";
 import type { VolumeAdoption } from "../components/storage";
 import { directoryKey } from "../stackfile/host-safety";
-import { StackFile } from "../stackfile/schema";
+import { ClientSpec, StackFile } from "../stackfile/schema";
 
 /** The kinds of object a stack makes under a fixed name on a Docker daemon. */
 export type ObjectKind = "container" | "volume" | "network" | "directory";
@@ -91,12 +91,24 @@ export function declaredObjects(stack: StackFile): DeclaredObject[] {
         if (client.access === "full") continue;
         const proxy = defaultProxyContainerName(name);
         add({ daemon: client.daemon, kind: "container", name: proxy, what: `the policy proxy of DooD client ${name}`, rename: `rename the client (${at})` });
+        add({ daemon: client.daemon, kind: "volume", name: defaultProxyStateVolume(name), what: `the state volume of DooD client ${name}'s policy proxy`, rename: `rename the client (${at})` });
         add({
             daemon: client.daemon, kind: "directory", name: client.access.socketDir ?? defaultProxySocketDir(name), what: `the socket directory of DooD client ${name}'s policy proxy`,
             rename: `set ${at}.access.socketDir to a directory of its own`,
         });
+        if (builderImageOf(client) === undefined) continue;
+        const builder = `rename the client (${at}) or set ${at}.builder: false`;
+        add({ daemon: client.daemon, kind: "container", name: defaultBuilderContainerName(name), what: `the builder of DooD client ${name}`, rename: builder });
+        add({ daemon: client.daemon, kind: "volume", name: defaultBuilderVolume(name), what: `the state volume of DooD client ${name}'s builder`, rename: builder });
+        add({ daemon: client.daemon, kind: "volume", name: `${defaultBuilderVolume(name)}-socket`, what: `the socket volume of DooD client ${name}'s builder`, rename: builder });
     }
     return objects;
+}
+
+/** The image a client's own BuildKit builder runs; undefined when it has none (access: full, or builder: false). */
+export function builderImageOf(client: ClientSpec): string | undefined {
+    if (client.access === "full" || client.builder === false) return undefined;
+    return client.builder?.image ?? DEFAULT_BUILDER_IMAGE;
 }
 
 /** What a daemon holds under the names a stack uses: the containers (all of them when a directory is to be checked), volumes and networks. */
@@ -155,17 +167,15 @@ function problemWith(object: DeclaredObject, live: DaemonObjects, owner: string,
     if (!found || ownedBy(found.labels, owner) || object.adopt) return undefined;
     const whose = objectOwner(found.labels);
     const otherStack = whose.kind === "stack" ? ` or destroy it in stack ${whose.stack}` : "";
-    switch (object.kind) {
-        case "volume":
-            // A pool member's volume has no adopt key: the pool makes it and it goes with its member.
-            if (object.adoptKey === undefined) return `${where} exists and belongs to ${describeOwner(whose)}: ${object.rename}${otherStack}`;
-            return `${where} exists and belongs to ${describeOwner(whose)}: ${object.rename}, or take it over on purpose with `
-                + `${object.adoptKey}: keep (destroy leaves it and its data) or ${object.adoptKey}: delete (destroy deletes it with its data)`;
-        case "container":
-            return `${where} exists and belongs to ${describeOwner(whose)}: Docker cannot hand a container over; ${object.rename}${otherStack}`;
-        default:
-            return `${where} exists and belongs to ${describeOwner(whose)}: ${object.rename}${otherStack}`;
+    // Only a volume with an `adopt` key (a host's or registry's storage) can be taken over; a proxy's or builder's is the client's alone, a pool member's the pool's.
+    if (object.kind === "volume" && object.adoptKey) {
+        return `${where} exists and belongs to ${describeOwner(whose)}: ${object.rename}, or take it over on purpose with `
+            + `${object.adoptKey}: keep (destroy leaves it and its data) or ${object.adoptKey}: delete (destroy deletes it with its data)`;
     }
+    if (object.kind === "container") {
+        return `${where} exists and belongs to ${describeOwner(whose)}: Docker cannot hand a container over; ${object.rename}${otherStack}`;
+    }
+    return `${where} exists and belongs to ${describeOwner(whose)}: ${object.rename}${otherStack}`;
 }
 
 /** Fails an up or preview that would take over objects the stack did not create. */

@@ -5,7 +5,8 @@
 // socket more powerful than its own proxy's; nothing is listed twice.
 import { isIP } from "node:net";
 import {
-    defaultProxyContainerName, defaultProxySocketDir, defaultRegistryVolume, defaultStorageVolume, poolMemberName, poolMemberPort, poolMemberSocketDir,
+    defaultBuilderContainerName, defaultBuilderVolume, defaultProxyContainerName, defaultProxySocketDir, defaultProxyStateVolume, defaultRegistryVolume,
+    defaultStorageVolume, poolMemberName, poolMemberPort, poolMemberSocketDir,
 } from "../components/defaults";
 import { CONTAINERD_IMAGE_STORE } from "../components/dockerd";
 import { LEASE_MARKER_SUFFIX } from "../components/markers";
@@ -206,11 +207,19 @@ export function crossChecks(stack: StackFile, context: CheckContext = {
                 "use a DinD host there, or a client on a Docker daemon");
             continue;
         }
+        if (client.access === "full" && client.builder !== undefined) {
+            fail([...path, "builder"], "a client with access: full has the daemon's own socket, and the daemon's BuildKit with it: " +
+                "builder is for a restricted client, whose proxy refuses the daemon's BuildKit", "key");
+        }
         if (client.access !== "full") {
             const access = [...path, "access"];
             const proxyName = defaultProxyContainerName(name);
             claimContainer(proxyName, { daemon: client.daemon, path: nearestWritten(access), at: "key",
                 label: `the policy proxy of ${formatPath(path)} (named ${proxyName})`, ownWhat: `the name of its policy proxy, "${proxyName}",`, fix: ": rename the client" });
+            const stateVolume = defaultProxyStateVolume(name);
+            claims.claim({ what: `volume "${stateVolume}"`, daemon: client.daemon, scope: "daemon", path: nearestWritten(access), at: "key",
+                label: `the policy proxy's state volume of ${formatPath(path)} (named ${stateVolume})`, ownWhat: `the name of its policy proxy's state volume, "${stateVolume}",`, fix: ": rename the client" });
+            if (client.builder !== false) checkBuilder(stack, name, claims, nearestWritten, fail);
             const socketDir = client.access.socketDir ?? defaultProxySocketDir(name);
             const dirClaim: Claimant = client.access.socketDir
                 ? { what: `host directory ${socketDir}`, identity: `host directory ${directoryKey(socketDir)}`, daemon: client.daemon, scope: "machine", path: [...access, "socketDir"], label: formatPath([...access, "socketDir"]) }
@@ -296,6 +305,31 @@ function checkMirrors(stack: StackFile, host: HostSpec, hostPath: KeyPath, fail:
             fail(path, `registry "${mirror}" is a pull-through cache of ${registry.proxy.remote}, but dockerd uses registry-mirrors for Docker Hub's images only: ` +
                 `it would never pull through this one. List it only if that remote serves Docker Hub's images, and say so with ` +
                 `${formatPath(["registries", mirror, "proxy", "hubMirror"])}: true; for another registry's images, list it under registryCaches`);
+        }
+    });
+}
+
+/** A builder's container and volumes are the client's; its registries are the stack's, on the client's daemon. */
+function checkBuilder(stack: StackFile, clientName: string, claims: ClaimRegistry, nearestWritten: (path: KeyPath) => KeyPath, fail: Fail) {
+    const client = stack.clients[clientName];
+    const entry = ["clients", clientName];
+    const path = [...entry, "builder"];
+    const at = nearestWritten(path);
+    const claim = (what: string, shown: string, noun: string) => claims.claim({
+        what, daemon: client.daemon, scope: "daemon", path: at, at: "key",
+        label: `the ${noun} of ${formatPath(entry)}'s builder (named ${shown})`, ownWhat: `the name of its builder's ${noun}, ${shown},`, fix: ": rename the client",
+    });
+    claim(`container name "${defaultBuilderContainerName(clientName)}"`, `"${defaultBuilderContainerName(clientName)}"`, "container");
+    claim(`volume "${defaultBuilderVolume(clientName)}"`, `"${defaultBuilderVolume(clientName)}"`, "state volume");
+    claim(`volume "${defaultBuilderVolume(clientName)}-socket"`, `"${defaultBuilderVolume(clientName)}-socket"`, "socket volume");
+    (client.builder || { registries: [] }).registries.forEach((ref, i) => {
+        const registry = stack.registries[ref];
+        const declared = Object.keys(stack.registries);
+        if (!Object.hasOwn(stack.registries, ref)) {
+            fail([...path, "registries", i], `unknown registry "${ref}": expected one of ${listOrNone(declared)} (declare it under registries)`);
+        } else if (registry.daemon !== client.daemon) {
+            fail([...path, "registries", i], `registry "${ref}" runs on daemon "${registry.daemon}" and this client on "${client.daemon}": ` +
+                "a client's builder reaches a registry of the stack over a network of their shared daemon");
         }
     });
 }

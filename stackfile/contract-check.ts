@@ -8,11 +8,12 @@ import type { NestedContainerArgs, NestedPortArgs, NestedVolumeMountArgs, Worklo
 import type { DindPoolArgs, DindPoolCacheArgs } from "../components/DindPool";
 import type { DindRegistryArgs } from "../components/DindRegistry";
 import type { DindResources } from "../components/dockerd";
+import type { DoodBuilderArgs } from "../components/DoodBuilder";
 import type { DoodClientArgs } from "../components/DoodClient";
 import type { KubernetesStorageArgs } from "../components/KubernetesDindHost";
 import type { DoodPolicy, DoodPolicyProxyArgs } from "../components/DoodPolicyProxy";
 import {
-    accessPolicySchema, clientSchema, hostSchema, nestedContainerSchema, poolCacheSchema, poolSchema, registrySchema, resourcesSchema, storageSchema,
+    accessPolicySchema, builderSchema, clientSchema, hostSchema, nestedContainerSchema, poolCacheSchema, poolSchema, registrySchema, resourcesSchema, storageSchema,
     tcpEndpointSchema, unixEndpointSchema, workloadsSchema,
 } from "./schema";
 
@@ -48,6 +49,8 @@ type TcpFilled = "bind" | "tls" | "insecure" | "sans";
  * paths their contents, registry caches the workloads' pullThrough.
  */
 type HostResolved = "daemon" | "workloads" | "registryAuth" | "registryCAs" | "registryCaches";
+/** Client keys program.ts resolves: the daemon picks the provider; access and builder become the proxy and the builder. */
+type ClientResolved = "daemon" | "access" | "builder";
 /** Registry keys program.ts resolves: the daemon picks the provider; the proxy password is a secret reference. */
 type RegistryResolved = "daemon" | "proxy";
 
@@ -74,8 +77,11 @@ export type StackFileMirrorsComponents = [
     Expect<Equal<Exclude<keyof z.output<typeof poolSchema>, keyof DindPoolArgs>, never>>,
     Expect<Equal<keyof z.output<typeof poolCacheSchema>, keyof DindPoolCacheArgs>>,
     Expect<[Omit<z.output<typeof poolCacheSchema>, "registry">] extends [Omit<DindPoolCacheArgs, "registry">] ? true : false>,
-    Expect<[PassedOn<typeof clientSchema, "daemon" | "access">] extends [Partial<DoodClientArgs>] ? true : false>,
-    Expect<Equal<Exclude<keyof PassedOn<typeof clientSchema, "daemon" | "access">, keyof DoodClientArgs>, never>>,
+    Expect<[PassedOn<typeof clientSchema, ClientResolved>] extends [Partial<DoodClientArgs>] ? true : false>,
+    Expect<Equal<Exclude<keyof PassedOn<typeof clientSchema, ClientResolved>, keyof DoodClientArgs>, never>>,
+    // A builder's image is its component's; its registries are names program.ts resolves to the stack's registries.
+    Expect<[z.output<typeof builderSchema>["image"]] extends [DoodBuilderArgs["image"]] ? true : false>,
+    Expect<Equal<keyof z.output<typeof builderSchema>, "image" | "registries">>,
     // A restricted client's access is its proxy's policy (with `workspace` in binds resolved) and socket directory.
     Expect<[Omit<z.output<typeof accessPolicySchema>, "socketDir">] extends [Required<DoodPolicy>] ? true : false>,
     Expect<Equal<keyof z.output<typeof accessPolicySchema>, keyof DoodPolicy | "socketDir">>,

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { MANAGED_DOCKERD_OPTIONS, MEMORY, STORAGE_SIZE } from "../components/dockerd";
 import {
-    DEFAULT_CLIENT_IMAGE, DEFAULT_DIND_IMAGE, DEFAULT_DOOD_HOST_NAMESPACES, DEFAULT_DOOD_PRIVILEGED, DEFAULT_DOOD_SCOPE, DEFAULT_MOUNT_READ_ONLY, DEFAULT_NESTED_RESTART, DEFAULT_PORT_PROTOCOL, DEFAULT_STORAGE_RETAIN, DEFAULT_KUBERNETES_SERVICE_TYPE,
+    DEFAULT_BUILDER_IMAGE, DEFAULT_CLIENT_IMAGE, DEFAULT_DIND_IMAGE, DEFAULT_DOOD_HOST_NAMESPACES, DEFAULT_DOOD_PRIVILEGED, DEFAULT_DOOD_SCOPE, DEFAULT_MOUNT_READ_ONLY, DEFAULT_NESTED_RESTART, DEFAULT_PORT_PROTOCOL, DEFAULT_STORAGE_RETAIN, DEFAULT_KUBERNETES_SERVICE_TYPE,
     DEFAULT_REGISTRY_BIND, DEFAULT_REGISTRY_IMAGE, DEFAULT_REGISTRY_INSECURE, DEFAULT_TCP_BIND, DEFAULT_TCP_INSECURE, DEFAULT_TCP_TLS, MAX_POOL_SIZE,
 } from "../components/defaults";
 import { socketIn } from "../components/paths";
@@ -417,6 +417,14 @@ export const accessSchema = z.union([
     accessPolicySchema,
 ], { error: "expected full or a map with privileged, hostNamespaces, binds, scope, socketDir" }).default(RESTRICTED_ACCESS);
 
+/** A restricted client's own BuildKit builder (the default for such a client); `false`: none. */
+export const builderSchema = z.strictObject({
+    /** The builder's image: rootless buildkitd started by buildkitd-userns. */
+    image: imageRef.default(DEFAULT_BUILDER_IMAGE),
+    /** Registries of this stack its builds reach by name (they share a network on the client's daemon). */
+    registries: z.array(name("a registry"), { error: "expected a list of registry names" }).default([]),
+});
+
 export const clientSchema = z.strictObject({
     daemon: name("a daemon").default(DEFAULT_DAEMON),
     image: imageRef.default(DEFAULT_CLIENT_IMAGE),
@@ -435,6 +443,8 @@ export const clientSchema = z.strictObject({
     }).superRefine(rule(userProblem)).optional(),
     env,
     access: accessSchema,
+    /** A restricted client's BuildKit builder of its own. Default: one, with the default image and no registries. */
+    builder: z.union([z.literal(false, { error: "expected false" }), builderSchema], { error: "expected false or a map with image, registries" }).optional(),
 });
 
 export const stackFileSchema = z.strictObject({
@@ -450,5 +460,6 @@ export type DaemonSpec = z.infer<typeof daemonSchema>;
 export type KubernetesSpec = z.infer<typeof kubernetesSchema>;
 export type HostSpec = z.infer<typeof hostSchema>;
 export type ClientSpec = z.infer<typeof clientSchema>;
+export type BuilderSpec = z.infer<typeof builderSchema>;
 export type RegistrySpec = z.infer<typeof registrySchema>;
 export type PoolSpec = z.infer<typeof poolSchema>;

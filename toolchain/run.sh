@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Brings up what the provisioner needs on this machine, then runs the given command with it:
 # a Docker engine, the local images (DinD, whose docker CLI has the buildx and compose plugins,
-# busybox, registry), the DooD policy proxy's image, the Pulumi CLI and the docker and tls
-# resource plugins (and the kubernetes plugin when a stack under stacks/ declares a kubernetes
-# daemon). With DIND_PROVISIONER_TOOLCHAIN=test, also what only the
+# busybox, registry), the DooD policy proxy's image, the restricted DooD clients' BuildKit builder
+# image, the Pulumi CLI and the docker and tls resource plugins (and the kubernetes plugin when a
+# stack under stacks/ declares a kubernetes daemon). With DIND_PROVISIONER_TOOLCHAIN=test, also what only the
 # tests need: the remote-daemon tests' image, a Node.js language host for the Pulumi CLI, the
 # kubernetes plugin and the Kubernetes tests' cluster (its components, built from the Go module
 # proxy, and its node image). A user's `npm run up` never waits for those.
@@ -41,6 +41,7 @@ step images bash "$here/steps/images.sh"
 if tests; then step remote-daemon-image bash "$here/steps/remote-daemon-image.sh"; fi
 step registry-image bash "$here/steps/registry-image.sh"
 step dood-proxy-image bash "$here/steps/dood-proxy-image.sh"
+step buildkit-image bash "$here/steps/buildkit-image.sh"
 pulumi_bin=""
 cli() { pulumi_bin="$(bash "$here/steps/pulumi-cli.sh")"; }
 step pulumi-cli cli

@@ -75,7 +75,7 @@ const ATTACKS: [string, string, RegExp][] = [
     ["the pid namespace of the host's container", `docker run --rm --pid container:${HOST_JOB} ${BUSYBOX} true`, /No such container: dood-hostjob/],
     ["the network of the host's container", `docker run --rm --network container:${HOST_JOB} ${BUSYBOX} true`, /No such container: dood-hostjob/],
     ["bind /", `docker run --rm -v /:/host ${BUSYBOX} true`, /bind mount of host path \/ is outside the allowed host paths \(\/tmp\/dind-provisioner-dood\/workspace\) \(access\.binds\)/],
-    ["bind the daemon's socket", `docker run --rm -v /var/run/docker.sock:/s ${BUSYBOX} true`, /host path \/var\/run\/docker\.sock is outside/],
+    ["bind the daemon's socket's directory", `docker run --rm -v /var/run:/s ${BUSYBOX} true`, /host path \/var\/run is outside/],
     ["bind /etc read-only", `docker run --rm -v /etc:/etc2:ro ${BUSYBOX} true`, /host path \/etc is outside/],
     ["bind out of the workspace with ..", `docker run --rm -v "$PWD/../..:/x" ${BUSYBOX} true`, /host path \S+ is outside the allowed host paths/],
     ["bind a sibling sharing the workspace's prefix", `docker run --rm -v "$PWD-evil:/x" ${BUSYBOX} true`, /workspace-evil is outside/],
@@ -89,7 +89,10 @@ const ATTACKS: [string, string, RegExp][] = [
     ["a network on the host's docker0", "docker network create -o com.docker.network.bridge.name=docker0 dood-atk-net2", /bridge\.name/],
     ["volumes of the host's container", `docker run --rm --volumes-from ${HOST_JOB} ${BUSYBOX} true`, /No such container: dood-hostjob/],
     ["a link to the host's container", `docker run --rm --link ${HOST_JOB}:x ${BUSYBOX} true`, /No such container: dood-hostjob/],
-    ["build on the host network", `mkdir -p atk && echo 'FROM ${BUSYBOX}' > atk/Dockerfile && docker build --network host atk`, /networkmode: host/],
+    ["build on the host network", `mkdir -p atk && echo 'FROM scratch' > atk/Dockerfile && docker build --network host atk`,
+        /dood policy \(client dood-agent\): the host network \(build --network host\) is not allowed \(access\.hostNamespaces: false\)/],
+    ["the classic builder (it fetches ADD URLs on the daemon's network)", "mkdir -p atk && echo 'FROM scratch' > atk/Dockerfile && DOCKER_BUILDKIT=0 docker build atk",
+        /the classic builder is not allowed: the daemon would fetch ADD URLs and remote contexts from its own machine's network/],
     ["privileged exec into its own container", `docker run -d --name victim ${BUSYBOX} sleep 60 >/dev/null && docker exec --privileged victim true; rc=$?; docker rm -f victim >/dev/null; exit $rc`,
         /privileged exec is not allowed \(access\.privileged: false\)/],
     ["exec into the host's container", `docker exec ${HOST_JOB} true`, /No such container: dood-hostjob/],
@@ -105,7 +108,7 @@ const ATTACKS: [string, string, RegExp][] = [
     ["rename the host's container", `docker rename ${HOST_JOB} dood-renamed`, /No such container: dood-hostjob/],
     ["update the host's container", `docker update --memory 64m ${HOST_JOB}`, /No such container: dood-hostjob/],
     ["attach to the host's container", `docker attach ${HOST_JOB}`, /No such container: dood-hostjob/],
-    ["remove a shared image", `docker rmi ${BUSYBOX}`, /is shared with other clients: only images this client built can be removed \(access\.scope: own\)/],
+    ["remove a shared image", `docker rmi ${BUSYBOX}`, /is shared with other clients: only images this client built and tags it created can be removed \(access\.scope: own\)/],
     ["install a plugin", "docker plugin install --grant-all-permissions vieux/sshfs", /default deny/],
     ["list plugins", "docker plugin ls", /GET \/plugins is not an endpoint this proxy allows \(default deny\)/],
     ["swarm init", "docker swarm init", /POST \/swarm\/init is not an endpoint this proxy allows/],
@@ -128,11 +131,15 @@ const RAW_ATTACKS: [string, string, string, string | undefined, number, RegExp][
     ["a non-ASCII key Go folds onto Binds", "POST", "/v1.41/containers/create?name=dood-atk-raw", `{"Image":"${BUSYBOX}","HostConfig":{"Bind\u017f":["/:/host"]}}`, 400, /non-ASCII key/],
     ["a body over 1 MiB", "POST", "/v1.41/containers/create?name=dood-atk-raw", `{"Image":"${BUSYBOX}","Env":["${"A".repeat(1 << 20)}"]}`, 413, /larger than 1 MiB/],
     ["privileged exec", "POST", `/v1.41/containers/${HOST_JOB}/exec`, '{"Cmd":["true"],"Privileged":true}', 404, /No such container/],
-    ["BuildKit's session", "POST", "/v1.41/session", undefined, 403, /default deny/],
-    // What `DOCKER_BUILDKIT=1 docker build` posts next to its session (restricted clients get
-    // DOCKER_BUILDKIT=0, so their CLI, buildx in the image or not, builds with the classic builder).
-    ["a BuildKit build", "POST", "/v1.41/build?version=2&session=dood-atk&t=dood-atk", undefined, 403,
-        /BuildKit builds are not allowed: their gRPC session cannot be checked/],
+    ["the daemon's BuildKit session", "POST", "/v1.41/session", undefined, 403, /the daemon's BuildKit \(\/v1\.41\/session\) is shared by every client's builds/],
+    ["the daemon's BuildKit gRPC", "POST", "/v1.41/grpc", undefined, 403, /the daemon's BuildKit \(\/v1\.41\/grpc\)/],
+    // What buildx's docker driver posts next to its session: the daemon's BuildKit, shared by every client.
+    ["a BuildKit build on the daemon", "POST", "/v1.41/build?version=2&session=dood-atk&t=dood-atk", undefined, 403,
+        /the daemon's BuildKit \(\/v1\.41\/build\) is shared by every client's builds: this client builds on its own builder/],
+    ["a classic build from a remote context (the daemon would fetch it)", "POST", "/v1.41/build?remote=http://127.0.0.1:2375/x&t=dood-atk", undefined, 403,
+        /the classic builder is not allowed/],
+    ["an import from a URL (the daemon would fetch it)", "POST", "/v1.41/images/create?fromSrc=http://169.254.169.254/latest&repo=dood-atk", undefined, 403,
+        /importing from a URL \(http:\/\/169\.254\.169\.254\/latest\) makes the daemon fetch it from its own network/],
     ["a .. from an allowed endpoint to a refused one", "GET", "/v1.41/distribution/x/../../plugins", undefined, 400, /canonical/],
 ];
 
@@ -207,9 +214,13 @@ describe("real lane: DooD through a policy proxy", function () {
     });
 
     describe("3. CI battery: what a job does works through the same proxy", () => {
-        it("build from a Dockerfile, then run the image", () => {
-            okIn(`mkdir -p app && printf 'FROM ${BUSYBOX}\\nRUN echo built-through-the-proxy > /built.txt\\nCMD cat /built.txt\\n' > app/Dockerfile && docker build -q -t dood-app:1 app`);
+        it("build from a Dockerfile with BuildKit on the client's own builder, then run the image", () => {
+            // No registry here, and the builder is not the daemon: its base is busybox's binary, copied out of a container.
+            okIn(`mkdir -p app && docker create --name bb ${BUSYBOX} true >/dev/null && docker cp bb:/bin/busybox app/busybox && docker rm bb >/dev/null`);
+            okIn("printf 'FROM scratch\\nCOPY busybox /bin/busybox\\nRUN [\"/bin/busybox\", \"sh\", \"-c\", \"echo built-through-the-proxy > /built.txt\"]\\n" +
+                "CMD [\"/bin/busybox\", \"cat\", \"/built.txt\"]\\n' > app/Dockerfile && docker build -q -t dood-app:1 app");
             assert.equal(okIn("docker run --rm dood-app:1"), "built-through-the-proxy");
+            assert.equal(dockerOk(["image", "inspect", "--format", `{{index .Config.Labels "${OWNER}"}}`, "dood-app:1"]), "dood-agent", "built images carry the client's label");
         });
 
         it("run with a bind under the workspace: the file lands in the host's workspace", () => {
@@ -258,7 +269,8 @@ describe("real lane: DooD through a policy proxy", function () {
             const own = okIn("docker ps -a --format '{{.Names}}'").split("\n").sort();
             assert.deepEqual(own, ["dood-agent.ticker", "dood-agent.web"]);
             assert.deepEqual(okIn("docker volume ls --format '{{.Name}}'").split("\n"), ["dood-agent.site"]);
-            assert.deepEqual(okIn("docker network ls --format '{{.Name}}'").split("\n"), ["dood-agent.app"]);
+            // Networks under the names the client gave them (Compose looks its networks up by name).
+            assert.deepEqual(okIn("docker network ls --format '{{.Name}}'").split("\n"), ["app"]);
             // Another client: the same short name is its own, no collision, and the agent's are invisible.
             okIn(`docker run -d --name web ${BUSYBOX} sleep 600`, "dood-other");
             assert.equal(okIn("docker ps -a --format '{{.Names}}'", "dood-other"), "dood-other.web");

@@ -23,8 +23,8 @@ const BUSYBOX = "dind-provisioner/busybox:local";
 const CLIENT_IMAGE = "own-client:v1";
 /** Marks what the suite makes by hand, so that a later run may clear it and no one else's. */
 const TEST_LABEL = "dind-provisioner.test=own";
-const STACK_A_OBJECTS = ["container own-host", "container own-reg", "container own-agent", "container own-agent-dood-proxy",
-    "volume own-host-docker", "volume own-reg-data", "network own-reg-net"];
+const STACK_A_OBJECTS = ["container own-host", "container own-reg", "container own-agent", "container own-agent-dood-proxy", "container own-agent-buildkit",
+    "volume own-host-docker", "volume own-reg-data", "volume own-agent-dood-proxy", "volume own-agent-buildkit", "volume own-agent-buildkit-socket", "network own-reg-net"];
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 
@@ -131,6 +131,9 @@ describe("real lane: ownership of outer objects, and up after changes outside Pu
                 ["container", "own-reg", "the container of registry own-reg"], ["volume", "own-reg-data", "the storage volume of registry own-reg"],
                 ["network", "own-reg-net", "the network of registry own-reg"], ["container", "own-agent", "the container of DooD client own-agent"],
                 ["container", "own-agent-dood-proxy", "the policy proxy of DooD client own-agent"],
+                ["volume", "own-agent-dood-proxy", "the state volume of DooD client own-agent's policy proxy"],
+                ["container", "own-agent-buildkit", "the builder of DooD client own-agent"], ["volume", "own-agent-buildkit", "the state volume of DooD client own-agent's builder"],
+                ["volume", "own-agent-buildkit-socket", "the socket volume of DooD client own-agent's builder"],
             ]) {
                 assert.match(output, new RegExp(`- ${kind} ${escape(name)} \\(${escape(what)}\\) on daemon "local" exists and belongs to ${escape(owner)}: `), `${command}: ${kind} ${name}`);
             }
@@ -143,8 +146,11 @@ describe("real lane: ownership of outer objects, and up after changes outside Pu
         assertNestedRuns();
     });
 
-    it("2. a state file copied from the other stack: destroy leaves all of that stack's objects, and what runs in its host, and says so", async () => {
-        const before = snapshot(STACK_A_OBJECTS);
+    it("2. a state file copied from the other stack: destroy leaves all of that stack's objects, what runs in its host and what its client made, and says so", async () => {
+        // Something the first stack's client made through its proxy: emptying that client's scope would remove it.
+        const made = await throughProxy("POST", "/v1.41/volumes/create", { Name: "own-scope" });
+        assert.equal(made.status, 201, made.text);
+        const before = snapshot([...STACK_A_OBJECTS, "volume own-agent.own-scope"]);
         copyState(a, b);
         const destroy = await driver("destroy", b.driverFlags);
         for (const entry of STACK_A_OBJECTS) {
@@ -153,7 +159,9 @@ describe("real lane: ownership of outer objects, and up after changes outside Pu
                 + `not to stack ${PROJECT_NAME}/${b.stack.name} \\(a state copied from another stack, or stale\\): destroy leaves it`), entry);
         }
         assert.match(destroy.output, /container own-host \(DinD host own-host\) .*: destroy leaves it and the 1 resource\(s\) on its inner daemon where it is/);
-        assert.deepEqual(snapshot(STACK_A_OBJECTS), before, "nothing of the first stack was deleted, stopped or replaced");
+        assert.match(destroy.output, /container own-agent \(DooD client own-agent\) .*: destroy leaves it and the objects it made \(its scope\) where it is/);
+        assert.deepEqual(snapshot([...STACK_A_OBJECTS, "volume own-agent.own-scope"]), before, "nothing of the first stack, or of its client's, was deleted, stopped or replaced");
+        dockerOk(["volume", "rm", "own-agent.own-scope"]);
         assertNestedRuns();
         assert.deepEqual(((await b.stack.exportStack()).deployment.resources ?? []).filter((r: { type: string }) => r.type !== "pulumi:pulumi:Stack"), []);
     });

@@ -110,7 +110,9 @@ describe("tools: contexts, status, drift and the client environment of a real st
         assert.match(hostRow!, new RegExp(`^${host}\\s+running\\s+(healthy|starting)\\s+tcp://127\\.0\\.0\\.1:23880\\s+${escape(dindAddress())}\\s+${escape(innerVersion)}$`));
         assert.match(out, /^ {2}tools-web\s+dind-provisioner\/busybox:local\s+running\s+Up .*:8080->8080\/tcp$/m);
         assert.match(out, /^ {2}dind-provisioner\/busybox:local\s+sha256:\S+\s+yes$/m);
-        assert.match(out, /^tools-agent\s+running\s+unix:\/\/\/var\/run\/docker\.sock$/m);
+        // A restricted client: where its containers' ports are reached from inside it, and what it owns (its builder, so far).
+        assert.match(out, /^tools-agent\s+running\s+unix:\/\/\/var\/run\/docker\.sock\s+\d+\.\d+\.\d+\.\d+$/m);
+        assert.match(out, /^ {2}builder\s+tools-agent-buildkit\s+running; its build cache and cache mounts are its own$/m);
         assert.match(out, new RegExp(`TESTCONTAINERS_HOST_OVERRIDE=${escape(dindAddress())}`));
         assert.doesNotMatch(out + run.stderr, /BEGIN|PRIVATE KEY|CERTIFICATE/);
     });

@@ -49,6 +49,8 @@ export const FIRST_NODE_PORT = 31000;
 export const POD_NODE = "node-1";
 export const READINESS = "dind:index:DindReadiness";
 export const REGISTRY = "dind:index:DindRegistry";
+export const BUILDER = "dind:index:DoodBuilder";
+export const SCOPE = "pulumi-nodejs:dynamic:Resource";
 /** The inner bridge MTU the fake readiness check reads back. */
 export const READ_BACK_MTU = 1450;
 
@@ -107,7 +109,7 @@ function fakeOutputs(type: string, name: string, inputs: Record<string, any>): R
         case K8S_STATEFUL_SET:
             return { metadata: { ...inputs.metadata, generation: 1 } };
         case CONTAINER:
-            return { networkDatas: [{ networkName: "bridge", ipAddress: `ip-of-${name}` }] };
+            return { networkDatas: [{ networkName: "bridge", ipAddress: `ip-of-${name}`, gateway: `gateway-of-${name}` }] };
         default:
             return {};
     }

@@ -13,7 +13,7 @@ import { startFakeEngine } from "./components/fakeEngine";
 import { startFakeKubeApi } from "./components/fakeKubeApi";
 import {
     CERTIFICATES, CONTAINER, DOCKER_PROVIDER, fakeSteps, FIRST_NODE_PORT, installMocks, isSecret, K8S_CLAIM, K8S_SERVICE, K8S_STATEFUL_SET, NETWORK, PRELOAD, REGISTRY,
-    REMOTE_IMAGE, secretValue, StepCalls, valueOf, VOLUME,
+    REMOTE_IMAGE, SCOPE, secretValue, StepCalls, valueOf, VOLUME,
 } from "./mocks";
 
 const fixtures = path.join(__dirname, "stackfile", "fixtures");
@@ -44,12 +44,12 @@ describe("program", () => {
         const outputs = provisionStack(stackFrom(source, { DIND_PROVISIONER_ALLOW_DAEMONS: "unix:///nonexistent/docker.sock" }), {}, fakeSteps());
         await settled(outputs);
         const count = (type: string) => mocks.byType(type).length;
-        assert.equal(count(CONTAINER), 4, "DinD, nested web, DooD agent and its policy proxy");
-        assert.equal(count(VOLUME), 2, "storage and nested data");
+        assert.equal(count(CONTAINER), 5, "DinD, nested web, DooD agent, its policy proxy and its builder");
+        assert.equal(count(VOLUME), 5, "storage, nested data, the proxy's records, the builder's cache and its socket");
         assert.equal(count(NETWORK), 1);
         assert.equal(count(CERTIFICATES), 1);
         assert.equal(count(PRELOAD), 1);
-        assert.equal(count(REMOTE_IMAGE), 3, "the DinD, client and proxy images on the outer daemon");
+        assert.equal(count(REMOTE_IMAGE), 4, "the DinD, client, proxy and builder images on the outer daemon");
         assert.deepEqual(mocks.byType(DOCKER_PROVIDER).map((p) => p.name).sort(), ["builder-inner", "daemon-local"]);
         assert.equal(mocks.one(DOCKER_PROVIDER, "daemon-local").inputs.host, "unix:///nonexistent/docker.sock");
         const privileged = mocks.byType(CONTAINER).filter((c) => c.inputs.privileged === true).map((c) => c.name);
@@ -66,6 +66,12 @@ describe("program", () => {
         assert.ok(proxy.envs.includes('DOOD_POLICY={"client":"agent","privileged":false,"hostNamespaces":false,"binds":["/srv/ci"],"scope":"own"}'));
         assert.ok(proxy.envs.includes("DOOD_SOCKET_GID=998"));
         assert.deepEqual(mocks.one(CONTAINER, "agent-container").inputs.volumes[0], { hostPath: "/run/dind-provisioner/dood/agent", containerPath: "/run/dood" });
+        // Its own BuildKit builder, which only the proxy's builder socket reaches; buildx uses it.
+        assert.equal(mocks.one(CONTAINER, "agent-buildkit-container").inputs.privileged, false);
+        assert.ok(proxy.envs.includes("DOOD_BUILDKIT_UPSTREAM=/run/buildkit/buildkitd.sock"));
+        assert.ok(mocks.one(CONTAINER, "agent-container").inputs.envs.includes("BUILDX_BUILDER=dood"));
+        assert.equal(await valueOf(outputs.clients.agent.publishedPortsAddress), "gateway-of-agent-container");
+        assert.equal(outputs.clients.agent.restricted, true);
         assert.equal(await isSecret(outputs.clientTls), true);
         assert.equal(await isSecret(outputs.hosts.builder.dockerHost), false);
     });
@@ -93,6 +99,20 @@ describe("program", () => {
         }
     });
 
+    it("asks for the ids of a restricted client's proxy and builder images too (none for builder: false)", async () => {
+        const engine = await startFakeEngine({ "dind-provisioner/dood-proxy:local": "sha256:proxy", "dind-provisioner/buildkit:local": "sha256:buildkit", "example/buildkit:1": "sha256:mine" });
+        try {
+            const allow = { DIND_PROVISIONER_ALLOW_DAEMONS: `unix://${engine.socket}` };
+            const daemons = `daemons:\n  local: { host: "unix://${engine.socket}" }\n`;
+            const ids = async (client: string) => (await surveyDaemons(stackFrom(`${daemons}clients:\n  agent: { socketGroup: 998${client} }\n`, allow))).local.imageIds;
+            assert.deepEqual(await ids(""), { "dind-provisioner/dood-proxy:local": "sha256:proxy", "dind-provisioner/buildkit:local": "sha256:buildkit" });
+            assert.deepEqual(await ids(", builder: { image: example/buildkit:1 }"), { "dind-provisioner/dood-proxy:local": "sha256:proxy", "example/buildkit:1": "sha256:mine" });
+            assert.deepEqual(await ids(", builder: false"), { "dind-provisioner/dood-proxy:local": "sha256:proxy" });
+        } finally {
+            await engine.close();
+        }
+    });
+
     it("fails naming the daemon when it cannot tell what it holds: the ownership check cannot be skipped", async () => {
         const stack = stackFrom("daemons:\n  local: { host: unix:///nonexistent/docker.sock }\nhosts:\n  one: {}\n", { DIND_PROVISIONER_ALLOW_DAEMONS: "unix:///nonexistent/docker.sock" });
         await assert.rejects(surveyDaemons(stack), /cannot check what daemon "local" \(unix:\/\/\/nonexistent\/docker\.sock\) holds under this stack's names and images, so nothing was changed: .*ENOENT/);
@@ -102,11 +122,16 @@ describe("program", () => {
         const mocks = installMocks();
         const stack = stackFrom("hosts:\n  one: { image: dind-provisioner/dind:local }\nclients:\n  agent: { socketGroup: 998, socket: /run/docker.sock }\n"
             + "registries:\n  cache: { port: 5000, image: dind-provisioner/registry:local, insecure: true }\n");
-        const imageIds = { "dind-provisioner/dind:local": "sha256:dind-now", "dind-provisioner/dood-proxy:local": "sha256:proxy-now", "dind-provisioner/registry:local": "sha256:registry-now" };
+        const imageIds = {
+            "dind-provisioner/dind:local": "sha256:dind-now", "dind-provisioner/dood-proxy:local": "sha256:proxy-now", "dind-provisioner/registry:local": "sha256:registry-now",
+            "dind-provisioner/buildkit:local": "sha256:buildkit-now",
+        };
         await settled(provisionStack(stack, { local: { imageIds } }, fakeSteps()));
         const image = (name: string) => mocks.one(CONTAINER, name).inputs.image;
         assert.equal(image("one-container"), "sha256:dind-now");
         assert.equal(image("agent-dood-proxy-container"), "sha256:proxy-now");
+        assert.equal(image("agent-buildkit-container"), "sha256:buildkit-now");
+        assert.equal(mocks.one(SCOPE).inputs.proxyImage, "sha256:proxy-now", "the client's cleanup runs the image its proxy runs");
         assert.equal(image("cache-container"), "sha256:registry-now");
         assert.equal(image("agent-container"), "sha256:outer-docker:27.5.1-cli", "an image the daemon lacked: the image resource's id (it pulls it)");
     });
@@ -149,6 +174,22 @@ describe("program", () => {
         assert.ok(proxy.envs.includes('DOOD_POLICY={"client":"agent","privileged":false,"hostNamespaces":false,"binds":["/srv/ci","/data/cache"],"scope":"all"}'));
         assert.deepEqual(proxy.volumes[1], { hostPath: "/tmp/dood/agent", containerPath: "/run/dood" });
         assert.deepEqual(mocks.one(CONTAINER, "agent-container").inputs.volumes[0], { hostPath: "/tmp/dood/agent", containerPath: "/run/dood" });
+    });
+
+    it("gives a restricted client a builder that reaches the stack's registries it names, or none with builder: false", async () => {
+        const mocks = installMocks();
+        const outputs = provisionStack(stackFrom("registries:\n  cache: { port: 5000, insecure: true }\n  secure: { port: 5001 }\n" +
+            "clients:\n  agent:\n    socketGroup: 998\n    access: { hostNamespaces: true }\n" +
+            "    builder: { image: example/buildkit:1, registries: [cache, secure] }\n" +
+            "  plain: { socketGroup: 998, builder: false }\n"), {}, fakeSteps());
+        await settled(outputs);
+        const builder = mocks.one(CONTAINER, "agent-buildkit-container").inputs;
+        assert.equal(mocks.one(REMOTE_IMAGE, "agent-buildkit-image").inputs.name, "example/buildkit:1");
+        assert.deepEqual(builder.networksAdvanced, [{ name: "bridge" }, { name: "cache-net" }, { name: "secure-net" }]);
+        assert.match(builder.uploads[0].content, /\[registry\."cache:5000"\]\n {2}http = true\n\[registry\."secure:5000"\]\n {2}ca = /);
+        assert.ok(builder.command.includes("--allow-insecure-entitlement=network.host"), "a client allowed the host's namespaces may ask for it");
+        assert.deepEqual(mocks.byType(CONTAINER).map((c) => c.name).filter((n) => n.startsWith("plain")), ["plain-dood-proxy-container", "plain-container"]);
+        assert.equal(mocks.one(CONTAINER, "plain-dood-proxy-container").inputs.envs.some((e: string) => e.startsWith("DOOD_BUILDKIT_UPSTREAM")), false);
     });
 
     it("maps hosts on a cluster: runtime as RuntimeClass, spread, storage class, nested ports through the Service, the node address it learnt", async () => {

@@ -14,6 +14,9 @@
 #   find_go WHAT              sets GO_BIN to the Go toolchain, or dies saying WHAT needs it
 #   tool_key DIR WORDS...     16 hex digits over the calling script's contents, every file under
 #                             DIR (a toolchain/modules/ module), WORDS and the machine: a build's cache key
+#   debian_root DIR PACKAGES...  a root filesystem in DIR/root of Debian packages (with their
+#                             libraries named among PACKAGES) and ca-certificates' bundle, made by
+#                             `apt-get download` + `dpkg-deb -x` (no debootstrap); docs left out
 
 DP_CACHE="${DIND_PROVISIONER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dind-provisioner}"
 DP_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -44,6 +47,26 @@ hold_lock() {
   mkdir -p "$DP_CACHE/locks"
   exec 9>"$DP_CACHE/locks/$1.lock"
   flock 9
+}
+debian_root() {
+  local work=$1 root=$1/root deb
+  shift
+  { [ "$(id -u)" = 0 ] && have apt-get; } || die "extracting Debian's $* needs Debian's apt as root"
+  if ! (cd "$work" && apt-get download -o APT::Sandbox::User=root "$@" ca-certificates >"$work/apt.log" 2>&1); then
+    log "apt-get download failed; apt-get update, then once more"
+    apt-get update >"$work/apt.log" 2>&1 || { tail -n 20 "$work/apt.log" >&2; die "apt-get update failed"; }
+    (cd "$work" && apt-get download -o APT::Sandbox::User=root "$@" ca-certificates >"$work/apt.log" 2>&1) ||
+      { tail -n 20 "$work/apt.log" >&2; die "apt-get download $* failed"; }
+  fi
+  for deb in "$work"/*.deb; do dpkg-deb -x "$deb" "$root"; done
+  # What update-ca-certificates would make: one bundle of Debian's CAs.
+  mkdir -p "$root/etc/ssl/certs" "$root/tmp"
+  cat "$root"/usr/share/ca-certificates/mozilla/*.crt >"$root/etc/ssl/certs/ca-certificates.crt"
+  rm -rf "${root:?}/usr/share/doc" "${root:?}/usr/share/man" "${root:?}/usr/share/locale" "${root:?}/usr/share/zoneinfo" \
+    "${root:?}/usr/share/lintian" "${root:?}/etc/init.d" "${root:?}/lib/systemd"
+  chmod 1777 "$root/tmp"
+  # Debian's usrmerge layout: the dynamic loader is looked up at /lib64.
+  [ -e "$root/lib64" ] || ln -s usr/lib64 "$root/lib64"
 }
 find_go() {
   GO_BIN=$(command -v go || echo /usr/local/go/bin/go)

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Pulumi CLI at the version of the installed @pulumi/pulumi npm package, and
-# prints the absolute path of the directory holding `pulumi` (progress goes to stderr):
+# Installs the Pulumi CLI at the version of the installed @pulumi/pulumi npm package, with the
+# pulumi-resource-pulumi-nodejs launcher that Node.js dynamic providers need next to it (a
+# restricted DooD client's DoodScope is one), and prints the absolute path of the directory
+# holding `pulumi` (progress goes to stderr):
 #
 #   PATH="$(toolchain/steps/pulumi-cli.sh):$PATH"
 #
@@ -23,10 +25,12 @@ die() { printf 'pulumi-cli: error: %s\n' "$*" >&2; exit 1; }
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 MODDIR="$ROOT/toolchain/modules/pulumi-cli"
+LAUNCHER_SRC="$ROOT/toolchain/steps/pulumi-resource-pulumi-nodejs"
 NPM_PKG_JSON="$ROOT/node_modules/@pulumi/pulumi/package.json"
 CACHE="${DIND_PROVISIONER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dind-provisioner}"
 BIN="$CACHE/bin"
 STAMP="$BIN/.pulumi-cli.key"
+LAUNCHER=pulumi-resource-pulumi-nodejs
 PKG=github.com/pulumi/pulumi/pkg/v3
 SDK=github.com/pulumi/pulumi/sdk/v3
 export PULUMI_SKIP_UPDATE_CHECK=1
@@ -51,7 +55,18 @@ if [ "${DIND_PROVISIONER_PULUMI_BUILD:-}" != 1 ]; then
         v=$(cli_version "$d/pulumi") || v=
         if [[ $v == "v${VERSION%%.*}."* ]]; then
             log "using pulumi $v from $d/pulumi (on PATH; @pulumi/pulumi is $VERSION)"
-            printf '%s\n' "$d"
+            real=$(dirname "$(readlink -f "$d/pulumi")")
+            if [ -x "$real/$LAUNCHER" ] || command -v "$LAUNCHER" >/dev/null; then
+                printf '%s\n' "$d"
+                exit 0
+            fi
+            # No launcher next to it nor on PATH: serve both from $BIN (the engine then finds
+            # the launcher on PATH once the caller puts $BIN there).
+            log "no $LAUNCHER next to it: linking it into $BIN with our launcher"
+            rm -f "$STAMP"
+            ln -sfn "$d/pulumi" "$BIN/pulumi"
+            install -m 0755 "$LAUNCHER_SRC" "$BIN/$LAUNCHER"
+            printf '%s\n' "$BIN"
             exit 0
         fi
         log "ignoring $d/pulumi (${v:-no version}): major version differs from $VERSION"
@@ -66,8 +81,10 @@ cache_is_warm() {
     [ -f "$BIN/pulumi" ] && [ ! -L "$BIN/pulumi" ] && [ -x "$BIN/pulumi" ] && [ -f "$STAMP" ] || return 1
     local key
     key=$(<"$STAMP")
-    [ "$key" = "v$VERSION-official" ] && return 0
-    [ "$key" = "v$VERSION-go-$(gomod_hash)" ]
+    [ "$key" = "v$VERSION-official" ] && [ -x "$BIN/$LAUNCHER" ] && return 0
+    [ "$key" = "v$VERSION-go-$(gomod_hash)" ] || return 1
+    # Our launcher is cheap to put back: a missing or older one is installed, nothing rebuilt.
+    cmp -s "$LAUNCHER_SRC" "$BIN/$LAUNCHER" 2>/dev/null || install -m 0755 "$LAUNCHER_SRC" "$BIN/$LAUNCHER"
 }
 if cache_is_warm; then
     log "cached pulumi v$VERSION in $BIN"
@@ -86,7 +103,7 @@ if command -v flock >/dev/null; then
     fi
 fi
 
-# Puts a verified pulumi binary (by hard link, else copy) in $BIN, then stamps.
+# Puts a verified pulumi binary (by hard link, else copy) and the launcher in $BIN, then stamps.
 install_bin() { # <pulumi binary> <stamp key>
     local v
     v=$(cli_version "$1") || v=
@@ -96,10 +113,13 @@ install_bin() { # <pulumi binary> <stamp key>
         ln "$1" "$BIN/.pulumi.new" 2>/dev/null || cp "$1" "$BIN/.pulumi.new"
         mv -f "$BIN/.pulumi.new" "$BIN/pulumi"
     fi
+    if [ "${2%-official}" = "$2" ] || [ ! -x "$BIN/$LAUNCHER" ]; then
+        install -m 0755 "$LAUNCHER_SRC" "$BIN/$LAUNCHER"
+    fi
     printf '%s\n' "$2" >"$STAMP"
 }
 
-# 3. Online: the official installer (it ships the language hosts too).
+# 3. Online: the official installer (it ships the launcher and the language hosts too).
 if [ "${DIND_PROVISIONER_PULUMI_BUILD:-}" != 1 ] && curl -fsS -m 5 -o /dev/null https://get.pulumi.com 2>/dev/null; then
     root="$CACHE/official/v$VERSION"
     log "installing pulumi v$VERSION with the official installer into $root"

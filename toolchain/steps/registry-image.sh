@@ -19,7 +19,7 @@ TAG=dind-provisioner/registry:local
 LABEL_KEY=dind-provisioner.recipe
 RECIPE="$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-16)"
 IMG_CACHE="$DP_CACHE/images"
-PACKAGES=(docker-registry libc6 ca-certificates)
+PACKAGES=(docker-registry libc6)
 
 current() { [ "$(docker image inspect -f "{{index .Config.Labels \"$LABEL_KEY\"}}" "$TAG" 2>/dev/null)" = "$RECIPE" ]; }
 
@@ -36,28 +36,14 @@ if current; then log "$TAG up to date ($(elapsed))"; exit 0; fi
 
 tarball="$IMG_CACHE/registry-rootfs-$RECIPE.tar"
 if [ ! -s "$tarball" ]; then
-  { [ "$(id -u)" = 0 ] && have apt-get; } || die "building $TAG needs Debian's apt as root"
   work="$(mktemp -d "$IMG_CACHE/tmp.XXXXXX")"
   trap 'rm -rf "$work"' EXIT
   log "building $TAG from Debian's ${PACKAGES[*]}"
-  if ! (cd "$work" && apt-get download -o APT::Sandbox::User=root "${PACKAGES[@]}" >"$work/apt.log" 2>&1); then
-    log "apt-get download failed; apt-get update, then once more"
-    apt-get update >"$work/apt.log" 2>&1 || { tail -n 20 "$work/apt.log" >&2; die "apt-get update failed"; }
-    (cd "$work" && apt-get download -o APT::Sandbox::User=root "${PACKAGES[@]}" >"$work/apt.log" 2>&1) ||
-      { tail -n 20 "$work/apt.log" >&2; die "apt-get download ${PACKAGES[*]} failed"; }
-  fi
+  debian_root "$work" "${PACKAGES[@]}"
   root="$work/root"
-  for deb in "$work"/*.deb; do dpkg-deb -x "$deb" "$root"; done
   [ -x "$root/usr/bin/docker-registry" ] || die "docker-registry has no /usr/bin/docker-registry"
-  # What update-ca-certificates would make: one bundle of Debian's CAs.
-  mkdir -p "$root/etc/ssl/certs" "$root/var/lib/registry" "$root/tmp"
-  cat "$root"/usr/share/ca-certificates/mozilla/*.crt >"$root/etc/ssl/certs/ca-certificates.crt"
-  rm -rf "${root:?}/usr/share/doc" "${root:?}/usr/share/man" "${root:?}/usr/share/locale" "${root:?}/usr/share/zoneinfo" \
-    "${root:?}/etc/init.d" "${root:?}/lib/systemd"
+  mkdir -p "$root/var/lib/registry"
   ln -s docker-registry "$root/usr/bin/registry"
-  chmod 1777 "$root/tmp"
-  # Debian's usrmerge layout: the dynamic loader is looked up at /lib64.
-  [ -e "$root/lib64" ] || ln -s usr/lib64 "$root/lib64"
   chroot "$root" /usr/bin/docker-registry --version >/dev/null || die "the extracted docker-registry does not run"
   tar --numeric-owner --owner=0 --group=0 --sort=name --mtime=@0 -C "$root" -cf "$tarball.tmp" .
   mv -f "$tarball.tmp" "$tarball"

@@ -7,6 +7,7 @@ import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import { DindHost } from "../../../components/DindHost";
 import { DindRegistry } from "../../../components/DindRegistry";
+import { DoodBuilder } from "../../../components/DoodBuilder";
 import { DoodClient } from "../../../components/DoodClient";
 import { DoodPolicyProxy } from "../../../components/DoodPolicyProxy";
 import { KubernetesDindHost } from "../../../components/KubernetesDindHost";
@@ -83,11 +84,13 @@ describe("markers", () => {
         const owner = ownerOf("dind-provisioner", "dev");
         const host = new DindHost("builder", { outerDaemon: OUTER_DAEMON, labels: forged, owner, steps: fakeSteps() }, { provider: outer });
         const made = new DindRegistry("hub-cache", { port: 23820, labels: forged, owner }, { provider: outer });
-        const proxy = new DoodPolicyProxy("agent-dood-proxy", { client: "agent", daemonSocket: "/var/run/docker.sock", labels: forged, owner }, { provider: outer });
+        const builder = new DoodBuilder("agent-buildkit", { client: "agent", labels: forged, owner }, { provider: outer });
+        const proxy = new DoodPolicyProxy("agent-dood-proxy", { client: "agent", daemonSocket: "/var/run/docker.sock", builder, labels: forged, owner }, { provider: outer });
         const client = new DoodClient("agent", { socket: "/var/run/docker.sock", policyProxy: proxy, labels: forged, owner }, { provider: outer });
-        await registered(host.container, host.volume, made.container, made.volume, made.network, proxy.container, client.container);
+        await registered(host.container, host.volume, made.container, made.volume, made.network, builder.container, builder.stateVolume, builder.socketVolume,
+            proxy.container, proxy.stateVolume, client.container);
         const objects = [...mocks.byType(CONTAINER), ...mocks.byType(VOLUME), ...mocks.byType(NETWORK)];
-        assert.equal(objects.length, 7);
+        assert.equal(objects.length, 11);
         for (const object of objects) assert.deepEqual([object.name, labelsOf(object.inputs)[STACK_LABEL]], [object.name, "dind-provisioner/dev"]);
         // Without an owner (a program of the library's user that never gave one) the labels stay the user's, as before.
         const plain = installMocks();

@@ -111,6 +111,27 @@ describe("driver/ownership", () => {
         assert.ok(claimed.foreign.some(({ object }) => object.name === "builder-docker"));
     });
 
+    it("keeps another owner's restricted client's scope from the engine: its delete would empty that client", async () => {
+        const state = deployment(engine.socket);
+        const client = urn("dind:index:DoodClient", "agent");
+        const scope = urn("pulumi-nodejs:dynamic:Resource", "agent-scope");
+        const outer = `${urn("pulumi:providers:docker", "daemon-local")}::provider-id`;
+        state.resources!.push(
+            { urn: client, type: "dind:index:DoodClient" },
+            { urn: urn("docker:index/container:Container", "agent-container"), type: "docker:index/container:Container", id: "c-agent", parent: client, provider: outer, inputs: { name: "agent" } },
+            { urn: scope, type: "pulumi-nodejs:dynamic:Resource", id: "agent", parent: client },
+        );
+        engine.listed.push(container("c-agent", "agent", "running", OTHER));
+        const plan = planOwnership(await observe(stateObjects(state)), state.resources!, OWNER, new Map());
+        assert.deepEqual(plan.foreign.find(({ object }) => object.name === "agent")?.inside, [scope]);
+        const destroy = await guardState("destroy", state, OWNER, undefined);
+        assert.ok(destroy.retain.includes(scope));
+        assert.ok(destroy.notes.some((n) => /^container agent \(DooD client agent\) .* belongs to stack dind-provisioner\/staging, .*: destroy leaves it and the objects it made \(its scope\) where it is/.test(n)),
+            destroy.notes.join("\n"));
+        engine.listed[engine.listed.length - 1] = container("c-agent", "agent", "running", OURS);
+        assert.ok(!(await guardState("destroy", state, OWNER, undefined)).retain.includes(scope), "this stack's own client's scope goes with it");
+    });
+
     it("preview changes nothing and says what up and destroy will do", async () => {
         const guard = await guardState("preview", deployment(engine.socket), OWNER, undefined);
         assert.deepEqual(engine.actions, []);

@@ -48,9 +48,10 @@ describe("program/ownership", () => {
         assert.deepEqual(declaredObjects(stack).map((o) => `${o.kind} ${o.name}${o.adopt ? ` adopt=${o.adopt} at ${o.adoptKey}` : ""}`), [
             "container cache", "volume cache-data adopt=keep at registries.cache.storage.adopt", "network cache-net",
             "container builder", "volume builder-docker", "directory /srv/dind/builder",
-            "container agent", "container agent-dood-proxy", "directory /run/dind-provisioner/dood/agent",
+            "container agent", "container agent-dood-proxy", "volume agent-dood-proxy", "directory /run/dind-provisioner/dood/agent",
+            "container agent-buildkit", "volume agent-buildkit", "volume agent-buildkit-socket",
             "container root",
-        ], "a Kubernetes host makes nothing on a Docker daemon; a client with access: full has no proxy");
+        ], "a Kubernetes host makes nothing on a Docker daemon; a client with access: full has no proxy and no builder");
     });
 
     it("lets a stack use free names and its own objects (a volume its earlier destroy retained is reused)", () => {
@@ -91,6 +92,24 @@ describe("program/ownership", () => {
         assert.match(found[0], /^container cache \(the container of registry cache\) on daemon "local" exists and belongs to stack dind-provisioner\/staging: Docker cannot hand a container over; rename the registry \(registries\.cache\) or destroy it in stack dind-provisioner\/staging$/);
         assert.match(found[1], /^volume cache-data .* belongs to stack dind-provisioner\/staging: set registries\.cache\.storage\.volume to another name, or take it over on purpose/);
         assert.match(found[2], /^network cache-net \(the network of registry cache\) .* belongs to stack dind-provisioner\/staging: rename the registry \(registries\.cache\) or destroy it in stack/);
+    });
+
+    it("refuses a restricted client's builder and proxy state names another owner's objects have (none to adopt); builder: false makes none", () => {
+        const source = "clients:\n  agent: { socketGroup: 998 }\n";
+        const theirs = { [STACK_LABEL]: "dind-provisioner/staging" };
+        const found = problems(source, {
+            containers: [container("agent-buildkit", theirs)], volumes: [{ Name: "agent-buildkit-socket", Labels: null }, { Name: "agent-dood-proxy", Labels: theirs }], networks: [],
+        });
+        assert.deepEqual(found, [
+            "volume agent-dood-proxy (the state volume of DooD client agent's policy proxy) on daemon \"local\" exists and belongs to stack dind-provisioner/staging: "
+            + "rename the client (clients.agent) or destroy it in stack dind-provisioner/staging",
+            "container agent-buildkit (the builder of DooD client agent) on daemon \"local\" exists and belongs to stack dind-provisioner/staging: "
+            + "Docker cannot hand a container over; rename the client (clients.agent) or set clients.agent.builder: false or destroy it in stack dind-provisioner/staging",
+            `volume agent-buildkit-socket (the socket volume of DooD client agent's builder) on daemon "local" exists and belongs to nobody (made by hand: it has no ${STACK_LABEL} label): `
+            + "rename the client (clients.agent) or set clients.agent.builder: false",
+        ]);
+        assert.deepEqual(declaredObjects(stackFrom("clients:\n  agent: { socketGroup: 998, builder: false }\n")).map((o) => o.name),
+            ["agent", "agent-dood-proxy", "agent-dood-proxy", "/run/dind-provisioner/dood/agent"]);
     });
 
     it("refuses a volume a DooD client made claiming to be this stack's: its policy proxy's label says whose it is", () => {

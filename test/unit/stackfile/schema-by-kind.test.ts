@@ -171,6 +171,12 @@ function samples(caFile: string): Record<string, Sample> {
         "clients.<name>.access.binds": { set: (e) => (e.access = { binds: ["/srv/walk/cache"] }) },
         "clients.<name>.access.scope": { set: (e) => (e.access = { scope: "all" }) },
         "clients.<name>.access.socketDir": { set: (e) => (e.access = { socketDir: "/srv/walk/socket" }) },
+        "clients.<name>.builder": { set: (e) => (e.builder = false) },
+        "clients.<name>.builder.image": { set: (e) => (e.builder = { image: "registry.example.com/walk/buildkit:1" }) },
+        // A registry of the stack on the client's own daemon.
+        "clients.<name>.builder.registries": {
+            prepare: (e, stack) => (stack.registries.walkcache = { daemon: e.daemon, port: 5099 }), set: (e) => (e.builder = { registries: ["walkcache"] }),
+        },
 
         "registries.<name>.daemon": { prepare: otherDaemon, set: (e) => (e.daemon = "d2") },
         "registries.<name>.image": { set: (e) => (e.image = "registry.example.com/walk/registry:2") },
