@@ -1,6 +1,6 @@
 // Renders benchmark results as a Markdown page and an SVG chart readable at a glance.
 import { PHASE_LABELS, PHASES, PREVIEW_PHASE_LABELS, PREVIEW_PHASES } from "./phases";
-import type { PluginMeasures, Results } from "./results";
+import type { BuildJob, PluginMeasures, PoolResults, Results } from "./results";
 import type { Ratios } from "./stats";
 
 const COLORS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1"];
@@ -194,6 +194,62 @@ function phaseTable<P extends string>(names: readonly P[], labels: Record<P, str
 ${names.map((p) => `| ${labels[p]} | ${pick(results)[p]} | ${pick(results.withoutPatches)[p]} |`).join("\n")}`;
 }
 
+/** "met" or "**missed**": a pool's figure against its target (met below it). */
+const below = (value: number, target: number) => (value < target ? "met" : "**missed**");
+
+const BUILD_JOBS: [BuildJob, string][] = [
+    ["firstJob", "first job on a member (nothing cached anywhere)"],
+    ["secondJob", "second job on the same member, after its reset"],
+    ["freshHost", "first job on a member that never built it (imports the registry's cache)"],
+];
+
+/** The Pools section: lease and release as jobs see them, a job's build, and jobs cycling through a pool. */
+export function renderPools(pools: PoolResults): string {
+    const { lease, release, build, cycles, targets } = pools;
+    const left = `${release.left.containers} containers, ${release.left.volumes} volumes and ${release.left.networks} networks`;
+    const cached = (counts: number[]) => (new Set(counts).size === 1 ? String(counts[0]) : counts.join(", "));
+    const holders = Object.entries(cycles.maxHolders).sort().map(([member, n]) => `${member} ${n}`).join(", ");
+    const none = (items: string[]) => (items.length ? `**${items.join("; ")}**` : "none");
+    return `## Pools
+
+Measured by \`bench/pools.ts\`, the last part of \`npm run bench\` (on its own: \`npm run bench -- --only pools\`),
+on ${pools.date} (${pools.mode} mode; load average ${pools.loadAverage}), on a pool of
+${pools.poolSize} DinD hosts with a build-cache registry, made by one \`up\` of a stack of its own. Every
+\`lease\` and \`release\` is a process of its own, as a job's step runs it (\`node commands/bundled.js\`,
+what \`npm run lease\` runs, without npm's own start), timed from its start to its exit.
+
+| Measure | Median (s) | p95 (s) | Runs | Target |
+|---|---|---|---|---|
+| \`lease\` with a free member (\`--wait 0\`) | ${lease.median} | ${lease.p95} | ${lease.runs} | median < ${targets.leaseMedian} s: ${below(lease.median, targets.leaseMedian)} |
+| \`release\` of a member a job left ${left} on (reset) | ${release.median} | ${release.p95} | ${release.runs} | median < ${targets.releaseMedian} s: ${below(release.median, targets.releaseMedian)} |
+| the same, as the command reports its own time (without its process's start) | ${release.inCommand} | | ${release.runs} | |
+
+A job's \`docker buildx build\` of a Dockerfile of ${build.steps} RUN steps (after a \`FROM\` of a preloaded
+image; two steps take a second of work) on a leased member, the same command in every job: the
+pool's registry as \`--cache-from\` and \`--cache-to\` (\`mode=max\`). Medians of ${build.runs} rounds, each round
+a Dockerfile no member and no registry held before; "cached" is how many RUN steps BuildKit took
+from a cache, round by round.
+
+| Job | Median (s) | Steps cached |
+|---|---|---|
+${BUILD_JOBS.map(([job, label]) => `| ${label} | ${build.medians[job]} | ${cached(build.cachedSteps[job])} of ${build.steps} |`).join("\n")}
+
+${cycles.cycles} lease/use/release cycles on the pool of ${pools.poolSize} by ${cycles.workers} concurrent workers (${cycles.cycles / cycles.workers} each; the
+job: a container of a fixed name and a volume on the member, which a second holder at the same
+time or a leftover of the job before would make fail) took ${cycles.seconds} s. Medians (p95): a lease,
+waiting for a member included, ${cycles.medians.lease} s (${cycles.p95.lease} s); a release ${cycles.medians.release} s (${cycles.p95.release} s); a whole
+cycle ${cycles.medians.cycle} s (${cycles.p95.cycle} s).
+
+| Check | Result |
+|---|---|
+| Most holders of a member at one time | ${holders} |
+| A member handed to a worker while another held it | ${none(cycles.overlaps)} |
+| Left behind: inside the members (containers, volumes, networks not declared) and on the outer daemon (the stack's objects but the lease markers, ${cycles.outerObjects.before} before, ${cycles.outerObjects.after} after) | ${none(cycles.leftovers)} |
+| Lease markers on the outer daemon (the leases' state) | ${cycles.markers.before} before, ${cycles.markers.after} after, at most ${cycles.markers.max} during the cycles (counted every second) |
+
+`;
+}
+
 export function renderMarkdown(results: Results, notes: string, before: EarlierRun[] = []): string {
     const m = results.medians;
     const u = results.withoutPatches;
@@ -266,6 +322,6 @@ Fixed costs measured on their own: loading the program in a fresh Node.js proces
 compile, @pulumi/pulumi and dependencies) ${results.startup.programLoad} s; the docker plugin's start
 ${results.startup.dockerPluginStart} s.
 
-${renderComparison(before, results)}${notes.trim()}
+${results.pools ? renderPools(results.pools) : ""}${renderComparison(before, results)}${notes.trim()}
 `;
 }

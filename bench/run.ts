@@ -1,10 +1,11 @@
-// `npm run bench [-- --quick] [--prefix NAME] [--port-base PORT]`: what `pulumi up` costs against
-// the plain docker CLI, alone and as a fleet, how it grows with the fleet, and the peak memory of
-// an 8-host up; each `pulumi` measure twice, with the docker plugin as this project builds it (the
-// upstream with the project's patches) and with the same upstream built without them (see
-// bench/plugins.ts). Medians over several runs, the sides taken in turn in each round so that
-// machine drift falls on all of them. Writes bench/results.json, docs/benchmarks.md and
-// docs/benchmarks.svg.
+// `npm run bench [-- --quick] [--prefix NAME] [--port-base PORT] [--only pools]`: what `pulumi up`
+// costs against the plain docker CLI, alone and as a fleet, how it grows with the fleet, and the
+// peak memory of an 8-host up; each `pulumi` measure twice, with the docker plugin as this project
+// builds it (the upstream with the project's patches) and with the same upstream built without
+// them (see bench/plugins.ts). Medians over several runs, the sides taken in turn in each round so
+// that machine drift falls on all of them. Then pools' lease and release (bench/pools.ts). Writes
+// bench/results.json, docs/benchmarks.md and docs/benchmarks.svg. `--only pools` measures the pools
+// alone and merges their figures into the results and documents of the last full run.
 // --prefix (default "bench") starts every container, volume and stack name; --port-base (default
 // 23800) is the reference host's port, the rest follow it (see `portsFrom`), so that a run on a
 // shared daemon keeps to its own names and ports.
@@ -18,6 +19,7 @@ import { dockerOk, removeLabelled, StackUnderTest } from "../test/support/harnes
 import { PeakTreeMemory, TreeMemory } from "./memory";
 import { fleetStackFile, isNested, PHASES, Phase, phaseDurations, PREVIEW_PHASES, PreviewPhase, previewPhaseDurations } from "./phases";
 import { assertRunningPlugin, DockerPlugin, preparePlugins, Variant, VARIANT_LABELS, VARIANTS } from "./plugins";
+import { measurePools } from "./pools";
 import { BEFORE_RUNS, renderMarkdown, renderSvg } from "./report";
 import type { PluginMeasures, Results } from "./results";
 import { median, ratiosOf, round, TARGETS } from "./stats";
@@ -29,9 +31,9 @@ const BASELINE = path.join(__dirname, "baseline.sh");
 /** Memory is reported for a fleet of this many hosts, measured in ups of their own (sampling costs CPU). */
 const MEMORY_HOSTS = 8;
 
-/** Host ports of a run: the reference host, its baseline, and the first port of each fleet side (up to 9 hosts). */
+/** Host ports of a run: the reference host, its baseline, the first port of each fleet side (up to 9 hosts), the pool's first (3 ports). */
 function portsFrom(base: number) {
-    return { reference: base, baseline: base + 1, fleet: base + 11, fleetBaseline: base + 21 };
+    return { reference: base, baseline: base + 1, fleet: base + 11, fleetBaseline: base + 21, pools: base + 31 };
 }
 
 const seconds = (start: number) => (performance.now() - start) / 1000;
@@ -224,11 +226,17 @@ const pushAll = (into: Record<string, number[]>, values: Record<string, number>)
     for (const [name, value] of Object.entries(values)) (into[name] ??= []).push(value);
 };
 
+/** The options every run reads. */
+function runOptions() {
+    return { quick: process.argv.includes("--quick"), prefix: option("--prefix", "bench"), ports: portsFrom(Number(option("--port-base", "23800"))) };
+}
+
+const measurePoolsOf = ({ quick, prefix, ports }: ReturnType<typeof runOptions>) => measurePools({ prefix, firstPort: ports.pools, quick, log });
+
 async function main() {
     const loadAtStart = os.loadavg()[0];
-    const quick = process.argv.includes("--quick");
-    const prefix = option("--prefix", "bench");
-    const ports = portsFrom(Number(option("--port-base", "23800")));
+    const options = runOptions();
+    const { quick, prefix, ports } = options;
     const runs = quick ? 3 : 5;
     const fleetSizes = quick ? [1, 2, 4] : [1, 2, 4, 8];
     // The fleet compared with the parallel script: the largest one measured.
@@ -298,6 +306,7 @@ async function main() {
     // Before the scratch directory (and the plugins' copies in it) goes.
     const startup = startupCosts(runs, plugins.patched);
     rmSync(scratch, { recursive: true, force: true });
+    const pools = await measurePoolsOf(options);
 
     const patched = pluginMeasures(plugins.patched, samples, phaseSamples, fleetSizes);
     const results: Results = {
@@ -317,10 +326,10 @@ async function main() {
         startup,
         targets: TARGETS,
         withoutPatches: pluginMeasures(plugins.withoutPatches, samples, phaseSamples, fleetSizes),
+        pools,
     };
 
-    writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
-    render(results);
+    save(results);
     log(`ratios, plugin ${results.dockerPlugin}: ${JSON.stringify(results.ratios)}`);
     log(`ratios, plugin ${results.withoutPatches.dockerPlugin}: ${JSON.stringify(results.withoutPatches.ratios)}`);
 }
@@ -337,8 +346,29 @@ function render(results: Results) {
     log("wrote bench/results.json, docs/benchmarks.md, docs/benchmarks.svg");
 }
 
-// --render: only rewrite the documents from bench/results.json (after editing the notes).
-(process.argv.includes("--render") ? Promise.resolve(render(JSON.parse(readFileSync(RESULTS, "utf8")))) : main()).catch((error) => {
+function save(results: Results) {
+    writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+    render(results);
+}
+
+const savedResults = () => JSON.parse(readFileSync(RESULTS, "utf8")) as Results;
+
+/** `--only pools`: measures the pools alone and puts their figures into the saved results and the documents, the rest as it was. */
+async function poolsOnly() {
+    const results = savedResults();
+    results.pools = await measurePoolsOf(runOptions());
+    save(results);
+}
+
+/** What the command line asks for: --render only rewrites the documents from bench/results.json (after editing the notes). */
+function chosen(): Promise<void> {
+    if (process.argv.includes("--render")) return Promise.resolve(render(savedResults()));
+    if (!process.argv.includes("--only")) return main();
+    const only = option("--only", "");
+    return only === "pools" ? poolsOnly() : Promise.reject(new Error(`--only ${only || "(nothing)"}: only the pools run alone, --only pools`));
+}
+
+chosen().catch((error) => {
     console.error(error);
     process.exitCode = 1;
 });

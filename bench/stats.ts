@@ -1,10 +1,21 @@
-// The arithmetic of the benchmarks: medians of samples and the ratios the targets are set on.
+// The arithmetic of the benchmarks: medians and percentiles of samples and the ratios the targets are set on.
 
 export const median = (values: number[]): number => {
     if (!values.length) return NaN;
     const sorted = [...values].sort((a, b) => a - b);
     const mid = Math.floor(sorted.length / 2);
     return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/**
+ * The nearest-rank percentile: the smallest sample that at least p % of the samples are at or
+ * below (p95 of 20 samples is the 19th smallest), so it is always a sample that was taken.
+ */
+export const percentile = (values: number[], p: number): number => {
+    if (!values.length) return NaN;
+    if (!(p > 0 && p <= 100)) throw new Error(`a percentile is above 0 and at most 100, not ${p}`);
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.ceil((p / 100) * sorted.length) - 1];
 };
 
 export const round = (n: number, digits = 2) => Number(n.toFixed(digits));

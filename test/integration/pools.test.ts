@@ -7,73 +7,19 @@
 // answers (a pull-through cache of an unreachable Docker Hub) fails up in seconds, naming the
 // registry and quoting its log.
 import * as assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { readdirSync, rmSync } from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { LEASE_MARKER_ROLE, ROLE_LABEL } from "../../components/markers";
-import { REPO_ROOT } from "../../driver/stack";
-import { clearLeftovers, docker, dockerOk, driver, labelled, PASSPHRASE, StackUnderTest, tearDown } from "../support/harness";
+import { clearLeftovers, docker, dockerOk, driver, labelled, StackUnderTest, tearDown } from "../support/harness";
+import {
+    command, cycleJobs, inside, JOB_BUILD_STEPS, jobBuild, Lease, leased, leaseMarkers, LEFT_BEHIND, leaveBehind, objectsButMarkers, onLeased, OUTER, release,
+    removeLeaseTlsDirs,
+} from "../support/pools";
 
 const FIXTURE = path.join(__dirname, "fixtures", "pools.yaml");
 const UNREADY = path.join(__dirname, "fixtures", "pools-unready.yaml");
 const POOL = "pools-ci";
 const MEMBERS = ["pools-ci-1", "pools-ci-2"];
-const OUTER = "unix:///var/run/docker.sock";
 /** Lease/use/release cycles per worker of the four: the issue asks for many; 12 took about 5 s on this machine. */
 const CYCLES_PER_WORKER = 10;
-
-interface Ran {
-    code: number | null;
-    stdout: string;
-    stderr: string;
-    seconds: number;
-}
-
-/** Runs a command (lease, release, status) as `npm run <command>` does, in a process of its own. */
-function command(name: string, args: string[], env: Record<string, string> = {}): Promise<Ran> {
-    const started = Date.now();
-    // A job's environment: the pools' daemon as DOCKER_HOST, nothing of a lease unless given.
-    const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("DIND_LEASE_") && !key.startsWith("DOCKER_")));
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, "commands", "bundled.js"), `commands/${name}.ts`, ...args], {
-        cwd: REPO_ROOT,
-        env: { ...base, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE, DOCKER_HOST: OUTER, ...env },
-        stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-    return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 })));
-}
-
-/** What `lease --json` printed: the job's environment. */
-type Lease = Record<string, string> & { DIND_LEASE_ID: string; DIND_LEASE_HOST: string; DOCKER_HOST: string };
-
-function leased(ran: Ran): Lease {
-    assert.equal(ran.code, 0, `lease failed:\n${ran.stderr}${ran.stdout}`);
-    const printed = JSON.parse(ran.stdout) as Lease & { notes: string[] };
-    const { notes: _notes, ...env } = printed;
-    return env as Lease;
-}
-
-/** The environment a job gets from its lease (what `set -a; . lease.env` gives a shell). */
-function jobEnv(lease: Lease): Record<string, string> {
-    return Object.fromEntries(Object.entries(lease).filter(([key]) => key.startsWith("DOCKER_") || key.startsWith("DIND_")));
-}
-
-/** Runs the docker CLI on the leased host, as the job does. */
-function onLeased(lease: Lease, args: string[]): string {
-    const result = docker(args, { DOCKER_CONTEXT: "", ...jobEnv(lease) });
-    assert.equal(result.status, 0, `docker ${args.join(" ")} on ${lease.DIND_LEASE_HOST}: ${result.stderr}`);
-    return result.stdout.trim();
-}
-
-/** Lines of `docker <kind> ls` inside a member, read through its outer container (not through any lease). */
-function inside(member: string, kind: "ps" | "volume" | "network" | "images"): string[] {
-    const args = { ps: ["ps", "-a", "--format", "{{.Names}}"], volume: ["volume", "ls", "--format", "{{.Name}}"], network: ["network", "ls", "--format", "{{.Name}}"], images: ["images", "--format", "{{.Repository}}:{{.Tag}}"] }[kind];
-    return dockerOk(["exec", member, "docker", ...args]).split("\n").filter(Boolean).sort();
-}
 
 describe("real lane: pools, lease and release", function () {
     this.timeout(4 * 60_000);
@@ -81,9 +27,6 @@ describe("real lane: pools, lease and release", function () {
     let stackName = "";
     const leaseArgs = (...extra: string[]) => [POOL, "--stack", stackName, "--json", ...(extra.includes("--wait") ? [] : ["--wait", "60"]), ...extra];
     const statusArgs = () => ["--stack", stackName, "--backend", sut!.backendUrl, "--work-dir", sut!.workDir];
-    /** Releases by the lease's own environment, as a job's last step does. */
-    const release = (lease: Lease, ...extra: string[]) => command("release", extra, jobEnv(lease));
-    const markers = () => dockerOk(["ps", "-a", "--filter", `label=${sut!.label}`, "--filter", `label=${ROLE_LABEL}=${LEASE_MARKER_ROLE}`, "--format", "{{.Names}}"]).split("\n").filter(Boolean);
 
     before(async () => {
         clearLeftovers([...MEMBERS, "pools-cache", "pools-hub", "pools-mirrored"], [...MEMBERS.map((m) => `${m}-docker`), "pools-cache-data", "pools-hub-data"], "pools-");
@@ -96,10 +39,7 @@ describe("real lane: pools, lease and release", function () {
         // Leases would make destroy refuse: give every member back first, whoever holds it.
         for (const member of MEMBERS) await command("release", [member, "--force", "--stack", stackName]);
         await tearDown(sut);
-        // The TLS directories of leases not released by their own id (a forced or a refused release leaves them, as on a runner).
-        for (const entry of readdirSync(os.tmpdir()).filter((e) => MEMBERS.some((m) => e.startsWith(`dind-lease-${m}-`)))) {
-            rmSync(path.join(os.tmpdir(), entry), { recursive: true, force: true });
-        }
+        removeLeaseTlsDirs(MEMBERS);
     });
 
     it("up makes the pool's members, each free, and status shows them", async () => {
@@ -140,19 +80,14 @@ describe("real lane: pools, lease and release", function () {
         for (const lease of [next, second]) assert.equal((await release(lease)).code, 0);
     });
 
-    it("release resets the host: 20 containers, 5 volumes, 3 networks go; declared ones, images and the host's health stay", async () => {
+    it(`release resets the host: ${LEFT_BEHIND.containers} containers, ${LEFT_BEHIND.volumes} volumes, ${LEFT_BEHIND.networks} networks go; declared ones, images and the host's health stay`, async () => {
         const lease = leased(await command("lease", leaseArgs("--holder", "reset-job")));
         const member = lease.DIND_LEASE_HOST;
-        for (let i = 1; i <= 3; i++) onLeased(lease, ["network", "create", `job-net-${i}`]);
-        for (let i = 1; i <= 5; i++) onLeased(lease, ["volume", "create", `job-vol-${i}`]);
         onLeased(lease, ["tag", "dind-provisioner/busybox:local", "job-image:1"]);
-        for (let i = 1; i <= 20; i++) {
-            const running = i <= 10 ? ["-d"] : [];
-            onLeased(lease, [i <= 10 ? "run" : "create", ...running, "--name", `job-${i}`, "--network", `job-net-${(i % 3) + 1}`, "-v", `job-vol-${(i % 5) + 1}:/data`, "job-image:1", "sleep", "600"]);
-        }
+        leaveBehind(lease, "job-image:1");
         // The job stops the declared container; the reset starts it again.
         onLeased(lease, ["stop", "-t", "0", "pools-svc"]);
-        assert.equal(inside(member, "ps").length, 21);
+        assert.equal(inside(member, "ps").length, LEFT_BEHIND.containers + 1);
 
         const released = await release(lease);
         assert.equal(released.code, 0, released.stderr);
@@ -226,62 +161,40 @@ describe("real lane: pools, lease and release", function () {
 
     it("BuildKit's cache through the pool's registry: a fresh host builds a job's Dockerfile fully cached; the second job on a host too", async () => {
         const [a, b] = await Promise.all([1, 2].map(async (i) => leased(await command("lease", leaseArgs("--holder", `build-job-${i}`)))));
-        // The job's build runs the member's own docker CLI (this machine's has no buildx), on the
-        // daemon the lease names, with the registry the lease printed.
-        const build = (lease: Lease, ...cache: string[]) => {
-            const script = `mkdir -p /tmp/ctx && printf '%s\\n' 'FROM dind-provisioner/busybox:local' 'RUN echo one > /one && sleep 1' `
-                + `'RUN echo two > /two && sleep 1' 'RUN echo three > /three' 'RUN echo four > /four' > /tmp/ctx/Dockerfile && `
-                + `docker buildx build --progress=plain ${cache.join(" ")} -t job-app --load /tmp/ctx`;
-            const started = Date.now();
-            const output = dockerOk(["exec", lease.DIND_LEASE_HOST, "sh", "-c", `${script} 2>&1`]);
-            return { cached: (output.match(/\] RUN echo [a-z]+ > \/[a-z]+.*\n#\d+ CACHED/g) ?? []).length, seconds: (Date.now() - started) / 1000 };
-        };
+        const build = (lease: Lease, ...cache: string[]) => jobBuild(lease, { base: "dind-provisioner/busybox:local", tag: "job-app", cache });
+        const steps = JOB_BUILD_STEPS.length;
         const ref = `ref=${a.DIND_CACHE_REGISTRY}/job-app:cache`;
         assert.equal(a.DIND_CACHE_REGISTRY, "pools-cache:5000");
         const first = build(a, `--cache-from type=registry,${ref}`, `--cache-to type=registry,${ref},mode=max`);
         assert.equal(first.cached, 0, "the first job builds every step");
         const fresh = build(b, `--cache-from type=registry,${ref}`);
-        assert.equal(fresh.cached, 4, "a host that never built it imports every step from the registry");
+        assert.equal(fresh.cached, steps, "a host that never built it imports every step from the registry");
         for (const lease of [a, b]) assert.equal((await release(lease)).code, 0);
         const again = leased(await command("lease", leaseArgs("--holder", "build-job-3")));
         const second = build(again, `--cache-from type=registry,${ref}`);
-        assert.equal(second.cached, 4, "the reset kept the build cache");
-        console.log(`      docker build of 4 RUN steps: first job ${first.seconds.toFixed(2)} s, fresh host from the registry cache ${fresh.seconds.toFixed(2)} s, second job ${second.seconds.toFixed(2)} s`);
+        assert.equal(second.cached, steps, "the reset kept the build cache");
+        console.log(`      docker build of ${steps} RUN steps: first job ${first.seconds.toFixed(2)} s, fresh host from the registry cache ${fresh.seconds.toFixed(2)} s, second job ${second.seconds.toFixed(2)} s`);
         assert.equal((await release(again)).code, 0);
     });
 
     it(`four workers, ${4 * CYCLES_PER_WORKER} lease/use/release cycles on the pool of two: no host held twice at once, nothing left behind on either daemon, markers flat`, async () => {
-        // The outer daemon's objects of the stack but the markers, whose number is checked below.
-        const outerObjects = () => labelled(sut!.label).filter((entry) => !markers().some((marker) => entry === `container ${marker}`)).sort();
-        const before = outerObjects();
-        const held = new Map<string, string>();
-        const overlaps: string[] = [];
-        const seconds: number[] = [];
-        const worker = async (w: number) => {
-            for (let cycle = 1; cycle <= CYCLES_PER_WORKER; cycle++) {
-                const ran = await command("lease", leaseArgs("--wait", "120", "--holder", `cycler-${w}`));
-                seconds.push(ran.seconds);
-                const lease = leased(ran);
-                const host = lease.DIND_LEASE_HOST;
-                if (held.has(host)) overlaps.push(`${host}: cycler-${w} while ${held.get(host)}`);
-                held.set(host, `cycler-${w}`);
-                // A job's own container by a fixed name: a second holder at the same time, or a leftover, would make this fail.
-                onLeased(lease, ["create", "--name", "the-job", "-v", "job-data:/data", "dind-provisioner/busybox:local", "true"]);
-                held.delete(host);
-                const given = await release(lease);
-                assert.equal(given.code, 0, given.stderr);
-            }
-        };
-        await Promise.all([1, 2, 3, 4].map(worker));
-        assert.deepEqual(overlaps, []);
-        const sorted = [...seconds].sort((a, b) => a - b);
+        const before = objectsButMarkers(sut!.label);
+        const cycles = await cycleJobs({
+            workers: 4,
+            cyclesPerWorker: CYCLES_PER_WORKER,
+            image: "dind-provisioner/busybox:local",
+            leaseArgs: (holder) => leaseArgs("--wait", "120", "--holder", holder),
+        });
+        assert.deepEqual(cycles.overlaps, []);
+        const sorted = [...cycles.leaseSeconds].sort((a, b) => a - b);
         console.log(`      lease (process included, 4 workers contending): median ${sorted[Math.floor(sorted.length / 2)].toFixed(2)} s, max ${sorted[sorted.length - 1].toFixed(2)} s`);
         for (const member of MEMBERS) {
             assert.deepEqual(inside(member, "ps"), ["pools-svc"]);
             assert.deepEqual(inside(member, "volume"), ["pools-keep"]);
         }
-        assert.ok(markers().length <= MEMBERS.length, `one marker per member at most: ${markers().join(", ")}`);
-        assert.deepEqual(outerObjects(), before, "the outer daemon holds the same objects of the stack as before the cycles");
+        const markers = leaseMarkers(sut!.label);
+        assert.ok(markers.length <= MEMBERS.length, `one marker per member at most: ${markers.join(", ")}`);
+        assert.deepEqual(objectsButMarkers(sut!.label), before, "the outer daemon holds the same objects of the stack as before the cycles");
     });
 
     it("destroy leaves nothing of the stack, lease markers included", async () => {

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
-import { EarlierResults, renderComparison, renderMarkdown, renderSvg } from "../../../bench/report";
+import { EarlierResults, renderComparison, renderMarkdown, renderPools, renderSvg } from "../../../bench/report";
 import { PHASES, PREVIEW_PHASES } from "../../../bench/phases";
-import type { Results } from "../../../bench/results";
+import type { PoolResults, Results } from "../../../bench/results";
 import { TARGETS } from "../../../bench/stats";
 
 const phases = (offset: number) => Object.fromEntries(PHASES.map((p, i) => [p, i / 2 + offset])) as Results["phases"];
@@ -43,6 +43,35 @@ const older = { label: "Steps as plugins", file: "results.plugin-steps.json", re
     fleet: { 1: 6.98, 2: 8.29, 4: 12.64 },
     ratios: { coldUpVsCli: 2.51, noopPreviewVsColdUp: 0.31, fourHostsVsOne: 1.81 },
 } as EarlierResults };
+
+const pools = (): PoolResults => ({
+    mode: "full",
+    date: "2026-12-05T09:00:00.000Z",
+    loadAverage: "2.0 at the start, 3.0 at the end",
+    poolSize: 2,
+    targets: { leaseMedian: 1, releaseMedian: 3 },
+    lease: { runs: 40, median: 0.42, p95: 0.61 },
+    release: { runs: 5, left: { containers: 20, volumes: 5, networks: 3 }, median: 3.2, p95: 3.9, inCommand: 2.8 },
+    build: {
+        steps: 5,
+        runs: 5,
+        medians: { firstJob: 9.1, secondJob: 1.2, freshHost: 1.9 },
+        cachedSteps: { firstJob: [0, 0, 0, 0, 0], secondJob: [5, 5, 5, 5, 5], freshHost: [5, 5, 4, 5, 5] },
+    },
+    cycles: {
+        cycles: 100,
+        workers: 4,
+        seconds: 80,
+        medians: { lease: 1.5, release: 1.1, cycle: 3.1 },
+        p95: { lease: 3, release: 1.6, cycle: 4.2 },
+        maxHolders: { "bench-pool-2": 1, "bench-pool-1": 1 },
+        overlaps: [],
+        leftovers: [],
+        markers: { before: 2, after: 2, max: 3 },
+        outerObjects: { before: 7, after: 7 },
+    },
+    samples: {},
+});
 
 describe("bench/report", () => {
     it("judges every ratio against its target, the fleet against the parallel script included, the plugin without the patches beside it", () => {
@@ -119,5 +148,22 @@ describe("bench/report", () => {
     it("draws no grey bars without an earlier run", () => {
         assert.doesNotMatch(renderSvg(results()), /fill="#bab0ac"/);
         assert.equal((renderSvg(results(), older).match(/fill="#bab0ac"/g) ?? []).length, 3);
+    });
+
+    it("renders the pools' section between the figures and the comparison only when the run measured pools, each target judged", () => {
+        assert.doesNotMatch(renderMarkdown(results(), ""), /## Pools/);
+        const page = renderMarkdown({ ...results(), pools: pools() }, "");
+        assert.ok(page.indexOf("## Pools") > page.indexOf("Fixed costs measured on their own"));
+        const section = renderPools(pools());
+        assert.match(section, /\| `lease` with a free member \(`--wait 0`\) \| 0\.42 \| 0\.61 \| 40 \| median < 1 s: met \|/);
+        assert.match(section, /\| `release` of a member a job left 20 containers, 5 volumes and 3 networks on \(reset\) \| 3\.2 \| 3\.9 \| 5 \| median < 3 s: \*\*missed\*\* \|/);
+        assert.match(section, /\| first job on a member \(nothing cached anywhere\) \| 9\.1 \| 0 of 5 \|/);
+        assert.match(section, /\| first job on a member that never built it \(imports the registry's cache\) \| 1\.9 \| 5, 5, 4, 5, 5 of 5 \|/);
+        assert.match(section, /100 lease\/use\/release cycles on the pool of 2 by 4 concurrent workers \(25 each;/);
+        assert.match(section, /\| Most holders of a member at one time \| bench-pool-1 1, bench-pool-2 1 \|/);
+        assert.match(section, /\| A member handed to a worker while another held it \| none \|/);
+        assert.match(section, /\| Lease markers on the outer daemon \(the leases' state\) \| 2 before, 2 after, at most 3 during/);
+        const failed = renderPools({ ...pools(), cycles: { ...pools().cycles, leftovers: ["bench-pool-1: docker ps shows svc, the-job"] } });
+        assert.match(failed, /\(the stack's objects but the lease markers, 7 before, 7 after\) \| \*\*bench-pool-1: docker ps shows svc, the-job\*\* \|/);
     });
 });

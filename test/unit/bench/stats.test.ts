@@ -1,11 +1,22 @@
 import * as assert from "node:assert/strict";
-import { median, ratiosOf } from "../../../bench/stats";
+import { median, percentile, ratiosOf } from "../../../bench/stats";
 
 describe("bench/stats", () => {
     it("takes the middle sample, or the mean of the middle two", () => {
         assert.equal(median([3, 1, 2]), 2);
         assert.equal(median([4, 1, 3, 2]), 2.5);
         assert.ok(Number.isNaN(median([])));
+    });
+
+    it("takes the nearest-rank percentile: always a sample, whatever their order", () => {
+        const twenty = Array.from({ length: 20 }, (_, i) => 20 - i);
+        assert.equal(percentile(twenty, 95), 19);
+        assert.equal(percentile(twenty, 100), 20);
+        assert.equal(percentile(twenty, 50), 10);
+        assert.equal(percentile([0.4, 0.9, 0.5], 95), 0.9);
+        assert.equal(percentile([7], 1), 7);
+        assert.ok(Number.isNaN(percentile([], 95)));
+        assert.throws(() => percentile([1], 0), /above 0 and at most 100, not 0/);
     });
 
     it("divides medians taken in the same run, the fleet by the parallel script of the same size", () => {
