@@ -114,11 +114,12 @@ describe("pre-flight daemon check", () => {
 
 describe("processRunning", () => {
     it("takes a zombie (exited, not yet reaped) as gone, and a live process as running", async () => {
-        // `sleep 0` exits at once under a parent that exec'd `sleep 5`, which never reaps it: a zombie.
-        const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 60"], { stdio: ["ignore", "pipe", "ignore"] });
+        // `sleep 0.3` exits under a parent that has exec'd `sleep 60` by then, which never reaps it: a
+        // zombie. (A child that ended before the exec could be reaped by the shell: no zombie to see.)
+        const parent = spawn("sh", ["-c", "sleep 0.3 & echo $!; exec sleep 60"], { stdio: ["ignore", "pipe", "ignore"] });
         const zombie = Number(await new Promise<string>((resolve) => parent.stdout!.once("data", (d: Buffer) => resolve(d.toString()))));
         try {
-            await new Promise((resolve) => setTimeout(resolve, 300));
+            await new Promise((resolve) => setTimeout(resolve, 1000));
             assert.match(readFileSync(`/proc/${zombie}/stat`, "utf8"), /\) Z /);
             assert.equal(processRunning(zombie), false);
             assert.equal(processRunning(parent.pid!), true);
