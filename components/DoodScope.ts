@@ -5,6 +5,7 @@
 // the client first, so that nothing more is made, then removes the client's containers, networks,
 // volumes, the image tags it created and the images it built that nobody else tagged.
 import * as pulumi from "@pulumi/pulumi";
+import { isDeepStrictEqual } from "util";
 import { EngineClient, EngineEndpoint, exactNameFilter } from "./engineApi";
 import { CLIENT_LABEL, describeOwner, objectOwner, ownerMarker, ROLE_LABEL } from "./markers";
 import { PROXY_DAEMON_SOCKET, PROXY_STATE_DIR } from "./paths";
@@ -77,7 +78,8 @@ export const scopeProvider: pulumi.dynamic.ResourceProvider = {
     async diff(_id: string, olds: ScopeInputs, news: ScopeInputs) {
         // A new client container is a new client: the old one's objects go (delete before create).
         const replaces = olds.clientContainerId !== news.clientContainerId || olds.client !== news.client ? ["clientContainerId"] : [];
-        const changes = replaces.length > 0 || JSON.stringify(olds) !== JSON.stringify(news);
+        // Compared as values: the engine hands the properties over in no fixed key order.
+        const changes = replaces.length > 0 || !isDeepStrictEqual(olds, news);
         return { changes, replaces, deleteBeforeReplace: true };
     },
     async update(_id: string, _olds: ScopeInputs, news: ScopeInputs) {

@@ -48,6 +48,8 @@ describe("DoodScope", () => {
         const updated = await scopeProvider.diff!("agent", inputs, { ...inputs, proxyImage: "sha256:newer" });
         assert.deepEqual(updated, { changes: true, replaces: [], deleteBeforeReplace: true });
         assert.equal((await scopeProvider.diff!("agent", inputs, { ...inputs })).changes, false);
+        const reordered = Object.fromEntries(Object.entries({ ...inputs, daemon: { ...inputs.daemon } }).reverse()) as typeof inputs;
+        assert.equal((await scopeProvider.diff!("agent", inputs, reordered)).changes, false, "the same properties in another key order are no change");
     });
 
     it("runs the proxy's cleanup next to the daemon: the client stopped first, the daemon's socket and the records mounted, no network", async () => {
