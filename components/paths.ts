@@ -4,8 +4,19 @@
 // chooses; host-side defaults (a proxy's socket directory) are in ./defaults.
 
 /** The socket a daemon (or the policy proxy) creates in a socket directory. */
+const DOCKER_SOCKET_NAME = "docker.sock";
+/** What the policy proxy adds next to its docker.sock: its builder socket and the buildx configuration that dials it (dood-proxy/main.go). */
+const PROXY_BUILDER_SOCKET_NAME = "buildkit.sock";
+const BUILDX_CONFIG_NAME = "buildx";
+/**
+ * Every entry the project's own containers leave in a socket directory (a daemon's or proxy's socket,
+ * the proxy's builder socket and buildx configuration): they outlive the container that made them,
+ * so a directory holding nothing else is not someone else's.
+ */
+export const SOCKET_DIR_ENTRIES: readonly string[] = [DOCKER_SOCKET_NAME, PROXY_BUILDER_SOCKET_NAME, BUILDX_CONFIG_NAME];
+
 export function socketIn(dir: string): string {
-    return `${dir}/docker.sock`;
+    return `${dir}/${DOCKER_SOCKET_NAME}`;
 }
 
 /** The inner daemon's data, on the DinD host's storage volume (or claim). */
@@ -42,7 +53,7 @@ export const PROXY_DAEMON_SOCKET = "/var/run/docker.sock";
 /** Where the policy proxy keeps what it records (the image tags its client created), on a volume the client never mounts. */
 export const PROXY_STATE_DIR = "/var/lib/dood-proxy";
 /** The buildx configuration the proxy writes for its client, and the builder's name in it (dood-proxy/buildkit.go). */
-export const BUILDX_CONFIG_DIR = `${PROXY_SOCKET_DIR}/buildx`;
+export const BUILDX_CONFIG_DIR = `${PROXY_SOCKET_DIR}/${BUILDX_CONFIG_NAME}`;
 export const BUILDX_BUILDER_NAME = "dood";
 
 /** Where a DooD client's builder puts buildkitd's socket, and where its policy proxy finds it (toolchain/modules/buildkit). */

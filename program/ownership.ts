@@ -19,6 +19,7 @@ import {
 import type { ContainerSummary, NetworkSummary, VolumeSummary } from "../components/engineApi";
 import { isLocalDaemon } from "../components/endpoints";
 import { UserError } from "../components/errors";
+import { SOCKET_DIR_ENTRIES } from "../components/paths";
 import { describeOwner, objectOwner, ownedBy } from "../components/markers";
 import type { VolumeAdoption } from "../components/storage";
 import { directoryKey } from "../stackfile/host-safety";
@@ -133,13 +134,14 @@ export function containersMounting(dir: string, containers: ContainerSummary[]):
 }
 
 /**
- * What a directory on this machine holds besides a docker.sock: the number of other entries (their
+ * What a directory on this machine holds besides what the project's containers leave there
+ * (SOCKET_DIR_ENTRIES): the number of other entries (their
  * names are not read out: the path comes from a stack file, which may be someone else's). 0 when it
  * does not exist.
  */
 export function foreignEntries(dir: string): number {
     try {
-        return readdirSync(dir).filter((entry) => entry !== "docker.sock").length;
+        return readdirSync(dir).filter((entry) => !SOCKET_DIR_ENTRIES.includes(entry)).length;
     } catch (error) {
         if ((error as NodeJS.ErrnoException).code === "ENOENT") return 0;
         throw new UserError(`cannot read the directory ${dir} to check that no one else uses it: ${(error as Error).message}`);
@@ -158,7 +160,7 @@ function problemWith(object: DeclaredObject, live: DaemonObjects, owner: string,
         }
         const entries = local && users.length === 0 ? foreignEntries(object.name) : 0;
         if (entries > 0) {
-            return `${where} exists with ${entries} entr${entries === 1 ? "y" : "ies"} besides a docker.sock, and no container of this stack uses it (made by hand?): `
+            return `${where} exists with ${entries} entr${entries === 1 ? "y" : "ies"} besides the sockets and buildx configuration this project's containers leave, and no container of this stack uses it (made by hand?): `
                 + `${object.rename}, or empty it if nobody needs what is in it`;
         }
         return undefined;

@@ -48,7 +48,7 @@ describe("DoodScope", () => {
         const updated = await scopeProvider.diff!("agent", inputs, { ...inputs, proxyImage: "sha256:newer" });
         assert.deepEqual(updated, { changes: true, replaces: [], deleteBeforeReplace: true });
         assert.equal((await scopeProvider.diff!("agent", inputs, { ...inputs })).changes, false);
-        const reordered = Object.fromEntries(Object.entries({ ...inputs, daemon: { ...inputs.daemon } }).reverse()) as typeof inputs;
+        const reordered = Object.fromEntries(Object.entries({ ...inputs, daemon: { ...inputs.daemon } }).reverse()) as unknown as ScopeInputs;
         assert.equal((await scopeProvider.diff!("agent", inputs, reordered)).changes, false, "the same properties in another key order are no change");
     });
 

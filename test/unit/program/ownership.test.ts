@@ -129,7 +129,7 @@ describe("program/ownership", () => {
         assert.deepEqual(containersMounting("/var/run/ci/agent", [theirs, mine]).map((c) => c.Names[0]), ["/other-proxy", "/agent-dood-proxy"]);
     });
 
-    it("refuses a directory on this machine that holds anything but a docker.sock and no container of this stack uses; never reads a remote one", () => {
+    it("refuses a directory on this machine that holds anything but what the project's containers leave and no container of this stack uses; never reads a remote one", () => {
         const root = mkdtempSync(path.join(os.tmpdir(), "ownership-"));
         try {
             const dir = path.join(root, "builder");
@@ -137,12 +137,14 @@ describe("program/ownership", () => {
             assert.deepEqual(problems(source, none()), [], "a directory that does not exist yet");
             mkdirSync(dir);
             writeFileSync(path.join(dir, "docker.sock"), "");
-            assert.deepEqual(problems(source, none()), [], "only the socket a container of the stack left");
+            writeFileSync(path.join(dir, "buildkit.sock"), "");
+            mkdirSync(path.join(dir, "buildx"));
+            assert.deepEqual(problems(source, none()), [], "only the sockets and buildx configuration a container of the stack (a policy proxy) left");
             writeFileSync(path.join(dir, "notes.txt"), "mine");
             writeFileSync(path.join(dir, ".hidden"), "mine");
             const found = problems(source, none());
             assert.equal(found.length, 1);
-            assert.equal(found[0], `directory ${dir} (the socket directory of DinD host builder) on daemon "local" exists with 2 entries besides a docker.sock, `
+            assert.equal(found[0], `directory ${dir} (the socket directory of DinD host builder) on daemon "local" exists with 2 entries besides the sockets and buildx configuration this project's containers leave, `
                 + `and no container of this stack uses it (made by hand?): set hosts.builder.unix.hostDir to a directory of its own, or empty it if nobody needs what is in it`);
             assert.doesNotMatch(found[0], /notes\.txt/, "a stack file may be someone else's: names in the directory are not read out");
             assert.deepEqual(problems(source, { ...none(), containers: [container("builder", { [STACK_LABEL]: OWNER }, [dir])] }), [], "the stack's own host uses it");
