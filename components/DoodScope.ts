@@ -71,6 +71,12 @@ export async function cleanScope(inputs: ScopeInputs, stopClient: boolean): Prom
     }
 }
 
+/** A scope's properties without the serialized provider every dynamic resource carries (`__provider`). */
+function withoutProviderCode(properties: ScopeInputs): ScopeInputs {
+    const { __provider: _code, ...own } = properties as ScopeInputs & { __provider?: string };
+    return own;
+}
+
 export const scopeProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: ScopeInputs) {
         return { id: inputs.client, outs: inputs };
@@ -78,8 +84,9 @@ export const scopeProvider: pulumi.dynamic.ResourceProvider = {
     async diff(_id: string, olds: ScopeInputs, news: ScopeInputs) {
         // A new client container is a new client: the old one's objects go (delete before create).
         const replaces = olds.clientContainerId !== news.clientContainerId || olds.client !== news.client ? ["clientContainerId"] : [];
-        // Compared as values: the engine hands the properties over in no fixed key order.
-        const changes = replaces.length > 0 || !isDeepStrictEqual(olds, news);
+        // Compared as values (the engine hands them over in no fixed key order), without the provider's
+        // own code: its text depends on how the program was loaded (the scripts' bundle, ts-node).
+        const changes = replaces.length > 0 || !isDeepStrictEqual(withoutProviderCode(olds), withoutProviderCode(news));
         return { changes, replaces, deleteBeforeReplace: true };
     },
     async update(_id: string, _olds: ScopeInputs, news: ScopeInputs) {

@@ -6,7 +6,7 @@
 // the socket); and the end of a client, replaced or destroyed, which leaves nothing of it.
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
 import { docker, dockerOk, removeLabelled, StackUnderTest } from "../support/harness";
@@ -417,6 +417,12 @@ describe("real lane: BuildKit, Compose and socket tools in restricted DooD clien
         assert.equal(imageId(BUSYBOX), shared.busybox, "the shared image is untouched");
         assert.deepEqual(dockerOk(["ps", "-a", "--filter", `label=dind-provisioner.role=dood-cleanup`, "--format", "{{.Names}}"]), "");
         docker(["rmi", "dood-bk-promoted:1"]);
+    });
+
+    it("11. the socket directories a destroyed client's proxy left (its sockets, its buildx configuration) are the stack's again: preview after destroy is clean", async () => {
+        assert.deepEqual(readdirSync(`${SCRATCH}/sockets/agent`).sort(), ["buildkit.sock", "buildx", "docker.sock"]);
+        const preview = await sut.stack.preview();
+        assert.equal(preview.changeSummary.create !== undefined && preview.changeSummary.create > 0, true, JSON.stringify(preview.changeSummary));
     });
     });
 });

@@ -50,6 +50,9 @@ describe("DoodScope", () => {
         assert.equal((await scopeProvider.diff!("agent", inputs, { ...inputs })).changes, false);
         const reordered = Object.fromEntries(Object.entries({ ...inputs, daemon: { ...inputs.daemon } }).reverse()) as unknown as ScopeInputs;
         assert.equal((await scopeProvider.diff!("agent", inputs, reordered)).changes, false, "the same properties in another key order are no change");
+        const loadedOtherwise = { ...inputs, __provider: "exports.handler = __f1;" } as ScopeInputs;
+        assert.equal((await scopeProvider.diff!("agent", { ...inputs, __provider: "exports.handler = __f0;" } as ScopeInputs, loadedOtherwise)).changes, false,
+            "the provider's code serialized by another loader (the scripts' bundle, ts-node) is no change");
     });
 
     it("runs the proxy's cleanup next to the daemon: the client stopped first, the daemon's socket and the records mounted, no network", async () => {
