@@ -15,6 +15,7 @@ const BUILDX_CONFIG_NAME = "buildx";
  */
 export const SOCKET_DIR_ENTRIES: readonly string[] = [DOCKER_SOCKET_NAME, PROXY_BUILDER_SOCKET_NAME, BUILDX_CONFIG_NAME];
 
+/** The path of a daemon's (or policy proxy's) socket in a socket directory. */
 export function socketIn(dir: string): string {
     return `${dir}/${DOCKER_SOCKET_NAME}`;
 }

@@ -19,8 +19,8 @@ import {
 import type { ContainerSummary, NetworkSummary, VolumeSummary } from "../components/engineApi";
 import { isLocalDaemon } from "../components/endpoints";
 import { UserError } from "../components/errors";
-import { SOCKET_DIR_ENTRIES } from "../components/paths";
 import { describeOwner, objectOwner, ownedBy } from "../components/markers";
+import { SOCKET_DIR_ENTRIES } from "../components/paths";
 import type { VolumeAdoption } from "../components/storage";
 import { directoryKey } from "../stackfile/host-safety";
 import { ClientSpec, StackFile } from "../stackfile/schema";
@@ -135,9 +135,8 @@ export function containersMounting(dir: string, containers: ContainerSummary[]):
 
 /**
  * What a directory on this machine holds besides what the project's containers leave there
- * (SOCKET_DIR_ENTRIES): the number of other entries (their
- * names are not read out: the path comes from a stack file, which may be someone else's). 0 when it
- * does not exist.
+ * (SOCKET_DIR_ENTRIES): the number of other entries (their names are not read out: the path comes
+ * from a stack file, which may be someone else's). 0 when it does not exist.
  */
 export function foreignEntries(dir: string): number {
     try {
